@@ -1,0 +1,357 @@
+import { CustomResource, Duration, IResource, ITaggable, Lazy, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import { Construct } from 'constructs';
+import { InstancePlatform, OfferingSelection } from './instance-platform';
+import { CapacityBlockInstanceType } from './instance-type';
+import { CapacityBlockProvider } from './provider';
+import * as rules from './validation';
+import {
+  AttributeName, CapacityBlockWireProperties, DEFAULT_PLATFORM,
+  RESOURCE_TYPE, WireTag,
+} from './wire';
+
+/** A Capacity Block for ML: bought by CapacityBlockPurchase or imported by id. */
+export interface ICapacityBlock extends IResource {
+  /**
+   * The Capacity Reservation id (`cr-…`).
+   * @attribute
+   */
+  readonly capacityReservationId: string;
+
+  /**
+   * The Capacity Reservation ARN.
+   * @attribute
+   */
+  readonly capacityReservationArn: string;
+
+  /**
+   * Launch the template's instances into this block: sets the capacity reservation target and the
+   * `capacity-block` market type, both of which EC2 requires for Capacity Block launches.
+   */
+  applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void;
+
+  /** An EventBridge rule for EC2's "Capacity Block Delivered" event of this block (its start). */
+  onDelivered(id: string, options?: events.OnEventOptions): events.Rule;
+
+  /**
+   * An EventBridge rule for EC2's "Capacity Block Expiration Warning" of this block, sent 40 minutes
+   * before the end; instances in the block start terminating 10 minutes after it.
+   */
+  onExpirationWarning(id: string, options?: events.OnEventOptions): events.Rule;
+}
+
+/** Detail types EC2 uses for the two events; the docs show both spellings, so match both. */
+const DELIVERED_EVENTS = ['Capacity Block Delivered', 'Capacity Block Reservation Delivered'];
+const EXPIRATION_WARNING_EVENTS = ['Capacity Block Expiration Warning', 'Capacity Block Reservation Expiration Warning'];
+
+abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
+  public abstract readonly capacityReservationId: string;
+  public abstract readonly capacityReservationArn: string;
+
+  public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
+    const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
+    cfn.addPropertyOverride('LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId', this.capacityReservationId);
+    cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
+  }
+
+  public onDelivered(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.blockEventRule(id, DELIVERED_EVENTS, options);
+  }
+
+  public onExpirationWarning(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.blockEventRule(id, EXPIRATION_WARNING_EVENTS, options);
+  }
+
+  private blockEventRule(id: string, detailType: string[], options: events.OnEventOptions): events.Rule {
+    const rule = new events.Rule(this, id, {
+      description: options.description,
+      ruleName: options.ruleName,
+      crossStackScope: options.crossStackScope,
+      eventPattern: {
+        source: ['aws.ec2'],
+        detailType,
+        detail: { 'capacity-reservation-id': [this.capacityReservationId] },
+      },
+    });
+    if (options.eventPattern) {
+      rule.addEventPattern(options.eventPattern);
+    }
+    if (options.target) {
+      rule.addTarget(options.target);
+    }
+    return rule;
+  }
+}
+
+/** Properties of a CapacityBlockPurchase. */
+export interface CapacityBlockPurchaseProps {
+  /** The instance type to reserve. */
+  readonly instanceType: CapacityBlockInstanceType;
+
+  /** How many instances the block holds: 1 to 64 (EC2 allows 256 across all your blocks). */
+  readonly instanceCount: number;
+
+  /** How long the block lasts: 1–14 days in whole days, or 21–182 days in 7-day steps. */
+  readonly duration: Duration;
+
+  /**
+   * The most this block may cost up front, in `currencyCode`. Offerings above it are never bought,
+   * and an extension (a longer `duration` on update) must cost at most this much on its own.
+   */
+  readonly maxUpfrontFee: number;
+
+  /**
+   * The currency `maxUpfrontFee` is in; offerings in another currency are refused.
+   * @default 'USD'
+   */
+  readonly currencyCode?: string;
+
+  /**
+   * Buy this offering (from `aws ec2 describe-capacity-block-offerings` or a `previewOnly` run)
+   * instead of searching. It must still match instanceType, instanceCount and duration, and cost
+   * at most maxUpfrontFee. Cannot be combined with earliestStart, latestEnd, availabilityZone or selection.
+   * @default - search at deploy time and pick by `selection`
+   */
+  readonly offeringId?: string;
+
+  /**
+   * The block must not start before this instant.
+   * @default - now
+   */
+  readonly earliestStart?: Date;
+
+  /**
+   * The block must end by this instant.
+   * @default - any end EC2 offers (offerings start up to 8 weeks ahead)
+   */
+  readonly latestEnd?: Date;
+
+  /**
+   * Only offerings in this Availability Zone (e.g. where your subnets are).
+   * @default - any zone of the stack's region
+   */
+  readonly availabilityZone?: string;
+
+  /**
+   * How to choose among acceptable offerings.
+   * @default OfferingSelection.CHEAPEST
+   */
+  readonly selection?: OfferingSelection;
+
+  /**
+   * The operating system instances in the block will run.
+   * @default InstancePlatform.LINUX_UNIX
+   */
+  readonly instancePlatform?: InstancePlatform;
+
+  /**
+   * Search and dry-run the purchase, buy nothing. The attributes describe the offering that would be
+   * bought (its id is in `offeringId`); `capacityReservationId` is empty.
+   * @default false
+   */
+  readonly previewOnly?: boolean;
+
+  /**
+   * How long the deployment waits for the payment to clear (state `scheduled` or `active`). If it is
+   * still `payment-pending` then, the deployment succeeds with state `payment-pending` and a note;
+   * the block is bought either way. At most 100 minutes (the Provider framework's limit less margin).
+   * @default Duration.minutes(30)
+   */
+  readonly waitTimeout?: Duration;
+
+  /**
+   * Let an update that needs a different block (instance type, count, zone, window, platform or
+   * offering) buy a new one. The old block cannot be cancelled: you pay for both.
+   * @default false - such updates fail with a message naming the current block
+   */
+  readonly allowRepurchase?: boolean;
+
+  /**
+   * Tags for the Capacity Reservation. `Tags.of(scope)` propagates here too.
+   * @default - no tags beyond the ones this library writes (prefix `cdk-capacity-reservations:`)
+   */
+  readonly tags?: { [key: string]: string };
+}
+
+/**
+ * Buys an EC2 Capacity Block for ML while the stack deploys.
+ *
+ * Create searches the offerings, refuses every offering above `maxUpfrontFee`, buys the best one
+ * exactly once (tagged with an idempotency key) and waits for the payment. A Capacity Block can
+ * never be cancelled: deleting the stack leaves the block to expire at its end date.
+ */
+export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggable {
+  /** Import a Capacity Block bought elsewhere. */
+  public static fromCapacityReservationId(scope: Construct, id: string, capacityReservationId: string): ICapacityBlock {
+    class Import extends CapacityBlockBase {
+      public readonly capacityReservationId = capacityReservationId;
+      public readonly capacityReservationArn = Stack.of(scope).formatArn({
+        service: 'ec2',
+        resource: 'capacity-reservation',
+        resourceName: capacityReservationId,
+      });
+    }
+    return new Import(scope, id);
+  }
+
+  public readonly capacityReservationId: string;
+  public readonly capacityReservationArn: string;
+
+  /**
+   * The Availability Zone of the block.
+   * @attribute
+   */
+  public readonly availabilityZone: string;
+
+  /**
+   * When the block starts (ISO 8601).
+   * @attribute
+   */
+  public readonly startDate: string;
+
+  /**
+   * When the block ends (ISO 8601); it expires by itself then.
+   * @attribute
+   */
+  public readonly endDate: string;
+
+  /**
+   * The upfront fee paid (or, for previewOnly, that would be paid), as a decimal string.
+   * @attribute
+   */
+  public readonly upfrontFee: string;
+
+  /**
+   * The currency of `upfrontFee`.
+   * @attribute
+   */
+  public readonly currencyCode: string;
+
+  /**
+   * The reservation state when the deployment finished: `scheduled`, `active`, `payment-pending`
+   * (the wait timed out; the block is bought) or `preview`.
+   * @attribute
+   */
+  public readonly state: string;
+
+  /**
+   * The offering that was bought (or would be, for previewOnly).
+   * @attribute
+   */
+  public readonly purchasedOfferingId: string;
+
+  /** Tags of the Capacity Reservation. */
+  public readonly tags: TagManager;
+
+  private readonly previewOnly: boolean;
+  private readonly instanceType: CapacityBlockInstanceType;
+
+  constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
+    super(scope, id);
+    const errors = literalPropErrors(props, Stack.of(this).region);
+    if (errors.length > 0) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path}: ${errors.join('; ')}`);
+    }
+    this.previewOnly = props.previewOnly === true;
+    this.instanceType = props.instanceType;
+    this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, props.tags);
+    this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags()) });
+
+    const properties: CapacityBlockWireProperties = {
+      InstanceType: props.instanceType.name,
+      InstanceCount: numberToWire(props.instanceCount),
+      DurationHours: durationHoursToWire(props.duration),
+      MaxUpfrontFee: numberToWire(props.maxUpfrontFee),
+      CurrencyCode: props.currencyCode,
+      OfferingId: props.offeringId,
+      EarliestStart: props.earliestStart?.toISOString(),
+      LatestEnd: props.latestEnd?.toISOString(),
+      AvailabilityZone: props.availabilityZone,
+      Selection: props.selection,
+      InstancePlatform: props.instancePlatform?.value === DEFAULT_PLATFORM ? undefined : props.instancePlatform?.value,
+      PreviewOnly: this.previewOnly ? 'true' : undefined,
+      WaitTimeoutSeconds: props.waitTimeout ? numberToWire(props.waitTimeout.toSeconds()) : undefined,
+      AllowRepurchase: props.allowRepurchase ? 'true' : undefined,
+      Tags: Lazy.any({ produce: () => this.tags.renderTags() }) as unknown as WireTag[],
+    };
+
+    const resource = new CustomResource(this, 'Resource', {
+      serviceToken: CapacityBlockProvider.getOrCreate(this).serviceToken,
+      resourceType: RESOURCE_TYPE,
+      properties,
+    });
+    const attr = (name: AttributeName) => resource.getAttString(name);
+    this.capacityReservationId = attr('CapacityReservationId');
+    this.capacityReservationArn = attr('CapacityReservationArn');
+    this.availabilityZone = attr('AvailabilityZone');
+    this.startDate = attr('StartDate');
+    this.endDate = attr('EndDate');
+    this.upfrontFee = attr('UpfrontFee');
+    this.currencyCode = attr('CurrencyCode');
+    this.state = attr('State');
+    this.purchasedOfferingId = attr('OfferingId');
+  }
+
+  /**
+   * Launch the template's instances into this block. The template's instance type, if set, must be
+   * the block's.
+   */
+  public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
+    if (this.previewOnly) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so no launch template can use it; remove previewOnly first`);
+    }
+    const templateType = launchTemplate.instanceType?.toString();
+    if (templateType !== undefined && !Token.isUnresolved(templateType) && templateType !== this.instanceType.name) {
+      throw new Error(`launch template ${launchTemplate.node.path} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${this.instanceType.name}; use the same instance type`);
+    }
+    super.applyToLaunchTemplate(launchTemplate);
+  }
+
+  private literalTags(): WireTag[] {
+    const rendered: WireTag[] = this.tags.renderTags() ?? [];
+    return rendered.filter(t => !Token.isUnresolved(t.Key) && !Token.isUnresolved(t.Value));
+  }
+}
+
+/** Every literal prop checked at synth; tokens are checked by the handler once they resolve. */
+function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): string[] {
+  const literal = <T>(value: T | undefined): value is T => value !== undefined && !Token.isUnresolved(value);
+  const errors: Array<string | undefined> = [];
+  if (literal(props.instanceCount)) errors.push(rules.instanceCountError(props.instanceCount));
+  if (literal(props.maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(props.maxUpfrontFee));
+  if (literal(props.currencyCode)) errors.push(rules.currencyCodeError(props.currencyCode));
+  if (literal(props.instanceType.name)) errors.push(rules.instanceTypeError(props.instanceType.name));
+  if (literal(props.offeringId)) errors.push(rules.offeringIdError(props.offeringId));
+  if (literal(props.availabilityZone)) {
+    errors.push(rules.availabilityZoneError(props.availabilityZone, Token.isUnresolved(region) ? undefined : region));
+  }
+  const durationHours = props.duration.isUnresolved() ? undefined : props.duration.toHours({ integral: false });
+  if (durationHours !== undefined) errors.push(rules.durationError(durationHours));
+  if (props.waitTimeout && !props.waitTimeout.isUnresolved()) {
+    errors.push(rules.waitTimeoutError(props.waitTimeout.toSeconds({ integral: false })));
+  }
+  errors.push(rules.windowError(props.earliestStart, props.latestEnd, durationHours));
+  if (props.offeringId !== undefined) {
+    errors.push(rules.pinnedOfferingConflicts({
+      earliestStart: props.earliestStart,
+      latestEnd: props.latestEnd,
+      availabilityZone: props.availabilityZone,
+      selection: props.selection,
+    }));
+  }
+  if (props.previewOnly && props.allowRepurchase) {
+    errors.push('allowRepurchase has no effect with previewOnly (a preview buys nothing); remove one of them');
+  }
+  return errors.filter((e): e is string => e !== undefined);
+}
+
+function numberToWire(value: number): string {
+  return Token.isUnresolved(value) ? Token.asString(value) : String(value);
+}
+
+function durationHoursToWire(duration: Duration): string {
+  // A token Duration must be given in hours (Duration.hours(param)); CDK throws a clear error otherwise.
+  return duration.isUnresolved() ? Token.asString(duration.toHours()) : String(duration.toHours({ integral: false }));
+}
+

@@ -1,0 +1,50 @@
+/**
+ * A failure the user can act on. Its message is the whole CloudFormation reason: one line, what
+ * failed, the value, how to fix it. Anything else thrown is summarised by `oneLine`.
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+interface AwsErrorLike {
+  name?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+export function errorCode(error: unknown): string {
+  const e = error as AwsErrorLike;
+  return e?.Code ?? e?.name ?? 'Error';
+}
+
+const THROTTLING_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
+
+/**
+ * True when EC2 answered and refused the request, so nothing happened. Anything else (5xx, a reset
+ * connection, a timeout) leaves the outcome of a purchase unknown.
+ */
+export function isDefiniteRejection(error: unknown): boolean {
+  const status = (error as AwsErrorLike)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500 && !THROTTLING_CODES.has(errorCode(error));
+}
+
+export function isNotFound(error: unknown): boolean {
+  return /NotFound|\.Malformed$/.test(errorCode(error));
+}
+
+/** One line, no stack, no URLs (a ResponseURL is a presigned S3 URL: a credential). */
+export function oneLine(error: unknown): string {
+  const e = error as AwsErrorLike;
+  const text = error instanceof UserError ? e.message ?? '' : `${errorCode(error)}: ${e?.message ?? String(error)}`;
+  return text.replace(/https?:\/\/\S+/g, '<url>').replace(/\s+/g, ' ').trim().slice(0, 900);
+}
+
+/** Structured log line; callers pass only fields that are safe to keep in CloudWatch. */
+export function log(message: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ message, ...fields }));
+}

@@ -1,0 +1,122 @@
+import { CapacityBlockOffering, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
+import { ec2 } from './ec2';
+import { UserError } from './errors';
+import { CapacityBlockRequest, describeShape } from './request';
+
+/** An offering as this library reasons about it. */
+export interface Offering {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly availabilityZone: string;
+  readonly instanceCount: number;
+  readonly startDate: Date;
+  readonly endDate: Date;
+  readonly durationHours: number;
+  /** NaN when EC2 sent something that is not a number: such an offering is never bought. */
+  readonly upfrontFee: number;
+  readonly upfrontFeeText: string;
+  readonly currencyCode: string;
+}
+
+export interface Refusal {
+  readonly offering: Offering;
+  readonly reason: string;
+}
+
+export interface Judgement {
+  /** Best first, by the request's selection. */
+  readonly acceptable: Offering[];
+  readonly refused: Refusal[];
+}
+
+/** Every page of DescribeCapacityBlockOfferings for the request (the SDK paginator follows NextToken). */
+export async function searchOfferings(request: CapacityBlockRequest, now: Date): Promise<Offering[]> {
+  const start = request.earliestStart && request.earliestStart > now ? request.earliestStart : undefined;
+  const pages = paginateDescribeCapacityBlockOfferings({ client: ec2, pageSize: 1000 }, {
+    InstanceType: request.instanceType,
+    InstanceCount: request.instanceCount,
+    CapacityDurationHours: request.durationHours,
+    StartDateRange: start,
+    EndDateRange: request.latestEnd,
+  });
+  const offerings: Offering[] = [];
+  for await (const page of pages) {
+    offerings.push(...(page.CapacityBlockOfferings ?? []).map(toOffering));
+  }
+  return offerings;
+}
+
+function toOffering(o: CapacityBlockOffering): Offering {
+  const feeText = o.UpfrontFee ?? '';
+  return {
+    id: o.CapacityBlockOfferingId ?? '',
+    instanceType: o.InstanceType ?? '',
+    availabilityZone: o.AvailabilityZone ?? '',
+    instanceCount: o.InstanceCount ?? 0,
+    startDate: new Date(o.StartDate ?? NaN),
+    endDate: new Date(o.EndDate ?? NaN),
+    durationHours: o.CapacityBlockDurationHours ?? 0,
+    upfrontFee: feeText.trim() === '' ? NaN : Number(feeText),
+    upfrontFeeText: feeText,
+    currencyCode: o.CurrencyCode ?? '',
+  };
+}
+
+/**
+ * Splits offerings into acceptable (ranked) and refused (with the reason). EC2 filters by the
+ * search parameters already; every criterion is checked again here because money depends on it.
+ */
+export function judgeOfferings(offerings: Offering[], request: CapacityBlockRequest, exclude: ReadonlySet<string> = new Set()): Judgement {
+  const acceptable: Offering[] = [];
+  const refused: Refusal[] = [];
+  for (const offering of offerings) {
+    const reason = refusalReason(offering, request, exclude);
+    if (reason) {
+      refused.push({ offering, reason });
+    } else {
+      acceptable.push(offering);
+    }
+  }
+  acceptable.sort(request.selection === 'EARLIEST_START' ? byStartThenFee : byFeeThenStart);
+  return { acceptable, refused };
+}
+
+function refusalReason(o: Offering, r: CapacityBlockRequest, exclude: ReadonlySet<string>): string | undefined {
+  if (exclude.has(o.id)) return 'sold out at purchase time';
+  if (r.offeringId !== undefined && o.id !== r.offeringId) return `not the pinned offering ${r.offeringId}`;
+  if (!Number.isFinite(o.upfrontFee)) return `upfront fee '${o.upfrontFeeText}' is not a number`;
+  if (o.currencyCode !== r.currencyCode) return `priced in ${o.currencyCode || 'an unknown currency'}, not ${r.currencyCode}`;
+  if (o.upfrontFee > r.maxUpfrontFee) return `${money(o.upfrontFee, o.currencyCode)} > maxUpfrontFee ${money(r.maxUpfrontFee, r.currencyCode)}`;
+  if (o.instanceType !== r.instanceType) return `instance type ${o.instanceType}`;
+  if (o.instanceCount !== r.instanceCount) return `${o.instanceCount} instances`;
+  if (o.durationHours !== r.durationHours) return `${o.durationHours} h long`;
+  if (r.availabilityZone !== undefined && o.availabilityZone !== r.availabilityZone) return `in ${o.availabilityZone}, not ${r.availabilityZone}`;
+  if (r.earliestStart && o.startDate < r.earliestStart) return `starts ${iso(o.startDate)}, before earliestStart`;
+  if (r.latestEnd && o.endDate > r.latestEnd) return `ends ${iso(o.endDate)}, after latestEnd`;
+  return undefined;
+}
+
+const byFeeThenStart = (a: Offering, b: Offering) => a.upfrontFee - b.upfrontFee || a.startDate.getTime() - b.startDate.getTime();
+const byStartThenFee = (a: Offering, b: Offering) => a.startDate.getTime() - b.startDate.getTime() || a.upfrontFee - b.upfrontFee;
+
+/** Zero acceptable offerings: one line with the cheapest ones seen and why each was refused. */
+export function noAcceptableOffering(request: CapacityBlockRequest, judgement: Judgement): UserError {
+  const shape = describeShape(request);
+  if (judgement.refused.length === 0) {
+    return new UserError(`No Capacity Block offering for ${shape}${request.availabilityZone ? ` in ${request.availabilityZone}` : ''} in the requested window; widen the window (earliestStart/latestEnd), drop availabilityZone, or try another instance type or count`);
+  }
+  const cheapest = [...judgement.refused].sort((a, b) => byFeeThenStart(a.offering, b.offering)).slice(0, 5);
+  const seen = cheapest.map(({ offering: o, reason }) => `${o.id} (${o.availabilityZone}, ${iso(o.startDate)}, ${money(o.upfrontFee, o.currencyCode)}): ${reason}`);
+  const fix = request.offeringId !== undefined
+    ? `offeringId ${request.offeringId} is not on offer any more or does not match; remove offeringId to search, or pin a current offering`
+    : 'raise maxUpfrontFee, widen the window or try another instance type';
+  return new UserError(`No acceptable Capacity Block offering for ${shape} with maxUpfrontFee ${money(request.maxUpfrontFee, request.currencyCode)}: ${judgement.refused.length} seen, all refused; cheapest: ${seen.join('; ')}. Fix: ${fix}`);
+}
+
+export function money(amount: number, currency: string): string {
+  return Number.isFinite(amount) ? `${amount.toFixed(2)} ${currency}` : `? ${currency}`;
+}
+
+export function iso(date: Date): string {
+  return Number.isNaN(date.getTime()) ? 'unknown date' : date.toISOString().replace(/:00\.000Z$/, 'Z');
+}

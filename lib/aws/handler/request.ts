@@ -1,0 +1,116 @@
+import * as rules from '../validation';
+import {
+  CapacityBlockWireProperties, DEFAULT_CURRENCY, DEFAULT_PLATFORM, DEFAULT_WAIT_TIMEOUT_SECONDS, WireTag,
+} from '../wire';
+import { UserError } from './errors';
+
+export type Selection = 'CHEAPEST' | 'EARLIEST_START';
+
+/** The resource's properties, parsed and validated: what the user asked for. */
+export interface CapacityBlockRequest {
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly durationHours: number;
+  readonly maxUpfrontFee: number;
+  readonly currencyCode: string;
+  readonly offeringId?: string;
+  readonly earliestStart?: Date;
+  readonly latestEnd?: Date;
+  readonly availabilityZone?: string;
+  readonly selection: Selection;
+  readonly instancePlatform: string;
+  readonly previewOnly: boolean;
+  readonly waitTimeoutSeconds: number;
+  readonly allowRepurchase: boolean;
+  readonly tags: WireTag[];
+}
+
+/**
+ * Parses CloudFormation's all-strings properties and applies the same rules as the construct, now
+ * that tokens have resolved. Throws one UserError naming every bad value, before any cloud call.
+ */
+export function parseRequest(props: CapacityBlockWireProperties, region?: string): CapacityBlockRequest {
+  const errors: Array<string | undefined> = [];
+  const number = (name: string, raw: string | undefined, fallback?: number): number => {
+    if (raw === undefined || raw === '') {
+      if (fallback !== undefined) return fallback;
+      errors.push(`${name} is required`);
+      return NaN;
+    }
+    const value = Number(raw);
+    if (Number.isNaN(value)) errors.push(`${name} must be a number, got '${raw}'`);
+    return value;
+  };
+  const flag = (name: string, raw: string | undefined): boolean => {
+    if (raw === undefined || raw === '' || raw === 'false') return false;
+    if (raw === 'true') return true;
+    errors.push(`${name} must be true or false, got '${raw}'`);
+    return false;
+  };
+  const date = (raw: string | undefined): Date | undefined => (raw ? new Date(raw) : undefined);
+  const text = (raw: string | undefined): string | undefined => (raw === '' ? undefined : raw);
+
+  const instanceType = props.InstanceType ?? '';
+  const instanceCount = number('instanceCount', props.InstanceCount);
+  const durationHours = number('duration (hours)', props.DurationHours);
+  const maxUpfrontFee = number('maxUpfrontFee', props.MaxUpfrontFee);
+  const waitTimeoutSeconds = number('waitTimeout (seconds)', props.WaitTimeoutSeconds, DEFAULT_WAIT_TIMEOUT_SECONDS);
+  const currencyCode = text(props.CurrencyCode) ?? DEFAULT_CURRENCY;
+  const offeringId = text(props.OfferingId);
+  const availabilityZone = text(props.AvailabilityZone);
+  const earliestStart = date(props.EarliestStart);
+  const latestEnd = date(props.LatestEnd);
+  const selection = (text(props.Selection) ?? 'CHEAPEST') as Selection;
+  const tags = (props.Tags ?? []).map(t => ({ Key: String(t.Key), Value: String(t.Value ?? '') }));
+
+  errors.push(rules.instanceTypeError(instanceType));
+  if (!Number.isNaN(instanceCount)) errors.push(rules.instanceCountError(instanceCount));
+  if (!Number.isNaN(durationHours)) errors.push(rules.durationError(durationHours));
+  if (!Number.isNaN(maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(maxUpfrontFee));
+  if (!Number.isNaN(waitTimeoutSeconds)) errors.push(rules.waitTimeoutError(waitTimeoutSeconds));
+  errors.push(rules.currencyCodeError(currencyCode));
+  if (offeringId !== undefined) {
+    errors.push(rules.offeringIdError(offeringId));
+    errors.push(rules.pinnedOfferingConflicts({ earliestStart, latestEnd, availabilityZone, selection: text(props.Selection) }));
+  }
+  if (availabilityZone !== undefined) errors.push(rules.availabilityZoneError(availabilityZone, region));
+  if (selection !== 'CHEAPEST' && selection !== 'EARLIEST_START') {
+    errors.push(`selection must be CHEAPEST or EARLIEST_START, got '${selection}'`);
+  }
+  errors.push(rules.windowError(earliestStart, latestEnd, Number.isNaN(durationHours) ? undefined : durationHours));
+  errors.push(...rules.tagErrors(tags));
+  const request: CapacityBlockRequest = {
+    instanceType,
+    instanceCount,
+    durationHours,
+    maxUpfrontFee,
+    currencyCode,
+    offeringId,
+    earliestStart,
+    latestEnd,
+    availabilityZone,
+    selection,
+    instancePlatform: text(props.InstancePlatform) ?? DEFAULT_PLATFORM,
+    previewOnly: flag('previewOnly', props.PreviewOnly),
+    waitTimeoutSeconds,
+    allowRepurchase: flag('allowRepurchase', props.AllowRepurchase),
+    tags,
+  };
+  const found = errors.filter((e): e is string => e !== undefined);
+  if (found.length > 0) {
+    throw new UserError(`Invalid CapacityBlockPurchase properties: ${found.join('; ')}`);
+  }
+  return request;
+}
+
+/** Checks that only make sense when buying now: the window must still be ahead of us. */
+export function assertWindowStillOpen(request: CapacityBlockRequest, now: Date): void {
+  if (request.latestEnd && request.latestEnd.getTime() - Math.max(now.getTime(), request.earliestStart?.getTime() ?? 0) < request.durationHours * 3_600_000) {
+    throw new UserError(`latestEnd ${request.latestEnd.toISOString()} leaves no room for a ${rules.formatHours(request.durationHours)} block starting after now (${now.toISOString()}); move latestEnd later`);
+  }
+}
+
+/** A short human description of what is being bought, for messages. */
+export function describeShape(request: CapacityBlockRequest): string {
+  return `${request.instanceCount} x ${request.instanceType} for ${rules.formatHours(request.durationHours)}`;
+}

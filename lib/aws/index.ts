@@ -1,0 +1,3 @@
+export * from './capacity-block-purchase';
+export * from './instance-type';
+export * from './instance-platform';

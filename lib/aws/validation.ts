@@ -1,0 +1,125 @@
+/**
+ * Validation rules shared by the construct (literal props, at synth) and the handler (every value,
+ * at deploy time, after tokens resolve). Each returns a one-line message naming the prop, the value
+ * and the fix, or undefined when the value is fine.
+ */
+import { MAX_TAGS_PER_RESOURCE, MAX_WAIT_TIMEOUT_SECONDS, RESERVED_TAG_COUNT, RESERVED_TAG_PREFIX, WireTag } from './wire';
+
+export const MAX_INSTANCE_COUNT = 64;
+const HOURS_PER_DAY = 24;
+
+/** Durations EC2 sells: 1–14 days in 1-day steps, then 21–182 days in 7-day steps. */
+export function isSellableDurationHours(hours: number): boolean {
+  if (!Number.isInteger(hours) || hours <= 0 || hours % HOURS_PER_DAY !== 0) {
+    return false;
+  }
+  const days = hours / HOURS_PER_DAY;
+  return days <= 14 || (days <= 182 && days % 7 === 0);
+}
+
+export function durationError(hours: number): string | undefined {
+  return isSellableDurationHours(hours)
+    ? undefined
+    : `duration must be 1-14 days in whole days, or 21-182 days in 7-day steps, got ${formatHours(hours)}`;
+}
+
+export function instanceCountError(count: number): string | undefined {
+  return Number.isInteger(count) && count >= 1 && count <= MAX_INSTANCE_COUNT
+    ? undefined
+    : `instanceCount must be a whole number from 1 to ${MAX_INSTANCE_COUNT}, got ${count}`;
+}
+
+export function maxUpfrontFeeError(fee: number): string | undefined {
+  return Number.isFinite(fee) && fee > 0
+    ? undefined
+    : `maxUpfrontFee must be a positive number (the most you will pay up front), got ${fee}`;
+}
+
+export function currencyCodeError(code: string): string | undefined {
+  return /^[A-Z]{3}$/.test(code) ? undefined : `currencyCode must be an ISO 4217 code such as USD, got '${code}'`;
+}
+
+export function instanceTypeError(name: string): string | undefined {
+  return /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(name)
+    ? undefined
+    : `instanceType must be an EC2 instance type such as p5.48xlarge, got '${name}'`;
+}
+
+export function offeringIdError(id: string): string | undefined {
+  return /^cb-[0-9a-z]+$/.test(id)
+    ? undefined
+    : `offeringId must be a Capacity Block offering id such as cb-0123456789abcdef0, got '${id}'`;
+}
+
+export function availabilityZoneError(zone: string, region?: string): string | undefined {
+  if (!/^[a-z]{2}(-[a-z0-9]+)+[a-z]$/.test(zone)) {
+    return `availabilityZone must be an Availability Zone name such as us-east-2a, got '${zone}'`;
+  }
+  if (region !== undefined && !zone.startsWith(`${region}`)) {
+    return `availabilityZone must be in the stack's region ${region}, got '${zone}'`;
+  }
+  return undefined;
+}
+
+export function waitTimeoutError(seconds: number): string | undefined {
+  return Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_WAIT_TIMEOUT_SECONDS
+    ? undefined
+    : `waitTimeout must be from 0 to ${MAX_WAIT_TIMEOUT_SECONDS / 60} minutes in whole seconds (the provider's wait limit), got ${seconds} seconds`;
+}
+
+/** The search window must be a real interval that fits the block. */
+export function windowError(earliestStart: Date | undefined, latestEnd: Date | undefined, durationHours: number | undefined): string | undefined {
+  for (const [name, date] of [['earliestStart', earliestStart], ['latestEnd', latestEnd]] as const) {
+    if (date !== undefined && Number.isNaN(date.getTime())) {
+      return `${name} must be a valid date, got an invalid date`;
+    }
+  }
+  if (earliestStart === undefined || latestEnd === undefined) {
+    return undefined;
+  }
+  if (latestEnd.getTime() <= earliestStart.getTime()) {
+    return `latestEnd (${latestEnd.toISOString()}) must be after earliestStart (${earliestStart.toISOString()})`;
+  }
+  if (durationHours !== undefined && latestEnd.getTime() - earliestStart.getTime() < durationHours * 3_600_000) {
+    return `the window earliestStart..latestEnd (${earliestStart.toISOString()}..${latestEnd.toISOString()}) is shorter than duration ${formatHours(durationHours)}; widen the window or shorten the block`;
+  }
+  return undefined;
+}
+
+/** A pinned offering already fixes zone and dates, so search criteria alongside it would be ignored. */
+export function pinnedOfferingConflicts(criteria: Record<string, unknown>): string | undefined {
+  const given = Object.entries(criteria).filter(([, v]) => v !== undefined).map(([k]) => k);
+  return given.length === 0
+    ? undefined
+    : `offeringId pins one offering, so ${given.join(', ')} cannot be set with it; remove ${given.length > 1 ? 'them' : 'it'} or remove offeringId`;
+}
+
+/** EC2 tag rules (keys ≤ 127, not `aws:`; values ≤ 256), our reserved prefix, and room for our own tags. */
+export function tagErrors(tags: readonly WireTag[]): string[] {
+  const errors: string[] = [];
+  for (const { Key: key, Value: value } of tags) {
+    if (key.length < 1 || [...key].length > 127) {
+      errors.push(`tag key must be 1-127 characters, got '${truncate(key)}' (${[...key].length} characters)`);
+    } else if (key.toLowerCase().startsWith('aws:')) {
+      errors.push(`tag key must not start with 'aws:' (reserved by AWS), got '${key}'`);
+    } else if (key.startsWith(RESERVED_TAG_PREFIX)) {
+      errors.push(`tag key must not start with '${RESERVED_TAG_PREFIX}' (written by this library), got '${key}'`);
+    }
+    if ([...value].length > 256) {
+      errors.push(`tag value for '${truncate(key)}' must be at most 256 characters, got ${[...value].length}`);
+    }
+  }
+  const max = MAX_TAGS_PER_RESOURCE - RESERVED_TAG_COUNT;
+  if (tags.length > max) {
+    errors.push(`a Capacity Block takes at most ${max} tags (EC2 allows ${MAX_TAGS_PER_RESOURCE}, this library writes ${RESERVED_TAG_COUNT}), got ${tags.length}`);
+  }
+  return errors;
+}
+
+export function formatHours(hours: number): string {
+  return hours % HOURS_PER_DAY === 0 ? `${hours / HOURS_PER_DAY} days (${hours} h)` : `${hours} h`;
+}
+
+function truncate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}

@@ -1,0 +1,85 @@
+/**
+ * The contract between CapacityBlockPurchase (which writes it into the template) and the handler
+ * (which reads it from the CloudFormation event). Keys are PascalCase and part of users' templates:
+ * renaming one changes every deployed resource.
+ */
+
+/** The custom resource type. Changing it replaces every user's block. */
+export const RESOURCE_TYPE = 'Custom::CapacityBlockPurchase';
+
+export interface WireTag {
+  readonly Key: string;
+  readonly Value: string;
+}
+
+/**
+ * ResourceProperties as the handler receives them: CloudFormation delivers every scalar as a
+ * string, so the construct writes strings too and the handler parses them (tokens resolve then).
+ * Optional keys are omitted when the prop has its default, to keep the template small.
+ */
+export interface CapacityBlockWireProperties {
+  readonly InstanceType: string;
+  readonly InstanceCount: string;
+  readonly DurationHours: string;
+  readonly MaxUpfrontFee: string;
+  /** @default 'USD' */
+  readonly CurrencyCode?: string;
+  readonly OfferingId?: string;
+  /** ISO 8601 instant. */
+  readonly EarliestStart?: string;
+  /** ISO 8601 instant. */
+  readonly LatestEnd?: string;
+  readonly AvailabilityZone?: string;
+  /** @default 'CHEAPEST' */
+  readonly Selection?: string;
+  /** @default 'Linux/UNIX' */
+  readonly InstancePlatform?: string;
+  /** 'true' to search and dry-run only. */
+  readonly PreviewOnly?: string;
+  /** @default DEFAULT_WAIT_TIMEOUT_SECONDS */
+  readonly WaitTimeoutSeconds?: string;
+  /** 'true' to let an update buy a new block. */
+  readonly AllowRepurchase?: string;
+  readonly Tags?: WireTag[];
+}
+
+/** The attributes the handler returns in Data; every key is always present (GetAtt needs it). */
+export interface CapacityBlockAttributes {
+  readonly CapacityReservationId: string;
+  readonly CapacityReservationArn: string;
+  readonly AvailabilityZone: string;
+  readonly StartDate: string;
+  readonly EndDate: string;
+  readonly UpfrontFee: string;
+  readonly CurrencyCode: string;
+  readonly State: string;
+  readonly OfferingId: string;
+  /** One line for a human: why the state is what it is (e.g. payment still pending). */
+  readonly Note: string;
+}
+
+export type AttributeName = keyof CapacityBlockAttributes;
+
+/** Tags the handler writes on every block it buys. User tags may not use this prefix. */
+export const RESERVED_TAG_PREFIX = 'cdk-capacity-reservations:';
+export const IDEMPOTENCY_TAG = `${RESERVED_TAG_PREFIX}idempotency-key`;
+export const UPFRONT_FEE_TAG = `${RESERVED_TAG_PREFIX}upfront-fee`;
+export const OFFERING_TAG = `${RESERVED_TAG_PREFIX}offering-id`;
+/** Marks an extension request before its purchase, so a redelivered Update never extends twice. */
+export const EXTENSION_TAG = `${RESERVED_TAG_PREFIX}extension-request`;
+export const RESERVED_TAG_COUNT = 4;
+/** EC2 allows 50 tags per resource. */
+export const MAX_TAGS_PER_RESOURCE = 50;
+
+export const DEFAULT_CURRENCY = 'USD';
+export const DEFAULT_PLATFORM = 'Linux/UNIX';
+export const DEFAULT_WAIT_TIMEOUT_SECONDS = 30 * 60;
+/**
+ * The provider's waiter gives up (and reports FAILED) after PROVIDER_TOTAL_TIMEOUT_SECONDS. A paid
+ * block must never be reported FAILED, so waitTimeout stays well inside it.
+ */
+export const PROVIDER_TOTAL_TIMEOUT_SECONDS = 2 * 60 * 60;
+export const MAX_WAIT_TIMEOUT_SECONDS = 100 * 60;
+
+/** PhysicalResourceId prefix of previewOnly resources (nothing was bought). */
+export const PREVIEW_ID_PREFIX = 'preview-';

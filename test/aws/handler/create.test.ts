@@ -1,0 +1,282 @@
+import {
+  DescribeCapacityBlockOfferingsCommand, DescribeCapacityReservationsCommand, EC2Client, PurchaseCapacityBlockCommand,
+  PurchaseCapacityBlockCommandInput,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { onEvent } from '../../../lib/aws/handler';
+import { idempotencyKey, purchasePolicy } from '../../../lib/aws/handler/purchase';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, UPFRONT_FEE_TAG } from '../../../lib/aws/wire';
+import { createEvent, daysAhead, ec2Error, lostAnswer, offering, reservation, RESPONSE_URL } from './fixtures';
+
+const ec2 = mockClient(EC2Client);
+const purchases = () => ec2.commandCalls(PurchaseCapacityBlockCommand).map(c => c.args[0].input as PurchaseCapacityBlockCommandInput);
+const mutatingCalls = () => ec2.calls().filter(c => !/^Describe/.test((c.args[0] as object).constructor.name));
+
+beforeEach(() => {
+  ec2.reset();
+  ec2.on(DescribeCapacityReservationsCommand).resolves({ CapacityReservations: [] });
+  ec2.on(PurchaseCapacityBlockCommand).callsFake((input: PurchaseCapacityBlockCommandInput) => ({
+    CapacityReservation: { CapacityReservationId: `cr-for-${input.CapacityBlockOfferingId}` },
+  }));
+  Object.assign(purchasePolicy, { lookupDelayMs: 0 });
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('Create buys the best acceptable offering', () => {
+  test('buys the cheapest offering and tags it with the idempotency key, offering and fee in the same call', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [offering('cb-0pricey', 58000), offering('cb-0cheap', 41000), offering('cb-0mid', 50000)],
+    });
+    const event = createEvent({ Tags: [{ Key: 'team', Value: 'ml' }] });
+
+    const result = await onEvent(event);
+
+    expect(result.PhysicalResourceId).toBe('cr-for-cb-0cheap');
+    expect(purchases()).toHaveLength(1);
+    expect(purchases()[0]).toMatchObject({ CapacityBlockOfferingId: 'cb-0cheap', InstancePlatform: 'Linux/UNIX' });
+    expect(purchases()[0].TagSpecifications).toEqual([{
+      ResourceType: 'capacity-reservation',
+      Tags: [
+        { Key: 'team', Value: 'ml' },
+        { Key: IDEMPOTENCY_TAG, Value: idempotencyKey(event) },
+        { Key: OFFERING_TAG, Value: 'cb-0cheap' },
+        { Key: UPFRONT_FEE_TAG, Value: '41000.00 USD' },
+      ],
+    }]);
+  });
+
+  test('searches every page of offerings and asks EC2 for exactly the requested shape', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand)
+      .resolvesOnce({ CapacityBlockOfferings: [offering('cb-0page1', 45000)], NextToken: 'page-2' })
+      .resolvesOnce({ CapacityBlockOfferings: [offering('cb-0page2', 30000)] });
+
+    await onEvent(createEvent({ AvailabilityZone: 'us-east-2a' }));
+
+    expect(ec2).toHaveReceivedCommandTimes(DescribeCapacityBlockOfferingsCommand, 2);
+    expect(ec2.commandCalls(DescribeCapacityBlockOfferingsCommand)[1].args[0].input.NextToken).toBe('page-2');
+    expect(ec2).toHaveReceivedCommandWith(DescribeCapacityBlockOfferingsCommand, { InstanceType: 'p5.48xlarge', InstanceCount: 4, CapacityDurationHours: 48 });
+    expect(purchases()[0].CapacityBlockOfferingId).toBe('cb-0page2');
+  });
+
+  test('EARLIEST_START picks the earliest offering even when a later one is cheaper', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [offering('cb-0later', 30000, { StartDate: daysAhead(10) }), offering('cb-0sooner', 55000, { StartDate: daysAhead(2) })],
+    });
+    await onEvent(createEvent({ Selection: 'EARLIEST_START' }));
+    expect(purchases()[0].CapacityBlockOfferingId).toBe('cb-0sooner');
+  });
+
+  test('only offerings in the requested zone and window are bought, whatever EC2 returns', async () => {
+    const earliest = daysAhead(5);
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [
+        offering('cb-0otherzone', 20000, { AvailabilityZone: 'us-east-2b', StartDate: daysAhead(6) }),
+        offering('cb-0tooearly', 21000, { StartDate: daysAhead(3) }),
+        offering('cb-0fits', 40000, { StartDate: daysAhead(6) }),
+      ],
+    });
+    await onEvent(createEvent({ AvailabilityZone: 'us-east-2a', EarliestStart: earliest.toISOString() }));
+    expect(purchases().map(p => p.CapacityBlockOfferingId)).toEqual(['cb-0fits']);
+  });
+
+  test('a pinned offeringId buys that offering and no other', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [offering('cb-0cheaper', 20000), offering('cb-0pinned', 45000)],
+    });
+    await onEvent(createEvent({ OfferingId: 'cb-0pinned' }));
+    expect(purchases().map(p => p.CapacityBlockOfferingId)).toEqual(['cb-0pinned']);
+  });
+});
+
+describe('never above the ceiling', () => {
+  test('fails listing what it saw, and buys nothing, when every offering costs more than maxUpfrontFee', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [offering('cb-0over', 60000.01), offering('cb-0wayover', 90000)],
+    });
+    const failure = onEvent(createEvent());
+    await expect(failure).rejects.toThrow(/No acceptable Capacity Block offering for 4 x p5.48xlarge for 2 days.*cb-0over .*60000\.01 USD > maxUpfrontFee 60000\.00 USD.*raise maxUpfrontFee/);
+    await failure.catch(e => expect(e.message).not.toContain('\n'));
+    expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
+  });
+
+  test('never buys an offering priced in another currency or with an unreadable fee', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [offering('cb-0eur', 100, { CurrencyCode: 'EUR' }), offering('cb-0garbled', 0, { UpfrontFee: 'n/a' })],
+    });
+    await expect(onEvent(createEvent())).rejects.toThrow(/cb-0eur.*priced in EUR, not USD|cb-0garbled.*not a number/);
+    expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
+  });
+
+  test('a pinned offering above the ceiling is not bought', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0pinned', 75000)] });
+    await expect(onEvent(createEvent({ OfferingId: 'cb-0pinned' }))).rejects.toThrow(/cb-0pinned.*> maxUpfrontFee/);
+    expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
+  });
+
+  test('says so when there are no offerings at all', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [] });
+    await expect(onEvent(createEvent())).rejects.toThrow(/No Capacity Block offering for 4 x p5.48xlarge.*widen the window/);
+  });
+});
+
+describe('never buy twice', () => {
+  test('a Create delivered twice buys once and both deliveries report the same block', async () => {
+    const bought: string[] = [];
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000)] });
+    ec2.on(PurchaseCapacityBlockCommand).callsFake(() => {
+      bought.push('cr-0bought');
+      return { CapacityReservation: { CapacityReservationId: 'cr-0bought' } };
+    });
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
+      CapacityReservations: bought.length > 0 && input.Filters?.[0]?.Name === `tag:${IDEMPOTENCY_TAG}`
+        ? [reservation('cr-0bought', { State: 'payment-pending' })]
+        : [],
+    }));
+    const event = createEvent();
+
+    const first = await onEvent(event);
+    const second = await onEvent(event);
+
+    expect(bought).toEqual(['cr-0bought']);
+    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
+    expect(second.Data?.Note).toMatch(/Adopted/);
+  });
+
+  test('the idempotency key is stable for a request and differs between requests and resources', () => {
+    const a = createEvent({}, 'req-1');
+    expect(idempotencyKey(a)).toBe(idempotencyKey({ ...a }));
+    expect(idempotencyKey(a)).not.toBe(idempotencyKey(createEvent({}, 'req-2')));
+    expect(idempotencyKey(a)).not.toBe(idempotencyKey({ ...a, LogicalResourceId: 'OtherBlock' }));
+  });
+
+  test('when the purchase answer is lost and the block exists, it is adopted and not bought again', async () => {
+    const offer = offering('cb-0only', 40000);
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(lostAnswer());
+    ec2.on(DescribeCapacityReservationsCommand)
+      .resolvesOnce({ CapacityReservations: [] }) // before buying
+      .resolves({ CapacityReservations: [reservation('cr-0landed', {}, offer)] });
+
+    const result = await onEvent(createEvent());
+
+    expect(result.PhysicalResourceId).toBe('cr-0landed');
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
+  });
+
+  test('an untagged block of exactly the offering, created during the attempt, counts as bought', async () => {
+    const offer = offering('cb-0only', 40000);
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('InternalError', 503));
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
+      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0untagged', { Tags: [] }, offer)] : [],
+    }));
+
+    expect((await onEvent(createEvent())).PhysicalResourceId).toBe('cr-0untagged');
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
+  });
+
+  test('after lost answers with no block to be found, gives up after a bounded number of attempts', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(lostAnswer());
+    await expect(onEvent(createEvent())).rejects.toThrow(/after 3 attempts.*nothing was bought/);
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, purchasePolicy.maxAttempts);
+  });
+});
+
+describe('sold out between search and purchase', () => {
+  test('buys the next acceptable offering when the chosen one sells out', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [offering('cb-0first', 30000), offering('cb-0second', 35000), offering('cb-0over', 70000)],
+    });
+    ec2.on(PurchaseCapacityBlockCommand)
+      .rejectsOnce(ec2Error('InsufficientInstanceCapacity'))
+      .resolves({ CapacityReservation: { CapacityReservationId: 'cr-0second' } });
+
+    const result = await onEvent(createEvent());
+
+    expect(purchases().map(p => p.CapacityBlockOfferingId)).toEqual(['cb-0first', 'cb-0second']);
+    expect(result.PhysicalResourceId).toBe('cr-0second');
+  });
+
+  test('an offering that vanished from the listing is treated as sold, whatever the error code', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand)
+      .resolvesOnce({ CapacityBlockOfferings: [offering('cb-0gone', 30000), offering('cb-0next', 36000)] })
+      .resolves({ CapacityBlockOfferings: [offering('cb-0next', 36000)] });
+    ec2.on(PurchaseCapacityBlockCommand)
+      .rejectsOnce(ec2Error('InvalidParameterValue'))
+      .resolves({ CapacityReservation: { CapacityReservationId: 'cr-0next' } });
+    expect((await onEvent(createEvent())).PhysicalResourceId).toBe('cr-0next');
+  });
+
+  test('a refusal that is not about availability fails at once with EC2\'s reason', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0here', 30000), offering('cb-0other', 31000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('InvalidParameterValue', 400, 'Windows is not supported for p5.48xlarge'));
+    await expect(onEvent(createEvent({ InstancePlatform: 'Windows' }))).rejects.toThrow(/EC2 refused PurchaseCapacityBlock for cb-0here .*Windows is not supported.*nothing was bought/);
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
+  });
+
+  test('a missing permission fails at once and says which', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0here', 30000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('UnauthorizedOperation', 403));
+    await expect(onEvent(createEvent())).rejects.toThrow(/ec2:PurchaseCapacityBlock/);
+  });
+});
+
+describe('bad input changes nothing', () => {
+  test.each([
+    [{ InstanceCount: '0' }, /instanceCount must be a whole number from 1 to 64, got 0/],
+    [{ MaxUpfrontFee: '-5' }, /maxUpfrontFee must be a positive number .*got -5/],
+    [{ MaxUpfrontFee: 'lots' }, /maxUpfrontFee must be a number, got 'lots'/],
+    [{ DurationHours: '36' }, /duration must be 1-14 days .*got 36 h/],
+    [{ AvailabilityZone: 'eu-west-1a' }, /availabilityZone must be in the stack's region us-east-2, got 'eu-west-1a'/],
+    [{ Tags: [{ Key: 'aws:owner', Value: 'x' }] }, /tag key must not start with 'aws:'/],
+    [{ PreviewOnly: 'yes' }, /previewOnly must be true or false, got 'yes'/],
+  ])('fails on %j before any EC2 call', async (props, message) => {
+    await expect(onEvent(createEvent(props))).rejects.toThrow(message);
+    expect(ec2.calls()).toHaveLength(0);
+  });
+});
+
+test('fails when latestEnd leaves no room for the block, after only the adoption lookup', async () => {
+  // The lookup comes first on purpose: a redelivered Create whose block is bought must adopt it.
+  await expect(onEvent(createEvent({ LatestEnd: daysAhead(1).toISOString() }))).rejects.toThrow(/latestEnd .* leaves no room for a 2 days \(48 h\) block/);
+  expect(ec2).not.toHaveReceivedCommand(DescribeCapacityBlockOfferingsCommand);
+  expect(mutatingCalls()).toHaveLength(0);
+});
+
+describe('previewOnly', () => {
+  test('searches and dry-runs the purchase, buys nothing, and reports the offering it would buy', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0best', 30000), offering('cb-0worse', 40000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('DryRunOperation', 412));
+
+    const result = await onEvent(createEvent({ PreviewOnly: 'true' }));
+
+    expect(result.PhysicalResourceId).toBe('preview-cb-0best');
+    expect(result.Data).toMatchObject({ State: 'preview', OfferingId: 'cb-0best', UpfrontFee: '30000.00', CapacityReservationId: '' });
+    expect(purchases()).toEqual([expect.objectContaining({ CapacityBlockOfferingId: 'cb-0best', DryRun: true })]);
+    expect(mutatingCalls().every(c => (c.args[0].input as { DryRun?: boolean }).DryRun === true)).toBe(true);
+  });
+
+  test('fails when the dry run shows the purchase would fail', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0best', 30000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('UnauthorizedOperation', 403));
+    await expect(onEvent(createEvent({ PreviewOnly: 'true' }))).rejects.toThrow(/dry-run purchase of cb-0best failed .*UnauthorizedOperation/);
+  });
+});
+
+test('never logs the ResponseURL, and failure reasons are one line without a stack', async () => {
+  const lines: string[] = [];
+  jest.spyOn(console, 'log').mockImplementation((...args) => { lines.push(args.join(' ')); });
+  ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0over', 99000)] });
+
+  const error = (await onEvent(createEvent()).catch(e => e)) as Error;
+
+  expect(lines.length).toBeGreaterThan(0);
+  expect(lines.join('\n')).not.toContain(RESPONSE_URL);
+  expect(lines.join('\n')).not.toContain('secret-signature');
+  expect(error.message).not.toMatch(/\n|\s+at /);
+  expect(error.stack).toBe(error.message);
+});
