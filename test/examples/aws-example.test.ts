@@ -1,0 +1,30 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { TrainingCapacityStack } from '../../examples/aws/stack';
+
+/** The example is what users copy: it must synthesize and wire the block the way the README says. */
+test('the AWS example buys one block, launches into it and warns before it ends', () => {
+  const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+  const stack = new TrainingCapacityStack(app, 'TrainingCapacity', { env: { account: '123456789012', region: 'us-east-2' } });
+  const template = Template.fromStack(stack);
+
+  template.resourceCountIs('Custom::CapacityBlockPurchase', 1);
+  template.hasResourceProperties('Custom::CapacityBlockPurchase', {
+    InstanceType: 'p5.48xlarge',
+    InstanceCount: '4',
+    DurationHours: '48',
+    MaxUpfrontFee: '60000',
+    AvailabilityZone: 'us-east-2a',
+    Tags: Match.arrayWith([{ Key: 'cost-center', Value: 'ml-research' }, { Key: 'project', Value: 'llm-pretraining' }]),
+  });
+  template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+    LaunchTemplateData: Match.objectLike({
+      InstanceMarketOptions: { MarketType: 'capacity-block' },
+      CapacityReservationSpecification: { CapacityReservationTarget: { CapacityReservationId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TrainingBlock'), 'CapacityReservationId'] } } },
+    }),
+  });
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Capacity Block Expiration Warning']) }),
+    Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('BlockEndingAlerts') } })],
+  });
+});
