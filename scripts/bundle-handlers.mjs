@@ -1,20 +1,36 @@
-// Bundles the Lambda handler at build time (never at the user's synth). The AWS SDK v3 ships in the
-// Lambda Node.js runtime, so it stays external; everything else is inlined into one file.
+// Bundles both handlers at build time (never at the user's synth).
+// - AWS Lambda: the AWS SDK v3 ships in the Node.js runtime, so it stays external.
+// - Alibaba FC3: everything is inlined and zipped, because the code travels inside the ROS template
+//   (Code.ZipFile) and the template must deploy as it is, with no asset upload.
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, statSync } from 'fs';
+import { zipSync } from 'fflate';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 
-const outdir = 'assets/capacity-block-handler';
-rmSync(outdir, { recursive: true, force: true });
-mkdirSync(outdir, { recursive: true });
-await build({
-  entryPoints: ['lib/aws/handler/index.ts'],
-  outfile: `${outdir}/index.js`,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  external: ['@aws-sdk/*'],
-  logLevel: 'warning',
-});
-console.log(`${outdir}/index.js: ${(statSync(`${outdir}/index.js`).size / 1024).toFixed(1)} KiB`);
+async function bundle(entry, outdir, options) {
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: [entry],
+    outfile: `${outdir}/index.js`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    ...options,
+  });
+  return `${outdir}/index.js`;
+}
+
+const kib = file => `${(statSync(file).size / 1024).toFixed(1)} KiB`;
+
+const aws = await bundle('lib/aws/handler/index.ts', 'assets/capacity-block-handler', { external: ['@aws-sdk/*'] });
+console.log(`${aws}: ${kib(aws)}`);
+
+const aliDir = 'assets/alicloud-capacity-reservation-handler';
+const ali = await bundle('lib/alicloud/handler/index.ts', aliDir, {});
+// A fixed timestamp keeps the zip, and so the template, byte-for-byte reproducible.
+writeFileSync(`${aliDir}/code.zip`, zipSync({ 'index.js': readFileSync(ali) }, { level: 9, mtime: new Date('2020-01-01T00:00:00Z') }));
+console.log(`${ali}: ${kib(ali)} (zipped ${kib(`${aliDir}/code.zip`)})`);

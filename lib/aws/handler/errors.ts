@@ -1,13 +1,6 @@
-/**
- * A failure the user can act on. Its message is the whole CloudFormation reason: one line, what
- * failed, the value, how to fix it. Anything else thrown is summarised by `oneLine`.
- */
-export class UserError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+import { oneLineText, UserError } from '../../shared/handler-log';
+
+export { log, UserError } from '../../shared/handler-log';
 
 interface AwsErrorLike {
   name?: string;
@@ -41,10 +34,5 @@ export function isNotFound(error: unknown): boolean {
 export function oneLine(error: unknown): string {
   const e = error as AwsErrorLike;
   const text = error instanceof UserError ? e.message ?? '' : `${errorCode(error)}: ${e?.message ?? String(error)}`;
-  return text.replace(/https?:\/\/\S+/g, '<url>').replace(/\s+/g, ' ').trim().slice(0, 900);
-}
-
-/** Structured log line; callers pass only fields that are safe to keep in CloudWatch. */
-export function log(message: string, fields: Record<string, unknown> = {}): void {
-  console.log(JSON.stringify({ message, ...fields }));
+  return oneLineText(text);
 }

@@ -1,0 +1,77 @@
+import OpenApi, * as $OpenApi from '@alicloud/openapi-client';
+import OpenApiUtil from '@alicloud/openapi-util';
+import * as $tea from '@alicloud/tea-typescript';
+import * as $Util from '@alicloud/tea-util';
+import { log } from '../../shared/handler-log';
+
+/** FC passes the function role's STS credentials in `context.credentials`. */
+export interface FcCredentials {
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly securityToken?: string;
+}
+
+/** Calls one ECS RPC action (2014-05-26) and returns the parsed JSON body. */
+export type EcsCall = (action: string, query: Record<string, unknown>) => Promise<Record<string, any>>;
+
+export interface EcsError {
+  readonly code: string;
+  readonly message: string;
+  readonly statusCode?: number;
+}
+
+/** Codes that mean "ECS did not act, try again": safe to retry, since creates carry a ClientToken. */
+const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError)/;
+
+/** Retries after a throttle or 5xx, with tea's exponential backoff (the client retries only network errors). */
+export const retryPolicy = { maxAttempts: 4, backoff: { policy: 'exponential', period: 1 } };
+
+/**
+ * The official OpenAPI client (ACS3-HMAC-SHA256 signing) with the generic callApi, so the full ECS
+ * SDK stays out of the inlined bundle. ALIBABA_CLOUD_ECS_ENDPOINT (host[:port]) and
+ * ALIBABA_CLOUD_ECS_PROTOCOL (http|https) override the regional endpoint, e.g. for the local emulator.
+ */
+export function createEcsCall(credentials: FcCredentials, regionId: string): EcsCall {
+  const client = new OpenApi(new $OpenApi.Config({
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    securityToken: credentials.securityToken,
+    regionId,
+    endpoint: process.env.ALIBABA_CLOUD_ECS_ENDPOINT || `ecs.${regionId}.aliyuncs.com`,
+    protocol: process.env.ALIBABA_CLOUD_ECS_PROTOCOL || 'https',
+  }));
+  const runtime = new $Util.RuntimeOptions({ autoretry: true, maxAttempts: 3, backoffPolicy: 'exponential', backoffPeriod: 1 });
+  return async (action, query) => {
+    const params = new $OpenApi.Params({
+      action,
+      version: '2014-05-26',
+      protocol: 'HTTPS',
+      pathname: '/',
+      method: 'POST',
+      authType: 'AK',
+      style: 'RPC',
+      reqBodyType: 'formData',
+      bodyType: 'json',
+    });
+    const request = new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query({ RegionId: regionId, ...query }) });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await client.callApi(params, request, runtime)).body as Record<string, any>;
+      } catch (error) {
+        const e = asEcsError(error);
+        if (!RETRYABLE.test(e.code) || attempt >= retryPolicy.maxAttempts) throw error;
+        log('ECS asked us to slow down or failed transiently; retrying', { action, code: e.code, attempt });
+        await $tea.sleep($tea.getBackoffTime(retryPolicy.backoff, attempt));
+      }
+    }
+  };
+}
+
+export function asEcsError(error: unknown): EcsError {
+  const e = error as { code?: unknown; message?: unknown; data?: { statusCode?: number; Message?: string } };
+  return {
+    code: typeof e?.code === 'string' && e.code !== 'undefined' ? e.code : 'Error',
+    message: e?.data?.Message ?? (typeof e?.message === 'string' ? e.message : String(error)),
+    statusCode: e?.data?.statusCode,
+  };
+}

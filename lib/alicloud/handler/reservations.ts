@@ -1,0 +1,178 @@
+import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs20140526';
+import { log, UserError } from '../../shared/handler-log';
+import { AliReservationAttributes, AliWireTag, REQUEST_TAG, RESOURCE_TAG } from '../wire';
+import { asEcsError, EcsCall } from './ecs';
+import { ecsFailure, isNotFoundOrReleased, NO_STOCK_CODES } from './errors';
+import { clientToken, ReservationRequest, ResourceKeys } from './request';
+
+/** The JSON ECS sends: the SDK's models with PascalCase keys (the models are imported as types only). */
+type Wire<T> = T extends Array<infer U> ? Array<Wire<U>>
+  : T extends object ? { [K in keyof T as K extends string ? (T[K] extends (...args: any[]) => any ? never : Capitalize<K>) : never]?: Wire<T[K]> }
+    : T;
+type DescribeBody = Wire<DescribeCapacityReservationsResponseBody>;
+type WireItem = NonNullable<NonNullable<DescribeBody['CapacityReservationSet']>['CapacityReservationItem']>[number];
+
+export interface Reservation {
+  readonly id: string;
+  readonly zoneId: string;
+  readonly status: string;
+  readonly instanceType: string;
+  readonly startTime: string;
+  readonly endTime: string;
+  readonly tags: AliWireTag[];
+}
+
+/** Tunables, exported so tests can shorten the waits. */
+export const waitPolicy = { pollIntervalMs: 5_000 };
+
+const RESOURCE_TYPE = 'capacityreservation';
+
+function toReservation(item: WireItem): Reservation {
+  const allocated = item.AllocatedResources?.AllocatedResource?.[0];
+  return {
+    id: item.PrivatePoolOptionsId ?? '',
+    zoneId: allocated?.ZoneId ?? '',
+    status: item.Status ?? '',
+    instanceType: allocated?.InstanceType ?? '',
+    startTime: item.StartTime ?? '',
+    endTime: item.EndTime ?? '',
+    tags: (item.Tags?.Tag ?? []).map(t => ({ Key: t.TagKey ?? '', Value: t.TagValue ?? '' })),
+  };
+}
+
+async function describe(ecs: EcsCall, filter: Record<string, unknown>): Promise<Reservation[]> {
+  const found: Reservation[] = [];
+  let token: string | undefined;
+  do {
+    const body = (await ecs('DescribeCapacityReservations', { ...filter, Status: 'All', MaxResults: 100, NextToken: token })) as DescribeBody;
+    found.push(...(body.CapacityReservationSet?.CapacityReservationItem ?? []).map(toReservation));
+    token = body.NextToken || undefined;
+  } while (token);
+  return found;
+}
+
+export async function getReservation(ecs: EcsCall, id: string): Promise<Reservation | undefined> {
+  try {
+    return (await describe(ecs, { PrivatePoolOptions: { Ids: JSON.stringify([id]) } }))[0];
+  } catch (error) {
+    if (isNotFoundOrReleased(error)) return undefined;
+    throw ecsFailure('DescribeCapacityReservations', id, error);
+  }
+}
+
+/** Reservations carrying tag key=value that are not released. */
+export async function liveReservationsTagged(ecs: EcsCall, key: string, value: string): Promise<Reservation[]> {
+  try {
+    return (await describe(ecs, { Tag: [{ Key: key, Value: value }] })).filter(r => r.status !== 'Released');
+  } catch (error) {
+    throw ecsFailure('DescribeCapacityReservations', `tag ${key}`, error);
+  }
+}
+
+/**
+ * Creates the reservation in the first zone with stock, or adopts the one an earlier delivery of
+ * the same request created. Each zone gets its own ClientToken, so ECS deduplicates retries too.
+ */
+export async function createInFirstZoneWithStock(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys): Promise<{ id: string; zoneId: string; adopted: boolean }> {
+  const earlier = (await liveReservationsTagged(ecs, REQUEST_TAG, keys.request))[0];
+  if (earlier) {
+    log('adopting the reservation an earlier delivery of this request created', { reservationId: earlier.id });
+    return { id: earlier.id, zoneId: earlier.zoneId, adopted: true };
+  }
+  const soldOut: string[] = [];
+  for (const zoneId of request.zoneIds) {
+    try {
+      const body = await ecs('CreateCapacityReservation', {
+        ClientToken: clientToken(keys, zoneId),
+        InstanceType: request.instanceType,
+        InstanceAmount: request.instanceAmount,
+        ZoneId: [zoneId],
+        PrivatePoolOptions: { Name: request.name, MatchCriteria: request.matchCriteria },
+        Description: request.description,
+        EndTimeType: request.endTime ? 'Limited' : 'Unlimited',
+        EndTime: request.endTime,
+        Platform: request.platform,
+        ResourceGroupId: request.resourceGroupId,
+        Tag: [...request.tags, { Key: RESOURCE_TAG, Value: keys.resource }, { Key: REQUEST_TAG, Value: keys.request }],
+      });
+      const id = String(body.PrivatePoolOptionsId ?? '');
+      if (!id) throw new UserError(`ECS CreateCapacityReservation in ${zoneId} returned no PrivatePoolOptionsId; check the ECS console for a reservation tagged ${REQUEST_TAG}=${keys.request}`);
+      log('created capacity reservation', { reservationId: id, zoneId, triedBefore: soldOut });
+      return { id, zoneId, adopted: false };
+    } catch (error) {
+      const code = asEcsError(error).code;
+      if (!NO_STOCK_CODES.has(code)) throw ecsFailure('CreateCapacityReservation', `zone ${zoneId}`, error);
+      log('no stock in zone; trying the next one', { zoneId, code });
+      soldOut.push(`${zoneId} (${code})`);
+    }
+  }
+  throw new UserError(`No stock of ${request.instanceAmount} x ${request.instanceType} in any of zoneIds: ${soldOut.join(', ')}; add zones, lower instanceAmount or try another instance type`);
+}
+
+/**
+ * Polls until Active. At the deadline the reservation is released (it bills by the hour) and the
+ * deployment fails: nothing is left billing unseen.
+ */
+export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date): Promise<Reservation> {
+  for (;;) {
+    const reservation = await getReservation(ecs, id);
+    if (reservation?.status === 'Active') return reservation;
+    if (reservation?.status === 'Released') {
+      throw new UserError(`Capacity reservation ${id} was released before it became Active; deploy again`);
+    }
+    if (Date.now() >= deadline.getTime()) {
+      await release(ecs, id);
+      throw new UserError(`Capacity reservation ${id} was still ${reservation?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
+    }
+    await new Promise(resolve => setTimeout(resolve, waitPolicy.pollIntervalMs));
+  }
+}
+
+/** Releases; a reservation that is gone or already released counts as done. */
+export async function release(ecs: EcsCall, id: string): Promise<void> {
+  try {
+    await ecs('ReleaseCapacityReservation', { PrivatePoolOptions: { Id: id } });
+    log('released capacity reservation', { reservationId: id });
+  } catch (error) {
+    if (!isNotFoundOrReleased(error)) throw ecsFailure('ReleaseCapacityReservation', id, error);
+    log('capacity reservation already gone', { reservationId: id });
+  }
+}
+
+/** Name, description, amount and end time change in place (ModifyCapacityReservation). */
+export async function modifyInPlace(ecs: EcsCall, id: string, request: ReservationRequest, old: Partial<ReservationRequest>): Promise<boolean> {
+  const changes: Record<string, unknown> = {};
+  if (request.name !== old.name && request.name !== undefined) changes.PrivatePoolOptions = { Id: id, Name: request.name };
+  if (request.description !== old.description && request.description !== undefined) changes.Description = request.description;
+  if (request.instanceAmount !== old.instanceAmount) changes.InstanceAmount = request.instanceAmount;
+  if (request.endTime !== old.endTime) {
+    changes.EndTimeType = request.endTime ? 'Limited' : 'Unlimited';
+    if (request.endTime) changes.EndTime = request.endTime;
+  }
+  if (Object.keys(changes).length === 0) return false;
+  try {
+    await ecs('ModifyCapacityReservation', { PrivatePoolOptions: { Id: id }, ...changes });
+  } catch (error) {
+    throw ecsFailure('ModifyCapacityReservation', id, error);
+  }
+  log('modified capacity reservation in place', { reservationId: id, changed: Object.keys(changes) });
+  return true;
+}
+
+/** Makes the user tags equal to the request's; the library's own tags are left alone. */
+export async function syncTags(ecs: EcsCall, reservation: Reservation, request: ReservationRequest): Promise<void> {
+  const current = new Map(reservation.tags.filter(t => t.Key !== RESOURCE_TAG && t.Key !== REQUEST_TAG).map(t => [t.Key, t.Value]));
+  const wanted = new Set(request.tags.map(t => t.Key));
+  const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
+  const toRemove = [...current.keys()].filter(k => !wanted.has(k));
+  try {
+    if (toSet.length > 0) await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], Tag: toSet });
+    if (toRemove.length > 0) await ecs('UntagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], TagKey: toRemove });
+  } catch (error) {
+    throw ecsFailure(toSet.length > 0 ? 'TagResources' : 'UntagResources', reservation.id, error);
+  }
+}
+
+export function attributesOf(r: Reservation): AliReservationAttributes {
+  return { ReservationId: r.id, ZoneId: r.zoneId, Status: r.status, StartTime: r.startTime, EndTime: r.endTime };
+}

@@ -1,0 +1,2 @@
+export * from './capacity-reservation';
+export { ECS_ACTIONS } from './wire';

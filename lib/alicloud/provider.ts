@@ -1,0 +1,68 @@
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import * as ros from '@alicloud/ros-cdk-core';
+import * as fc from '@alicloud/ros-cdk-fc3';
+import * as ram from '@alicloud/ros-cdk-ram';
+import { ECS_ACTIONS, FUNCTION_TIMEOUT_SECONDS } from './wire';
+
+/** Built by `npm run build` (scripts/bundle-handlers.mjs): the zipped FC handler, shipped in the package. */
+export const HANDLER_ZIP = path.join(__dirname, '..', '..', 'assets', 'alicloud-capacity-reservation-handler', 'code.zip');
+
+/**
+ * The FC3 function and RAM role behind every AliCapacityReservation of a stack, found through the
+ * construct tree. The code travels inline (Code.ZipFile), so the template deploys as it is.
+ */
+export class AliCapacityReservationProvider extends ros.Construct {
+  public static readonly ID = 'AliCapacityReservationProvider';
+
+  public static getOrCreate(scope: ros.Construct): AliCapacityReservationProvider {
+    const stack = ros.Stack.of(scope);
+    const existing = stack.node.tryFindChild(AliCapacityReservationProvider.ID);
+    return existing instanceof AliCapacityReservationProvider ? existing : new AliCapacityReservationProvider(stack, AliCapacityReservationProvider.ID);
+  }
+
+  public readonly serviceToken: string;
+
+  private constructor(scope: ros.Construct, id: string) {
+    super(scope, id);
+    // ROS logical ids are the bare construct ids, so these are named for the template reader.
+    // Names must be unique per region/account: the stack id makes them so.
+    const unique = (prefix: string) => ros.Fn.join('', [prefix, ros.RosPseudo.stackId]);
+
+    const role = new ram.Role(this, 'CapacityReservationRole', {
+      roleName: unique('crp-fc-'),
+      description: 'cdk-capacity-reservations: lets the FC handler manage ECS capacity reservations',
+      assumeRolePolicyDocument: {
+        version: '1',
+        statement: [{ action: 'sts:AssumeRole', effect: 'Allow', principal: { service: ['fc.aliyuncs.com'] } }],
+      },
+      policies: [{
+        policyName: unique('crp-ecs-'),
+        policyDocument: {
+          version: '1',
+          statement: [
+            // Describe is a list operation: RAM scopes it to the account only.
+            { effect: 'Allow', action: ['ecs:DescribeCapacityReservations'], resource: ['*'] },
+            {
+              effect: 'Allow',
+              action: ECS_ACTIONS.filter(a => a !== 'ecs:DescribeCapacityReservations'),
+              resource: [ros.Fn.sub('acs:ecs:${ALIYUN::Region}:${ALIYUN::AccountId}:capacityreservation/*')],
+            },
+          ],
+        },
+      }],
+    });
+
+    const fn = new fc.Function(this, 'CapacityReservationFunction', {
+      functionName: unique('capacity-reservations-'),
+      description: 'cdk-capacity-reservations: creates, updates and releases ECS capacity reservations for ROS',
+      runtime: 'nodejs20',
+      handler: 'index.handler',
+      memorySize: 512,
+      timeout: FUNCTION_TIMEOUT_SECONDS,
+      role: role.attrArn,
+      code: { zipFile: readFileSync(HANDLER_ZIP).toString('base64') },
+    });
+    this.serviceToken = ros.Token.asString(fn.attrArn);
+  }
+}

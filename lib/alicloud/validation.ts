@@ -1,0 +1,95 @@
+/**
+ * The CreateCapacityReservation constraints, shared by the construct (literal props, at synth) and
+ * the handler (at deploy time). Each returns a one-line message naming the prop and value, or undefined.
+ */
+import { ALI_MAX_TAGS, ALI_RESERVED_TAG_COUNT, ALI_RESERVED_TAG_PREFIX, AliWireTag, MAX_WAIT_TIMEOUT_SECONDS } from './wire';
+
+const URL_PREFIX = /^https?:\/\//i;
+const CONTAINS_URL = /https?:\/\//i;
+
+export function instanceTypeError(type: string): string | undefined {
+  if (/[,\s]/.test(type)) return `instanceType must be one instance type (one per reservation), got '${type}'`;
+  return /^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(type) ? undefined : `instanceType must be an ECS instance type such as ecs.gn7i-c8g1.2xlarge, got '${type}'`;
+}
+
+export function instanceAmountError(amount: number): string | undefined {
+  return Number.isInteger(amount) && amount >= 1 ? undefined : `instanceAmount must be a whole number of at least 1, got ${amount}`;
+}
+
+export function zoneIdsErrors(zoneIds: readonly string[]): string[] {
+  if (zoneIds.length === 0) return ['zoneIds must name at least one zone, e.g. [\'cn-hangzhou-h\']'];
+  const errors = zoneIds
+    .filter(z => !/^[a-z]{2,}-[a-z0-9-]+-[a-z0-9]+$/.test(z))
+    .map(z => `zoneIds entries must be zone ids such as cn-hangzhou-h, got '${z}'`);
+  const dupes = zoneIds.filter((z, i) => zoneIds.indexOf(z) !== i);
+  if (dupes.length > 0) errors.push(`zoneIds must not repeat a zone, got ${[...new Set(dupes)].join(', ')} twice`);
+  return errors;
+}
+
+export function nameError(name: string): string | undefined {
+  if (URL_PREFIX.test(name)) return `name must not start with http:// or https://, got '${name}'`;
+  return /^[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5:_-]{1,127}$/.test(name)
+    ? undefined
+    : `name must be 2-128 characters, start with a letter or Chinese character, and contain only letters, digits, Chinese characters, ':', '_' or '-', got '${name}'`;
+}
+
+export function descriptionError(description: string): string | undefined {
+  if ([...description].length < 2 || [...description].length > 256) return `description must be 2-256 characters, got ${[...description].length}`;
+  return URL_PREFIX.test(description) ? 'description must not start with http:// or https://' : undefined;
+}
+
+/** ECS wants yyyy-MM-ddTHH:mm:ssZ (UTC) for a Limited reservation, in the future. */
+export function endTimeError(endTime: string, now: Date): string | undefined {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(endTime) || Number.isNaN(Date.parse(endTime))) {
+    return `endTime must be UTC in the form yyyy-MM-ddTHH:mm:ssZ, got '${endTime}'`;
+  }
+  return Date.parse(endTime) > now.getTime() ? undefined : `endTime must be in the future, got ${endTime} (now ${formatEndTime(now)})`;
+}
+
+export function matchCriteriaError(value: string): string | undefined {
+  return value === 'Open' || value === 'Target' ? undefined : `matchCriteria must be Open or Target, got '${value}'`;
+}
+
+export function platformError(value: string): string | undefined {
+  return value === 'Linux' || value === 'Windows' ? undefined : `platform must be Linux or Windows, got '${value}'`;
+}
+
+export function resourceGroupIdError(id: string): string | undefined {
+  return /^rg-[a-z0-9]+$/.test(id) ? undefined : `resourceGroupId must be a resource group id such as rg-acfmxazb4ph6aiy, got '${id}'`;
+}
+
+export function removalPolicyError(value: string): string | undefined {
+  return value === 'release' || value === 'retain' ? undefined : `removalPolicy must be release or retain, got '${value}'`;
+}
+
+export function waitTimeoutError(seconds: number): string | undefined {
+  return Number.isInteger(seconds) && seconds >= 60 && seconds <= MAX_WAIT_TIMEOUT_SECONDS
+    ? undefined
+    : `waitTimeout must be 60-${MAX_WAIT_TIMEOUT_SECONDS} seconds, got ${seconds}`;
+}
+
+/** ECS tag rules, our reserved prefix, and room for the tags this library writes. */
+export function aliTagErrors(tags: readonly AliWireTag[]): string[] {
+  const errors: string[] = [];
+  for (const { Key: key, Value: value } of tags) {
+    if (key.length < 1 || [...key].length > 128) errors.push(`tag key must be 1-128 characters, got '${key.slice(0, 40)}' (${[...key].length})`);
+    else if (/^(aliyun|acs:)/i.test(key)) errors.push(`tag key must not start with 'aliyun' or 'acs:', got '${key}'`);
+    else if (key.startsWith(ALI_RESERVED_TAG_PREFIX)) errors.push(`tag key must not start with '${ALI_RESERVED_TAG_PREFIX}' (written by this library), got '${key}'`);
+    else if (CONTAINS_URL.test(key)) errors.push(`tag key must not contain http:// or https://, got '${key}'`);
+    if ([...value].length > 128) errors.push(`tag value for '${key}' must be at most 128 characters, got ${[...value].length}`);
+    else if (value.startsWith('acs:')) errors.push(`tag value for '${key}' must not start with 'acs:', got '${value}'`);
+    else if (CONTAINS_URL.test(value)) errors.push(`tag value for '${key}' must not contain http:// or https://`);
+  }
+  const max = ALI_MAX_TAGS - ALI_RESERVED_TAG_COUNT;
+  if (tags.length > max) errors.push(`a capacity reservation takes at most ${max} tags (ECS allows ${ALI_MAX_TAGS}, this library writes ${ALI_RESERVED_TAG_COUNT}), got ${tags.length}`);
+  return errors;
+}
+
+/** ClientToken: ASCII, at most 64 characters. */
+export function clientTokenError(token: string): string | undefined {
+  return /^[\x20-\x7e]{1,64}$/.test(token) ? undefined : `ClientToken must be 1-64 ASCII characters, got ${token.length} characters`;
+}
+
+export function formatEndTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,67 @@
+/**
+ * The contract between AliCapacityReservation (the ROS template's Parameters) and its FC handler.
+ * Keys are PascalCase and part of users' templates.
+ */
+
+export interface AliWireTag {
+  readonly Key: string;
+  readonly Value: string;
+}
+
+/** Parameters of the ALIYUN::ROS::CustomResource. ROS may deliver scalars as strings. */
+export interface AliReservationParameters {
+  readonly InstanceType: string;
+  readonly InstanceAmount: number | string;
+  /** Tried in order while a zone has no stock. */
+  readonly ZoneIds: string[];
+  readonly Name?: string;
+  readonly Description?: string;
+  /** @default 'Open' */
+  readonly MatchCriteria?: string;
+  /** yyyy-MM-ddTHH:mm:ssZ; present means EndTimeType Limited. */
+  readonly EndTime?: string;
+  readonly Platform?: string;
+  readonly ResourceGroupId?: string;
+  readonly Tags?: AliWireTag[];
+  /** @default 'release' */
+  readonly RemovalPolicy?: string;
+  /** @default DEFAULT_WAIT_TIMEOUT_SECONDS */
+  readonly WaitTimeoutSeconds?: number | string;
+}
+
+/** Data returned to ROS; every key always present (the template reads them). */
+export interface AliReservationAttributes {
+  /** The crp-… id (PrivatePoolOptionsId) of the reservation the resource holds now. */
+  readonly ReservationId: string;
+  readonly ZoneId: string;
+  readonly Status: string;
+  readonly StartTime: string;
+  readonly EndTime: string;
+}
+
+export type AliAttributeName = keyof AliReservationAttributes;
+
+/** Tags the handler writes on every reservation it creates. ECS allows 20 tags per resource. */
+export const ALI_RESERVED_TAG_PREFIX = 'cdk-capacity-reservations:';
+/** Same for every reservation one resource ever holds: Delete finds them all by it. */
+export const RESOURCE_TAG = `${ALI_RESERVED_TAG_PREFIX}resource`;
+/** Identifies the request that created a reservation: a redelivered Create adopts it. */
+export const REQUEST_TAG = `${ALI_RESERVED_TAG_PREFIX}request`;
+export const ALI_RESERVED_TAG_COUNT = 2;
+export const ALI_MAX_TAGS = 20;
+
+export const DEFAULT_WAIT_TIMEOUT_SECONDS = 10 * 60;
+export const MAX_WAIT_TIMEOUT_SECONDS = 50 * 60;
+/** The FC function outlives the longest wait, and ROS waits for the function a bit longer still. */
+export const FUNCTION_TIMEOUT_SECONDS = MAX_WAIT_TIMEOUT_SECONDS + 10 * 60;
+export const RESPONSE_MARGIN_SECONDS = 5 * 60;
+
+/** The RAM actions the handler calls, and nothing else. Tests pin this list. */
+export const ECS_ACTIONS = [
+  'ecs:CreateCapacityReservation',
+  'ecs:DescribeCapacityReservations',
+  'ecs:ModifyCapacityReservation',
+  'ecs:ReleaseCapacityReservation',
+  'ecs:TagResources',
+  'ecs:UntagResources',
+] as const;
