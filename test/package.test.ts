@@ -20,3 +20,18 @@ test('the packaged handler bundle is small, with the AWS SDK left to the Lambda 
   expect(bundle.length).toBeLessThan(50 * 1024);
   expect(bundle).toContain('require("@aws-sdk/client-ec2")');
 });
+
+test('the FC handler is inlined within the 300 KB budget and carries no full ECS SDK', () => {
+  const bundle = readFileSync(join(__dirname, '..', 'assets', 'alicloud-capacity-reservation-handler', 'index.js'), 'utf8');
+  expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(300 * 1024);
+  expect(bundle).not.toMatch(/require\("@alicloud\/ecs20140526"\)/);
+  expect(bundle).toContain('ACS3-HMAC-SHA256');
+});
+
+test('the alicloud subpath is exported and compiled for JavaScript users', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  expect(pkg.exports['./alicloud']).toEqual({ types: './lib/alicloud/index.d.ts', default: './lib/alicloud/index.js' });
+  // Load the compiled subpath as a consumer would (after `npm run build`).
+  const compiled = require(join(__dirname, '..', 'lib', 'alicloud', 'index.js'));
+  expect(typeof compiled.AliCapacityReservation).toBe('function');
+});

@@ -115,7 +115,7 @@ export class AliCapacityReservation extends ros.Construct {
     const resource = new ROS.RosCustomResource(this, id, {
       serviceToken: AliCapacityReservationProvider.getOrCreate(this).serviceToken,
       // Covers zone fallback + the wait (+ a replacement's release) + the response.
-      timeout: ros.Token.isUnresolved(waitTimeout) ? waitTimeout : waitTimeout + RESPONSE_MARGIN_SECONDS,
+      timeout: ros.Token.isUnresolved(waitTimeout) ? ros.Fn.add([waitTimeout, RESPONSE_MARGIN_SECONDS]) : waitTimeout + RESPONSE_MARGIN_SECONDS,
       parameters: withoutUndefined(parameters),
     }, true);
     // `Outputs` is the documented attribute of ALIYUN::ROS::CustomResource (the Data map); Fn::Select reads a key of it.

@@ -35,7 +35,7 @@ export function nameError(name: string): string | undefined {
 
 export function descriptionError(description: string): string | undefined {
   if ([...description].length < 2 || [...description].length > 256) return `description must be 2-256 characters, got ${[...description].length}`;
-  return URL_PREFIX.test(description) ? 'description must not start with http:// or https://' : undefined;
+  return URL_PREFIX.test(description) ? `description must not start with http:// or https://, got '${description.slice(0, 60)}'` : undefined;
 }
 
 /** ECS wants yyyy-MM-ddTHH:mm:ssZ (UTC) for a Limited reservation, in the future. */
@@ -78,7 +78,7 @@ export function aliTagErrors(tags: readonly AliWireTag[]): string[] {
     else if (CONTAINS_URL.test(key)) errors.push(`tag key must not contain http:// or https://, got '${key}'`);
     if ([...value].length > 128) errors.push(`tag value for '${key}' must be at most 128 characters, got ${[...value].length}`);
     else if (value.startsWith('acs:')) errors.push(`tag value for '${key}' must not start with 'acs:', got '${value}'`);
-    else if (CONTAINS_URL.test(value)) errors.push(`tag value for '${key}' must not contain http:// or https://`);
+    else if (CONTAINS_URL.test(value)) errors.push(`tag value for '${key}' must not contain http:// or https://, got '${value}'`);
   }
   const max = ALI_MAX_TAGS - ALI_RESERVED_TAG_COUNT;
   if (tags.length > max) errors.push(`a capacity reservation takes at most ${max} tags (ECS allows ${ALI_MAX_TAGS}, this library writes ${ALI_RESERVED_TAG_COUNT}), got ${tags.length}`);

@@ -24,7 +24,11 @@ export interface EcsError {
 const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError)/;
 
 /** Retries after a throttle or 5xx, with tea's exponential backoff (the client retries only network errors). */
-export const retryPolicy = { maxAttempts: 4, backoff: { policy: 'exponential', period: 1 } };
+export const retryPolicy: { maxAttempts: number; backoff: Record<string, unknown> } = {
+  maxAttempts: 4,
+  // tea's exponential policies read initial/multiplier/max (ms): 0.5-1.5 s, then 1-3 s, 2-6 s.
+  backoff: { policy: 'exponential_random', initial: 1_000, multiplier: 1, max: 8_000 },
+};
 
 /**
  * The official OpenAPI client (ACS3-HMAC-SHA256 signing) with the generic callApi, so the full ECS
@@ -40,7 +44,8 @@ export function createEcsCall(credentials: FcCredentials, regionId: string): Ecs
     endpoint: process.env.ALIBABA_CLOUD_ECS_ENDPOINT || `ecs.${regionId}.aliyuncs.com`,
     protocol: process.env.ALIBABA_CLOUD_ECS_PROTOCOL || 'https',
   }));
-  const runtime = new $Util.RuntimeOptions({ autoretry: true, maxAttempts: 3, backoffPolicy: 'exponential', backoffPeriod: 1 });
+  // Network-level retries by the client itself; 'fixed' is the policy it reads `backoffPeriod` (ms) for.
+  const runtime = new $Util.RuntimeOptions({ autoretry: true, maxAttempts: 3, backoffPolicy: 'fixed', backoffPeriod: 1_000 });
   return async (action, query) => {
     const params = new $OpenApi.Params({
       action,

@@ -177,7 +177,7 @@ function echo(event: RosEvent) {
 }
 
 /** The ROS response protocol: JSON with Content-Type and Date headers, at most 4096 bytes. */
-async function postResponse(url: string, response: RosResponse): Promise<void> {
+export async function postResponse(url: string, response: RosResponse): Promise<void> {
   let body = JSON.stringify(response);
   if (Buffer.byteLength(body) > 4096) body = JSON.stringify({ ...response, Reason: response.Reason?.slice(0, 1000), Data: undefined });
   const result = await fetch(url, {

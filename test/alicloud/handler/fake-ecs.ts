@@ -1,0 +1,138 @@
+import type { EcsCall } from '../../../lib/alicloud/handler/ecs';
+
+interface FakeReservation {
+  id: string;
+  zoneId: string;
+  instanceType: string;
+  amount: number;
+  status: string;
+  name?: string;
+  description?: string;
+  endTime?: string;
+  matchCriteria?: string;
+  tags: Map<string, string>;
+  polls: number;
+}
+
+/** An error shaped like the OpenAPI client's ResponseError. */
+export function ecsError(code: string, statusCode = 400): Error {
+  return Object.assign(new Error(`code: ${statusCode}, ${code} happened`), { code, data: { statusCode, Message: `${code} happened` } });
+}
+
+/**
+ * In-memory ECS for handler specs: per-zone stock, ClientToken idempotency, Pending -> Active after
+ * `pendingPolls` describes, tags, and injected failures per action.
+ */
+export class FakeEcs {
+  public readonly stock: Record<string, number> = {};
+  public readonly reservations = new Map<string, FakeReservation>();
+  public readonly calls: Array<{ action: string; query: Record<string, any> }> = [];
+  public pendingPolls = 1;
+  /** Called on every describe of one reservation, e.g. to move the clock. */
+  public onPoll: () => void = () => undefined;
+  private readonly tokens = new Map<string, string>();
+  private readonly failures: Array<{ action: string; error: Error; zone?: string; times: number }> = [];
+  private next = 1;
+
+  public failNext(action: string, error: Error, options: { zone?: string; times?: number } = {}): void {
+    this.failures.push({ action, error, zone: options.zone, times: options.times ?? 1 });
+  }
+
+  public callsOf(action: string): Array<Record<string, any>> {
+    return this.calls.filter(c => c.action === action).map(c => c.query);
+  }
+
+  public live(): FakeReservation[] {
+    return [...this.reservations.values()].filter(r => r.status !== 'Released');
+  }
+
+  public readonly call: EcsCall = async (action, rawQuery) => {
+    const query = rawQuery as Record<string, any>;
+    this.calls.push({ action, query });
+    const failure = this.failures.find(f => f.action === action && f.times > 0 && (!f.zone || f.zone === query.ZoneId?.[0]));
+    if (failure) {
+      failure.times--;
+      throw failure.error;
+    }
+    switch (action) {
+      case 'CreateCapacityReservation': return this.create(query);
+      case 'DescribeCapacityReservations': return this.describe(query);
+      case 'ModifyCapacityReservation': return this.modify(query);
+      case 'ReleaseCapacityReservation': return this.release(query);
+      case 'TagResources':
+        query.Tag.forEach((t: any) => this.get(query.ResourceId[0]).tags.set(t.Key, t.Value));
+        return {};
+      case 'UntagResources':
+        query.TagKey.forEach((k: string) => this.get(query.ResourceId[0]).tags.delete(k));
+        return {};
+      default: throw ecsError('InvalidAction.NotFound', 404);
+    }
+  };
+
+  private create(q: Record<string, any>) {
+    const existing = this.tokens.get(q.ClientToken);
+    if (existing) return { PrivatePoolOptionsId: existing };
+    const zoneId = q.ZoneId[0];
+    if ((this.stock[zoneId] ?? 0) < q.InstanceAmount) throw ecsError('NoStock');
+    this.stock[zoneId] -= q.InstanceAmount;
+    const id = `crp-fake${this.next++}`;
+    this.tokens.set(q.ClientToken, id);
+    this.reservations.set(id, {
+      id, zoneId, instanceType: q.InstanceType, amount: q.InstanceAmount, status: 'Pending',
+      name: q.PrivatePoolOptions?.Name, description: q.Description, endTime: q.EndTime,
+      matchCriteria: q.PrivatePoolOptions?.MatchCriteria,
+      tags: new Map((q.Tag ?? []).map((t: any) => [t.Key, t.Value])), polls: 0,
+    });
+    return { PrivatePoolOptionsId: id };
+  }
+
+  private describe(q: Record<string, any>) {
+    let found = [...this.reservations.values()];
+    if (q.PrivatePoolOptions?.Ids) {
+      const ids: string[] = JSON.parse(q.PrivatePoolOptions.Ids);
+      found = found.filter(r => ids.includes(r.id));
+      for (const r of found) {
+        this.onPoll();
+        if (r.status === 'Pending' && ++r.polls > this.pendingPolls) r.status = 'Active';
+      }
+    }
+    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value);
+    return {
+      CapacityReservationSet: {
+        CapacityReservationItem: found.map(r => ({
+          PrivatePoolOptionsId: r.id,
+          PrivatePoolOptionsName: r.name,
+          Status: r.status,
+          StartTime: '2026-11-23T12:00:00Z',
+          EndTime: r.endTime ?? '',
+          AllocatedResources: { AllocatedResource: [{ ZoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount }] },
+          Tags: { Tag: [...r.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) },
+        })),
+      },
+      NextToken: '',
+    };
+  }
+
+  private modify(q: Record<string, any>) {
+    const r = this.get(q.PrivatePoolOptions.Id);
+    if (q.InstanceAmount !== undefined) r.amount = q.InstanceAmount;
+    if (q.PrivatePoolOptions.Name !== undefined) r.name = q.PrivatePoolOptions.Name;
+    if (q.Description !== undefined) r.description = q.Description;
+    if (q.EndTimeType === 'Unlimited') r.endTime = undefined;
+    if (q.EndTime !== undefined) r.endTime = q.EndTime;
+    return {};
+  }
+
+  private release(q: Record<string, any>) {
+    const r = this.reservations.get(q.PrivatePoolOptions.Id);
+    if (!r || r.status === 'Released') throw ecsError('Invalid.PrivatePoolOptions.Id');
+    r.status = 'Released';
+    return {};
+  }
+
+  private get(id: string): FakeReservation {
+    const r = this.reservations.get(id);
+    if (!r) throw ecsError('Invalid.PrivatePoolOptions.Id');
+    return r;
+  }
+}

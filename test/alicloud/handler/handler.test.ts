@@ -1,0 +1,334 @@
+import { createServer, IncomingHttpHeaders, Server } from 'http';
+import { AddressInfo } from 'net';
+import { handler, postResponse, RosEvent, RosResponse, seams } from '../../../lib/alicloud/handler';
+import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
+import { waitPolicy } from '../../../lib/alicloud/handler/reservations';
+import { AliReservationParameters, REQUEST_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
+import { ecsError, FakeEcs } from './fake-ecs';
+
+const RESPONSE_URL = 'https://ros-response.example/presigned?Signature=secret-signature';
+const CREDENTIALS = { accessKeyId: 'STS.local-key', accessKeySecret: 'local-secret-value', securityToken: 'local-token' };
+const STACK_ID = '4b6c9e2a-1111-2222-3333-444455556666';
+
+let ecs: FakeEcs;
+let answers: RosResponse[];
+let logged: string[];
+
+beforeEach(() => {
+  ecs = new FakeEcs();
+  Object.assign(ecs.stock, { 'cn-hangzhou-h': 8, 'cn-hangzhou-i': 8 });
+  answers = [];
+  logged = [];
+  seams.ecs = () => ecs.call;
+  seams.respond = async (_url, response) => { answers.push(response); };
+  waitPolicy.pollIntervalMs = 0;
+  jest.spyOn(console, 'log').mockImplementation((...args) => { logged.push(args.join(' ')); });
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  jest.useRealTimers();
+});
+
+function params(overrides: Partial<AliReservationParameters> = {}): AliReservationParameters {
+  return { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'], ...overrides };
+}
+
+function event(type: RosEvent['RequestType'], p: Partial<AliReservationParameters> = {}, extra: Partial<RosEvent> = {}): RosEvent {
+  return {
+    RequestType: type,
+    ResponseURL: RESPONSE_URL,
+    StackId: STACK_ID,
+    RequestId: `req-${type}`,
+    LogicalResourceId: 'GpuPool',
+    ResourceProperties: params(p),
+    RegionId: 'cn-hangzhou',
+    ...extra,
+  };
+}
+
+/** Invokes the handler as FC does: the event as a Buffer, credentials in the context. */
+async function invoke(e: RosEvent): Promise<RosResponse> {
+  await handler(Buffer.from(JSON.stringify(e)), { credentials: CREDENTIALS });
+  return answers[answers.length - 1];
+}
+
+async function created(p: Partial<AliReservationParameters> = {}): Promise<RosResponse> {
+  const answer = await invoke(event('Create', p));
+  expect(answer.Status).toBe('SUCCESS');
+  return answer;
+}
+
+describe('Create', () => {
+  test('creates in the first zone, waits until Active and answers ROS with the reservation', async () => {
+    ecs.pendingPolls = 3;
+    const answer = await created();
+    expect(answer).toEqual({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'crp-fake1',
+      StackId: STACK_ID,
+      RequestId: 'req-Create',
+      LogicalResourceId: 'GpuPool',
+      Data: { ReservationId: 'crp-fake1', ZoneId: 'cn-hangzhou-h', Status: 'Active', StartTime: '2026-11-23T12:00:00Z', EndTime: '' },
+    });
+    expect(ecs.callsOf('DescribeCapacityReservations').filter(q => q.PrivatePoolOptions?.Ids)).toHaveLength(4);
+    expect(ecs.callsOf('CreateCapacityReservation')[0]).toMatchObject({
+      InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneId: ['cn-hangzhou-h'], EndTimeType: 'Unlimited',
+      PrivatePoolOptions: { MatchCriteria: 'Open' },
+    });
+  });
+
+  test('passes every optional parameter to ECS, with EndTime making it Limited', async () => {
+    await created({
+      Name: 'gpu-pool', Description: 'for inference', MatchCriteria: 'Target', EndTime: '2030-01-01T00:00:00Z',
+      Platform: 'Linux', ResourceGroupId: 'rg-acfm2', Tags: [{ Key: 'team', Value: 'ml' }],
+    });
+    const call = ecs.callsOf('CreateCapacityReservation')[0];
+    expect(call).toMatchObject({
+      PrivatePoolOptions: { Name: 'gpu-pool', MatchCriteria: 'Target' }, Description: 'for inference',
+      EndTime: '2030-01-01T00:00:00Z', EndTimeType: 'Limited', Platform: 'Linux', ResourceGroupId: 'rg-acfm2',
+    });
+    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), expect.objectContaining({ Key: REQUEST_TAG })]));
+  });
+
+  test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale'])('%s in the first zone creates the reservation in the second', async code => {
+    ecs.failNext('CreateCapacityReservation', ecsError(code, code === 'NoStock' ? 400 : 403), { zone: 'cn-hangzhou-h' });
+    const answer = await created();
+    expect(answer.Data).toMatchObject({ ZoneId: 'cn-hangzhou-i', Status: 'Active' });
+    expect(ecs.callsOf('CreateCapacityReservation').map(q => q.ZoneId[0])).toEqual(['cn-hangzhou-h', 'cn-hangzhou-i']);
+  });
+
+  test('fails naming every zone when none has stock, and creates nothing', async () => {
+    Object.assign(ecs.stock, { 'cn-hangzhou-h': 0, 'cn-hangzhou-i': 1 });
+    const answer = await invoke(event('Create'));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/No stock of 4 x ecs.gn7i-c8g1.2xlarge in any of zoneIds: cn-hangzhou-h \(NoStock\), cn-hangzhou-i \(NoStock\); add zones/);
+    expect(answer.PhysicalResourceId).toMatch(/^not-created-/);
+    expect(ecs.live()).toHaveLength(0);
+  });
+
+  test('a FAILED answer carries the mapped reason and a PhysicalResourceId, and other zones are not tried', async () => {
+    ecs.failNext('CreateCapacityReservation', ecsError('InvalidResourceGroup.NotFound', 404));
+    const answer = await invoke(event('Create', { ResourceGroupId: 'rg-gone' }));
+    expect(answer).toMatchObject({ Status: 'FAILED', StackId: STACK_ID, RequestId: 'req-Create', LogicalResourceId: 'GpuPool' });
+    expect(answer.Reason).toBe('ECS CreateCapacityReservation (zone cn-hangzhou-h) failed with InvalidResourceGroup.NotFound: the resource group does not exist; fix resourceGroupId or remove it');
+    expect(answer.PhysicalResourceId).toBeTruthy();
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+  });
+
+  test('a redelivered Create makes one reservation, and the answer is the same', async () => {
+    const first = await created();
+    const second = await created();
+    expect(ecs.live()).toHaveLength(1);
+    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
+  });
+
+  test('a redelivery after a zone fallback adopts the reservation, even when the first zone has stock again', async () => {
+    ecs.failNext('CreateCapacityReservation', ecsError('NoStock'), { zone: 'cn-hangzhou-h' });
+    const first = await created();
+    const second = await created();
+    expect(ecs.live()).toHaveLength(1);
+    expect(second.Data?.ZoneId).toBe('cn-hangzhou-i');
+    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
+  });
+
+  test('the ClientToken alone deduplicates a retried create the tag lookup could not see', async () => {
+    await created();
+    ecs.reservations.get('crp-fake1')!.tags.clear(); // tags not visible yet
+    await created();
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    expect(ecs.live()).toHaveLength(1);
+  });
+
+  test('the ClientToken is stable for a request and zone, ASCII within 64, and differs between resources, requests and zones', () => {
+    const keys = resourceKeys(event('Create'));
+    const token = clientToken(keys, 'cn-hangzhou-h');
+    expect(token).toMatch(/^[\x20-\x7e]{1,64}$/);
+    expect(clientToken(resourceKeys(event('Create')), 'cn-hangzhou-h')).toBe(token);
+    expect(clientToken(resourceKeys(event('Create', {}, { LogicalResourceId: 'OtherPool' })), 'cn-hangzhou-h')).not.toBe(token);
+    expect(clientToken(resourceKeys(event('Create', {}, { RequestId: 'req-2' })), 'cn-hangzhou-h')).not.toBe(token);
+    expect(clientToken(keys, 'cn-hangzhou-i')).not.toBe(token);
+  });
+
+  test('a reservation that never becomes Active is released and the deployment fails saying so', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.pendingPolls = Number.POSITIVE_INFINITY;
+    ecs.onPoll = () => jest.setSystemTime(Date.now() + 30_000);
+    const answer = await invoke(event('Create', { WaitTimeoutSeconds: 120 }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/crp-fake1 was still Pending after waitTimeout, so it was released/);
+    expect(answer.PhysicalResourceId).toBe('crp-fake1');
+    expect(ecs.live()).toHaveLength(0);
+  });
+
+  test('invalid parameters fail before any ECS call, naming each', async () => {
+    const answer = await invoke(event('Create', { InstanceAmount: 0, Name: 'http://x', Tags: [{ Key: 'acs:x', Value: 'v' }] }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/instanceAmount must be a whole number of at least 1, got 0.*name must not start with http.*tag key must not start with 'aliyun' or 'acs:'/);
+    expect(ecs.calls).toHaveLength(0);
+  });
+});
+
+describe('Update', () => {
+  test('amount, name, description and end time change in place with ModifyCapacityReservation', async () => {
+    const { PhysicalResourceId } = await created({ Name: 'pool-a' });
+    const answer = await invoke(event('Update', { InstanceAmount: 6, Name: 'pool-b', Description: 'bigger', EndTime: '2030-01-01T00:00:00Z' }, {
+      PhysicalResourceId, OldResourceProperties: params({ Name: 'pool-a' }),
+    }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId, Data: { ReservationId: 'crp-fake1', EndTime: '2030-01-01T00:00:00Z' } });
+    expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{
+      PrivatePoolOptions: { Id: 'crp-fake1', Name: 'pool-b' }, Description: 'bigger', InstanceAmount: 6, EndTimeType: 'Limited', EndTime: '2030-01-01T00:00:00Z',
+    }]);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+  });
+
+  test('removing endTime makes the reservation Unlimited', async () => {
+    const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
+    await invoke(event('Update', {}, { PhysicalResourceId, OldResourceProperties: params({ EndTime: '2030-01-01T00:00:00Z' }) }));
+    expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{ PrivatePoolOptions: { Id: 'crp-fake1' }, EndTimeType: 'Unlimited' }]);
+  });
+
+  test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
+    const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
+    await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(ecs.callsOf('TagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
+    expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old'] }]);
+    expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
+  });
+
+  test.each([
+    ['instanceType', { InstanceType: 'ecs.gn7i-c16g1.4xlarge' }],
+    ['zone', { ZoneIds: ['cn-hangzhou-i'] }],
+    ['matchCriteria', { MatchCriteria: 'Target' }],
+    ['platform', { Platform: 'Windows' }],
+    ['resourceGroupId', { ResourceGroupId: 'rg-other' }],
+  ])('a %s change replaces: the new reservation becomes Active before the old one is released', async (_what, change) => {
+    const { PhysicalResourceId } = await created();
+    const answer = await invoke(event('Update', change, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { ReservationId: 'crp-fake2', Status: 'Active' } });
+    expect(ecs.reservations.get('crp-fake1')!.status).toBe('Released');
+    const order = ecs.calls.map(c => c.action);
+    expect(order.lastIndexOf('DescribeCapacityReservations')).toBeLessThan(order.indexOf('ReleaseCapacityReservation'));
+  });
+
+  test('a failed replacement keeps the old reservation', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.stock['cn-hangzhou-i'] = 0;
+    const answer = await invoke(event('Update', { ZoneIds: ['cn-hangzhou-i'] }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer.Status).toBe('FAILED');
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+  });
+
+  test('with removalPolicy retain a replaced reservation is kept', async () => {
+    const { PhysicalResourceId } = await created({ RemovalPolicy: 'retain' });
+    await invoke(event('Update', { RemovalPolicy: 'retain', ZoneIds: ['cn-hangzhou-i'] }, { PhysicalResourceId, OldResourceProperties: params({ RemovalPolicy: 'retain' }) }));
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1', 'crp-fake2']);
+  });
+
+  test('after a replacement, the next update and the delete act on the reservation held now', async () => {
+    const { PhysicalResourceId } = await created();
+    await invoke(event('Update', { ZoneIds: ['cn-hangzhou-i'] }, { PhysicalResourceId, OldResourceProperties: params() }));
+    await invoke(event('Update', { ZoneIds: ['cn-hangzhou-i'], InstanceAmount: 2 }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params({ ZoneIds: ['cn-hangzhou-i'] }) }));
+    expect(ecs.callsOf('ModifyCapacityReservation')[0].PrivatePoolOptions.Id).toBe('crp-fake2');
+    await invoke(event('Delete', { ZoneIds: ['cn-hangzhou-i'], InstanceAmount: 2 }, { PhysicalResourceId }));
+    expect(ecs.live()).toHaveLength(0);
+  });
+});
+
+describe('Delete', () => {
+  test('releases the reservation, and a repeated delete succeeds without error', async () => {
+    const { PhysicalResourceId } = await created();
+    expect(await invoke(event('Delete', {}, { PhysicalResourceId }))).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId });
+    expect(ecs.reservations.get('crp-fake1')!.status).toBe('Released');
+    expect(await invoke(event('Delete', {}, { PhysicalResourceId, RequestId: 'req-again' }))).toMatchObject({ Status: 'SUCCESS' });
+  });
+
+  test('a reservation already released elsewhere counts as done', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.reservations.get('crp-fake1')!.status = 'Released';
+    expect((await invoke(event('Delete', {}, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+  });
+
+  test('removalPolicy retain keeps the reservation', async () => {
+    const { PhysicalResourceId } = await created({ RemovalPolicy: 'retain' });
+    expect((await invoke(event('Delete', { RemovalPolicy: 'retain' }, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+    expect(ecs.live()).toHaveLength(1);
+  });
+
+  test('deleting a resource whose Create failed releases nothing and succeeds', async () => {
+    expect((await invoke(event('Delete', {}, { PhysicalResourceId: 'not-created-0123456789abcdef' }))).Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+  });
+
+  test('a release that fails for another reason fails the delete with a mapped reason', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('Forbidden.RAM', 403));
+    const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
+    expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId });
+    expect(answer.Reason).toMatch(/ReleaseCapacityReservation \(crp-fake1\) failed with Forbidden.RAM: the function role lacks a permission/);
+  });
+});
+
+describe('every error code of the CreateCapacityReservation reference has an actionable reason', () => {
+  const codes = [
+    'InvalidParameter.RegionId', 'NoStock', 'MissingParameter', 'OperationDenied', 'MissingParameter.RegionId',
+    'InvalidStartTime.NotSupported', 'InvalidStartTime.MalFormed', 'Invalid.PrivatePoolOptionsName.MalFormed', 'Invalid.ZoneId',
+    'Invalid.InstanceType', 'DedicatedHostNotSupported', 'SpotNotSupported', 'ClassicNetworkNotSupported', 'Invalid.InstanceId',
+    'Invalid.PrivatePoolOptions.MatchCriteria', 'MissingParameter.PrivatePoolOptions.Id', 'Invalid.PrivatePoolOptions.Id',
+    'Invalid.InstanceChargeType', 'Invalid.PrivatePoolOptions.status', 'InvalidPlatform.ValueNotSupported', 'InvalidAliUid',
+    'MissingParameter.PackageType', 'MissingParameter.PrivatePoolOptions.Ids', 'MissingParameter.InstanceCpuCoreCount',
+    'MissingParameter.InstanceAmount', 'MissingParameter.InstanceCpuCoreCountOrInstanceAmount', 'Invalid.TooManyPrivatePoolOptions.Ids',
+    'Invalid.TooManyZoneIds', 'Invalid.TooManyInstanceTypes', 'Invalid.TooManyUnpaidPrivatePool', 'Invalid.InstanceCpuCoreCountOrInstanceAmount',
+    'Invalid.PrivatePoolOptions.Ids', 'Invalid.PackageType', 'Invalid.PrivatePool.Purchase', 'Invalid.AssuranceTimes.NotSupported',
+    'RepeatStartPrivatePool', 'Invalid.TimeSlot', 'Invalid.EndTime', 'StartTime.NotNeed', 'AccountForbidden.ProductCreationLimited',
+    'RegionUnauthorized', 'PriceNotFound', 'InternalError', 'Zone.NotOpen', 'InvalidResourceType.NotSupported',
+    'OperationDenied.NoStock', 'InvalidInstanceType.NotSupported', 'Invalid.ZoneIds', 'Zone.NotOnSale', 'InvalidZoneId.NotFound',
+    'InvalidResourceGroup.NotFound',
+  ];
+  const { ecsFailure } = jest.requireActual('../../../lib/alicloud/handler/errors');
+
+  test.each(codes)('%s', code => {
+    const message: string = ecsFailure('CreateCapacityReservation', 'zone cn-hangzhou-h', ecsError(code)).message;
+    expect(message).toContain(`failed with ${code}: `);
+    expect(message).not.toContain(`${code} happened`); // our reason, not the raw ECS message
+    expect(message).not.toMatch(/\n/);
+  });
+});
+
+test('logs never carry the ResponseURL or the credentials', async () => {
+  ecs.failNext('CreateCapacityReservation', ecsError('NoStock'), { zone: 'cn-hangzhou-h' });
+  await created();
+  await invoke(event('Create', { InstanceAmount: 99 }, { RequestId: 'req-fails' }));
+  expect(logged.length).toBeGreaterThan(3);
+  const all = logged.join('\n');
+  expect(all).not.toContain('secret-signature');
+  expect(all).not.toContain(CREDENTIALS.accessKeySecret);
+  expect(all).not.toContain(CREDENTIALS.securityToken);
+});
+
+describe('the ROS response protocol', () => {
+  let server: Server;
+  let received: { method?: string; headers: IncomingHttpHeaders; body: string }[];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', chunk => { body += chunk; });
+      req.on('end', () => { received.push({ method: req.method, headers: req.headers, body }); res.end(); });
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise(resolve => server.close(resolve)));
+
+  test('POSTs JSON with Content-Type and Date headers to the ResponseURL, within 4096 bytes', async () => {
+    received = [];
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ros?Signature=x`;
+    await postResponse(url, { Status: 'FAILED', Reason: 'x'.repeat(5000), PhysicalResourceId: 'crp-1', StackId: 's', RequestId: 'r', LogicalResourceId: 'l' });
+    expect(received).toHaveLength(1);
+    expect(received[0].method).toBe('POST');
+    expect(received[0].headers['content-type']).toBe('application/json');
+    expect(new Date(String(received[0].headers.date)).getTime()).not.toBeNaN();
+    expect(Buffer.byteLength(received[0].body)).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(received[0].body)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'crp-1', StackId: 's', RequestId: 'r', LogicalResourceId: 'l' });
+  });
+});
