@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../../lib';
 
 /**
- * A training team's stack: four H100 nodes for two days at no more than $60,000, a launch template
+ * A training team's stack: four H100 nodes for two days at no more than $6,500, a launch template
  * that lands instances in the block, and a warning 40 minutes before the block ends.
  */
 export class TrainingCapacityStack extends Stack {
@@ -17,7 +17,7 @@ export class TrainingCapacityStack extends Stack {
       instanceType: CapacityBlockInstanceType.P5_48XLARGE,
       instanceCount: 4,
       duration: Duration.days(2),
-      maxUpfrontFee: 60_000,
+      maxUpfrontFee: 6_500, // 4 x 48 h at ~$31 per instance-hour is ~$6,040 today
       availabilityZone: `${this.region}a`,
       tags: { project: 'llm-pretraining' },
     });

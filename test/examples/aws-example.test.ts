@@ -13,7 +13,7 @@ test('the AWS example buys one block, launches into it and warns before it ends'
     InstanceType: 'p5.48xlarge',
     InstanceCount: '4',
     DurationHours: '48',
-    MaxUpfrontFee: '60000',
+    MaxUpfrontFee: '6500',
     AvailabilityZone: 'us-east-2a',
     Tags: Match.arrayWith([{ Key: 'cost-center', Value: 'ml-research' }, { Key: 'project', Value: 'llm-pretraining' }]),
   });

@@ -187,3 +187,6 @@ export async function postResponse(url: string, response: RosResponse): Promise<
   });
   if (!result.ok) throw new Error(`ROS refused the response: HTTP ${result.status}`);
 }
+
+/** The poll interval, exported so the local rehearsal can run on simulated time. */
+export { waitPolicy } from './reservations';

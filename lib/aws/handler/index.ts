@@ -183,3 +183,6 @@ function failure(error: unknown): Error {
   result.stack = reason;
   return result;
 }
+
+/** Waits and retry bounds, exported so the local rehearsal can run on simulated time. */
+export { purchasePolicy } from './purchase';

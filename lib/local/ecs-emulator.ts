@@ -1,0 +1,258 @@
+import { createHash, randomBytes } from 'crypto';
+import OpenApiUtil from '@alicloud/openapi-util';
+import { FaultInjector, FaultPlan, SimulatedClock } from './faults';
+import { LoopbackServer, RawRequest, RawResponse, sleep } from './http-server';
+
+export interface EcsEmulatorOptions {
+  /** The AccessKey pair requests must be signed with. */
+  readonly accessKeyId?: string;
+  readonly accessKeySecret?: string;
+  /** Instances in stock per zone; a zone not listed does not exist. */
+  readonly stock?: Record<string, number>;
+  /** Force an error code for creates in a zone, e.g. { 'cn-hangzhou-h': 'Zone.NotOnSale' }. */
+  readonly zoneErrors?: Record<string, string>;
+  /** Existing resource groups. @default none (any ResourceGroupId is InvalidResourceGroup.NotFound) */
+  readonly resourceGroups?: string[];
+  /** Describes of a new reservation that still show Pending. @default 1 */
+  readonly pendingPolls?: number;
+  readonly faults?: FaultPlan;
+  readonly clock?: SimulatedClock;
+}
+
+export interface EmulatedCapacityReservation {
+  readonly id: string;
+  readonly zoneId: string;
+  readonly instanceType: string;
+  amount: number;
+  status: 'Pending' | 'Active' | 'Released';
+  name?: string;
+  description?: string;
+  matchCriteria: string;
+  endTime?: string;
+  readonly platform?: string;
+  readonly resourceGroupId?: string;
+  readonly startTime: string;
+  readonly tags: Map<string, string>;
+  polls: number;
+}
+
+export interface EcsCall {
+  readonly action: string;
+  readonly query: Record<string, string>;
+  readonly fault?: string;
+}
+
+class EcsError extends Error {
+  constructor(public readonly code: string, message: string, public readonly status = 400) {
+    super(message);
+  }
+}
+
+const MUTATING = new Set(['CreateCapacityReservation', 'ModifyCapacityReservation', 'ReleaseCapacityReservation', 'TagResources', 'UntagResources']);
+
+/**
+ * ECS RPC (2014-05-26) as the official OpenAPI client sends it: ACS3-HMAC-SHA256-signed requests
+ * (verified against the configured key), JSON answers, per-zone stock, ClientToken idempotency,
+ * Pending -> Active, and the CreateCapacityReservation error codes. Loopback only.
+ */
+export class EcsEmulator {
+  public readonly calls: EcsCall[] = [];
+  public readonly reservations = new Map<string, EmulatedCapacityReservation>();
+  public readonly faults: FaultInjector;
+  public readonly clock: SimulatedClock;
+  public readonly accessKeyId: string;
+  public readonly accessKeySecret: string;
+  private readonly stock: Record<string, number>;
+  private readonly tokens = new Map<string, string>();
+  private readonly server = new LoopbackServer(request => this.handle(request));
+  private hostPort?: string;
+
+  constructor(private readonly options: EcsEmulatorOptions = {}) {
+    this.faults = new FaultInjector(options.faults);
+    this.clock = options.clock ?? new SimulatedClock();
+    this.accessKeyId = options.accessKeyId ?? 'LTAI5tLocalEmulatorKey';
+    this.accessKeySecret = options.accessKeySecret ?? randomBytes(15).toString('base64');
+    this.stock = { ...(options.stock ?? { 'cn-hangzhou-h': 16, 'cn-hangzhou-i': 16 }) };
+  }
+
+  /** host:port, for ALIBABA_CLOUD_ECS_ENDPOINT (with ALIBABA_CLOUD_ECS_PROTOCOL=http). */
+  public get endpoint(): string {
+    if (!this.hostPort) throw new Error('EcsEmulator is not started');
+    return this.hostPort;
+  }
+
+  public async start(): Promise<string> {
+    this.hostPort = await this.server.start();
+    return this.hostPort;
+  }
+
+  public stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  /** Reservations not released: what still bills. */
+  public live(): EmulatedCapacityReservation[] {
+    return [...this.reservations.values()].filter(r => r.status !== 'Released');
+  }
+
+  private async handle(request: RawRequest): Promise<RawResponse | 'reset'> {
+    const query = Object.fromEntries(request.url.searchParams);
+    const action = String(request.headers['x-acs-action'] ?? query.Action ?? '');
+    const latency = this.faults.latency();
+    if (latency > 0) await sleep(latency);
+    try {
+      this.verifySignature(request, query);
+    } catch (error) {
+      this.calls.push({ action, query, fault: 'signature' });
+      return this.error(error as EcsError);
+    }
+    const fault = this.faults.before();
+    this.calls.push({ action, query, fault });
+    if (fault === 'reset') return 'reset';
+    if (fault === 'throttle') return this.error(new EcsError('Throttling.User', 'Request was denied due to user flow control.'));
+    if (fault === 'serverError') return this.error(new EcsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503));
+    try {
+      const body = this.dispatch(action, query);
+      if (MUTATING.has(action) && this.faults.loseAnswer(action)) return this.error(new EcsError('InternalError', 'The request processing has failed due to some unknown error.', 500));
+      return { status: 200, contentType: 'application/json', body: JSON.stringify({ RequestId: requestId(), ...body }) };
+    } catch (error) {
+      if (error instanceof EcsError) return this.error(error);
+      throw error;
+    }
+  }
+
+  /** Recomputes the ACS3 signature with the official utility and compares; also checks the body hash. */
+  private verifySignature(request: RawRequest, query: Record<string, string>): void {
+    const authorization = String(request.headers.authorization ?? '');
+    const match = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]+)$/.exec(authorization);
+    if (!match) throw new EcsError('MissingParameter.Authorization', 'The request is not signed with ACS3-HMAC-SHA256.', 401);
+    const [, keyId, signedHeaders] = match;
+    if (keyId !== this.accessKeyId) throw new EcsError('InvalidAccessKeyId.NotFound', `Specified access key is not found: ${keyId}`, 404);
+    const payloadHash = String(request.headers['x-acs-content-sha256'] ?? '');
+    if (payloadHash !== createHash('sha256').update(request.body).digest('hex')) {
+      throw new EcsError('IncompleteSignature', 'x-acs-content-sha256 does not match the body.');
+    }
+    const headers = Object.fromEntries(signedHeaders.split(';').map(h => [h, String(request.headers[h] ?? '')]));
+    const expected = OpenApiUtil.getAuthorization({ pathname: request.url.pathname, method: request.method, query, headers } as never, 'ACS3-HMAC-SHA256', payloadHash, keyId, this.accessKeySecret);
+    if (expected !== authorization) throw new EcsError('SignatureDoesNotMatch', 'The request signature does not conform to Aliyun standards.');
+  }
+
+  private dispatch(action: string, q: Record<string, string>): Record<string, unknown> {
+    switch (action) {
+      case 'CreateCapacityReservation': return this.create(q);
+      case 'DescribeCapacityReservations': return this.describe(q);
+      case 'ModifyCapacityReservation': return this.modify(q);
+      case 'ReleaseCapacityReservation': return this.release(q);
+      case 'TagResources': return this.tag(q, (r, i) => r.tags.set(q[`Tag.${i}.Key`], q[`Tag.${i}.Value`] ?? ''), 'Tag', '.Key');
+      case 'UntagResources': return this.tag(q, (r, i) => r.tags.delete(q[`TagKey.${i}`]), 'TagKey', '');
+      default: throw new EcsError('InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${action}`, 404);
+    }
+  }
+
+  private create(q: Record<string, string>): Record<string, unknown> {
+    const token = q.ClientToken;
+    if (token && this.tokens.has(token)) return { PrivatePoolOptionsId: this.tokens.get(token) };
+    if (!q.InstanceAmount) throw new EcsError('MissingParameter.InstanceAmount', 'The specified parameter "InstanceAmount" can not be empty.');
+    if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(q.InstanceType ?? '')) throw new EcsError('Invalid.InstanceType', 'The specified InstanceType is not valid.');
+    if (q['ZoneId.2']) throw new EcsError('Invalid.TooManyZoneIds', 'Too many ZoneIds in the request.');
+    const zoneId = q['ZoneId.1'] ?? '';
+    if (!(zoneId in this.stock)) throw new EcsError('InvalidZoneId.NotFound', 'The specified zoneId does not exist.', 404);
+    const forced = this.options.zoneErrors?.[zoneId];
+    if (forced) throw new EcsError(forced, `${forced} in ${zoneId}.`, forced === 'NoStock' ? 400 : 403);
+    const name = q['PrivatePoolOptions.Name'];
+    if (name !== undefined && !/^[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5:_-]{1,127}$/.test(name)) {
+      throw new EcsError('Invalid.PrivatePoolOptionsName.MalFormed', 'The specified PrivatePoolOptions.Name is not valid.');
+    }
+    if (q.ResourceGroupId && !(this.options.resourceGroups ?? []).includes(q.ResourceGroupId)) {
+      throw new EcsError('InvalidResourceGroup.NotFound', 'The ResourceGroup provided does not exist in our records.', 404);
+    }
+    if (q.EndTimeType === 'Limited' && (!q.EndTime || Date.parse(q.EndTime) <= this.clock.now().getTime())) {
+      throw new EcsError('Invalid.EndTime', 'The specified parameter "EndTime" is not valid.');
+    }
+    const amount = Number(q.InstanceAmount);
+    if (this.stock[zoneId] < amount) throw new EcsError('OperationDenied.NoStock', 'The resource is out of stock in the specified zone. Please try other types, or choose other regions and zones.', 403);
+    this.stock[zoneId] -= amount;
+    const tags = new Map<string, string>();
+    for (let i = 1; q[`Tag.${i}.Key`] !== undefined; i++) tags.set(q[`Tag.${i}.Key`], q[`Tag.${i}.Value`] ?? '');
+    const id = `crp-${randomBytes(9).toString('hex').slice(0, 17)}`;
+    this.reservations.set(id, {
+      id, zoneId, instanceType: q.InstanceType, amount, status: 'Pending', name, description: q.Description,
+      matchCriteria: q['PrivatePoolOptions.MatchCriteria'] ?? 'Open', endTime: q.EndTime, platform: q.Platform,
+      resourceGroupId: q.ResourceGroupId, startTime: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), tags, polls: 0,
+    });
+    if (token) this.tokens.set(token, id);
+    return { PrivatePoolOptionsId: id };
+  }
+
+  private describe(q: Record<string, string>): Record<string, unknown> {
+    let found = [...this.reservations.values()];
+    if (q['PrivatePoolOptions.Ids']) {
+      const ids: string[] = JSON.parse(q['PrivatePoolOptions.Ids']);
+      found = found.filter(r => ids.includes(r.id));
+      for (const r of found) {
+        if (r.status === 'Pending' && ++r.polls > (this.options.pendingPolls ?? 1)) r.status = 'Active';
+      }
+    }
+    for (let i = 1; q[`Tag.${i}.Key`] !== undefined; i++) found = found.filter(r => r.tags.get(q[`Tag.${i}.Key`]) === q[`Tag.${i}.Value`]);
+    if (q.Status && q.Status !== 'All') found = found.filter(r => r.status === q.Status);
+    return {
+      CapacityReservationSet: { CapacityReservationItem: found.map(r => ({
+        PrivatePoolOptionsId: r.id, PrivatePoolOptionsName: r.name, Description: r.description, RegionId: 'cn-hangzhou',
+        PrivatePoolOptionsMatchCriteria: r.matchCriteria, Status: r.status, StartTime: r.startTime, StartTimeType: 'Now',
+        EndTime: r.endTime ?? '', EndTimeType: r.endTime ? 'Limited' : 'Unlimited', InstanceChargeType: 'PostPaid', Platform: r.platform ?? 'linux',
+        ResourceGroupId: r.resourceGroupId ?? '',
+        AllocatedResources: { AllocatedResource: [{ ZoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount, UsedAmount: 0, AvailableAmount: r.amount }] },
+        Tags: { Tag: [...r.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) },
+      })) },
+      NextToken: '',
+      MaxResults: 100,
+      TotalCount: found.length,
+    };
+  }
+
+  private get(id: string | undefined): EmulatedCapacityReservation {
+    if (!id) throw new EcsError('MissingParameter.PrivatePoolOptions.Id', 'The specified PrivatePoolOptions.Id should not be null.');
+    const r = this.reservations.get(id);
+    if (!r || r.status === 'Released') throw new EcsError('Invalid.PrivatePoolOptions.Id', 'The PrivatePool does not exist.');
+    return r;
+  }
+
+  private modify(q: Record<string, string>): Record<string, unknown> {
+    const r = this.get(q['PrivatePoolOptions.Id']);
+    if (q.InstanceAmount !== undefined) {
+      const extra = Number(q.InstanceAmount) - r.amount;
+      if (extra > (this.stock[r.zoneId] ?? 0)) throw new EcsError('OperationDenied.NoStock', 'The resource is out of stock in the specified zone.', 403);
+      this.stock[r.zoneId] -= extra;
+      r.amount = Number(q.InstanceAmount);
+    }
+    if (q['PrivatePoolOptions.Name'] !== undefined) r.name = q['PrivatePoolOptions.Name'];
+    if (q.Description !== undefined) r.description = q.Description;
+    if (q.EndTimeType === 'Unlimited') r.endTime = undefined;
+    if (q.EndTime !== undefined) r.endTime = q.EndTime;
+    return {};
+  }
+
+  private release(q: Record<string, string>): Record<string, unknown> {
+    const r = this.get(q['PrivatePoolOptions.Id']);
+    r.status = 'Released';
+    this.stock[r.zoneId] += r.amount;
+    return {};
+  }
+
+  private tag(q: Record<string, string>, apply: (r: EmulatedCapacityReservation, i: number) => void, list: string, suffix: string): Record<string, unknown> {
+    if (q.ResourceType !== 'capacityreservation') throw new EcsError('InvalidResourceType.NotSupported', `ResourceType ${q.ResourceType} is not supported here.`, 403);
+    for (let n = 1; q[`ResourceId.${n}`] !== undefined; n++) {
+      const r = this.get(q[`ResourceId.${n}`]);
+      for (let i = 1; q[`${list}.${i}${suffix}`] !== undefined; i++) apply(r, i);
+    }
+    return {};
+  }
+
+  private error(error: EcsError): RawResponse {
+    return { status: error.status, contentType: 'application/json', body: JSON.stringify({ Code: error.code, Message: error.message, RequestId: requestId() }) };
+  }
+}
+
+function requestId(): string {
+  return randomBytes(16).toString('hex').toUpperCase().replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5');
+}

@@ -1,0 +1,82 @@
+/**
+ * Seeded fault injection shared by both emulators: the same seed replays the same faults, so a
+ * failing run can be reproduced from the seed it prints.
+ */
+export interface FaultPlan {
+  /** Seed of the pseudo-random sequence. @default 1 */
+  readonly seed?: number;
+  /** Probability a request is throttled (EC2 RequestLimitExceeded / ECS Throttling.User). */
+  readonly throttle?: number;
+  /** Probability a request fails with a 5xx before doing anything. */
+  readonly serverError?: number;
+  /** Probability a mutating request is carried out and then answered with a 5xx (answer lost). */
+  readonly lostAnswer?: number;
+  /** Actions lostAnswer applies to. @default every mutating action */
+  readonly lostAnswerActions?: string[];
+  /** Probability the connection is reset before any answer. */
+  readonly reset?: number;
+  /** Extra latency per request, in milliseconds (uniform 0..latencyMs). */
+  readonly latencyMs?: number;
+}
+
+export type Fault = 'throttle' | 'serverError' | 'reset' | undefined;
+
+/** mulberry32: tiny, fast, good enough to spread faults; not for cryptography. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class FaultInjector {
+  private readonly random: () => number;
+  /** What was injected, for reports and assertions. */
+  public readonly injected: Record<string, number> = {};
+
+  constructor(private readonly plan: FaultPlan = {}) {
+    this.random = seededRandom(plan.seed ?? 1);
+  }
+
+  /** Decides the fault for one request, before it is processed. */
+  public before(): Fault {
+    return this.pick([['reset', this.plan.reset], ['throttle', this.plan.throttle], ['serverError', this.plan.serverError]]);
+  }
+
+  /** Decides whether a processed mutating request loses its answer. */
+  public loseAnswer(action: string): boolean {
+    if (this.plan.lostAnswerActions && !this.plan.lostAnswerActions.includes(action)) return false;
+    return this.pick([['lostAnswer', this.plan.lostAnswer]]) === 'lostAnswer';
+  }
+
+  public latency(): number {
+    return this.plan.latencyMs ? Math.floor(this.random() * this.plan.latencyMs) : 0;
+  }
+
+  private pick<T extends string>(options: Array<[T, number | undefined]>): T | undefined {
+    for (const [name, p] of options) {
+      if (p && this.random() < p) {
+        this.injected[name] = (this.injected[name] ?? 0) + 1;
+        return name;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** Simulated time: the emulators' state machines read it; rehearsals move it. */
+export class SimulatedClock {
+  private offsetMs = 0;
+
+  public now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  public advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
