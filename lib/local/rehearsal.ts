@@ -97,14 +97,14 @@ function loadBundle<T>(file: string): T {
   return require(file) as T;
 }
 
-function quietly<T>(work: () => Promise<T>): Promise<T> {
+export function quietly<T>(work: () => Promise<T>): Promise<T> {
   // The handlers log JSON lines for CloudWatch / SLS; the rehearsal prints its own progress instead.
   const original = console.log;
   console.log = () => undefined;
   return work().finally(() => { console.log = original; });
 }
 
-interface AwsHandler {
+export interface AwsHandler {
   onEvent(event: Json): Promise<{ PhysicalResourceId: string; Data?: Json }>;
   isComplete(event: Json): Promise<{ IsComplete: boolean; Data?: Json }>;
   purchasePolicy: { lookupDelayMs: number };
@@ -119,7 +119,17 @@ export async function rehearseAws(templatePath: string, options: AwsRehearsalOpt
   const say = options.progress ?? (() => undefined);
   const blocks = findResources(templatePath, 'Custom::CapacityBlockPurchase');
   const region = String(blocks.find(b => typeof b.properties.AvailabilityZone === 'string')?.properties.AvailabilityZone ?? 'us-east-1a').replace(/[a-z]$/, '');
-  const emulator = new Ec2Emulator({ region, port: ec2Port, ...options.ec2 });
+  return withAwsHandler({ region, ...options.ec2 }, async (handler, emulator) => {
+    const reports: AwsBlockReport[] = [];
+    for (const block of blocks) reports.push(await quietly(() => rehearseBlock(handler, emulator, block, region, options, say)));
+    return { reports, emulator };
+  });
+}
+
+/** The bundled Lambda handler wired to a fresh EC2 emulator, for the length of `work`. */
+export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator) => Promise<T>): Promise<T> {
+  const region = ec2.region ?? 'us-east-1';
+  const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
   ec2Port = Number(new URL(await emulator.start()).port);
   const saved = { ...process.env };
   Object.assign(process.env, { AWS_ENDPOINT_URL_EC2: emulator.endpoint, AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local', AWS_MAX_ATTEMPTS: '5' });
@@ -127,9 +137,7 @@ export async function rehearseAws(templatePath: string, options: AwsRehearsalOpt
   try {
     const handler = loadBundle<AwsHandler>(AWS_BUNDLE);
     handler.purchasePolicy.lookupDelayMs = 10;
-    const reports: AwsBlockReport[] = [];
-    for (const block of blocks) reports.push(await quietly(() => rehearseBlock(handler, emulator, block, region, options, say)));
-    return { reports, emulator };
+    return await work(handler, emulator);
   } finally {
     process.env = saved;
     await emulator.stop();
@@ -216,6 +224,7 @@ async function rehearseBlock(handler: AwsHandler, emulator: Ec2Emulator, block: 
 interface AliHandler {
   handler(event: Buffer, context: Json): Promise<Json>;
   waitPolicy: { pollIntervalMs: number };
+  retryPolicy: { backoff: Record<string, unknown> };
 }
 
 /**
@@ -230,7 +239,21 @@ export async function rehearseAlicloud(templatePath: string, options: AliRehears
   const zones = [...new Set(resources.flatMap(r => r.properties.Parameters.ZoneIds as string[]))];
   const firstZones = new Set(resources.map(r => r.properties.Parameters.ZoneIds[0] as string));
   const stock = Object.fromEntries(zones.map(z => [z, firstZones.has(z) && zones.length > 1 ? 0 : 64]));
-  const emulator = new EcsEmulator({ stock, ...options.ecs });
+  return withAliHandler({ stock, ...options.ecs }, async (invoke, emulator, responseUrl) => {
+    const reports: AliReservationReport[] = [];
+    for (const resource of resources) {
+      reports.push(await quietly(() => rehearseReservation(invoke, emulator, resource, responseUrl, options, say)));
+    }
+    return { reports, emulator };
+  });
+}
+
+/** Invokes the FC handler as ROS would and returns the answer it POSTed to the ResponseURL. */
+export type RosInvoke = (event: Json) => Promise<Json>;
+
+/** The bundled FC handler wired to a fresh ECS emulator and a local ResponseURL, for the length of `work`. */
+export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: RosInvoke, emulator: EcsEmulator, responseUrl: string) => Promise<T>, retryBackoffMs = 1_000): Promise<T> {
+  const emulator = new EcsEmulator(ecs);
   const answers: Json[] = [];
   const responder = new LoopbackServer(async request => {
     answers.push(JSON.parse(request.body));
@@ -243,23 +266,20 @@ export async function rehearseAlicloud(templatePath: string, options: AliRehears
   try {
     const fc = loadBundle<AliHandler>(ALI_BUNDLE);
     fc.waitPolicy.pollIntervalMs = 10;
+    fc.retryPolicy.backoff = { policy: 'exponential_random', initial: retryBackoffMs, multiplier: 1, max: 8 * retryBackoffMs };
     const context = { credentials: { accessKeyId: emulator.accessKeyId, accessKeySecret: emulator.accessKeySecret, securityToken: 'local-sts-token' } };
-    const invoke = async (event: Json): Promise<Json> => {
+    const invoke: RosInvoke = async event => {
       await fc.handler(Buffer.from(JSON.stringify(event)), context);
       return answers[answers.length - 1];
     };
-    const reports: AliReservationReport[] = [];
-    for (const resource of resources) {
-      reports.push(await quietly(() => rehearseReservation(invoke, emulator, resource, responseUrl, options, say)));
-    }
-    return { reports, emulator };
+    return await work(invoke, emulator, responseUrl);
   } finally {
     process.env = saved;
     await Promise.all([emulator.stop(), responder.stop()]);
   }
 }
 
-async function rehearseReservation(invoke: (e: Json) => Promise<Json>, emulator: EcsEmulator, resource: { logicalId: string; properties: Json }, responseUrl: string, options: AliRehearsalOptions, say: (l: string) => void): Promise<AliReservationReport> {
+async function rehearseReservation(invoke: RosInvoke, emulator: EcsEmulator, resource: { logicalId: string; properties: Json }, responseUrl: string, options: AliRehearsalOptions, say: (l: string) => void): Promise<AliReservationReport> {
   const callsBefore = emulator.calls.length;
   const createdBefore = emulator.reservations.size;
   const parameters = resource.properties.Parameters as Json;

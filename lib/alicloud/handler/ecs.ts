@@ -20,8 +20,11 @@ export interface EcsError {
   readonly statusCode?: number;
 }
 
-/** Codes that mean "ECS did not act, try again": safe to retry, since creates carry a ClientToken. */
-const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError)/;
+/**
+ * Throttles, 5xx and dropped connections: safe to retry, since every create carries a ClientToken
+ * and every other call is a read or idempotent.
+ */
+const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE)/;
 
 /** Retries after a throttle or 5xx, with tea's exponential backoff (the client retries only network errors). */
 export const retryPolicy: { maxAttempts: number; backoff: Record<string, unknown> } = {

@@ -188,5 +188,6 @@ export async function postResponse(url: string, response: RosResponse): Promise<
   if (!result.ok) throw new Error(`ROS refused the response: HTTP ${result.status}`);
 }
 
-/** The poll interval, exported so the local rehearsal can run on simulated time. */
+/** The poll interval and retry backoff, exported so the local rehearsal can run on simulated time. */
 export { waitPolicy } from './reservations';
+export { retryPolicy } from './ecs';

@@ -75,6 +75,12 @@ export async function isComplete(event: ProviderEvent): Promise<IsCompleteResult
   }
 }
 
+const PURCHASE_NOTES = {
+  'bought': '',
+  'earlier-delivery': 'Adopted the block an earlier delivery of this request bought',
+  'found-after-lost-answer': "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again",
+} as const;
+
 async function create(event: ProviderEvent, request: CapacityBlockRequest): Promise<OnEventResult> {
   const now = new Date();
   if (request.previewOnly) {
@@ -86,7 +92,7 @@ async function create(event: ProviderEvent, request: CapacityBlockRequest): Prom
     PhysicalResourceId: purchased.reservationId,
     Data: {
       WaitDeadline: waitDeadline(request, now),
-      Note: purchased.adopted ? 'Adopted the block an earlier delivery of this request bought' : '',
+      Note: PURCHASE_NOTES[purchased.source],
     },
   };
 }

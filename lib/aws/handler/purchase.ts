@@ -24,7 +24,8 @@ export function idempotencyKey(ids: { StackId: string; LogicalResourceId: string
 export interface Purchased {
   readonly reservationId: string;
   readonly offering?: Offering;
-  readonly adopted: boolean;
+  /** bought now; bought by an earlier delivery of this request; or bought now but the answer was lost. */
+  readonly source: 'bought' | 'earlier-delivery' | 'found-after-lost-answer';
 }
 
 /**
@@ -38,7 +39,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, key: string, n
   const existing = await findOwnPurchase(key);
   if (existing) {
     log('adopting the Capacity Block already bought for this request', { capacityReservationId: existing.CapacityReservationId });
-    return { reservationId: existing.CapacityReservationId!, adopted: true };
+    return { reservationId: existing.CapacityReservationId!, source: 'earlier-delivery' };
   }
   assertWindowStillOpen(request, now);
 
@@ -57,7 +58,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, key: string, n
     const startedAt = new Date();
     try {
       const reservation = await buy(offering, request, key);
-      return { reservationId: reservation, offering, adopted: false };
+      return { reservationId: reservation, offering, source: 'bought' };
     } catch (error) {
       lastFailure = oneLine(error);
       if (isDefiniteRejection(error)) {
@@ -70,7 +71,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, key: string, n
       log('purchase outcome unknown; looking for the block before any retry', { offeringId: offering.id, error: lastFailure });
       const bought = await lookForPurchase(key, offering, startedAt);
       if (bought) {
-        return { reservationId: bought.CapacityReservationId!, offering, adopted: true };
+        return { reservationId: bought.CapacityReservationId!, offering, source: 'found-after-lost-answer' };
       }
     }
   }
@@ -120,12 +121,26 @@ async function explainRejection(error: unknown, offering: Offering, request: Cap
   }
 }
 
-/** After an ambiguous failure: look for the block a few times, as tags appear with a short delay. */
+/**
+ * After an ambiguous failure: look for the block a few times, as tags appear with a short delay.
+ * A lookup that errors proves nothing; only lookups that answered "not there" allow another purchase.
+ */
 async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<CapacityReservation | undefined> {
+  let answered = false;
+  let lastError = '';
   for (let i = 0; i < purchasePolicy.lookups; i++) {
     if (i > 0) await sleep(purchasePolicy.lookupDelayMs);
-    const found = await findOwnPurchase(key, offering, since);
-    if (found) return found;
+    try {
+      const found = await findOwnPurchase(key, offering, since);
+      if (found) return found;
+      answered = true;
+    } catch (error) {
+      lastError = oneLine(error);
+      log('could not look for the block; trying again', { error: lastError });
+    }
+  }
+  if (!answered) {
+    throw new UserError(`The purchase of ${offering.id} may have succeeded, but EC2 could not be asked whether it did (${lastError}); not buying again. Look for a Capacity Block tagged ${IDEMPOTENCY_TAG}=${key} before deploying again`);
   }
   return undefined;
 }

@@ -47,6 +47,14 @@ test('throttling is retried, then succeeds', async () => {
   expect(seen).toHaveLength(2);
 });
 
+test('a dropped connection is retried', async () => {
+  let dropped = false;
+  server.prependOnceListener('request', req => { dropped = true; req.socket.destroy(); });
+  await call()('DescribeCapacityReservations', {});
+  expect(dropped).toBe(true);
+  expect(seen.length).toBeGreaterThanOrEqual(1);
+});
+
 test('a definite ECS error is not retried and keeps its code', async () => {
   answers.push({ status: 403, body: { Code: 'OperationDenied.NoStock', Message: 'no stock' } });
   await expect(call()('CreateCapacityReservation', {})).rejects.toMatchObject({ code: 'OperationDenied.NoStock' });

@@ -163,6 +163,7 @@ describe('never buy twice', () => {
     const result = await onEvent(createEvent());
 
     expect(result.PhysicalResourceId).toBe('cr-0landed');
+    expect(result.Data?.Note).toMatch(/answer to the purchase was lost; the block was found by its idempotency tag/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 
@@ -175,6 +176,16 @@ describe('never buy twice', () => {
     }));
 
     expect((await onEvent(createEvent())).PhysicalResourceId).toBe('cr-0untagged');
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
+  });
+
+  test('when the block cannot even be looked for after a lost answer, it does not buy again', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(lostAnswer());
+    ec2.on(DescribeCapacityReservationsCommand)
+      .resolvesOnce({ CapacityReservations: [] }) // the adoption check before buying
+      .rejects(ec2Error('InternalError', 500));
+    await expect(onEvent(createEvent())).rejects.toThrow(/may have succeeded, but EC2 could not be asked .*not buying again. Look for a Capacity Block tagged cdk-capacity-reservations:idempotency-key=/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 
