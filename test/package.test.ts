@@ -32,6 +32,7 @@ test('the alicloud subpath is exported and compiled for JavaScript users', () =>
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
   expect(pkg.exports['./alicloud']).toEqual({ types: './lib/alicloud/index.d.ts', default: './lib/alicloud/index.js' });
   // Load the compiled subpath as a consumer would (after `npm run build`).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled output, loaded by path as a consumer would
   const compiled = require(join(__dirname, '..', 'lib', 'alicloud', 'index.js'));
   expect(typeof compiled.AliCapacityReservation).toBe('function');
 });

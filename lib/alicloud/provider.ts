@@ -25,11 +25,12 @@ export class AliCapacityReservationProvider extends ros.Construct {
 
   private constructor(scope: ros.Construct, id: string) {
     super(scope, id);
-    // ROS logical ids are the bare construct ids, so these are named for the template reader.
+    // ROS logical ids are the bare construct ids. Every reservation's ServiceToken names the
+    // function, so its id is kept short: template bytes per reservation are a budget (npm run bench).
     // Names must be unique per region/account: the stack id makes them so.
     const unique = (prefix: string) => ros.Fn.join('', [prefix, ros.RosPseudo.stackId]);
 
-    const role = new ram.Role(this, 'CapacityReservationRole', {
+    const role = new ram.Role(this, 'CrpHandlerRole', {
       roleName: unique('crp-fc-'),
       description: 'cdk-capacity-reservations: lets the FC handler manage ECS capacity reservations',
       assumeRolePolicyDocument: {
@@ -53,7 +54,7 @@ export class AliCapacityReservationProvider extends ros.Construct {
       }],
     });
 
-    const fn = new fc.Function(this, 'CapacityReservationFunction', {
+    const fn = new fc.Function(this, 'CrpHandler', {
       functionName: unique('capacity-reservations-'),
       description: 'cdk-capacity-reservations: creates, updates and releases ECS capacity reservations for ROS',
       runtime: 'nodejs20',

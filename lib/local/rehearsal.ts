@@ -94,6 +94,7 @@ function resolveLiterals(properties: Json, logicalId: string): Json {
 let ec2Port: number | undefined;
 
 function loadBundle<T>(file: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a built bundle, loaded by path as Lambda/FC load it
   return require(file) as T;
 }
 

@@ -29,7 +29,7 @@ export function rosTemplate(parameters: Record<string, unknown> = {}): string {
       Pool: {
         Type: 'ALIYUN::ROS::CustomResource',
         Properties: {
-          ServiceToken: { 'Fn::GetAtt': ['CapacityReservationFunction', 'ARN'] },
+          ServiceToken: { 'Fn::GetAtt': ['CrpHandler', 'ARN'] },
           Timeout: 900,
           Parameters: { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'], ...parameters },
         },
