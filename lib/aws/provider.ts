@@ -1,7 +1,9 @@
 import * as path from 'path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { IDEMPOTENCY_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, RESERVED_TAG_PREFIX } from './wire';
@@ -38,6 +40,21 @@ export class CapacityBlockProvider extends Construct {
     const code = lambda.Code.fromAsset(HANDLER_ASSET_DIR);
     const runtime = lambda.determineLatestNodeRuntime(this);
 
+    // One log group for every function of the provider and the waiter's execution events (Lambda
+    // names each stream after its function). Kept for a year, and kept after the stack is deleted:
+    // the blocks bought outlive the stack, and this log says what was bought and why.
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Roles of our own making: they may write to that log group only, instead of the managed
+    // AWSLambdaBasicExecutionRole (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group).
+    const role = (roleId: string, description: string): iam.Role => {
+      const r = new iam.Role(this, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+      logGroup.grantWrite(r);
+      return r;
+    };
+
     const onEvent = new lambda.Function(this, 'OnEvent', {
       code,
       runtime,
@@ -46,6 +63,8 @@ export class CapacityBlockProvider extends Construct {
       timeout: Duration.minutes(5),
       memorySize: 256,
       description: 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks',
+      role: role('OnEventRole', 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks'),
+      logGroup,
     });
     const isComplete = new lambda.Function(this, 'IsComplete', {
       code,
@@ -54,6 +73,8 @@ export class CapacityBlockProvider extends Construct {
       timeout: Duration.minutes(1),
       memorySize: 256,
       description: 'cdk-capacity-reservations: waits for Capacity Block payment',
+      role: role('IsCompleteRole', 'cdk-capacity-reservations: waits for Capacity Block payment'),
+      logGroup,
     });
 
     const stack = Stack.of(this);
@@ -86,7 +107,115 @@ export class CapacityBlockProvider extends Construct {
       isCompleteHandler: isComplete,
       queryInterval: Duration.seconds(30),
       totalTimeout: Duration.seconds(PROVIDER_TOTAL_TIMEOUT_SECONDS),
+      logGroup,
+      frameworkOnEventRole: role('FrameworkOnEventRole', 'cdk-capacity-reservations: custom resource provider framework (onEvent)'),
+      // isComplete and onTimeout need the same rights; the framework asks for a role apart from onEvent's.
+      frameworkCompleteAndTimeoutRole: role('FrameworkWaiterRole', 'cdk-capacity-reservations: custom resource provider framework (isComplete, onTimeout)'),
+      // Every state transition, but never the execution input: it is the CloudFormation event, with its ResponseURL.
+      disableWaiterStateMachineLogging: false,
+      waiterStateMachineLogOptions: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.serviceToken = provider.serviceToken;
+
+    acceptNagFindings(this, onEvent, isComplete, reservations, provider);
   }
+}
+
+/**
+ * Records the cdk-nag findings this provider cannot avoid, each with the reason, so that users who
+ * run cdk-nag on their app see only their own findings. Written twice, with no dependency on
+ * cdk-nag: as `Validations.acknowledge` (cdk-nag 3) and as `cdk_nag` CloudFormation metadata
+ * (cdk-nag 2). Finding ids are cdk-nag's: `Resource::<the ARN, references written <Logical.Attr>>`.
+ */
+function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplete: lambda.Function, reservations: string, provider: cr.Provider): void {
+  const stack = Stack.of(scope);
+  const ref = (value: string) => nagReference(stack.resolve(value));
+  const versionsOf = (fn: lambda.IFunction) => `Resource::${ref(fn.functionArn)}:*`;
+  const invokeReason = (fn: lambda.IFunction, caller: string) =>
+    `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
+
+  const describeOnAnyResource = {
+    rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
+    reason: `${EC2_ACTIONS.describe.join(', ')} support no resource-level permissions, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
+  };
+  accept(defaultPolicy(onEvent), [
+    describeOnAnyResource,
+    {
+      rule: 'AwsSolutions-IAM5', finding: `Resource::${ref(reservations)}`,
+      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region; tagging needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag and extend calls need the library\'s idempotency tag on the block',
+    },
+  ]);
+  accept(defaultPolicy(isComplete), [describeOnAnyResource]);
+
+  const framework = (id: string) => provider.node.findChild(id) as lambda.Function;
+  const frameworkRoles: Array<[lambda.Function, string]> = [
+    [framework('framework-onEvent'), 'The provider framework\'s framework-onEvent function'],
+    // framework-isComplete and framework-onTimeout share one role (frameworkCompleteAndTimeoutRole).
+    [framework('framework-isComplete'), 'The provider framework\'s framework-isComplete and framework-onTimeout functions'],
+  ];
+  for (const [fn, caller] of frameworkRoles) {
+    accept(defaultPolicy(fn), [onEvent, isComplete].map(handler => ({
+      rule: 'AwsSolutions-IAM5', finding: versionsOf(handler), reason: invokeReason(handler, caller),
+    })));
+  }
+
+  const waiter = provider.node.findChild('waiter-state-machine');
+  const waiterPolicy = waiter.node.findAll().find((c): c is iam.Policy => c instanceof iam.Policy);
+  if (!waiterPolicy) throw new Error(`no IAM policy found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
+  accept(waiterPolicy.node.defaultChild as CfnResource, [
+    ...[framework('framework-isComplete'), framework('framework-onTimeout')].map(fn => ({
+      rule: 'AwsSolutions-IAM5', finding: versionsOf(fn), reason: invokeReason(fn, 'The waiter state machine'),
+    })),
+    {
+      rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
+      reason: 'To log its executions, the aws-cdk-lib Provider framework grants the waiter state machine the CloudWatch Logs actions Step Functions logging needs (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups, CreateLogStream, PutLogEvents) on "*" in one statement it offers no way to narrow; the log-delivery actions support no resource-level permissions',
+    },
+  ]);
+  const stateMachine = waiter.node.findAll().find((c): c is sfn.CfnStateMachine => c instanceof sfn.CfnStateMachine);
+  if (!stateMachine) throw new Error(`no state machine found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
+  accept(stateMachine, [{
+    rule: 'AwsSolutions-SF2',
+    reason: 'The waiter runs one task (isComplete every 30 s, then onTimeout); its execution history and the ALL-level log events in the provider log group show every step, so X-Ray tracing would add only cost and X-Ray write rights (xray:PutTraceSegments, GetSamplingRules...) on "*"',
+  }]);
+}
+
+function defaultPolicy(fn: lambda.Function): CfnResource {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (!(policy instanceof iam.Policy)) throw new Error(`${fn.node.path} has no default IAM policy`);
+  return policy.node.defaultChild as CfnResource;
+}
+
+interface AcceptedFinding {
+  /** The cdk-nag rule, e.g. `AwsSolutions-IAM5`. */
+  readonly rule: string;
+  /** The finding, for rules that report several per resource (cdk-nag's `Resource::…`). */
+  readonly finding?: string;
+  /** Why the finding is accepted: concrete, at least one sentence. */
+  readonly reason: string;
+}
+
+function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
+  for (const f of findings) {
+    Validations.of(resource).acknowledge({ id: f.finding ? `${f.rule}[${f.finding}]` : f.rule, reason: f.reason });
+  }
+  const previous: object[] = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
+  resource.addMetadata('cdk_nag', {
+    rules_to_suppress: [
+      ...previous,
+      ...findings.map(f => ({ id: f.rule, reason: f.reason, ...(f.finding ? { applies_to: [f.finding] } : {}) })),
+    ],
+  });
+}
+
+/** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */
+function nagReference(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  const node = (value ?? {}) as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: unknown[]; 'Ref'?: unknown };
+  if (node['Fn::Join']) {
+    const [delimiter, items] = node['Fn::Join'];
+    return items.map(nagReference).join(delimiter);
+  }
+  if (node['Fn::GetAtt']) return `<${node['Fn::GetAtt'].map(nagReference).join('.')}>`;
+  if (node.Ref) return `<${nagReference(node.Ref)}>`;
+  return JSON.stringify(value);
 }
