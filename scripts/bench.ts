@@ -20,7 +20,7 @@ import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from '
 import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../lib';
 import { AliCapacityReservation } from '../lib/alicloud';
 import {
-  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler,
+  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, writeAwsTemplate, writeRosTemplate,
 } from '../lib/local';
 
 type Json = Record<string, any>;
@@ -369,42 +369,6 @@ function benchBundles(): Json {
 // ---------------------------------------------------------------------------------------------
 // 4. Lifecycles on the emulators
 
-/** A minimal synthesized template holding one CapacityBlockPurchase (the shape of test/local/templates.ts). */
-function awsTemplate(dir: string): string {
-  const file = path.join(dir, 'BenchAws.template.json');
-  writeFileSync(file, JSON.stringify({
-    Resources: {
-      Block: {
-        Type: 'Custom::CapacityBlockPurchase',
-        Properties: {
-          ServiceToken: { 'Fn::GetAtt': ['ProviderframeworkonEvent', 'Arn'] },
-          InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '6500', AvailabilityZone: 'us-east-1a',
-        },
-      },
-    },
-  }));
-  return file;
-}
-
-/** A minimal ROS template holding one AliCapacityReservation custom resource. */
-function rosTemplate(dir: string, zoneIds: string[], name: string): string {
-  const file = path.join(dir, `${name}.template.json`);
-  writeFileSync(file, JSON.stringify({
-    ROSTemplateFormatVersion: '2015-09-01',
-    Resources: {
-      Pool: {
-        Type: 'ALIYUN::ROS::CustomResource',
-        Properties: {
-          ServiceToken: { 'Fn::GetAtt': ['CrpHandler', 'ARN'] },
-          Timeout: 900,
-          Parameters: { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: zoneIds },
-        },
-      },
-    },
-  }));
-  return file;
-}
-
 /**
  * Drives one clean AWS lifecycle phase by phase, as rehearseAws does (same handler bundle, events and
  * simulated 30 s polls), and cuts the emulator's call log at each phase boundary.
@@ -477,9 +441,9 @@ async function benchLifecycles(): Promise<Json> {
   section('4. Lifecycles on the local emulators (redeliver: false, no faults)');
   const dir = tmp('templates');
   try {
-    const awsFile = awsTemplate(dir);
-    const rosOneZone = rosTemplate(dir, ['cn-hangzhou-h'], 'BenchRos');
-    const rosTwoZones = rosTemplate(dir, ['cn-hangzhou-h', 'cn-hangzhou-i'], 'BenchRosFallback');
+    const awsFile = writeAwsTemplate({}, mkdtempSync(path.join(dir, 'aws-')));
+    const rosOneZone = writeRosTemplate({ ZoneIds: ['cn-hangzhou-h'] }, mkdtempSync(path.join(dir, 'ros-')));
+    const rosTwoZones = writeRosTemplate({}, mkdtempSync(path.join(dir, 'ros-fallback-')));
 
     // Full lifecycles through the public rehearsal, median of 5 (the first run also loads the bundle).
     const awsRuns: Array<{ ms: number; calls: Record<string, number>; ok: boolean; createOnEventCalls: number }> = [];

@@ -33,6 +33,22 @@ function countReason(reasons: Record<string, number>, reason: string | undefined
   reasons[key] = (reasons[key] ?? 0) + 1;
 }
 
+type Report = ReturnType<typeof newReport>;
+
+/** Counts one lifecycle: which invariants it broke, why it failed cleanly, which faults it saw. */
+function record(report: Report, seed: number, broke: { duplicate: boolean; above: boolean; untracked: boolean }, failure: string | undefined, injected: Record<string, number>): void {
+  if (broke.duplicate) report.duplicatePurchases++;
+  if (broke.above) report.aboveCeiling++;
+  if (broke.untracked) report.untracked++;
+  if (broke.duplicate || broke.above || broke.untracked) {
+    report.failingSeeds.push(seed);
+  } else if (failure) {
+    report.cleanFailures++;
+    countReason(report.cleanFailureReasons, failure);
+  }
+  for (const [k, v] of Object.entries(injected)) report.faultsInjected[k] = (report.faultsInjected[k] ?? 0) + v;
+}
+
 function faultPlan(random: () => number, seed: number, lostAnswerActions: string[], maxThrottle: number): FaultPlan {
   return {
     seed,
@@ -73,20 +89,11 @@ export async function chaosAws(count: number, baseSeed = 1): Promise<ChaosReport
       const outcome = await quietly(() => awsLifecycle(handler, emulator.clock.advance.bind(emulator.clock), scenario));
       const bought = emulator.purchases;
       const owed = bought.filter(r => emulator.stateOf(r) !== 'payment-failed');
-      const broke = {
+      record(report, seed, {
         duplicate: bought.length > 1,
         above: bought.some(r => Number(r.offering.upfrontFee) > ceiling),
         untracked: owed.some(r => r.id !== outcome.trackedId),
-      };
-      if (broke.duplicate) report.duplicatePurchases++;
-      if (broke.above) report.aboveCeiling++;
-      if (broke.untracked) report.untracked++;
-      if (outcome.failure && !broke.untracked) {
-        report.cleanFailures++;
-        countReason(report.cleanFailureReasons, outcome.failure);
-      }
-      if (broke.duplicate || broke.above || broke.untracked) report.failingSeeds.push(seed);
-      for (const [k, v] of Object.entries(emulator.faults.injected)) report.faultsInjected[k] = (report.faultsInjected[k] ?? 0) + v;
+      }, outcome.failure, emulator.faults.injected);
     });
   }
   return { cloud: 'aws', lifecycles: count, ...report, wallMs: Date.now() - started };
@@ -146,17 +153,8 @@ export async function chaosAlicloud(count: number, baseSeed = 1): Promise<ChaosR
       faults: faultPlan(random, seed, ['CreateCapacityReservation', 'ReleaseCapacityReservation', 'ModifyCapacityReservation'], 0.2),
     }, async (invoke, emulator, responseUrl) => {
       const outcome = await quietly(() => aliLifecycle(invoke, responseUrl, redeliver));
-      const created = emulator.reservations.size;
-      const live = emulator.live().length;
-      const broke = { duplicate: created > 1, untracked: live > 0 };
-      if (broke.duplicate) report.duplicatePurchases++;
-      if (broke.untracked) report.untracked++;
-      if (outcome.failure && !broke.untracked) {
-        report.cleanFailures++;
-        countReason(report.cleanFailureReasons, outcome.failure);
-      }
-      if (broke.duplicate || broke.untracked) report.failingSeeds.push(seed);
-      for (const [k, v] of Object.entries(emulator.faults.injected)) report.faultsInjected[k] = (report.faultsInjected[k] ?? 0) + v;
+      // Every reservation one resource ever made must be released by the end, and there is only one.
+      record(report, seed, { duplicate: emulator.reservations.size > 1, above: false, untracked: emulator.live().length > 0 }, outcome.failure, emulator.faults.injected);
     }, 1);
   }
   return { cloud: 'alicloud', lifecycles: count, ...report, wallMs: Date.now() - started };
