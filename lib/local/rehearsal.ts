@@ -157,13 +157,11 @@ async function rehearseBlock(handler: AwsHandler, emulator: Ec2Emulator, block: 
   const stringify = (props: Json): Json => Object.fromEntries(Object.entries(props).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
   const properties = stringify(block.properties);
   const seen = () => [...emulator.offeringsSeen.values()].filter(o => o.instanceType === properties.InstanceType && o.instanceCount === Number(properties.InstanceCount));
-  const base2 = {
-    logicalId: block.logicalId, offeringsConsidered: [] as EmulatedOffering[], purchases: 0, ec2Calls: 0,
-    request: { maxUpfrontFee: Number(properties.MaxUpfrontFee), availabilityZone: properties.AvailabilityZone, selection: properties.Selection ?? 'CHEAPEST' },
-  };
-  const finish = (report: Partial<AwsBlockReport>): AwsBlockReport => ({
-    ...base2, ...report, offeringsConsidered: seen(), purchases: emulator.purchases.length - purchasesBefore, ec2Calls: emulator.calls.length - callsBefore,
-  } as AwsBlockReport);
+  const request = { maxUpfrontFee: Number(properties.MaxUpfrontFee), availabilityZone: properties.AvailabilityZone, selection: properties.Selection ?? 'CHEAPEST' };
+  const finish = (outcome: Pick<AwsBlockReport, 'ok'> & Partial<AwsBlockReport>): AwsBlockReport => ({
+    ...outcome, logicalId: block.logicalId, request, offeringsConsidered: seen(),
+    purchases: emulator.purchases.length - purchasesBefore, ec2Calls: emulator.calls.length - callsBefore,
+  });
 
   const wait = async (event: Json): Promise<Json> => {
     for (let poll = 1; poll <= (options.maxPolls ?? 40); poll++) {

@@ -129,11 +129,13 @@ async function update(event: RosEvent, ecs: EcsCall, keys: ResourceKeys, now: Da
 /** Instance type, zone, match criteria, platform and resource group cannot change in place. */
 function replacementReasons(current: Reservation, request: ReservationRequest, old: Partial<ReservationRequest>): string[] {
   const reasons: string[] = [];
+  // Type and zone are read from the reservation itself; the rest only from old properties ECS does not echo.
   if (current.instanceType && current.instanceType !== request.instanceType) reasons.push(`instanceType ${current.instanceType} -> ${request.instanceType}`);
   if (current.zoneId && !request.zoneIds.includes(current.zoneId)) reasons.push(`zone ${current.zoneId} is no longer in zoneIds`);
-  if (old.matchCriteria !== undefined && old.matchCriteria !== request.matchCriteria) reasons.push(`matchCriteria ${old.matchCriteria} -> ${request.matchCriteria}`);
-  if (old.platform !== request.platform && Object.keys(old).length > 0) reasons.push(`platform ${old.platform ?? 'default'} -> ${request.platform ?? 'default'}`);
-  if (old.resourceGroupId !== request.resourceGroupId && Object.keys(old).length > 0) reasons.push(`resourceGroupId ${old.resourceGroupId ?? 'default'} -> ${request.resourceGroupId ?? 'default'}`);
+  const oldKnown = old.matchCriteria !== undefined; // a parsed request always has matchCriteria
+  for (const key of ['matchCriteria', 'platform', 'resourceGroupId'] as const) {
+    if (oldKnown && old[key] !== request[key]) reasons.push(`${key} ${old[key] ?? 'default'} -> ${request[key] ?? 'default'}`);
+  }
   return reasons;
 }
 
