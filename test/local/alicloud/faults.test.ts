@@ -1,6 +1,6 @@
-import { createEcsCall } from '../../lib/alicloud/handler/ecs';
-import { EcsEmulator, rehearseAlicloud } from '../../lib/local';
-import { rosTemplate } from './templates';
+import { createEcsCall } from '../../../lib/alicloud/handler/ecs';
+import { EcsEmulator, rehearseAlicloud } from '../../../lib/local';
+import { rosTemplate } from '../templates';
 
 /** Through the real FC bundle and @alicloud/openapi-client, against the ECS emulator with faults. */
 describe('the Alibaba handler against a faulty ECS', () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { XMLBuilder } from 'fast-xml-parser';
-import { FaultInjector, FaultPlan, SimulatedClock } from './faults';
-import { LoopbackServer, RawRequest, RawResponse, sleep } from './http-server';
+import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
+import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 
 /** A Capacity Block offering in the emulator's inventory. */
 export interface EmulatedOffering {

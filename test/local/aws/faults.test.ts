@@ -1,5 +1,5 @@
-import { rehearseAws } from '../../lib/local';
-import { awsTemplate } from './templates';
+import { rehearseAws } from '../../../lib/local';
+import { awsTemplate } from '../templates';
 
 /** Through the real bundle and @aws-sdk/client-ec2, against the EC2 emulator with injected faults. */
 describe('the AWS handler against a faulty EC2', () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import OpenApiUtil from '@alicloud/openapi-util';
-import { FaultInjector, FaultPlan, SimulatedClock } from './faults';
-import { LoopbackServer, RawRequest, RawResponse, sleep } from './http-server';
+import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
+import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 
 export interface EcsEmulatorOptions {
   /** The AccessKey pair requests must be signed with. */
