@@ -8,7 +8,7 @@ import { CapacityBlockProvider } from './provider';
 import * as rules from './validation';
 import {
   AttributeName, CapacityBlockWireProperties, DEFAULT_PLATFORM,
-  RESOURCE_TYPE, WireTag,
+  RESOURCE_TYPE, SERVICE_TIMEOUT_SECONDS, WireTag,
 } from './wire';
 
 /** A Capacity Block for ML: bought by CapacityBlockPurchase or imported by id. */
@@ -116,7 +116,8 @@ export interface CapacityBlockPurchaseProps {
   readonly offeringId?: string;
 
   /**
-   * The block must not start before this instant.
+   * The block must not start before this instant. EC2 sells blocks that start at most 8 weeks ahead,
+   * so a later instant is refused (at synth, and again at deploy time).
    * @default - now
    */
   readonly earliestStart?: Date;
@@ -155,7 +156,8 @@ export interface CapacityBlockPurchaseProps {
   /**
    * How long the deployment waits for the payment to clear (state `scheduled` or `active`). If it is
    * still `payment-pending` then, the deployment succeeds with state `payment-pending` and a note;
-   * the block is bought either way. At most 100 minutes (the Provider framework's limit less margin).
+   * the block is bought either way. At most 50 minutes: CloudFormation gives a custom resource at most
+   * 60 minutes (its ServiceTimeout), and the search and purchase come first.
    * @default Duration.minutes(30)
    */
   readonly waitTimeout?: Duration;
@@ -280,6 +282,8 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
       serviceToken: CapacityBlockProvider.getOrCreate(this).serviceToken,
       resourceType: RESOURCE_TYPE,
       properties,
+      // Explicit, so the budget every layer fits into is in the template (see SERVICE_TIMEOUT_SECONDS).
+      serviceTimeout: Duration.seconds(SERVICE_TIMEOUT_SECONDS),
     });
     const attr = (name: AttributeName) => resource.getAttString(name);
     this.capacityReservationId = attr('CapacityReservationId');
@@ -332,6 +336,7 @@ function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): s
     errors.push(rules.waitTimeoutError(props.waitTimeout.toSeconds({ integral: false })));
   }
   errors.push(rules.windowError(props.earliestStart, props.latestEnd, durationHours));
+  errors.push(rules.leadTimeError(props.earliestStart, new Date()));
   if (props.offeringId !== undefined) {
     errors.push(rules.pinnedOfferingConflicts({
       earliestStart: props.earliestStart,

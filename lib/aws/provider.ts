@@ -1,12 +1,16 @@
 import * as path from 'path';
 import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { IDEMPOTENCY_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, RESERVED_TAG_PREFIX } from './wire';
+import {
+  CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS,
+  QUERY_INTERVAL_SECONDS, RESERVED_TAG_PREFIX,
+} from './wire';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs); shipped in the npm package. */
 const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-block-handler');
@@ -55,22 +59,35 @@ export class CapacityBlockProvider extends Construct {
       return r;
     };
 
+    // The purchase claims: one item per CloudFormation request, written with a condition so that two
+    // deliveries of one request never both buy. Items expire by TTL; nothing else is stored.
+    const claims = new dynamodb.Table(this, 'Claims', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiration',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     const onEvent = new lambda.Function(this, 'OnEvent', {
       code,
       runtime,
       handler: 'index.onEvent',
-      // Search (all pages) + purchase + resolving an ambiguous purchase outcome.
-      timeout: Duration.minutes(5),
+      // Claim + search (all pages) + purchase + resolving an ambiguous purchase outcome; the handler
+      // keeps its own deadline 15 s before this.
+      timeout: Duration.seconds(ON_EVENT_TIMEOUT_SECONDS),
       memorySize: 256,
       description: 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks',
       role: role('OnEventRole', 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks'),
       logGroup,
+      environment: { [CLAIMS_TABLE_ENV]: claims.tableName },
     });
+    claims.grant(onEvent, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     const isComplete = new lambda.Function(this, 'IsComplete', {
       code,
       runtime,
       handler: 'index.isComplete',
-      timeout: Duration.minutes(1),
+      // The handler answers "not yet" 10 s before this rather than let a hung EC2 read time it out.
+      timeout: Duration.seconds(IS_COMPLETE_TIMEOUT_SECONDS),
       memorySize: 256,
       description: 'cdk-capacity-reservations: waits for Capacity Block payment',
       role: role('IsCompleteRole', 'cdk-capacity-reservations: waits for Capacity Block payment'),
@@ -80,16 +97,18 @@ export class CapacityBlockProvider extends Construct {
     const stack = Stack.of(this);
     const reservations = stack.formatArn({ service: 'ec2', resource: 'capacity-reservation', resourceName: '*' });
     const boughtByThisLibrary = { Null: { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false' } };
+    // A purchase must carry the idempotency and owner tags: an untagged block could never be found again.
+    const taggedForUs = { Null: { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' } };
 
     for (const fn of [onEvent, isComplete]) {
       // EC2 Describe* actions support no resource-level permissions.
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.describe], resources: ['*'] }));
     }
-    onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [EC2_ACTIONS.purchase], resources: [reservations] }));
+    onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [EC2_ACTIONS.purchase], resources: [reservations], conditions: taggedForUs }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
       actions: [EC2_ACTIONS.tag],
       resources: [reservations],
-      conditions: { StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' } },
+      conditions: { StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' }, ...taggedForUs },
     }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
       actions: [EC2_ACTIONS.tag, EC2_ACTIONS.extend],
@@ -99,13 +118,17 @@ export class CapacityBlockProvider extends Construct {
     onEvent.addToRolePolicy(new iam.PolicyStatement({
       actions: [EC2_ACTIONS.untag],
       resources: [reservations],
-      conditions: { ...boughtByThisLibrary, 'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] } },
+      // DeleteTags naming no keys deletes every tag: keys must be named, and none of ours.
+      conditions: {
+        Null: { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false', 'aws:TagKeys': 'false' },
+        'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
+      },
     }));
 
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
-      queryInterval: Duration.seconds(30),
+      queryInterval: Duration.seconds(QUERY_INTERVAL_SECONDS),
       totalTimeout: Duration.seconds(PROVIDER_TOTAL_TIMEOUT_SECONDS),
       logGroup,
       frameworkOnEventRole: role('FrameworkOnEventRole', 'cdk-capacity-reservations: custom resource provider framework (onEvent)'),
@@ -118,6 +141,10 @@ export class CapacityBlockProvider extends Construct {
     this.serviceToken = provider.serviceToken;
 
     acceptNagFindings(this, onEvent, isComplete, reservations, provider);
+    accept(claims.node.defaultChild as CfnResource, [{
+      rule: 'AwsSolutions-DDB3',
+      reason: 'The table holds only purchase claims: one item per CloudFormation request, needed for the minutes that request runs and deleted by TTL after a day. Point-in-time recovery would restore nothing anyone uses; the blocks themselves carry their idempotency and owner tags in EC2',
+    }]);
   }
 }
 

@@ -3,7 +3,7 @@
  * at deploy time, after tokens resolve). Each returns a one-line message naming the prop, the value
  * and the fix, or undefined when the value is fine.
  */
-import { MAX_TAGS_PER_RESOURCE, MAX_WAIT_TIMEOUT_SECONDS, RESERVED_TAG_COUNT, RESERVED_TAG_PREFIX, WireTag } from './wire';
+import { MAX_LEAD_TIME_DAYS, MAX_TAGS_PER_RESOURCE, MAX_WAIT_TIMEOUT_SECONDS, RESERVED_TAG_COUNT, RESERVED_TAG_PREFIX, WireTag } from './wire';
 
 export const MAX_INSTANCE_COUNT = 64;
 const HOURS_PER_DAY = 24;
@@ -64,7 +64,16 @@ export function availabilityZoneError(zone: string, region?: string): string | u
 export function waitTimeoutError(seconds: number): string | undefined {
   return Number.isInteger(seconds) && seconds >= 0 && seconds <= MAX_WAIT_TIMEOUT_SECONDS
     ? undefined
-    : `waitTimeout must be from 0 to ${MAX_WAIT_TIMEOUT_SECONDS / 60} minutes in whole seconds (the provider's wait limit), got ${seconds} seconds`;
+    : `waitTimeout must be from 0 to ${MAX_WAIT_TIMEOUT_SECONDS / 60} minutes in whole seconds (CloudFormation gives a custom resource at most 60 minutes), got ${seconds} seconds`;
+}
+
+/** EC2 offers blocks that start at most 8 weeks ahead: a later earliestStart can never be bought. */
+export function leadTimeError(earliestStart: Date | undefined, now: Date): string | undefined {
+  if (earliestStart === undefined || Number.isNaN(earliestStart.getTime())) return undefined;
+  const limit = new Date(now.getTime() + MAX_LEAD_TIME_DAYS * HOURS_PER_DAY * 3_600_000);
+  return earliestStart <= limit
+    ? undefined
+    : `earliestStart ${earliestStart.toISOString()} is more than 8 weeks ahead (EC2 sells Capacity Blocks that start by ${limit.toISOString()}); deploy closer to the date or move earliestStart earlier`;
 }
 
 /** The search window must be a real interval that fits the block. */
@@ -114,6 +123,22 @@ export function tagErrors(tags: readonly WireTag[]): string[] {
     errors.push(`a Capacity Block takes at most ${max} tags (EC2 allows ${MAX_TAGS_PER_RESOURCE}, this library writes ${RESERVED_TAG_COUNT}), got ${tags.length}`);
   }
   return errors;
+}
+
+/** A plain non-negative decimal as EC2 writes money ("6218.88"): no sign, exponent, hex, blanks or separators. */
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+const WHOLE_NUMBER = /^\d+$/;
+
+/**
+ * Reads a fee strictly. Number() would read '' and ' ' as 0 and '0x10' as 16: a fee that cannot be
+ * read exactly is never compared with a ceiling, let alone bought.
+ */
+export function parseDecimal(text: string): number | undefined {
+  return PLAIN_DECIMAL.test(text) ? Number(text) : undefined;
+}
+
+export function parseWholeNumber(text: string): number | undefined {
+  return WHOLE_NUMBER.test(text) ? Number(text) : undefined;
 }
 
 export function formatHours(hours: number): string {

@@ -62,24 +62,47 @@ export type AttributeName = keyof CapacityBlockAttributes;
 
 /** Tags the handler writes on every block it buys. User tags may not use this prefix. */
 export const RESERVED_TAG_PREFIX = 'cdk-capacity-reservations:';
+/** One CloudFormation request (stack id + logical id + request id): redeliveries of it share the key. */
 export const IDEMPOTENCY_TAG = `${RESERVED_TAG_PREFIX}idempotency-key`;
+/**
+ * The resource that owns the block: stack NAME + logical id. A later Create or Update of the same
+ * resource adopts a live block it owns before it may buy (rollbacks, a redeploy after CloudFormation
+ * was told FAILED after a purchase, a stack deleted and created again under the same name).
+ */
+export const OWNER_TAG = `${RESERVED_TAG_PREFIX}owner`;
 export const UPFRONT_FEE_TAG = `${RESERVED_TAG_PREFIX}upfront-fee`;
 export const OFFERING_TAG = `${RESERVED_TAG_PREFIX}offering-id`;
 /** Marks an extension request before its purchase, so a redelivered Update never extends twice. */
 export const EXTENSION_TAG = `${RESERVED_TAG_PREFIX}extension-request`;
-export const RESERVED_TAG_COUNT = 4;
+export const RESERVED_TAG_COUNT = 5;
 /** EC2 allows 50 tags per resource. */
 export const MAX_TAGS_PER_RESOURCE = 50;
 
 export const DEFAULT_CURRENCY = 'USD';
 export const DEFAULT_PLATFORM = 'Linux/UNIX';
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 30 * 60;
+
 /**
- * The provider's waiter gives up (and reports FAILED) after PROVIDER_TOTAL_TIMEOUT_SECONDS. A paid
- * block must never be reported FAILED, so waitTimeout stays well inside it.
+ * CloudFormation's clock. A custom resource that has not answered within its ServiceTimeout (at most
+ * 3600 s) fails, and a FAILED after a purchase would orphan a paid block, so every layer below fits
+ * inside it with margin:
+ *   onEvent (ON_EVENT_TIMEOUT) + the waiter (PROVIDER_TOTAL_TIMEOUT) <= SERVICE_TIMEOUT - 2 min, and
+ *   waitTimeout (<= MAX_WAIT_TIMEOUT) + one poll (QUERY_INTERVAL + IS_COMPLETE_TIMEOUT) <= PROVIDER_TOTAL_TIMEOUT,
+ * so isComplete always finishes (at the latest with state payment-pending) before the framework's
+ * onTimeout could report FAILED. A spec checks these sums on the synthesized template.
  */
-export const PROVIDER_TOTAL_TIMEOUT_SECONDS = 2 * 60 * 60;
-export const MAX_WAIT_TIMEOUT_SECONDS = 100 * 60;
+export const SERVICE_TIMEOUT_SECONDS = 3600;
+export const ON_EVENT_TIMEOUT_SECONDS = 5 * 60;
+export const IS_COMPLETE_TIMEOUT_SECONDS = 60;
+export const QUERY_INTERVAL_SECONDS = 30;
+export const MAX_WAIT_TIMEOUT_SECONDS = 50 * 60;
+export const PROVIDER_TOTAL_TIMEOUT_SECONDS = 52 * 60;
+
+/** EC2 sells Capacity Blocks that start at most 8 weeks ahead. */
+export const MAX_LEAD_TIME_DAYS = 56;
+
+/** The onEvent function's environment variable naming the per-stack DynamoDB table of purchase claims. */
+export const CLAIMS_TABLE_ENV = 'CAPACITY_BLOCK_CLAIMS_TABLE';
 
 /** PhysicalResourceId prefix of previewOnly resources (nothing was bought). */
 export const PREVIEW_ID_PREFIX = 'preview-';

@@ -32,11 +32,11 @@ function countReason(reasons: Record<string, number>, reason: string | undefined
 export type ChaosCounts = ReturnType<typeof newReport>;
 
 /** Counts one lifecycle: which invariants it broke, why it failed cleanly, which faults it saw. */
-export function record(report: ChaosCounts, seed: number, broke: { duplicate: boolean; above: boolean; untracked: boolean }, failure: string | undefined, injected: Record<string, number>): void {
+export function record(report: ChaosCounts, seed: number, broke: { duplicate: boolean; above: boolean; untracked: boolean; other?: boolean }, failure: string | undefined, injected: Record<string, number>): void {
   if (broke.duplicate) report.duplicatePurchases++;
   if (broke.above) report.aboveCeiling++;
   if (broke.untracked) report.untracked++;
-  if (broke.duplicate || broke.above || broke.untracked) {
+  if (broke.duplicate || broke.above || broke.untracked || broke.other) {
     report.failingSeeds.push(seed);
   } else if (failure) {
     report.cleanFailures++;

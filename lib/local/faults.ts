@@ -15,11 +15,16 @@ export interface FaultPlan {
   readonly lostAnswerActions?: string[];
   /** Probability the connection is reset before any answer. */
   readonly reset?: number;
+  /**
+   * Probability a request is never answered (the client's request timeout ends it). A mutating
+   * request is carried out first half of the time: its answer is lost by a timeout.
+   */
+  readonly hang?: number;
   /** Extra latency per request, in milliseconds (uniform 0..latencyMs). */
   readonly latencyMs?: number;
 }
 
-export type Fault = 'throttle' | 'serverError' | 'reset' | undefined;
+export type Fault = 'throttle' | 'serverError' | 'reset' | 'hang' | undefined;
 
 /** mulberry32: tiny, fast, good enough to spread faults; not for cryptography. */
 export function seededRandom(seed: number): () => number {
@@ -37,6 +42,8 @@ export class FaultInjector {
   private readonly random: () => number;
   /** What was injected, for reports and assertions. */
   public readonly injected: Record<string, number> = {};
+  /** Off: no faults at all (e.g. for the final, clean deploy of a chaos lifecycle). */
+  public enabled = true;
 
   constructor(private readonly plan: FaultPlan = {}) {
     this.random = seededRandom(plan.seed ?? 1);
@@ -44,7 +51,12 @@ export class FaultInjector {
 
   /** Decides the fault for one request, before it is processed. */
   public before(): Fault {
-    return this.pick([['reset', this.plan.reset], ['throttle', this.plan.throttle], ['serverError', this.plan.serverError]]);
+    return this.pick([['reset', this.plan.reset], ['throttle', this.plan.throttle], ['serverError', this.plan.serverError], ['hang', this.plan.hang]]);
+  }
+
+  /** For a hung mutating request: whether it was carried out before the silence. */
+  public carriedOutBeforeHang(): boolean {
+    return this.random() < 0.5;
   }
 
   /** Decides whether a processed mutating request loses its answer. */
@@ -54,10 +66,11 @@ export class FaultInjector {
   }
 
   public latency(): number {
-    return this.plan.latencyMs ? Math.floor(this.random() * this.plan.latencyMs) : 0;
+    return this.enabled && this.plan.latencyMs ? Math.floor(this.random() * this.plan.latencyMs) : 0;
   }
 
   private pick<T extends string>(options: Array<[T, number | undefined]>): T | undefined {
+    if (!this.enabled) return undefined;
     for (const [name, p] of options) {
       if (p && this.random() < p) {
         this.injected[name] = (this.injected[name] ?? 0) + 1;

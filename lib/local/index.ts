@@ -8,3 +8,6 @@ export * from './aws/chaos';
 export * from './alicloud/ecs-emulator';
 export * from './alicloud/rehearsal';
 export * from './alicloud/chaos';
+export * from './aws/claims-store';
+export * from './aws/provider-framework';
+export * from './aws/cloudformation';

@@ -7,6 +7,7 @@ import {
   CapacityBlockInstanceType, CapacityBlockPurchase, CapacityBlockPurchaseProps, InstancePlatform, OfferingSelection,
 } from '../../lib';
 import { EC2_ACTIONS } from '../../lib/aws/provider';
+import { CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, OWNER_TAG } from '../../lib/aws/wire';
 
 const RESOURCE_TYPE = 'Custom::CapacityBlockPurchase';
 const ENV = { account: '123456789012', region: 'us-east-2' };
@@ -49,8 +50,14 @@ function templateFor(instanceType: string): (stack: Stack) => ec2.LaunchTemplate
   return stack => new ec2.LaunchTemplate(stack, 'Template', { instanceType: new ec2.InstanceType(instanceType) });
 }
 
-const JAN_1 = new Date('2030-01-01T00:00:00.000Z');
-const JAN_10 = new Date('2030-01-10T00:00:00.000Z');
+/** Whole days ahead, within the 8 weeks EC2 sells blocks in advance. */
+function daysAhead(days: number): Date {
+  const today = new Date();
+  today.setUTCHours(0, 0, 0, 0);
+  return new Date(today.getTime() + days * 86_400_000);
+}
+const JAN_1 = daysAhead(21);
+const JAN_10 = daysAhead(30);
 
 describe('provider', () => {
   test('one provider serves every block of a stack', () => {
@@ -87,6 +94,50 @@ describe('provider', () => {
     block(two, {}, 'B');
 
     expect(resourceCount(two) - resourceCount(one)).toBe(1);
+  });
+
+  test('one on-demand DynamoDB table per stack holds the purchase claims; onEvent gets its name and may only use it', () => {
+    const stack = newStack();
+    block(stack, {}, 'A');
+    block(stack, {}, 'B');
+    const template = Template.fromStack(stack);
+
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    });
+    const [table] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    const [onEvent] = Object.values(handlerFunctions(template, 'index.onEvent'));
+    expect(onEvent.Properties.Environment.Variables[CLAIMS_TABLE_ENV]).toEqual({ Ref: table });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: [{ 'Fn::GetAtt': [table, 'Arn'] }],
+      }]) },
+    });
+  });
+
+  test('every clock fits inside CloudFormation\'s: ServiceTimeout is explicit, and onEvent plus the waiter, and the longest wait plus a poll, end before it', () => {
+    const stack = newStack();
+    block(stack, { waitTimeout: Duration.minutes(50) });
+    const template = Template.fromStack(stack);
+    const [resource] = Object.values(template.findResources(RESOURCE_TYPE));
+    const serviceTimeout = Number(resource.Properties.ServiceTimeout);
+    const timeout = (handler: string) => Number(Object.values(handlerFunctions(template, handler))[0].Properties.Timeout);
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    const interval = Number(/\\"IntervalSeconds\\":(\d+)/.exec(definition)![1]);
+    const attempts = Number(/\\"MaxAttempts\\":(\d+)/.exec(definition)![1]);
+    const waitTimeout = Number(resource.Properties.WaitTimeoutSeconds);
+
+    expect(serviceTimeout).toBe(3600);
+    // The waiter's own limit (then onTimeout reports FAILED) comes after onEvent, well before CloudFormation's.
+    expect(timeout('index.onEvent') + interval * attempts).toBeLessThanOrEqual(serviceTimeout - 120);
+    // isComplete ends the longest wait (succeeding with payment-pending) before the waiter gives up.
+    expect(waitTimeout + interval + timeout('index.isComplete')).toBeLessThanOrEqual(interval * attempts);
   });
 
   test('the handlers run on a Node.js runtime from an asset', () => {
@@ -145,8 +196,8 @@ describe('custom resource properties', () => {
 
     Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, {
       CurrencyCode: 'EUR',
-      EarliestStart: '2030-01-01T00:00:00.000Z',
-      LatestEnd: '2030-01-10T00:00:00.000Z',
+      EarliestStart: JAN_1.toISOString(),
+      LatestEnd: JAN_10.toISOString(),
       AvailabilityZone: 'us-east-2b',
       Selection: 'EARLIEST_START',
       InstancePlatform: 'Windows',
@@ -238,13 +289,24 @@ describe('IAM', () => {
     expect(JSON.stringify(resources)).not.toContain('arn:aws');
   });
 
-  test('CreateTags is allowed while purchasing a Capacity Block', () => {
-    const tagOnPurchase = statements.filter(s =>
-      actionsOf(s).includes(EC2_ACTIONS.tag)
-      && JSON.stringify(s.Condition) === JSON.stringify({ StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' } }));
+  const mustCarryOurTags = { Null: { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' } };
 
+  test('a purchase, and tagging during it, must carry the idempotency and owner tags: an untagged block could never be found again', () => {
+    const purchase = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.purchase));
+    expect(purchase.map(s => s.Condition)).toEqual([mustCarryOurTags]);
+
+    const tagOnPurchase = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.tag)
+      && JSON.stringify(s.Condition) === JSON.stringify({ StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' }, ...mustCarryOurTags }));
     expect(tagOnPurchase).toHaveLength(1);
     expect(resourcesOf(tagOnPurchase[0])).not.toContain('*');
+  });
+
+  test('untagging must name its keys (DeleteTags without keys deletes every tag) and none of the library\'s own', () => {
+    const untag = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.untag));
+    expect(untag.map(s => s.Condition)).toEqual([{
+      'Null': { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false', 'aws:TagKeys': 'false' },
+      'ForAllValues:StringNotLike': { 'aws:TagKeys': ['cdk-capacity-reservations:*'] },
+    }]);
   });
 });
 
@@ -383,10 +445,12 @@ describe('validation at synth', () => {
     ['availabilityZone us-west-2a in us-east-2', { availabilityZone: 'us-west-2a' }, /availabilityZone .*us-east-2, got 'us-west-2a'/],
     ['availabilityZone nonsense', { availabilityZone: 'nonsense' }, /availabilityZone .*got 'nonsense'/],
     ['latestEnd before earliestStart', { earliestStart: JAN_10, latestEnd: JAN_1 },
-      /latestEnd \(2030-01-01T00:00:00.000Z\) must be after earliestStart \(2030-01-10T00:00:00.000Z\)/],
+      new RegExp(`latestEnd \\(${JAN_1.toISOString()}\\) must be after earliestStart \\(${JAN_10.toISOString()}\\)`)],
     ['a window shorter than the duration', { earliestStart: JAN_1, latestEnd: JAN_10, duration: Duration.days(10) },
       /earliestStart\.\.latestEnd .* is shorter than duration 10 days/],
     ['waitTimeout 3 hours', { waitTimeout: Duration.hours(3) }, /waitTimeout .*got 10800 seconds/],
+    ['waitTimeout 51 minutes (CloudFormation gives a custom resource 60)', { waitTimeout: Duration.minutes(51) }, /waitTimeout must be from 0 to 50 minutes .*CloudFormation gives a custom resource at most 60 minutes\), got 3060 seconds/],
+    ['earliestStart more than 8 weeks ahead', { earliestStart: daysAhead(60) }, /earliestStart .* is more than 8 weeks ahead \(EC2 sells Capacity Blocks that start by .*\); deploy closer to the date or move earliestStart earlier/],
     ['previewOnly with allowRepurchase', { previewOnly: true, allowRepurchase: true }, /allowRepurchase .*previewOnly/],
   ])('fails on %s', (_, overrides, message) => {
     expect(() => block(newStack(), overrides)).toThrow(message);
@@ -463,17 +527,17 @@ describe('tag validation', () => {
   });
 
   // EC2 allows 50 tags; the handler writes up to 4 of its own (idempotency key, offering, fee, extension).
-  test('accepts 46 tags', () => {
-    const synth = synthWithTags(manyTags(46));
+  test('accepts 45 tags', () => {
+    const synth = synthWithTags(manyTags(45));
 
-    synth().hasResourceProperties(RESOURCE_TYPE, { Tags: Match.arrayWith([{ Key: 'key45', Value: 'value45' }]) });
+    synth().hasResourceProperties(RESOURCE_TYPE, { Tags: Match.arrayWith([{ Key: 'key44', Value: 'value44' }]) });
   });
 
-  test('fails when Tags.of() adds a 47th tag', () => {
+  test('fails when Tags.of() adds a 46th tag', () => {
     const stack = newStack();
-    block(stack, { tags: manyTags(46) });
+    block(stack, { tags: manyTags(45) });
     Tags.of(stack).add('team', 'ml');
 
-    expect(() => Template.fromStack(stack)).toThrow(/at most 46 tags .*got 47/);
+    expect(() => Template.fromStack(stack)).toThrow(/at most 45 tags \(EC2 allows 50, this library writes 5\), got 46/);
   });
 });

@@ -2,13 +2,20 @@
  * Lambda entry points behind the Provider framework: `onEvent` decides and buys, `isComplete` waits
  * for the payment. Both must never log the event as it arrives: it carries the ResponseURL.
  */
-import { CapacityBlockAttributes, CapacityBlockWireProperties } from '../wire';
+import { CapacityReservation } from '@aws-sdk/client-ec2';
+import {
+  CapacityBlockAttributes, CapacityBlockWireProperties, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS,
+  PREVIEW_ID_PREFIX, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS, SERVICE_TIMEOUT_SECONDS,
+} from '../wire';
+import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from './budget';
+import { underClaim } from './claims';
 import { log, oneLine, UserError } from './errors';
-import { purchaseOnce, idempotencyKey } from './purchase';
 import { preview } from './preview';
+import { purchaseOnce } from './purchase';
+import { alsoOwnedNote, blockHours, mismatches, otherLiveBlocks, ownedBlocks, pickAdoptable, resourceKeys, ResourceKeys } from './ownership';
 import { CapacityBlockRequest, parseRequest } from './request';
-import { attributesOf, decideWait, describeBlock, describeReservation } from './reservation';
-import { blockMismatches, extendIfLonger, refuseRepurchase, syncTags } from './update';
+import { attributesOf, decideWait, describeBlock, describeReservation, tagValue } from './reservation';
+import { extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
 
 export interface ProviderEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -22,8 +29,11 @@ export interface ProviderEvent {
   readonly Data?: OnEventData;
 }
 
-/** onEvent's Data: merged under isComplete's by the framework. */
-export type OnEventData = Partial<CapacityBlockAttributes> & { readonly WaitDeadline?: string };
+/**
+ * onEvent's Data, merged under isComplete's by the framework. WaitDeadline: when waiting for the
+ * payment ends. Settled: 'true' when there is nothing to wait for (the attributes are final).
+ */
+export type OnEventData = Partial<CapacityBlockAttributes> & { readonly WaitDeadline?: string; readonly Settled?: string };
 
 export interface OnEventResult {
   readonly PhysicalResourceId: string;
@@ -35,93 +45,138 @@ export interface IsCompleteResult {
   readonly Data?: CapacityBlockAttributes;
 }
 
-export async function onEvent(event: ProviderEvent): Promise<OnEventResult> {
+export async function onEvent(event: ProviderEvent, lambdaContext?: LambdaContextLike): Promise<OnEventResult> {
   log(`${event.RequestType} ${event.LogicalResourceId}`, { physicalResourceId: event.PhysicalResourceId });
+  const context = contextOrDefault(lambdaContext);
   try {
-    switch (event.RequestType) {
-      case 'Create':
-        return await create(event, parse(event.ResourceProperties, event));
-      case 'Update':
-        return await update(event);
-      case 'Delete':
-        return await remove(event.PhysicalResourceId ?? '');
+    if (event.RequestType === 'Delete') {
+      return await withBudget(context, timeouts.onEventMarginMs, () => remove(event.PhysicalResourceId ?? ''));
     }
+    const now = clock.now();
+    // Bad input fails here, before any EC2 call or DynamoDB write.
+    const request = parse(event.ResourceProperties, event, now);
+    const keys = resourceKeys(event);
+    return await underClaim(keys.request, context, () => (event.RequestType === 'Create'
+      ? create(request, keys, now)
+      : update(event, request, keys, now)));
   } catch (error) {
     throw failure(error);
   }
 }
 
-export async function isComplete(event: ProviderEvent): Promise<IsCompleteResult> {
+export async function isComplete(event: ProviderEvent, lambdaContext?: LambdaContextLike): Promise<IsCompleteResult> {
   const id = event.PhysicalResourceId ?? '';
-  if (event.RequestType === 'Delete' || !isReservationId(id)) {
+  if (event.RequestType === 'Delete' || !isReservationId(id) || event.Data?.Settled === 'true') {
     return { IsComplete: true };
   }
   const deadline = new Date(event.Data?.WaitDeadline ?? 0);
-  const now = new Date();
-  try {
-    const reservation = await describeReservation(id);
-    const decision = decideWait(reservation, id, deadline, now);
-    if (!decision.complete) return { IsComplete: false };
-    log('Capacity Block ready', { capacityReservationId: id, state: reservation?.State });
-    const note = [event.Data?.Note, decision.note].filter(Boolean).join('. ');
-    return { IsComplete: true, Data: reservation ? attributesOf(reservation, note) : fallbackAttributes(id, event.Data, note) };
-  } catch (error) {
-    if (error instanceof UserError) throw failure(error);
-    // A transient read failure must not fail a paid block (rule 4): poll again, or finish honestly.
-    log('could not read the Capacity Block; will poll again', { capacityReservationId: id, error: oneLine(error) });
-    if (now < deadline) return { IsComplete: false };
-    const note = `Capacity Block ${id} is bought, but its state could not be read before waitTimeout (${oneLine(error)})`;
-    return { IsComplete: true, Data: fallbackAttributes(id, event.Data, note) };
-  }
+  // Answer "not yet" before the Lambda timeout rather than hang on EC2: a timed-out isComplete is a FAILED.
+  return withBudget(contextOrDefault(lambdaContext), timeouts.isCompleteMarginMs, async () => {
+    const now = clock.now();
+    try {
+      const reservation = await describeReservation(id);
+      const decision = decideWait(reservation, id, deadline, now);
+      if (!decision.complete) return { IsComplete: false };
+      log('Capacity Block ready', { capacityReservationId: id, state: reservation?.State });
+      const note = [event.Data?.Note, decision.note].filter(Boolean).join('. ');
+      return { IsComplete: true, Data: reservation ? attributesOf(reservation, note) : fallbackAttributes(id, event.Data, note) };
+    } catch (error) {
+      if (error instanceof UserError) throw failure(error);
+      // A transient read failure must not fail a paid block (rule 4): poll again, or finish honestly.
+      log('could not read the Capacity Block; will poll again', { capacityReservationId: id, error: oneLine(error) });
+      if (clock.now() < deadline) return { IsComplete: false };
+      const note = `Capacity Block ${id} is bought, but its state could not be read before waitTimeout (${oneLine(error)})`;
+      return { IsComplete: true, Data: fallbackAttributes(id, event.Data, note) };
+    }
+  });
 }
 
-const PURCHASE_NOTES = {
-  'bought': '',
-  'earlier-delivery': 'Adopted the block an earlier delivery of this request bought',
-  'found-after-lost-answer': "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again",
-} as const;
-
-async function create(event: ProviderEvent, request: CapacityBlockRequest): Promise<OnEventResult> {
-  const now = new Date();
+/**
+ * Lifecycle rules 1-3: adopt what this resource already owns, else buy exactly once. A resource that
+ * owns live blocks none of which fits (an earlier deployment bought one and then failed, or the stack
+ * was deleted and created again with other properties) buys another only with allowRepurchase.
+ */
+async function create(request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
+  const owned = await ownedBlocks(keys);
+  const adoptable = pickAdoptable(owned, request, { requestKey: keys.request });
   if (request.previewOnly) {
-    const result = await preview(request, now);
-    return { PhysicalResourceId: result.physicalResourceId, Data: result.data };
+    const hint = adoptable ? `; without previewOnly this resource would adopt ${adoptable.CapacityReservationId}, which it already owns, and buy nothing` : '';
+    return previewResult(await preview(request, now, hint));
   }
-  const purchased = await purchaseOnce(request, idempotencyKey(event), now);
-  return {
-    PhysicalResourceId: purchased.reservationId,
-    Data: {
-      WaitDeadline: waitDeadline(request, now),
-      Note: PURCHASE_NOTES[purchased.source],
-    },
-  };
+  if (adoptable) return adopt(adoptable, owned, request, keys, now);
+  const live = otherLiveBlocks(owned, undefined);
+  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], mismatchesOrLength(live[0], request), live.length > 1 ? live.length - 1 : 0);
+  const purchased = await purchaseOnce(request, keys, now);
+  const note = join(
+    purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
+    alsoOwnedNote(owned, purchased.reservationId),
+  );
+  return { PhysicalResourceId: purchased.reservationId, Data: { WaitDeadline: waitDeadline(request, now), Note: note } };
 }
 
-async function update(event: ProviderEvent): Promise<OnEventResult> {
-  const request = parse(event.ResourceProperties, event);
+async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
   const id = event.PhysicalResourceId ?? '';
-  if (!isReservationId(id)) {
-    // A preview (or a Create that never bought): nothing is owned yet, so this is a Create.
-    return create(event, request);
-  }
-  const block = await describeReservation(id);
   if (request.previewOnly) {
-    throw new UserError(`previewOnly cannot be turned on for Capacity Block ${block ? describeBlock(block) : id}, which is already bought and cannot be cancelled; remove previewOnly`);
+    // Allowed even over a bought block, because it is what the rollback of "remove previewOnly" sends.
+    const hint = isReservationId(id) ? `; Capacity Block ${id} stays bought and runs until its end date, but this resource no longer tracks it` : '';
+    try {
+      return previewResult(await preview(request, now, hint));
+    } catch (error) {
+      // An update of a preview buys nothing, so it never fails: failing would wedge CloudFormation's
+      // rollback of it. What a purchase would meet is in State and Note.
+      const previewId = id.startsWith(PREVIEW_ID_PREFIX) ? id : `${PREVIEW_ID_PREFIX}failed`;
+      const note = `previewOnly: nothing was bought, and a purchase now would fail: ${oneLine(error)}${hint}`;
+      return { PhysicalResourceId: previewId, Data: { ...fallbackAttributes('', undefined, note, 'preview-failed'), Settled: 'true' } };
+    }
   }
-  const old = safeParse(event.OldResourceProperties, event);
-  if (!block) {
-    if (request.allowRepurchase) return create(event, request);
-    throw new UserError(`Capacity Block ${id} no longer exists in EC2 (it expired or was released); set allowRepurchase: true to buy a new one, or remove the resource`);
+  if (!isReservationId(id)) {
+    // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create.
+    return create(request, keys, now);
   }
-  const mismatches = blockMismatches(block, request, old);
-  if (mismatches.length > 0) {
-    if (!request.allowRepurchase) throw refuseRepurchase(block, mismatches);
-    log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: describeBlock(block) });
-    return create(event, request);
+  const current = await describeReservation(id);
+  const plan = await planUpdate(id, current, request, safeParse(event.OldResourceProperties, event, now), keys);
+  switch (plan.kind) {
+    case 'in-place': {
+      await syncTags(plan.block, request);
+      const note = await extendIfLonger(plan.block, request, keys.request);
+      return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(await ownedBlocks(keys), id)) } };
+    }
+    case 'adopt':
+      return adopt(plan.block, plan.owned, request, keys, now);
+    case 'buy': {
+      log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: current ? describeBlock(current) : id });
+      return create(request, keys, now);
+    }
+    case 'over':
+      return {
+        PhysicalResourceId: plan.id,
+        Data: { ...(plan.block ? attributesOf(plan.block, plan.note) : fallbackAttributes(plan.id, undefined, plan.note, 'expired')), Settled: 'true' },
+      };
   }
+}
+
+async function adopt(block: CapacityReservation, owned: CapacityReservation[], request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
+  const id = block.CapacityReservationId!;
+  log('adopting a Capacity Block this resource already owns; nothing is bought', { capacityReservationId: id });
   await syncTags(block, request);
-  const note = await extendIfLonger(block, request, idempotencyKey(event));
-  return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, new Date()), Note: note } };
+  const note = tagValue(block, IDEMPOTENCY_TAG) === keys.request
+    ? 'Adopted the block an earlier delivery of this request bought'
+    : `Adopted ${id}, which this resource (${keys.owner}) already owns and which fits these properties; nothing was bought`;
+  return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(owned, id)) } };
+}
+
+function join(...notes: string[]): string {
+  return notes.filter(Boolean).join('. ');
+}
+
+/** Why a block does not serve a request, duration included (a shorter block is not adopted). */
+function mismatchesOrLength(block: CapacityReservation, request: CapacityBlockRequest): string[] {
+  const why = mismatches(block, request);
+  return why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(block)} h)`];
+}
+
+function previewResult(result: { physicalResourceId: string; data: CapacityBlockAttributes }): OnEventResult {
+  return { PhysicalResourceId: result.physicalResourceId, Data: { ...result.data, Settled: 'true' } };
 }
 
 /** Lifecycle rule 6: a block cannot be cancelled; deleting the resource leaves it to expire. */
@@ -141,13 +196,13 @@ async function remove(id: string): Promise<OnEventResult> {
   return { PhysicalResourceId: id };
 }
 
-function parse(props: CapacityBlockWireProperties, event: ProviderEvent): CapacityBlockRequest {
-  return parseRequest(props, regionOf(event.StackId));
+function parse(props: CapacityBlockWireProperties, event: ProviderEvent, now: Date): CapacityBlockRequest {
+  return parseRequest(props, regionOf(event.StackId), now);
 }
 
-function safeParse(props: CapacityBlockWireProperties | undefined, event: ProviderEvent): Partial<CapacityBlockRequest> {
+function safeParse(props: CapacityBlockWireProperties | undefined, event: ProviderEvent, now: Date): Partial<CapacityBlockRequest> {
   try {
-    return props ? parse(props, event) : {};
+    return props ? parse(props, event, now) : {};
   } catch {
     return {};
   }
@@ -166,7 +221,7 @@ function waitDeadline(request: CapacityBlockRequest, now: Date): string {
   return new Date(now.getTime() + request.waitTimeoutSeconds * 1000).toISOString();
 }
 
-function fallbackAttributes(id: string, data: OnEventData | undefined, note: string): CapacityBlockAttributes {
+function fallbackAttributes(id: string, data: OnEventData | undefined, note: string, state = 'payment-pending'): CapacityBlockAttributes {
   return {
     CapacityReservationId: id,
     CapacityReservationArn: data?.CapacityReservationArn ?? '',
@@ -175,7 +230,7 @@ function fallbackAttributes(id: string, data: OnEventData | undefined, note: str
     EndDate: data?.EndDate ?? '',
     UpfrontFee: data?.UpfrontFee ?? '',
     CurrencyCode: data?.CurrencyCode ?? '',
-    State: 'payment-pending',
+    State: state,
     OfferingId: data?.OfferingId ?? '',
     Note: note,
   };
@@ -190,5 +245,21 @@ function failure(error: unknown): Error {
   return result;
 }
 
-/** Waits and retry bounds, exported so the local rehearsal can run on simulated time. */
+/**
+ * Seams for the local rehearsal, which runs this bundle on simulated time and with shrunk budgets:
+ * the clock, the time budgets, the waits between lookups and claim polls, and the SDK's backoff.
+ */
+export { clock, hooks, timeouts } from './budget';
+export { claimPolicy } from './claims';
+export { retryPolicy } from './ec2';
+export { resourceKeys } from './ownership';
+
+/** The provider's clock settings (lib/aws/provider.ts), for rehearsals of templates that lack the provider. */
+export const providerTimings = {
+  onEventTimeoutSeconds: ON_EVENT_TIMEOUT_SECONDS,
+  isCompleteTimeoutSeconds: IS_COMPLETE_TIMEOUT_SECONDS,
+  queryIntervalSeconds: QUERY_INTERVAL_SECONDS,
+  maxAttempts: Math.ceil(PROVIDER_TOTAL_TIMEOUT_SECONDS / QUERY_INTERVAL_SECONDS),
+  serviceTimeoutSeconds: SERVICE_TIMEOUT_SECONDS,
+};
 export { purchasePolicy } from './purchase';

@@ -1,5 +1,6 @@
 import { CapacityBlockOffering, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
-import { ec2 } from './ec2';
+import { parseDecimal } from '../validation';
+import { ec2, ec2CallOptions } from './ec2';
 import { UserError } from './errors';
 import { CapacityBlockRequest, describeShape } from './request';
 
@@ -12,7 +13,7 @@ export interface Offering {
   readonly startDate: Date;
   readonly endDate: Date;
   readonly durationHours: number;
-  /** NaN when EC2 sent something that is not a number: such an offering is never bought. */
+  /** NaN when EC2 sent anything but a plain decimal: such an offering is never bought. */
   readonly upfrontFee: number;
   readonly upfrontFeeText: string;
   readonly currencyCode: string;
@@ -38,7 +39,7 @@ export async function searchOfferings(request: CapacityBlockRequest, now: Date):
     CapacityDurationHours: request.durationHours,
     StartDateRange: start,
     EndDateRange: request.latestEnd,
-  });
+  }, ec2CallOptions());
   const offerings: Offering[] = [];
   for await (const page of pages) {
     offerings.push(...(page.CapacityBlockOfferings ?? []).map(toOffering));
@@ -56,7 +57,7 @@ function toOffering(o: CapacityBlockOffering): Offering {
     startDate: new Date(o.StartDate ?? NaN),
     endDate: new Date(o.EndDate ?? NaN),
     durationHours: o.CapacityBlockDurationHours ?? 0,
-    upfrontFee: feeText.trim() === '' ? NaN : Number(feeText),
+    upfrontFee: parseDecimal(feeText) ?? NaN,
     upfrontFeeText: feeText,
     currencyCode: o.CurrencyCode ?? '',
   };
@@ -84,7 +85,7 @@ export function judgeOfferings(offerings: Offering[], request: CapacityBlockRequ
 function refusalReason(o: Offering, r: CapacityBlockRequest, exclude: ReadonlySet<string>): string | undefined {
   if (exclude.has(o.id)) return 'sold out at purchase time';
   if (r.offeringId !== undefined && o.id !== r.offeringId) return `not the pinned offering ${r.offeringId}`;
-  if (!Number.isFinite(o.upfrontFee)) return `upfront fee '${o.upfrontFeeText}' is not a number`;
+  if (!Number.isFinite(o.upfrontFee)) return `upfront fee '${o.upfrontFeeText}' is not a plain decimal number`;
   if (o.currencyCode !== r.currencyCode) return `priced in ${o.currencyCode || 'an unknown currency'}, not ${r.currencyCode}`;
   if (o.upfrontFee > r.maxUpfrontFee) return `${money(o.upfrontFee, o.currencyCode)} > maxUpfrontFee ${money(r.maxUpfrontFee, r.currencyCode)}`;
   if (o.instanceType !== r.instanceType) return `instance type ${o.instanceType}`;

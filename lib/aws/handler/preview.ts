@@ -1,22 +1,23 @@
 import { PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
 import { CapacityBlockAttributes, PREVIEW_ID_PREFIX } from '../wire';
-import { ec2Purchases } from './ec2';
+import { ec2, ec2CallOptions } from './ec2';
 import { errorCode, oneLine, UserError } from './errors';
 import { judgeOfferings, money, noAcceptableOffering, searchOfferings } from './offerings';
 import { assertWindowStillOpen, CapacityBlockRequest } from './request';
 
 /** previewOnly: the same search and choice as a purchase, then a DryRun purchase. Buys nothing. */
-export async function preview(request: CapacityBlockRequest, now: Date): Promise<{ physicalResourceId: string; data: CapacityBlockAttributes }> {
+export async function preview(request: CapacityBlockRequest, now: Date, hint = ''): Promise<{ physicalResourceId: string; data: CapacityBlockAttributes }> {
   assertWindowStillOpen(request, now);
   const judgement = judgeOfferings(await searchOfferings(request, now), request);
   const best = judgement.acceptable[0];
   if (!best) throw noAcceptableOffering(request, judgement);
   try {
-    await ec2Purchases.send(new PurchaseCapacityBlockCommand({
+    // A dry run never buys, so it may be retried like any read.
+    await ec2.send(new PurchaseCapacityBlockCommand({
       CapacityBlockOfferingId: best.id,
       InstancePlatform: request.instancePlatform as never,
       DryRun: true,
-    }));
+    }), ec2CallOptions());
   } catch (error) {
     if (errorCode(error) !== 'DryRunOperation') {
       throw new UserError(`The dry-run purchase of ${best.id} failed (${oneLine(error)}): a real purchase would fail too; fix the cause EC2 names before removing previewOnly`);
@@ -34,7 +35,7 @@ export async function preview(request: CapacityBlockRequest, now: Date): Promise
       CurrencyCode: best.currencyCode,
       State: 'preview',
       OfferingId: best.id,
-      Note: `previewOnly: nothing was bought; would buy ${best.id} in ${best.availabilityZone} for ${money(best.upfrontFee, best.currencyCode)} (${judgement.acceptable.length} acceptable, ${judgement.refused.length} refused)`,
+      Note: `previewOnly: nothing was bought; would buy ${best.id} in ${best.availabilityZone} for ${money(best.upfrontFee, best.currencyCode)} (${judgement.acceptable.length} acceptable, ${judgement.refused.length} refused)${hint}`,
     },
   };
 }

@@ -1,10 +1,12 @@
-import { createHash } from 'crypto';
-import { CapacityReservation, Filter, paginateDescribeCapacityReservations, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, UPFRONT_FEE_TAG } from '../wire';
-import { ec2, ec2Purchases } from './ec2';
+import { CapacityReservation, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, UPFRONT_FEE_TAG } from '../wire';
+import { clock, remainingMs, sleep, timeouts } from './budget';
+import { ec2CallOptions, ec2Purchases } from './ec2';
 import { errorCode, isDefiniteRejection, log, oneLine, UserError } from './errors';
 import { judgeOfferings, money, noAcceptableOffering, Offering, searchOfferings } from './offerings';
+import { blocksTagged, describeBlocks, ResourceKeys } from './ownership';
 import { assertWindowStillOpen, CapacityBlockRequest } from './request';
+import { tagValue } from './reservation';
 
 /** Tunables, exported so tests can shorten the waits. */
 export const purchasePolicy = {
@@ -15,37 +17,32 @@ export const purchasePolicy = {
   lookupDelayMs: 5_000,
 };
 
-/** Identifies one CloudFormation request: redeliveries share it, a new Create does not. */
-export function idempotencyKey(ids: { StackId: string; LogicalResourceId: string; RequestId: string }): string {
-  return createHash('sha256').update(`${ids.StackId}\n${ids.LogicalResourceId}\n${ids.RequestId}`).digest('hex').slice(0, 40);
-}
-
-/** What a purchase (or an adoption of an earlier one) produced. */
+/** What a purchase produced. */
 export interface Purchased {
   readonly reservationId: string;
   readonly offering?: Offering;
-  /** bought now; bought by an earlier delivery of this request; or bought now but the answer was lost. */
-  readonly source: 'bought' | 'earlier-delivery' | 'found-after-lost-answer';
+  /** bought now; or bought by an earlier attempt whose answer was lost, and found by its tags. */
+  readonly source: 'bought' | 'found-after-lost-answer';
 }
 
-/**
- * Buys the best acceptable offering exactly once for this idempotency key. Lifecycle rules 1–3:
- * adopt a block already bought for the key, refuse everything above the ceiling, and move on to the
- * next offering when the chosen one sells out between search and purchase.
- */
-export async function purchaseOnce(request: CapacityBlockRequest, key: string, now: Date): Promise<Purchased> {
-  // Adoption comes before every other check: a redelivery whose block is already bought must
-  // report it, even if the window has closed since (failing would orphan a paid block).
-  const existing = await findOwnPurchase(key);
-  if (existing) {
-    log('adopting the Capacity Block already bought for this request', { capacityReservationId: existing.CapacityReservationId });
-    return { reservationId: existing.CapacityReservationId!, source: 'earlier-delivery' };
-  }
-  assertWindowStillOpen(request, now);
+/** A lookup that saw something it cannot attribute: neither "bought" nor "not bought". */
+class Unattributable extends Error {}
 
+/**
+ * Buys the best acceptable offering exactly once for this request (lifecycle rules 1–3): refuses
+ * everything above the ceiling, and moves on to the next offering when the chosen one sells out
+ * between search and purchase. The caller holds the request's claim and has already adopted what
+ * the resource owns; here every retry still looks before it buys.
+ */
+export async function purchaseOnce(request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<Purchased> {
+  assertWindowStillOpen(request, now);
   const soldOut = new Set<string>();
   let lastFailure = '';
   for (let attempt = 1; attempt <= purchasePolicy.maxAttempts; attempt++) {
+    if (attempt > 1) {
+      const earlier = await findPurchase(keys.request);
+      if (earlier) return { reservationId: earlier.CapacityReservationId!, source: 'found-after-lost-answer' };
+    }
     const judgement = judgeOfferings(await searchOfferings(request, now), request, soldOut);
     const offering = judgement.acceptable[0];
     if (!offering) {
@@ -54,10 +51,11 @@ export async function purchaseOnce(request: CapacityBlockRequest, key: string, n
       }
       throw noAcceptableOffering(request, judgement);
     }
+    assertTimeToBuy(offering);
     log('buying Capacity Block offering', offeringFields(offering, judgement.acceptable.length, judgement.refused.length));
-    const startedAt = new Date();
+    const startedAt = clock.now();
     try {
-      const reservation = await buy(offering, request, key);
+      const reservation = await buy(offering, request, keys, startedAt);
       return { reservationId: reservation, offering, source: 'bought' };
     } catch (error) {
       lastFailure = oneLine(error);
@@ -69,16 +67,22 @@ export async function purchaseOnce(request: CapacityBlockRequest, key: string, n
       }
       // The purchase may have gone through: find it before trying anything else.
       log('purchase outcome unknown; looking for the block before any retry', { offeringId: offering.id, error: lastFailure });
-      const bought = await lookForPurchase(key, offering, startedAt);
-      if (bought) {
-        return { reservationId: bought.CapacityReservationId!, offering, source: 'found-after-lost-answer' };
-      }
+      const bought = await lookForPurchase(keys.request, offering, startedAt);
+      if (bought) return { reservationId: bought.CapacityReservationId!, offering, source: 'found-after-lost-answer' };
     }
   }
   throw new UserError(`Could not buy a Capacity Block after ${purchasePolicy.maxAttempts} attempts (last error ${lastFailure}); no block tagged ${IDEMPOTENCY_TAG} was found, so nothing was bought; deploy again to retry`);
 }
 
-async function buy(offering: Offering, request: CapacityBlockRequest, key: string): Promise<string> {
+/** A purchase starts only if there is time left to learn its outcome: the answer, or the lookups after a lost one. */
+function assertTimeToBuy(offering: Offering): void {
+  const needed = timeouts.ec2RequestMs * (1 + purchasePolicy.lookups) + purchasePolicy.lookupDelayMs * (purchasePolicy.lookups - 1);
+  if (remainingMs() < needed) {
+    throw new UserError(`Not enough time left in this invocation to buy ${offering.id} and confirm the outcome; nothing was bought. Deploy again`);
+  }
+}
+
+async function buy(offering: Offering, request: CapacityBlockRequest, keys: ResourceKeys, startedAt: Date): Promise<string> {
   const result = await ec2Purchases.send(new PurchaseCapacityBlockCommand({
     CapacityBlockOfferingId: offering.id,
     InstancePlatform: request.instancePlatform as never,
@@ -86,16 +90,17 @@ async function buy(offering: Offering, request: CapacityBlockRequest, key: strin
       ResourceType: 'capacity-reservation',
       Tags: [
         ...request.tags,
-        { Key: IDEMPOTENCY_TAG, Value: key },
+        { Key: IDEMPOTENCY_TAG, Value: keys.request },
+        { Key: OWNER_TAG, Value: keys.owner },
         { Key: OFFERING_TAG, Value: offering.id },
         { Key: UPFRONT_FEE_TAG, Value: `${offering.upfrontFeeText} ${offering.currencyCode}` },
       ],
     }],
-  }));
+  }), ec2CallOptions());
   const id = result.CapacityReservation?.CapacityReservationId;
   if (!id) {
-    // EC2 accepted the purchase but sent no id: the tag lookup finds it.
-    const bought = await lookForPurchase(key, offering, new Date(0));
+    // EC2 accepted the purchase but sent no id: the lookup finds it by its tags.
+    const bought = await lookForPurchase(keys.request, offering, startedAt);
     if (!bought) throw new Error('PurchaseCapacityBlock returned no CapacityReservationId');
     return bought.CapacityReservationId!;
   }
@@ -122,8 +127,9 @@ async function explainRejection(error: unknown, offering: Offering, request: Cap
 }
 
 /**
- * After an ambiguous failure: look for the block a few times, as tags appear with a short delay.
- * A lookup that errors proves nothing; only lookups that answered "not there" allow another purchase.
+ * After an ambiguous failure: look for the block a few times, as a new block may show late. Only
+ * lookups that answered "not there" allow another purchase; one that errors, or sees a block it
+ * cannot attribute, proves nothing.
  */
 async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<CapacityReservation | undefined> {
   let answered = false;
@@ -131,47 +137,47 @@ async function lookForPurchase(key: string, offering: Offering, since: Date): Pr
   for (let i = 0; i < purchasePolicy.lookups; i++) {
     if (i > 0) await sleep(purchasePolicy.lookupDelayMs);
     try {
-      const found = await findOwnPurchase(key, offering, since);
+      const found = await findPurchase(key, { offering, since });
       if (found) return found;
       answered = true;
     } catch (error) {
-      lastError = oneLine(error);
-      log('could not look for the block; trying again', { error: lastError });
+      lastError = error instanceof Unattributable ? error.message : oneLine(error);
+      log('could not tell whether the purchase happened; looking again', { error: lastError });
     }
   }
   if (!answered) {
-    throw new UserError(`The purchase of ${offering.id} may have succeeded, but EC2 could not be asked whether it did (${lastError}); not buying again. Look for a Capacity Block tagged ${IDEMPOTENCY_TAG}=${key} before deploying again`);
+    throw new UserError(`The purchase of ${offering.id} may have succeeded, but EC2 could not say whether it did (${lastError}); not buying again. Look for a Capacity Block tagged ${IDEMPOTENCY_TAG}=${key} before deploying again`);
   }
   return undefined;
 }
 
 /**
- * The capacity-block reservation bought for this key: by its idempotency tag, or (when a hint is
- * given) by an untagged-yet block of exactly the offering's shape created since the attempt began.
+ * The block bought for this request key: by its idempotency tag. With `attempt`, also among the
+ * blocks of exactly the attempted offering created since it began, reading their own tags, because
+ * EC2's tag filter may lag behind a new block. Such a block with another key belongs to someone else
+ * and is ignored; one with no tags yet cannot be attributed, so the lookup does not answer.
  */
-export async function findOwnPurchase(key: string, hint?: Offering, since?: Date): Promise<CapacityReservation | undefined> {
-  const tagged = await describeBlocks([{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [key] }]);
+export async function findPurchase(key: string, attempt?: { offering: Offering; since: Date }): Promise<CapacityReservation | undefined> {
+  const tagged = await blocksTagged(IDEMPOTENCY_TAG, key);
   const live = tagged.find(r => r.State !== 'payment-failed') ?? tagged[0];
-  if (live || !hint) return live;
-  const sameShape = await describeBlocks([
-    { Name: 'instance-type', Values: [hint.instanceType] },
-    { Name: 'availability-zone', Values: [hint.availabilityZone] },
-  ]);
+  if (live || !attempt) return live;
+  const { offering, since } = attempt;
   const margin = 60_000;
-  return sameShape.find(r =>
-    r.TotalInstanceCount === hint.instanceCount
-    && r.StartDate?.getTime() === hint.startDate.getTime()
-    && r.EndDate?.getTime() === hint.endDate.getTime()
-    && (r.CreateDate?.getTime() ?? 0) >= (since?.getTime() ?? 0) - margin
-    && !(r.Tags ?? []).some(t => t.Key === IDEMPOTENCY_TAG && t.Value !== key));
-}
-
-async function describeBlocks(filters: Filter[]): Promise<CapacityReservation[]> {
-  const found: CapacityReservation[] = [];
-  for await (const page of paginateDescribeCapacityReservations({ client: ec2 }, { Filters: filters })) {
-    found.push(...(page.CapacityReservations ?? []).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block'));
+  const sameShape = (await describeBlocks([
+    { Name: 'instance-type', Values: [offering.instanceType] },
+    { Name: 'availability-zone', Values: [offering.availabilityZone] },
+  ])).filter(r =>
+    r.TotalInstanceCount === offering.instanceCount
+    && r.StartDate?.getTime() === offering.startDate.getTime()
+    && r.EndDate?.getTime() === offering.endDate.getTime()
+    && (r.CreateDate?.getTime() ?? 0) >= since.getTime() - margin);
+  const ours = sameShape.find(r => tagValue(r, IDEMPOTENCY_TAG) === key);
+  if (ours) return ours;
+  const untagged = sameShape.filter(r => (r.Tags ?? []).length === 0);
+  if (untagged.length > 0) {
+    throw new Unattributable(`${untagged.map(r => r.CapacityReservationId).join(', ')} of exactly that offering shows no tags yet, so whose it is cannot be told`);
   }
-  return found;
+  return undefined;
 }
 
 function offeringFields(o: Offering, acceptable: number, refused: number): Record<string, unknown> {
@@ -184,8 +190,4 @@ function offeringFields(o: Offering, acceptable: number, refused: number): Recor
     acceptableOfferings: acceptable,
     refusedOfferings: refused,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms));
 }

@@ -29,17 +29,19 @@ export interface CapacityBlockRequest {
  * Parses CloudFormation's all-strings properties and applies the same rules as the construct, now
  * that tokens have resolved. Throws one UserError naming every bad value, before any cloud call.
  */
-export function parseRequest(props: CapacityBlockWireProperties, region?: string): CapacityBlockRequest {
+export function parseRequest(props: CapacityBlockWireProperties, region: string | undefined, now: Date): CapacityBlockRequest {
   const errors: Array<string | undefined> = [];
-  const number = (name: string, raw: string | undefined, fallback?: number): number => {
+  // CloudFormation delivers every scalar as a string; a token (a parameter, an import) resolves to
+  // one. Read them strictly: Number('') is 0 and Number('0x10') is 16.
+  const number = (name: string, raw: unknown, parse: (text: string) => number | undefined, fallback?: number): number => {
     if (raw === undefined || raw === '') {
       if (fallback !== undefined) return fallback;
       errors.push(`${name} is required`);
       return NaN;
     }
-    const value = Number(raw);
-    if (Number.isNaN(value)) errors.push(`${name} must be a number, got '${raw}'`);
-    return value;
+    const value = parse(String(raw));
+    if (value === undefined) errors.push(`${name} must be a plain number, got '${String(raw)}'`);
+    return value ?? NaN;
   };
   const flag = (name: string, raw: string | undefined): boolean => {
     if (raw === undefined || raw === '' || raw === 'false') return false;
@@ -51,10 +53,10 @@ export function parseRequest(props: CapacityBlockWireProperties, region?: string
   const text = (raw: string | undefined): string | undefined => (raw === '' ? undefined : raw);
 
   const instanceType = props.InstanceType ?? '';
-  const instanceCount = number('instanceCount', props.InstanceCount);
-  const durationHours = number('duration (hours)', props.DurationHours);
-  const maxUpfrontFee = number('maxUpfrontFee', props.MaxUpfrontFee);
-  const waitTimeoutSeconds = number('waitTimeout (seconds)', props.WaitTimeoutSeconds, DEFAULT_WAIT_TIMEOUT_SECONDS);
+  const instanceCount = number('instanceCount', props.InstanceCount, rules.parseWholeNumber);
+  const durationHours = number('duration (hours)', props.DurationHours, rules.parseDecimal);
+  const maxUpfrontFee = number('maxUpfrontFee', props.MaxUpfrontFee, rules.parseDecimal);
+  const waitTimeoutSeconds = number('waitTimeout (seconds)', props.WaitTimeoutSeconds, rules.parseDecimal, DEFAULT_WAIT_TIMEOUT_SECONDS);
   const currencyCode = text(props.CurrencyCode) ?? DEFAULT_CURRENCY;
   const offeringId = text(props.OfferingId);
   const availabilityZone = text(props.AvailabilityZone);
@@ -78,6 +80,7 @@ export function parseRequest(props: CapacityBlockWireProperties, region?: string
     errors.push(`selection must be CHEAPEST or EARLIEST_START, got '${selection}'`);
   }
   errors.push(rules.windowError(earliestStart, latestEnd, Number.isNaN(durationHours) ? undefined : durationHours));
+  errors.push(rules.leadTimeError(earliestStart, now));
   errors.push(...rules.tagErrors(tags));
   const request: CapacityBlockRequest = {
     instanceType,

@@ -1,12 +1,13 @@
 import { CapacityReservation, DescribeCapacityReservationsCommand } from '@aws-sdk/client-ec2';
+import { parseDecimal } from '../validation';
 import { CapacityBlockAttributes, OFFERING_TAG, UPFRONT_FEE_TAG } from '../wire';
-import { ec2 } from './ec2';
+import { ec2, ec2CallOptions } from './ec2';
 import { isNotFound, UserError } from './errors';
 import { iso } from './offerings';
 
 export async function describeReservation(id: string): Promise<CapacityReservation | undefined> {
   try {
-    const result = await ec2.send(new DescribeCapacityReservationsCommand({ CapacityReservationIds: [id] }));
+    const result = await ec2.send(new DescribeCapacityReservationsCommand({ CapacityReservationIds: [id] }), ec2CallOptions());
     return result.CapacityReservations?.[0];
   } catch (error) {
     if (isNotFound(error)) return undefined;
@@ -20,15 +21,17 @@ export function tagValue(reservation: CapacityReservation, key: string): string 
 
 /** The resource's attributes, read from EC2 (and from the tags written at purchase for the fee). */
 export function attributesOf(reservation: CapacityReservation, note: string): CapacityBlockAttributes {
+  // Written at purchase as "<fee> <currency>"; a fee that does not read strictly is reported as unknown.
   const [fee = '', currency = ''] = (tagValue(reservation, UPFRONT_FEE_TAG) ?? '').split(' ');
+  const readable = parseDecimal(fee) !== undefined;
   return {
     CapacityReservationId: reservation.CapacityReservationId ?? '',
     CapacityReservationArn: reservation.CapacityReservationArn ?? '',
     AvailabilityZone: reservation.AvailabilityZone ?? '',
     StartDate: reservation.StartDate?.toISOString() ?? '',
     EndDate: reservation.EndDate?.toISOString() ?? '',
-    UpfrontFee: fee,
-    CurrencyCode: currency,
+    UpfrontFee: readable ? fee : '',
+    CurrencyCode: readable ? currency : '',
     State: reservation.State ?? 'unknown',
     OfferingId: tagValue(reservation, OFFERING_TAG) ?? '',
     Note: note,

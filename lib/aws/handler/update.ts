@@ -2,46 +2,77 @@ import {
   CapacityReservation, CreateTagsCommand, DeleteTagsCommand, DescribeCapacityBlockExtensionOfferingsCommand,
   PurchaseCapacityBlockExtensionCommand,
 } from '@aws-sdk/client-ec2';
-import { formatHours } from '../validation';
-import { EXTENSION_TAG, OFFERING_TAG, RESERVED_TAG_PREFIX } from '../wire';
-import { ec2, ec2Purchases } from './ec2';
+import { formatHours, parseDecimal } from '../validation';
+import { EXTENSION_TAG, RESERVED_TAG_PREFIX } from '../wire';
+import { ec2, ec2CallOptions, ec2Purchases } from './ec2';
 import { isDefiniteRejection, log, oneLine, UserError } from './errors';
 import { iso, money } from './offerings';
+import { blockHours, isExtendable, isLive, mismatches, ownedBlocks, pickAdoptable, ResourceKeys } from './ownership';
 import { CapacityBlockRequest } from './request';
 import { describeBlock, tagValue } from './reservation';
 
-const HOUR_MS = 3_600_000;
+/** What an Update does with the resource's block. */
+export type UpdatePlan =
+  /** The current block serves the request: tags in place, an extension if longer. */
+  | { readonly kind: 'in-place'; readonly block: CapacityReservation }
+  /** Another live block this resource owns serves it (typically a rollback after a replacement). */
+  | { readonly kind: 'adopt'; readonly block: CapacityReservation; readonly owned: CapacityReservation[] }
+  /** The request needs a new block and allowRepurchase says to buy it. */
+  | { readonly kind: 'buy' }
+  /** Nothing live serves it and nothing may be bought: report the block that is over, as it is. */
+  | { readonly kind: 'over'; readonly id: string; readonly block?: CapacityReservation; readonly note: string };
 
 /**
- * What about the existing block no longer matches the request: each item needs a new block.
- * Compared with the real block (not the old properties), so a rollback to the old properties is
- * always in place.
+ * Lifecycle rule 5, decided on the real blocks, never on the old properties alone, so that the
+ * rollback of every update we accept succeeds:
+ * - the current block is live and fits: in place (an extension if longer);
+ * - it is over (expired, payment failed, no longer listed) and this update asks for no other block:
+ *   report it as it is; an unrelated update never buys;
+ * - another live block this resource owns fits (a rollback after a replacement): adopt it, buy nothing;
+ * - allowRepurchase: buy;
+ * - an owned block that fits is over (a rollback to it): report it;
+ * - the current block is over: report it, and what a new block would need;
+ * - otherwise the change needs a new block: refuse, naming the current block and its end.
  */
-export function blockMismatches(block: CapacityReservation, request: CapacityBlockRequest, old: Partial<CapacityBlockRequest>): string[] {
-  const found: string[] = [];
-  const differs = (name: string, wanted: unknown, actual: unknown) => {
-    if (wanted !== actual) found.push(`${name} ${String(wanted)} (the block has ${String(actual)})`);
-  };
-  differs('instanceType', request.instanceType, block.InstanceType);
-  differs('instanceCount', request.instanceCount, block.TotalInstanceCount);
-  differs('instancePlatform', request.instancePlatform, block.InstancePlatform);
-  if (request.availabilityZone !== undefined) differs('availabilityZone', request.availabilityZone, block.AvailabilityZone);
-  if (request.offeringId !== undefined && request.offeringId !== old.offeringId) {
-    differs('offeringId', request.offeringId, tagValue(block, OFFERING_TAG) ?? 'an unknown offering');
+export async function planUpdate(currentId: string, current: CapacityReservation | undefined, request: CapacityBlockRequest, old: Partial<CapacityBlockRequest>, keys: ResourceKeys): Promise<UpdatePlan> {
+  const why = current ? mismatches(current, request) : [];
+  const live = current !== undefined && isLive(current);
+  if (current && live && why.length === 0) return { kind: 'in-place', block: current };
+  if (current && why.length === 0 && blockHours(current) >= request.durationHours) {
+    return { kind: 'over', id: currentId, block: current, note: `Capacity Block ${describeBlock(current)} is over; nothing was bought` };
   }
-  const start = block.StartDate;
-  if (start && request.earliestStart && request.earliestStart.getTime() !== old.earliestStart?.getTime() && start < request.earliestStart) {
-    found.push(`earliestStart ${iso(request.earliestStart)} (the block starts ${iso(start)})`);
+  if (!current && !changesTheBlock(old, request)) {
+    return { kind: 'over', id: currentId, note: `Capacity Block ${currentId} is no longer listed by EC2 (it is over); nothing was bought` };
   }
-  if (start && request.latestEnd && request.latestEnd.getTime() !== old.latestEnd?.getTime()) {
-    const end = new Date(Math.max(start.getTime() + request.durationHours * HOUR_MS, block.EndDate?.getTime() ?? 0));
-    if (end > request.latestEnd) found.push(`latestEnd ${iso(request.latestEnd)} (the block ends ${iso(end)})`);
+  const owned = await ownedBlocks(keys);
+  const adoptable = pickAdoptable(owned, request, { requestKey: keys.request, currentId });
+  if (adoptable) return { kind: 'adopt', block: adoptable, owned };
+  if (request.allowRepurchase) return { kind: 'buy' };
+  const earlier = owned.find(b => b.CapacityReservationId !== currentId && !isLive(b) && b.State !== 'payment-failed' && mismatches(b, request).length === 0);
+  if (earlier) {
+    return { kind: 'over', id: earlier.CapacityReservationId!, block: earlier, note: `Back to Capacity Block ${describeBlock(earlier)}, which fits these properties and is over; nothing was bought` };
   }
-  return found;
+  if (!live) {
+    const needs = why.length > 0 ? why.join(', ') : `duration ${formatHours(request.durationHours)}`;
+    return { kind: 'over', id: currentId, block: current, note: `Capacity Block ${current ? describeBlock(current) : currentId} is over, and this change needs a new block (${needs}); nothing was bought. Set allowRepurchase: true to buy one` };
+  }
+  throw refuseRepurchase(current!, why);
 }
 
-export function refuseRepurchase(block: CapacityReservation, mismatches: string[]): UserError {
-  return new UserError(`This change needs a new Capacity Block: ${mismatches.join(', ')}. The current block ${describeBlock(block)} cannot be modified or cancelled. Revert the change, or set allowRepurchase: true to buy a new block (you keep paying for the old one)`);
+/** Properties that define which block a resource holds; tags, ceiling and wait do not. */
+function changesTheBlock(old: Partial<CapacityBlockRequest>, request: CapacityBlockRequest): boolean {
+  if (old.instanceType === undefined) return false; // old properties unknown: never buy on a guess
+  const time = (d?: Date) => d?.getTime();
+  return old.instanceType !== request.instanceType || old.instanceCount !== request.instanceCount
+    || old.durationHours !== request.durationHours || old.availabilityZone !== request.availabilityZone
+    || old.instancePlatform !== request.instancePlatform || old.offeringId !== request.offeringId
+    || time(old.earliestStart) !== time(request.earliestStart) || time(old.latestEnd) !== time(request.latestEnd);
+}
+
+/** The change needs a block other than `block`, which this resource holds (or owns) and cannot cancel. */
+export function refuseRepurchase(block: CapacityReservation, reasons: string[], moreOwned = 0): UserError {
+  const more = moreOwned > 0 ? ` (this resource owns ${moreOwned} more live block${moreOwned > 1 ? 's' : ''})` : '';
+  return new UserError(`This change needs a new Capacity Block: ${reasons.join(', ')}. This resource already holds ${describeBlock(block)}${more}, which cannot be modified or cancelled. Revert the change, or set allowRepurchase: true to buy a new block (you keep paying for the old one)`);
 }
 
 /** Makes the block's user tags equal to the request's; reserved and aws: tags are left alone. */
@@ -54,10 +85,11 @@ export async function syncTags(block: CapacityReservation, request: CapacityBloc
   const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
   const toDelete = [...current.keys()].filter(k => !wanted.has(k));
   if (toSet.length > 0) {
-    await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: toSet }));
+    await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: toSet }), ec2CallOptions());
   }
   if (toDelete.length > 0) {
-    await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: toDelete.map(Key => ({ Key })) }));
+    // Always name the keys: DeleteTags without keys deletes every tag, the library's own included.
+    await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: toDelete.map(Key => ({ Key })) }), ec2CallOptions());
   }
   if (toSet.length + toDelete.length > 0) {
     log('updated Capacity Block tags in place', { capacityReservationId: id, set: toSet.map(t => t.Key), deleted: toDelete });
@@ -70,7 +102,7 @@ export async function syncTags(block: CapacityReservation, request: CapacityBloc
  */
 export async function extendIfLonger(block: CapacityReservation, request: CapacityBlockRequest, requestKey: string): Promise<string> {
   const id = block.CapacityReservationId!;
-  const currentHours = Math.round(((block.EndDate?.getTime() ?? 0) - (block.StartDate?.getTime() ?? 0)) / HOUR_MS);
+  const currentHours = blockHours(block);
   const extraHours = request.durationHours - currentHours;
   if (extraHours <= 0) {
     return extraHours < 0
@@ -80,37 +112,37 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
   if (extraHours % 24 !== 0) {
     throw new UserError(`duration ${formatHours(request.durationHours)} would extend Capacity Block ${id} (${formatHours(currentHours)}) by ${extraHours} h; extensions come in whole days`);
   }
-  if (block.State !== 'scheduled' && block.State !== 'active') {
-    throw new UserError(`Capacity Block ${describeBlock(block)} can be extended only while scheduled or active; revert duration to ${formatHours(currentHours)}`);
+  if (!isExtendable(block)) {
+    throw new UserError(`Capacity Block ${describeBlock(block)} can be extended only while scheduled or active; deploy again once its payment has cleared, or revert duration to ${formatHours(currentHours)}`);
   }
   if (tagValue(block, EXTENSION_TAG) === requestKey) {
-    // A redelivered Update: the first delivery already bought (or tried to buy) the extension.
+    // This update's claim was taken over after a crash: its first delivery already bought (or tried to buy) the extension.
     return `An extension of ${id} by ${formatHours(extraHours)} was already requested by this update; not bought again`;
   }
 
   const offers = await ec2.send(new DescribeCapacityBlockExtensionOfferingsCommand({
     CapacityReservationId: id,
     CapacityBlockExtensionDurationHours: extraHours,
-  }));
+  }), ec2CallOptions());
   const candidates = (offers.CapacityBlockExtensionOfferings ?? [])
-    .map(o => ({ id: o.CapacityBlockExtensionOfferingId ?? '', fee: Number(o.UpfrontFee ?? NaN), currency: o.CurrencyCode ?? '' }))
+    .map(o => ({ id: o.CapacityBlockExtensionOfferingId ?? '', feeText: o.UpfrontFee ?? '', fee: parseDecimal(o.UpfrontFee ?? '') ?? NaN, currency: o.CurrencyCode ?? '' }))
     .filter(o => o.id !== '');
   const acceptable = candidates
     .filter(o => Number.isFinite(o.fee) && o.currency === request.currencyCode && o.fee <= request.maxUpfrontFee)
     .sort((a, b) => a.fee - b.fee);
   const chosen = acceptable[0];
   if (!chosen) {
-    const seen = candidates.map(o => `${o.id} ${money(o.fee, o.currency)}`).join('; ') || 'none offered';
+    const seen = candidates.map(o => `${o.id} ${Number.isFinite(o.fee) ? money(o.fee, o.currency) : `'${o.feeText}' (not a plain decimal)`}`).join('; ') || 'none offered';
     throw new UserError(`No extension of Capacity Block ${id} by ${formatHours(extraHours)} within maxUpfrontFee ${money(request.maxUpfrontFee, request.currencyCode)} (seen: ${seen}); nothing was bought. Raise maxUpfrontFee or revert duration to ${formatHours(currentHours)}`);
   }
 
-  // Mark first: if the purchase answer is lost, a redelivery must not buy a second extension.
-  await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: EXTENSION_TAG, Value: requestKey }] }));
+  // Mark first: if the purchase answer is lost and the claim is later taken over, it must not buy a second extension.
+  await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: EXTENSION_TAG, Value: requestKey }] }), ec2CallOptions());
   try {
     const result = await ec2Purchases.send(new PurchaseCapacityBlockExtensionCommand({
       CapacityBlockExtensionOfferingId: chosen.id,
       CapacityReservationId: id,
-    }));
+    }), ec2CallOptions());
     const extension = result.CapacityBlockExtensions?.[0];
     log('bought Capacity Block extension', { capacityReservationId: id, extensionOfferingId: chosen.id, upfrontFee: money(chosen.fee, chosen.currency) });
     return `Extended ${id} by ${formatHours(extraHours)} for ${money(chosen.fee, chosen.currency)} (extension ${extension?.CapacityBlockExtensionStatus ?? 'requested'})`;

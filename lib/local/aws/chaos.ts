@@ -1,77 +1,191 @@
-import { randomUUID } from 'crypto';
-import { faultPlan, newReport, record, ChaosReport } from '../chaos-report';
+import { ChaosReport, faultPlan, newReport, record } from '../chaos-report';
 import { seededRandom } from '../faults';
 import { Json, quietly } from '../resources';
-import { AwsHandler, withAwsHandler } from './rehearsal';
+import { CfnExchange, CloudFormationStack, StackStatus } from './cloudformation';
+import { Ec2Emulator } from './ec2-emulator';
+import { Delivery, EngineFaults, InvocationRecord } from './provider-framework';
+import { asCloudFormationDelivers, AwsHandler, withAwsHandler, withProviderFramework } from './rehearsal';
+
+const IDEMPOTENCY_TAG = 'cdk-capacity-reservations:idempotency-key';
+/** On-demand-like price of the emulator's p5.48xlarge offerings, per instance-hour (before its zone/lead markup). */
+const P5_HOURLY = 31.46;
+
+/** The AWS chaos suite's findings: the shared money invariants plus CloudFormation's and Lambda's. */
+export interface AwsChaosReport extends ChaosReport {
+  /** Stack operations that ended in UPDATE_ROLLBACK_FAILED, even after the operator continued the rollback. */
+  readonly rollbackFailed: number;
+  /** Rollbacks that failed for the engine's reasons (a crash, throttling) and succeeded when continued. */
+  readonly continuedRollbacks: number;
+  /** Handler invocations that Lambda timed out (the handler must answer within its budget). */
+  readonly lambdaTimeouts: number;
+  /** Requests CloudFormation got no answer to within ServiceTimeout. */
+  readonly serviceTimeouts: number;
+  /** Stack operations run, by final status. */
+  readonly operations: Record<string, number>;
+}
+
+interface Scenario {
+  readonly initial: Json;
+  readonly updates: Array<{ readonly properties: Json; readonly laterResourceFails: boolean }>;
+  readonly createFailsLater: boolean;
+}
 
 /**
- * `count` seeded Capacity Block lifecycles against a faulty EC2: throttling, 5xx, resets, lost
- * purchase answers, offerings sold between search and purchase, failed payments, waitTimeout
- * reached while payment is pending, redelivered Creates and deletes during the wait.
+ * `count` seeded lifecycles of one CapacityBlockPurchase through CloudFormation's sequences and the
+ * real Provider framework runtime, against a faulty EC2: a Create (a later resource may fail: rollback),
+ * one to three updates of every kind the construct allows (a later resource may fail: update
+ * rollback), then a final clean deploy of the last properties and the stack's deletion.
+ *
+ * Faults: concurrent and sequential duplicate deliveries, a lost Lambda Invoke answer (the framework
+ * invokes again), StartExecution throttled, invocations that crash, throttling, 5xx, resets, lost
+ * and hung EC2 answers, offerings sold between search and purchase, failed payments.
+ *
+ * Invariants, each 0: more than one block bought for one request shape (payment-failed ones aside);
+ * a live block left untracked after the final successful deploy (bought, but never in a response
+ * CloudFormation accepted); a block or extension above the ceiling of the request that bought it;
+ * UPDATE_ROLLBACK_FAILED; a handler outliving its Lambda timeout; a request left unanswered past
+ * ServiceTimeout.
  */
-export async function chaosAws(count: number, baseSeed = 1): Promise<ChaosReport> {
+/** One lifecycle, for replaying and explaining a failing seed. */
+export interface AwsLifecycleTrace {
+  readonly seed: number;
+  readonly statuses: StackStatus[];
+  readonly exchanges: Array<{ request: string; phase: string; physicalResourceId?: string; status: string; reason?: string; properties: Json; returned: string }>;
+  readonly purchases: Array<{ id: string; fee: string; state: string; requestKey?: string }>;
+  readonly invocations: InvocationRecord[];
+  readonly broke: Record<string, boolean>;
+}
+
+export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: AwsLifecycleTrace) => void): Promise<AwsChaosReport> {
   const started = Date.now();
   const report = newReport();
+  const extra = { rollbackFailed: 0, continuedRollbacks: 0, lambdaTimeouts: 0, serviceTimeouts: 0, operations: {} as Record<string, number> };
   for (let i = 0; i < count; i++) {
     const seed = baseSeed + i;
     const random = seededRandom(seed * 7919);
-    const ceiling = random() < 0.15 ? 5_000 : 6_000 + Math.floor(random() * 2_000);
-    const scenario = {
-      redeliver: random() < 0.5,
-      deleteDuringWait: random() < 0.2,
-      waitTimeoutSeconds: random() < 0.15 ? 0 : 1_800,
-      props: { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: String(ceiling), AvailabilityZone: random() < 0.5 ? 'us-east-1a' : undefined },
+    const scenario = drawScenario(random);
+    const engine: EngineFaults = {
+      startExecutionThrottle: random() < 0.3 ? 0.05 : 0,
+      invokeLost: random() < 0.3 ? 0.1 : 0,
+      crash: random() < 0.2 ? 0.02 : 0,
     };
+    const deliveries: Delivery[] = ['once', 'once', 'twice-concurrent', 'twice-concurrent', 'twice-sequential'];
     const paymentFails = random() < 0.1;
     await withAwsHandler({
-      // The AWS SDK backs off 0.5 s and more per throttle: a lower rate keeps 200 lifecycles in minutes.
-      faults: faultPlan(random, seed, ['PurchaseCapacityBlock', 'CreateTags'], 0.1),
+      faults: { ...faultPlan(random, seed, ['PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags'], 0.1), hang: random() < 0.3 ? 0.03 : 0 },
       soldBeforePurchase: Math.floor(random() * 3),
       paymentFails: () => paymentFails,
     }, async (handler, emulator) => {
-      const outcome = await quietly(() => awsLifecycle(handler, emulator.clock.advance.bind(emulator.clock), scenario));
-      const bought = emulator.purchases;
-      const owed = bought.filter(r => emulator.stateOf(r) !== 'payment-failed');
-      record(report, seed, {
-        duplicate: bought.length > 1,
-        above: bought.some(r => Number(r.offering.upfrontFee) > ceiling),
-        untracked: owed.some(r => r.id !== outcome.trackedId),
-      }, outcome.failure, emulator.faults.injected);
+      await withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
+        const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, () => deliveries[Math.floor(random() * deliveries.length)]);
+        const { statuses, finalDeploy } = await quietly(() => lifecycle(stack, scenario, () => { emulator.quiet(); framework.quiet(); }));
+        for (const status of statuses) extra.operations[status] = (extra.operations[status] ?? 0) + 1;
+        extra.continuedRollbacks += stack.continuedRollbacks;
+        const succeeded = finalDeploy === 'CREATE_COMPLETE' || finalDeploy === 'UPDATE_COMPLETE';
+        const broke = judge(handler, emulator, stack.exchanges, succeeded);
+        extra.rollbackFailed += statuses.filter(s => s === 'UPDATE_ROLLBACK_FAILED').length;
+        const timeouts = framework.invocations.filter((r: InvocationRecord) => r.outcome === 'timeout').length;
+        extra.lambdaTimeouts += timeouts;
+        const unanswered = stack.exchanges.filter(e => /did not receive a response/.test(e.response.Reason ?? '')).length;
+        extra.serviceTimeouts += unanswered;
+        const failure = succeeded ? undefined : firstLine(stack.exchanges.filter(e => e.response.Status === 'FAILED').pop()?.response.Reason);
+        const other = statuses.includes('UPDATE_ROLLBACK_FAILED') || timeouts > 0 || unanswered > 0;
+        record(report, seed, { ...broke, other }, failure, { ...emulator.faults.injected, ...framework.injected });
+        trace?.({
+          seed, statuses,
+          exchanges: stack.exchanges.map(e => ({ request: e.requestType, phase: e.phase, physicalResourceId: e.physicalResourceId, status: e.response.Status, reason: firstLine(e.response.Reason), properties: e.properties, returned: e.response.PhysicalResourceId })),
+          purchases: emulator.purchases.map(r => ({ id: r.id, fee: r.offering.upfrontFee, state: emulator.stateOf(r), requestKey: r.tags.get(IDEMPOTENCY_TAG) })),
+          invocations: framework.invocations,
+          broke: { ...broke, rollbackFailed: statuses.includes('UPDATE_ROLLBACK_FAILED'), lambdaTimeout: timeouts > 0, serviceTimeout: unanswered > 0 },
+        });
+      }, engine, random);
     });
   }
-  return { cloud: 'aws', lifecycles: count, ...report, wallMs: Date.now() - started };
+  return { cloud: 'aws', lifecycles: count, ...report, ...extra, wallMs: Date.now() - started };
 }
 
-/** Drives one resource as the Provider framework would; returns the block id the stack tracks, if any. */
-async function awsLifecycle(handler: AwsHandler, advance: (ms: number) => void, scenario: { redeliver: boolean; deleteDuringWait: boolean; waitTimeoutSeconds: number; props: Json }): Promise<{ trackedId?: string; failure?: string }> {
-  const properties = Object.fromEntries(Object.entries({ ...scenario.props, WaitTimeoutSeconds: String(scenario.waitTimeoutSeconds) }).filter(([, v]) => v !== undefined));
-  const base = { StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/chaos/${randomUUID()}`, LogicalResourceId: 'Block', ResponseURL: 'https://cfn.invalid/presigned' };
-  const create = { ...base, RequestType: 'Create', RequestId: randomUUID(), ResourceProperties: properties };
-  let created: { PhysicalResourceId: string; Data?: Json };
-  try {
-    created = await handler.onEvent(create);
-    if (scenario.redeliver) {
-      const again = await handler.onEvent(create);
-      if (again.PhysicalResourceId !== created.PhysicalResourceId) return { trackedId: created.PhysicalResourceId };
-    }
-  } catch (error) {
-    return { failure: (error as Error).message }; // CloudFormation records the Create as failed: the stack tracks nothing.
+/** Create, the updates, a final clean deploy of the last properties, then the stack's deletion. */
+async function lifecycle(stack: CloudFormationStack, scenario: Scenario, quiet: () => void): Promise<{ statuses: StackStatus[]; finalDeploy?: StackStatus }> {
+  const statuses: StackStatus[] = [await stack.deploy(scenario.initial, { laterResourceFails: scenario.createFailsLater })];
+  let desired = scenario.initial;
+  for (const update of scenario.updates) {
+    if (stack.status === 'UPDATE_ROLLBACK_FAILED') return { statuses };
+    desired = update.properties;
+    statuses.push(await stack.deploy(desired, { laterResourceFails: update.laterResourceFails }));
   }
-  const id = created.PhysicalResourceId;
-  const remove = () => handler.onEvent({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: id, ResourceProperties: properties });
-  if (scenario.deleteDuringWait) {
-    await remove(); // a rollback or stack delete while payment is pending: tracked until deleted, left to expire
-    return { trackedId: id };
+  if (stack.status === 'UPDATE_ROLLBACK_FAILED') return { statuses };
+  quiet();
+  const finalDeploy = await stack.deploy(desired);
+  statuses.push(finalDeploy, await stack.destroy());
+  return { statuses, finalDeploy };
+}
+
+/** The money invariants, read from what EC2 holds and what CloudFormation recorded. */
+function judge(handler: AwsHandler, emulator: Ec2Emulator, exchanges: CfnExchange[], finalDeploySucceeded: boolean): { duplicate: boolean; above: boolean; untracked: boolean } {
+  const byKey = new Map<string, Json>();
+  for (const e of exchanges) byKey.set(handler.resourceKeys({ StackId: e.stackId, LogicalResourceId: 'Block', RequestId: e.requestId }).request, e.properties);
+  const paid = emulator.purchases.filter(r => emulator.stateOf(r) !== 'payment-failed');
+  const shapes = new Map<string, number>();
+  let above = false;
+  for (const block of emulator.purchases) {
+    const props = byKey.get(block.tags.get(IDEMPOTENCY_TAG) ?? '');
+    if (!props || Number(block.offering.upfrontFee) > Number(props.MaxUpfrontFee)) above = true;
+    if (props && paid.includes(block)) shapes.set(shapeOf(props), (shapes.get(shapeOf(props)) ?? 0) + 1);
   }
-  for (let poll = 0; poll < 40; poll++) {
-    advance(30_000);
-    try {
-      const result = await handler.isComplete({ ...create, PhysicalResourceId: id, Data: created.Data });
-      if (result.IsComplete) break;
-    } catch (error) {
-      return { failure: (error as Error).message }; // reported FAILED: allowed only when nothing is owed (payment-failed)
-    }
+  for (const extension of emulator.extensions) {
+    const props = byKey.get(extension.requestKey ?? '');
+    if (!props || Number(extension.upfrontFee) > Number(props.MaxUpfrontFee)) above = true;
   }
-  await remove();
-  return { trackedId: id };
+  // Untracked: a live block no response CloudFormation accepted ever named, that the final
+  // deploy's answer does not name either (it names every live block the resource owns besides its own).
+  const accepted = new Set(exchanges.filter(e => e.response.Status === 'SUCCESS').map(e => e.response.PhysicalResourceId));
+  const finalNote = String([...exchanges].reverse().find(e => e.phase === 'deploy' && e.requestType !== 'Delete')?.response.Data?.Note ?? '');
+  const live = paid.filter(r => emulator.stateOf(r) !== 'expired');
+  return {
+    duplicate: [...shapes.values()].some(n => n > 1),
+    above,
+    untracked: finalDeploySucceeded && live.some(r => !accepted.has(r.id) && !finalNote.includes(r.id)),
+  };
+}
+
+/** What makes two requests ask for the same block. */
+function shapeOf(p: Json): string {
+  return [p.InstanceType, p.InstanceCount, p.DurationHours, p.AvailabilityZone, p.InstancePlatform, p.OfferingId, p.EarliestStart, p.LatestEnd].join('|');
+}
+
+/** A first deploy and one to three updates, each of a kind the construct allows. */
+function drawScenario(random: () => number): Scenario {
+  const pick = <T>(options: T[]): T => options[Math.floor(random() * options.length)];
+  const ceilingFor = (props: Json) => String(Math.round(P5_HOURLY * Number(props.InstanceCount) * Number(props.DurationHours) * (0.85 + random() * 0.6)));
+  const initial: Json = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', AvailabilityZone: random() < 0.5 ? 'us-east-1a' : undefined, WaitTimeoutSeconds: String(pick([0, 600, 1800])) };
+  initial.MaxUpfrontFee = ceilingFor(initial);
+  const kinds: Array<(p: Json) => Json> = [
+    p => ({ ...p, Tags: [{ Key: 'team', Value: pick(['ml', 'research', 'infra']) }] }),
+    p => ({ ...p, DurationHours: String(Math.min(336, Number(p.DurationHours) + 24)) }),
+    p => ({ ...p, DurationHours: String(Math.max(24, Number(p.DurationHours) - 24)) }),
+    p => { const q = { ...p, InstanceCount: String(pick([2, 4, 6, 8])), AllowRepurchase: random() < 0.5 ? 'true' : undefined }; return { ...q, MaxUpfrontFee: ceilingFor(q) }; },
+    p => ({ ...p, AvailabilityZone: pick(['us-east-1a', 'us-east-1b', undefined]), AllowRepurchase: random() < 0.5 ? 'true' : undefined }),
+    p => ({ ...p, InstancePlatform: p.InstancePlatform ? undefined : 'Windows', AllowRepurchase: random() < 0.5 ? 'true' : undefined }),
+    p => ({ ...p, LatestEnd: new Date(Date.now() + pick([3, 10, 30]) * 86_400_000).toISOString() }),
+    p => ({ ...p, PreviewOnly: p.PreviewOnly ? undefined : 'true', AllowRepurchase: undefined }),
+    p => ({ ...p, AllowRepurchase: p.AllowRepurchase ? undefined : 'true', PreviewOnly: undefined }),
+    p => ({ ...p, MaxUpfrontFee: ceilingFor(p) }),
+    p => ({ ...p, WaitTimeoutSeconds: String(pick([0, 300, 3000])) }),
+  ];
+  const updates: Scenario['updates'] = [];
+  let props = initial;
+  for (let n = 1 + Math.floor(random() * 3); n > 0; n--) {
+    props = pick(kinds)(props);
+    updates.push({ properties: clean(props), laterResourceFails: random() < 0.25 });
+  }
+  return { initial: clean(initial), updates, createFailsLater: random() < 0.15 };
+}
+
+/** Drops absent properties and makes the rest what CloudFormation delivers: strings. */
+function clean(props: Json): Json {
+  return asCloudFormationDelivers(Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)));
+}
+
+function firstLine(reason: string | undefined): string | undefined {
+  return reason?.split('\n')[0];
 }

@@ -35,6 +35,16 @@ export interface Ec2EmulatorOptions {
   readonly port?: number;
 }
 
+/** A Capacity Block extension that was bought: its fee is owed like the block's. */
+export interface EmulatedExtension {
+  readonly reservationId: string;
+  readonly offeringId: string;
+  readonly hours: number;
+  readonly upfrontFee: string;
+  /** The extension marker tag on the block when it was bought (the request that bought it). */
+  readonly requestKey?: string;
+}
+
 export interface EmulatedReservation {
   readonly id: string;
   readonly offering: EmulatedOffering;
@@ -44,6 +54,8 @@ export interface EmulatedReservation {
   endDate: Date;
   paymentFailed: boolean;
 }
+
+export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
 
 /** One row of what the emulator saw: for reports and assertions. */
 export interface Ec2Call {
@@ -73,11 +85,15 @@ export class Ec2Emulator {
   public readonly reservations = new Map<string, EmulatedReservation>();
   /** Every offering returned by a search, for the rehearsal's table. */
   public readonly offeringsSeen = new Map<string, EmulatedOffering>();
+  /** Extensions that were bought. */
+  public readonly extensions: EmulatedExtension[] = [];
   public readonly faults: FaultInjector;
   public readonly clock: SimulatedClock;
   private readonly server = new LoopbackServer(request => this.handle(request));
   private readonly sold = new Set<string>();
   private soldBeforePurchase: number;
+  private paymentFails?: (offeringId: string) => boolean;
+  private readonly scripted: Array<{ action: string; fault: ScriptedEc2Fault; when?: (params: Record<string, string>) => boolean }> = [];
   private readonly xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
   private endpointUrl?: string;
 
@@ -85,6 +101,22 @@ export class Ec2Emulator {
     this.faults = new FaultInjector(options.faults);
     this.clock = options.clock ?? new SimulatedClock();
     this.soldBeforePurchase = options.soldBeforePurchase ?? 0;
+    this.paymentFails = options.paymentFails;
+  }
+
+  /**
+   * The next request for `action` meets `fault`: 'hang' (never answered), 'hangAfter' (carried out,
+   * never answered), 'lostAnswer' (carried out, answered 500) or 'serverError' (500, not carried out).
+   */
+  public failNext(action: string, fault: ScriptedEc2Fault, count = 1, when?: (params: Record<string, string>) => boolean): void {
+    for (let i = 0; i < count; i++) this.scripted.push({ action, fault, when });
+  }
+
+  /** From now on: no faults, no offering sold under a purchase, no failed payment. */
+  public quiet(): void {
+    this.faults.enabled = false;
+    this.soldBeforePurchase = 0;
+    this.paymentFails = undefined;
   }
 
   /** http://127.0.0.1:PORT, for AWS_ENDPOINT_URL_EC2. */
@@ -120,11 +152,23 @@ export class Ec2Emulator {
     const action = params.Action ?? '';
     const latency = this.faults.latency();
     if (latency > 0) await sleep(latency);
-    const fault = this.faults.before();
+    const i = this.scripted.findIndex(s => s.action === action && (s.when?.(params) ?? true));
+    const scripted = i >= 0 ? this.scripted.splice(i, 1)[0].fault : undefined;
+    const fault = scripted ?? this.faults.before();
     this.calls.push({ action, params, fault });
+    if (scripted === 'hangAfter' || scripted === 'lostAnswer') {
+      try { this.dispatch(action, params); } catch { /* refused: the client learns nothing either way */ }
+      return scripted === 'lostAnswer' ? this.error(new Ec2Error('InternalError', 'An internal error has occurred.', 500)) : new Promise<never>(() => undefined);
+    }
     if (fault === 'reset') return 'reset';
     if (fault === 'throttle') return this.error(new Ec2Error('RequestLimitExceeded', 'Request limit exceeded.', 503));
     if (fault === 'serverError') return this.error(new Ec2Error('InternalError', 'An internal error has occurred.', 500));
+    if (fault === 'hang') {
+      if (!scripted && MUTATING.has(action) && params.DryRun !== 'true' && this.faults.carriedOutBeforeHang()) {
+        try { this.dispatch(action, params); } catch { /* refused: still no answer */ }
+      }
+      return new Promise<never>(() => undefined); // no answer; the client's request timeout ends it
+    }
     try {
       const body = this.dispatch(action, params);
       if (MUTATING.has(action) && params.DryRun !== 'true' && this.faults.loseAnswer(action)) {
@@ -214,7 +258,7 @@ export class Ec2Emulator {
     for (let i = 1; p[`TagSpecification.1.Tag.${i}.Key`] !== undefined; i++) tags.set(p[`TagSpecification.1.Tag.${i}.Key`], p[`TagSpecification.1.Tag.${i}.Value`] ?? '');
     const reservation: EmulatedReservation = {
       id: `cr-${randomBytes(8).toString('hex')}`, offering, platform: p.InstancePlatform, createDate: this.clock.now(), tags,
-      endDate: endOf(offering), paymentFailed: this.options.paymentFails?.(offering.id) ?? false,
+      endDate: endOf(offering), paymentFailed: this.paymentFails?.(offering.id) ?? false,
     };
     this.reservations.set(reservation.id, reservation);
     return { capacityReservation: this.render(reservation) };
@@ -282,13 +326,12 @@ export class Ec2Emulator {
     const r = this.reservations.get(p.CapacityReservationId ?? '');
     if (!r) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${p.CapacityReservationId}' does not exist`);
     const hours = Number(p.CapacityBlockExtensionDurationHours);
-    const perHour = Number(r.offering.upfrontFee) / (r.offering.durationHours || 1);
     return { capacityBlockExtensionOfferingSet: { item: [{
       capacityBlockExtensionOfferingId: `cbe-${r.id.slice(3, 11)}${hours}`,
       instanceType: r.offering.instanceType, instanceCount: r.offering.instanceCount, availabilityZone: r.offering.availabilityZone,
       startDate: r.offering.startDate.toISOString(), capacityBlockExtensionStartDate: r.endDate.toISOString(),
       capacityBlockExtensionEndDate: new Date(r.endDate.getTime() + hours * HOUR).toISOString(),
-      capacityBlockExtensionDurationHours: hours, upfrontFee: (perHour * hours * 1.1).toFixed(2), currencyCode: r.offering.currencyCode, tenancy: 'default',
+      capacityBlockExtensionDurationHours: hours, upfrontFee: extensionFee(r, hours), currencyCode: r.offering.currencyCode, tenancy: 'default',
     }] } };
   }
 
@@ -296,6 +339,10 @@ export class Ec2Emulator {
     const r = this.reservations.get(p.CapacityReservationId ?? '');
     if (!r) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${p.CapacityReservationId}' does not exist`);
     const hours = Number((p.CapacityBlockExtensionOfferingId ?? '').slice(12));
+    this.extensions.push({
+      reservationId: r.id, offeringId: p.CapacityBlockExtensionOfferingId ?? '', hours,
+      upfrontFee: extensionFee(r, hours), requestKey: r.tags.get('cdk-capacity-reservations:extension-request'),
+    });
     r.endDate = new Date(r.endDate.getTime() + hours * HOUR);
     return { capacityBlockExtensionSet: { item: [{
       capacityReservationId: r.id, capacityBlockExtensionOfferingId: p.CapacityBlockExtensionOfferingId,
@@ -311,6 +358,11 @@ export class Ec2Emulator {
       body: this.xml.build({ Response: { Errors: { Error: { Code: error.code, Message: error.message } }, RequestID: requestId() } }),
     };
   }
+}
+
+/** Extensions cost 10% more per hour than the block did. */
+function extensionFee(r: EmulatedReservation, hours: number): string {
+  return (Number(r.offering.upfrontFee) / (r.offering.durationHours || 1) * hours * 1.1).toFixed(2);
 }
 
 function endOf(o: EmulatedOffering): Date {

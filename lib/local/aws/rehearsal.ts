@@ -1,14 +1,18 @@
-import { randomUUID } from 'crypto';
+import { readFileSync } from 'fs';
 import * as path from 'path';
 import { ASSETS, findResources, Json, loadBundle, quietly, RehearsalOptions } from '../resources';
+import { ClaimsStore } from './claims-store';
+import { CloudFormationStack } from './cloudformation';
 import { Ec2Emulator, Ec2EmulatorOptions, EmulatedOffering } from './ec2-emulator';
+import { CfnResponse, EngineFaults, FrameworkTimings, LambdaContext, ProviderFramework, timingsFromTemplate, UserFunctions } from './provider-framework';
+
+/** The onEvent function's environment variable naming the claims table (lib/aws/wire.ts CLAIMS_TABLE_ENV). */
+const CLAIMS_TABLE_ENV = 'CAPACITY_BLOCK_CLAIMS_TABLE';
 
 const AWS_BUNDLE = path.join(ASSETS, 'capacity-block-handler', 'index.js');
 
 export interface AwsRehearsalOptions extends RehearsalOptions {
   readonly ec2?: Ec2EmulatorOptions;
-  /** Stop polling isComplete after this many polls (the framework polls every 30 s). @default 40 */
-  readonly maxPolls?: number;
 }
 
 /** What happened to one Capacity Block in a rehearsal. */
@@ -37,117 +41,139 @@ export interface AwsBlockReport {
  */
 let ec2Port: number | undefined;
 
-export interface AwsHandler {
-  onEvent(event: Json): Promise<{ PhysicalResourceId: string; Data?: Json }>;
-  isComplete(event: Json): Promise<{ IsComplete: boolean; Data?: Json }>;
+/** The bundled Lambda handler, with the seams the rehearsal uses to run it on simulated time. */
+export interface AwsHandler extends UserFunctions {
+  onEvent(event: Json, context?: LambdaContext): Promise<Json>;
+  isComplete(event: Json, context?: LambdaContext): Promise<Json>;
+  clock: { now: () => Date };
+  timeouts: Record<string, number>;
+  retryPolicy: { waitBackoff: boolean };
   purchasePolicy: { lookupDelayMs: number };
+  claimPolicy: { pollMs: number };
+  /** The provider's timings as the library sets them, for templates that do not hold the provider. */
+  providerTimings: FrameworkTimings;
+  resourceKeys(ids: { StackId: string; LogicalResourceId: string; RequestId: string }): { request: string; owner: string };
 }
 
 /**
- * Runs every CapacityBlockPurchase of a synthesized CloudFormation template through the bundled
- * handler, against a local EC2 emulator, exactly as the Provider framework would: Create (twice if
- * redelivered), isComplete polls on simulated time, an Update (a tag), and Delete.
+ * Real milliseconds per simulated millisecond of Lambda time: a 5-minute onEvent gets 6 s, and the
+ * handler's own budgets (request timeout, margins, waits) shrink alike, so their proportions, which
+ * decide whether it answers before Lambda's timeout, stay the production ones.
  */
-export async function rehearseAws(templatePath: string, options: AwsRehearsalOptions = {}): Promise<{ reports: AwsBlockReport[]; emulator: Ec2Emulator }> {
-  const say = options.progress ?? (() => undefined);
-  const blocks = findResources(templatePath, 'Custom::CapacityBlockPurchase');
-  const region = String(blocks.find(b => typeof b.properties.AvailabilityZone === 'string')?.properties.AvailabilityZone ?? 'us-east-1a').replace(/[a-z]$/, '');
-  return withAwsHandler({ region, ...options.ec2 }, async (handler, emulator) => {
-    const reports: AwsBlockReport[] = [];
-    for (const block of blocks) reports.push(await quietly(() => rehearseBlock(handler, emulator, block, region, options, say)));
-    return { reports, emulator };
-  });
-}
+export const LAMBDA_TIME_SCALE = 0.02;
 
-/** The bundled Lambda handler wired to a fresh EC2 emulator, for the length of `work`. */
+let productionBudgets: { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number } | undefined;
+
+/** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
 export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator) => Promise<T>): Promise<T> {
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
   ec2Port = Number(new URL(await emulator.start()).port);
+  const claims = new ClaimsStore();
+  await claims.start();
   const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ENDPOINT_URL_EC2: emulator.endpoint, AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local', AWS_MAX_ATTEMPTS: '5' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EC2: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
+    AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
+  });
   delete process.env.AWS_PROFILE;
+  const handler = loadBundle<AwsHandler>(AWS_BUNDLE);
+  const realClock = handler.clock.now;
   try {
-    const handler = loadBundle<AwsHandler>(AWS_BUNDLE);
-    handler.purchasePolicy.lookupDelayMs = 10;
+    handler.clock.now = () => emulator.clock.now();
+    handler.retryPolicy.waitBackoff = false;
+    scaleBudgets(handler, LAMBDA_TIME_SCALE);
     return await work(handler, emulator);
   } finally {
+    handler.clock.now = realClock;
     process.env = saved;
-    await emulator.stop();
+    await Promise.all([emulator.stop(), claims.stop()]);
   }
 }
 
-async function rehearseBlock(handler: AwsHandler, emulator: Ec2Emulator, block: { logicalId: string; properties: Json }, region: string, options: AwsRehearsalOptions, say: (l: string) => void): Promise<AwsBlockReport> {
+function scaleBudgets(handler: AwsHandler, scale: number): void {
+  productionBudgets ??= { timeouts: { ...handler.timeouts }, lookupDelayMs: handler.purchasePolicy.lookupDelayMs, pollMs: handler.claimPolicy.pollMs };
+  for (const [name, ms] of Object.entries(productionBudgets.timeouts)) handler.timeouts[name] = ms * scale;
+  handler.purchasePolicy.lookupDelayMs = productionBudgets.lookupDelayMs * scale;
+  handler.claimPolicy.pollMs = productionBudgets.pollMs * scale;
+}
+
+/** The real Provider framework runtime around the handler, for the length of `work`. */
+export async function withProviderFramework<T>(handler: AwsHandler, emulator: Ec2Emulator, timings: FrameworkTimings, work: (framework: ProviderFramework) => Promise<T>, faults?: EngineFaults, random?: () => number): Promise<T> {
+  const framework = new ProviderFramework(handler, { timings, clock: emulator.clock, timeScale: LAMBDA_TIME_SCALE, faults, random });
+  try {
+    return await work(framework);
+  } finally {
+    framework.dispose();
+  }
+}
+
+/**
+ * Runs every CapacityBlockPurchase of a synthesized CloudFormation template through the bundled
+ * handler, inside the real Provider framework runtime, against a local EC2 emulator and a local
+ * DynamoDB: Create (delivered twice at the same time, as Lambda's async queue may), the waiter's
+ * isComplete polls on simulated time, an Update (a tag), and Delete, in CloudFormation's sequence.
+ */
+export async function rehearseAws(templatePath: string, options: AwsRehearsalOptions = {}): Promise<{ reports: AwsBlockReport[]; emulator: Ec2Emulator }> {
+  const say = options.progress ?? (() => undefined);
+  const blocks = findResources(templatePath, 'Custom::CapacityBlockPurchase');
+  const template = JSON.parse(readFileSync(templatePath, 'utf8'));
+  const region = String(blocks.find(b => typeof b.properties.AvailabilityZone === 'string')?.properties.AvailabilityZone ?? 'us-east-1a').replace(/[a-z]$/, '');
+  return withAwsHandler({ region, ...options.ec2 }, async (handler, emulator) => {
+    const reports: AwsBlockReport[] = [];
+    for (const block of blocks) {
+      const timings = timingsFromTemplate(template, block.logicalId, handler.providerTimings);
+      reports.push(await quietly(() => withProviderFramework(handler, emulator, timings, framework => rehearseBlock(framework, emulator, block, region, options, say))));
+    }
+    return { reports, emulator };
+  });
+}
+
+async function rehearseBlock(framework: ProviderFramework, emulator: Ec2Emulator, block: { logicalId: string; properties: Json }, region: string, options: AwsRehearsalOptions, say: (l: string) => void): Promise<AwsBlockReport> {
   const callsBefore = emulator.calls.length;
   const purchasesBefore = emulator.purchases.length;
-  const base = {
-    StackId: `arn:aws:cloudformation:${region}:123456789012:stack/rehearsal/${randomUUID()}`,
-    LogicalResourceId: block.logicalId,
-    ResourceType: 'Custom::CapacityBlockPurchase',
-    ResponseURL: 'https://cloudformation-custom-resource-response.invalid/presigned',
-  };
-  const stringify = (props: Json): Json => Object.fromEntries(Object.entries(props).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
-  const properties = stringify(block.properties);
+  const properties = asCloudFormationDelivers(block.properties);
   const seen = () => [...emulator.offeringsSeen.values()].filter(o => o.instanceType === properties.InstanceType && o.instanceCount === Number(properties.InstanceCount));
   const request = { maxUpfrontFee: Number(properties.MaxUpfrontFee), availabilityZone: properties.AvailabilityZone, selection: properties.Selection ?? 'CHEAPEST' };
   const finish = (outcome: Pick<AwsBlockReport, 'ok'> & Partial<AwsBlockReport>): AwsBlockReport => ({
     ...outcome, logicalId: block.logicalId, request, offeringsConsidered: seen(),
     purchases: emulator.purchases.length - purchasesBefore, ec2Calls: emulator.calls.length - callsBefore,
   });
+  const redeliver = options.redeliver ?? true;
+  const stack = new CloudFormationStack(framework, { stackName: 'Rehearsal', logicalId: block.logicalId, region }, () => (redeliver ? 'twice-concurrent' : 'once'));
+  const last = () => stack.exchanges[stack.exchanges.length - 1].response;
+  const reason = (response: CfnResponse) => (response.Reason ?? '').split('\n')[0];
 
-  const wait = async (event: Json): Promise<Json> => {
-    for (let poll = 1; poll <= (options.maxPolls ?? 40); poll++) {
-      emulator.clock.advance(30_000);
-      const result = await handler.isComplete(event);
-      if (result.IsComplete) return { ...event.Data, ...result.Data };
-      if (poll === 1 || poll % 5 === 0) say(`  [aws] ${block.logicalId}: waiting for payment (poll ${poll}, simulated +${poll * 30}s)`);
-    }
-    throw new Error(`isComplete did not finish within ${options.maxPolls ?? 40} polls`);
-  };
-
-  say(`  [aws] ${block.logicalId}: Create ${properties.InstanceCount} x ${properties.InstanceType} for ${properties.DurationHours} h, ceiling ${properties.MaxUpfrontFee} ${properties.CurrencyCode ?? 'USD'}`);
-  const create = { ...base, RequestType: 'Create', RequestId: randomUUID(), ResourceProperties: properties };
-  let created: { PhysicalResourceId: string; Data?: Json };
-  try {
-    created = await handler.onEvent(create);
-    if (options.redeliver ?? true) {
-      const again = await handler.onEvent(create);
-      say(`  [aws] ${block.logicalId}: Create delivered again -> ${again.PhysicalResourceId === created.PhysicalResourceId ? 'same block, not bought twice' : `DIFFERENT block ${again.PhysicalResourceId}`}`);
-      if (again.PhysicalResourceId !== created.PhysicalResourceId) throw new Error(`redelivered Create bought a second block ${again.PhysicalResourceId}`);
-    }
-  } catch (error) {
-    say(`  [aws] ${block.logicalId}: Create FAILED: ${(error as Error).message}`);
-    return finish({ ok: false, error: (error as Error).message });
+  say(`  [aws] ${block.logicalId}: Create ${properties.InstanceCount} x ${properties.InstanceType} for ${properties.DurationHours} h, ceiling ${properties.MaxUpfrontFee} ${properties.CurrencyCode ?? 'USD'}${redeliver ? ', delivered twice at the same time' : ''}`);
+  if (await stack.deploy(properties) !== 'CREATE_COMPLETE') {
+    const failed = stack.exchanges.find(e => e.requestType === 'Create')!.response;
+    say(`  [aws] ${block.logicalId}: Create FAILED: ${reason(failed)}`);
+    return finish({ ok: false, error: reason(failed) });
   }
-  const physicalId = created.PhysicalResourceId;
-  let data: Json;
-  try {
-    data = await wait({ ...create, PhysicalResourceId: physicalId, Data: created.Data });
-  } catch (error) {
-    say(`  [aws] ${block.logicalId}: FAILED while waiting: ${(error as Error).message}`);
-    await handler.onEvent({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: physicalId, ResourceProperties: properties });
-    return finish({ ok: false, error: (error as Error).message, capacityReservationId: physicalId });
-  }
-  say(`  [aws] ${block.logicalId}: ${data.State === 'preview' ? 'previewed' : 'bought'} ${physicalId} (${data.OfferingId}, ${data.UpfrontFee} ${data.CurrencyCode}), state ${data.State}`);
+  const data = stack.exchanges[0].response.Data ?? {};
+  const physicalId = stack.resource!.physicalResourceId;
+  const bought = emulator.purchases.length - purchasesBefore;
+  say(`  [aws] ${block.logicalId}: ${data.State === 'preview' ? 'previewed' : 'bought'} ${physicalId} (${data.OfferingId}, ${data.UpfrontFee} ${data.CurrencyCode}), state ${data.State}; blocks bought: ${bought}`);
 
   const updatedProps = { ...properties, Tags: [...(properties.Tags ?? []), { Key: 'rehearsal', Value: 'updated' }] };
-  const update = { ...base, RequestType: 'Update', RequestId: randomUUID(), PhysicalResourceId: physicalId, ResourceProperties: updatedProps, OldResourceProperties: properties };
-  let afterUpdate: Json;
-  try {
-    const updated = await handler.onEvent(update);
-    afterUpdate = await wait({ ...update, PhysicalResourceId: updated.PhysicalResourceId, Data: updated.Data });
-    say(`  [aws] ${block.logicalId}: Update (a tag) in place -> ${updated.PhysicalResourceId === physicalId ? 'same block' : updated.PhysicalResourceId}`);
-  } catch (error) {
-    say(`  [aws] ${block.logicalId}: Update FAILED: ${(error as Error).message}`);
-    return finish({ ok: false, error: `update: ${(error as Error).message}`, capacityReservationId: physicalId, chosenOfferingId: data.OfferingId });
+  if (await stack.deploy(updatedProps) !== 'UPDATE_COMPLETE') {
+    say(`  [aws] ${block.logicalId}: Update FAILED: ${reason(last())}`);
+    return finish({ ok: false, error: `update: ${reason(last())}`, capacityReservationId: physicalId, chosenOfferingId: data.OfferingId });
   }
+  const afterUpdate = last().Data ?? {};
+  say(`  [aws] ${block.logicalId}: Update (a tag) in place -> ${stack.resource!.physicalResourceId === physicalId ? 'same block' : stack.resource!.physicalResourceId}`);
 
-  await handler.onEvent({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: physicalId, ResourceProperties: updatedProps });
+  await stack.destroy();
   const left = emulator.reservations.get(physicalId);
   const afterDelete = left ? `left to expire at ${left.endDate.toISOString()} (blocks cannot be cancelled)` : 'nothing was bought';
   say(`  [aws] ${block.logicalId}: Delete -> ${afterDelete}`);
   return finish({
-    ok: true, capacityReservationId: physicalId, state: afterUpdate.State, upfrontFee: `${data.UpfrontFee} ${data.CurrencyCode}`,
+    ok: stack.status === 'DELETE_COMPLETE', capacityReservationId: physicalId, state: afterUpdate.State, upfrontFee: `${data.UpfrontFee} ${data.CurrencyCode}`,
     chosenOfferingId: data.OfferingId, updateNote: afterUpdate.Note, afterDelete,
   });
+}
+
+/** CloudFormation delivers every scalar property as a string. */
+export function asCloudFormationDelivers(properties: Json): Json {
+  return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
 }

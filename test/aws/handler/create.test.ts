@@ -5,11 +5,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { onEvent } from '../../../lib/aws/handler';
-import { idempotencyKey, purchasePolicy } from '../../../lib/aws/handler/purchase';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, UPFRONT_FEE_TAG } from '../../../lib/aws/wire';
+import { resourceKeys } from '../../../lib/aws/handler/ownership';
+import { purchasePolicy } from '../../../lib/aws/handler/purchase';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, UPFRONT_FEE_TAG } from '../../../lib/aws/wire';
+import { useClaimsTable } from './claims-table';
 import { createEvent, daysAhead, ec2Error, lostAnswer, offering, reservation, RESPONSE_URL } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
+const claims = useClaimsTable();
 const purchases = () => ec2.commandCalls(PurchaseCapacityBlockCommand).map(c => c.args[0].input as PurchaseCapacityBlockCommandInput);
 const mutatingCalls = () => ec2.calls().filter(c => !/^Describe/.test((c.args[0] as object).constructor.name));
 
@@ -26,7 +29,7 @@ beforeEach(() => {
 afterEach(() => jest.restoreAllMocks());
 
 describe('Create buys the best acceptable offering', () => {
-  test('buys the cheapest offering and tags it with the idempotency key, offering and fee in the same call', async () => {
+  test('buys the cheapest offering and tags it with the idempotency key, owner, offering and fee in the same call', async () => {
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
       CapacityBlockOfferings: [offering('cb-0pricey', 58000), offering('cb-0cheap', 41000), offering('cb-0mid', 50000)],
     });
@@ -41,7 +44,8 @@ describe('Create buys the best acceptable offering', () => {
       ResourceType: 'capacity-reservation',
       Tags: [
         { Key: 'team', Value: 'ml' },
-        { Key: IDEMPOTENCY_TAG, Value: idempotencyKey(event) },
+        { Key: IDEMPOTENCY_TAG, Value: resourceKeys(event).request },
+        { Key: OWNER_TAG, Value: 'Training/TrainingBlock' },
         { Key: OFFERING_TAG, Value: 'cb-0cheap' },
         { Key: UPFRONT_FEE_TAG, Value: '41000.00 USD' },
       ],
@@ -106,7 +110,13 @@ describe('never above the ceiling', () => {
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
       CapacityBlockOfferings: [offering('cb-0eur', 100, { CurrencyCode: 'EUR' }), offering('cb-0garbled', 0, { UpfrontFee: 'n/a' })],
     });
-    await expect(onEvent(createEvent())).rejects.toThrow(/cb-0eur.*priced in EUR, not USD|cb-0garbled.*not a number/);
+    await expect(onEvent(createEvent())).rejects.toThrow(/cb-0eur.*priced in EUR, not USD|cb-0garbled.*not a plain decimal/);
+    expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
+  });
+
+  test.each(['', ' ', '0x10', '-1', '1e3', '1,000', 'Infinity', ' 12'])('never buys an offering whose fee reads %j: only plain decimals are money', async fee => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0odd', 0, { UpfrontFee: fee })] });
+    await expect(onEvent(createEvent())).rejects.toThrow(`upfront fee '${fee}' is not a plain decimal number`);
     expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
   });
 
@@ -123,51 +133,87 @@ describe('never above the ceiling', () => {
 });
 
 describe('never buy twice', () => {
-  test('a Create delivered twice buys once and both deliveries report the same block', async () => {
-    const bought: string[] = [];
+  test('a Create delivered twice buys once: the second delivery returns the stored outcome without calling EC2', async () => {
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000)] });
-    ec2.on(PurchaseCapacityBlockCommand).callsFake(() => {
-      bought.push('cr-0bought');
-      return { CapacityReservation: { CapacityReservationId: 'cr-0bought' } };
-    });
-    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
-      CapacityReservations: bought.length > 0 && input.Filters?.[0]?.Name === `tag:${IDEMPOTENCY_TAG}`
-        ? [reservation('cr-0bought', { State: 'payment-pending' })]
-        : [],
-    }));
     const event = createEvent();
 
     const first = await onEvent(event);
+    const callsAfterFirst = ec2.calls().length;
     const second = await onEvent(event);
 
-    expect(bought).toEqual(['cr-0bought']);
-    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
-    expect(second.Data?.Note).toMatch(/Adopted/);
+    expect(purchases()).toHaveLength(1);
+    expect(second).toEqual(first);
+    expect(ec2.calls()).toHaveLength(callsAfterFirst);
   });
 
-  test('the idempotency key is stable for a request and differs between requests and resources', () => {
+  test('a failed Create delivered again fails the same way and never buys: CloudFormation already has the first answer', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand)
+      .resolvesOnce({ CapacityBlockOfferings: [offering('cb-0over', 99000)] })
+      .resolves({ CapacityBlockOfferings: [offering('cb-0now-cheap', 1000)] });
+    const event = createEvent();
+
+    const first = (await onEvent(event).catch(e => e)) as Error;
+    const second = (await onEvent(event).catch(e => e)) as Error;
+
+    expect(first.message).toMatch(/No acceptable Capacity Block offering/);
+    expect(second.message).toBe(first.message);
+    expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
+  });
+
+  test('the request key is stable for a request and differs between requests and resources; the owner key is stable across requests', () => {
     const a = createEvent({}, 'req-1');
-    expect(idempotencyKey(a)).toBe(idempotencyKey({ ...a }));
-    expect(idempotencyKey(a)).not.toBe(idempotencyKey(createEvent({}, 'req-2')));
-    expect(idempotencyKey(a)).not.toBe(idempotencyKey({ ...a, LogicalResourceId: 'OtherBlock' }));
+    expect(resourceKeys(a)).toEqual(resourceKeys({ ...a }));
+    expect(resourceKeys(a).request).not.toBe(resourceKeys(createEvent({}, 'req-2')).request);
+    expect(resourceKeys(a).owner).toBe(resourceKeys(createEvent({}, 'req-2')).owner);
+    expect(resourceKeys(a).request).not.toBe(resourceKeys({ ...a, LogicalResourceId: 'OtherBlock' }).request);
+    expect(resourceKeys(a).owner).not.toBe(resourceKeys({ ...a, LogicalResourceId: 'OtherBlock' }).owner);
+    // A stack created again under the same name (new stack id) owns what the earlier one bought.
+    expect(resourceKeys({ ...a, StackId: a.StackId.replace(/[^/]+$/, 'another-uuid') }).owner).toBe(resourceKeys(a).owner);
   });
 
   test('when the purchase answer is lost and the block exists, it is adopted and not bought again', async () => {
     const offer = offering('cb-0only', 40000);
+    const event = createEvent();
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
     ec2.on(PurchaseCapacityBlockCommand).rejects(lostAnswer());
     ec2.on(DescribeCapacityReservationsCommand)
       .resolvesOnce({ CapacityReservations: [] }) // before buying
-      .resolves({ CapacityReservations: [reservation('cr-0landed', {}, offer)] });
+      .resolves({ CapacityReservations: [reservation('cr-0landed', {}, offer, resourceKeys(event).request)] });
 
-    const result = await onEvent(createEvent());
+    const result = await onEvent(event);
 
     expect(result.PhysicalResourceId).toBe('cr-0landed');
     expect(result.Data?.Note).toMatch(/answer to the purchase was lost; the block was found by its idempotency tag/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 
-  test('an untagged block of exactly the offering, created during the attempt, counts as bought', async () => {
+  test('a block of exactly the offering showing our key, found while EC2\'s tag filter lags, counts as bought', async () => {
+    const offer = offering('cb-0only', 40000);
+    const event = createEvent();
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('InternalError', 503));
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
+      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0lagging', {}, offer, resourceKeys(event).request)] : [],
+    }));
+
+    expect((await onEvent(event)).PhysicalResourceId).toBe('cr-0lagging');
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
+  });
+
+  test('a block of the same shape that another resource bought is never adopted, and the purchase is not repeated blindly', async () => {
+    const offer = offering('cb-0only', 40000);
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
+    ec2.on(PurchaseCapacityBlockCommand).rejectsOnce(ec2Error('InternalError', 503)).resolves({ CapacityReservation: { CapacityReservationId: 'cr-0ours' } });
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
+      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0sibling', {}, offer, 'the-sibling-request-key')] : [],
+    }));
+
+    const result = await onEvent(createEvent());
+
+    expect(result.PhysicalResourceId).toBe('cr-0ours');
+  });
+
+  test('an untagged block of exactly the offering cannot be attributed: nothing is bought again, and the reason says where to look', async () => {
     const offer = offering('cb-0only', 40000);
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
     ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('InternalError', 503));
@@ -175,8 +221,21 @@ describe('never buy twice', () => {
       CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0untagged', { Tags: [] }, offer)] : [],
     }));
 
-    expect((await onEvent(createEvent())).PhysicalResourceId).toBe('cr-0untagged');
+    await expect(onEvent(createEvent())).rejects.toThrow(/may have succeeded.*cr-0untagged of exactly that offering shows no tags yet.*not buying again/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
+  });
+
+  test('a block of the same shape created before the attempt is not taken for this purchase', async () => {
+    const offer = offering('cb-0only', 40000);
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
+    ec2.on(PurchaseCapacityBlockCommand).rejectsOnce(ec2Error('InternalError', 503)).resolves({ CapacityReservation: { CapacityReservationId: 'cr-0ours' } });
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
+      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type'
+        ? [reservation('cr-0old', { Tags: [], CreateDate: new Date(Date.now() - 3_600_000) }, offer)]
+        : [],
+    }));
+
+    expect((await onEvent(createEvent())).PhysicalResourceId).toBe('cr-0ours');
   });
 
   test('when the block cannot even be looked for after a lost answer, it does not buy again', async () => {
@@ -185,7 +244,7 @@ describe('never buy twice', () => {
     ec2.on(DescribeCapacityReservationsCommand)
       .resolvesOnce({ CapacityReservations: [] }) // the adoption check before buying
       .rejects(ec2Error('InternalError', 500));
-    await expect(onEvent(createEvent())).rejects.toThrow(/may have succeeded, but EC2 could not be asked .*not buying again. Look for a Capacity Block tagged cdk-capacity-reservations:idempotency-key=/);
+    await expect(onEvent(createEvent())).rejects.toThrow(/may have succeeded, but EC2 could not say whether it did .*not buying again. Look for a Capacity Block tagged cdk-capacity-reservations:idempotency-key=/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 
@@ -239,20 +298,27 @@ describe('sold out between search and purchase', () => {
 describe('bad input changes nothing', () => {
   test.each([
     [{ InstanceCount: '0' }, /instanceCount must be a whole number from 1 to 64, got 0/],
-    [{ MaxUpfrontFee: '-5' }, /maxUpfrontFee must be a positive number .*got -5/],
-    [{ MaxUpfrontFee: 'lots' }, /maxUpfrontFee must be a number, got 'lots'/],
+    [{ InstanceCount: '0x4' }, /instanceCount must be a plain number, got '0x4'/],
+    [{ MaxUpfrontFee: '-5' }, /maxUpfrontFee must be a plain number, got '-5'/],
+    [{ MaxUpfrontFee: 'lots' }, /maxUpfrontFee must be a plain number, got 'lots'/],
+    [{ MaxUpfrontFee: '0x10' }, /maxUpfrontFee must be a plain number, got '0x10'/],
+    [{ MaxUpfrontFee: ' ' }, /maxUpfrontFee must be a plain number, got ' '/],
+    [{ MaxUpfrontFee: '' }, /maxUpfrontFee is required/],
+    [{ MaxUpfrontFee: '0' }, /maxUpfrontFee must be a positive number .*got 0/],
     [{ DurationHours: '36' }, /duration must be 1-14 days .*got 36 h/],
     [{ AvailabilityZone: 'eu-west-1a' }, /availabilityZone must be in the stack's region us-east-2, got 'eu-west-1a'/],
     [{ Tags: [{ Key: 'aws:owner', Value: 'x' }] }, /tag key must not start with 'aws:'/],
     [{ PreviewOnly: 'yes' }, /previewOnly must be true or false, got 'yes'/],
-  ])('fails on %j before any EC2 call', async (props, message) => {
+    [{ EarliestStart: daysAhead(60).toISOString() }, /earliestStart .* is more than 8 weeks ahead \(EC2 sells Capacity Blocks that start by .*\); deploy closer to the date or move earliestStart earlier/],
+  ])('fails on %j before any EC2 call or DynamoDB write', async (props, message) => {
     await expect(onEvent(createEvent(props))).rejects.toThrow(message);
     expect(ec2.calls()).toHaveLength(0);
+    expect(await claims.items()).toBe(0);
   });
 });
 
 test('fails when latestEnd leaves no room for the block, after only the adoption lookup', async () => {
-  // The lookup comes first on purpose: a redelivered Create whose block is bought must adopt it.
+  // The lookup comes first on purpose: a block this resource already owns must be adopted, not refused.
   await expect(onEvent(createEvent({ LatestEnd: daysAhead(1).toISOString() }))).rejects.toThrow(/latestEnd .* leaves no room for a 2 days \(48 h\) block/);
   expect(ec2).not.toHaveReceivedCommand(DescribeCapacityBlockOfferingsCommand);
   expect(mutatingCalls()).toHaveLength(0);

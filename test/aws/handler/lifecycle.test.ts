@@ -6,11 +6,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isComplete, onEvent, ProviderEvent } from '../../../lib/aws/handler';
-import { idempotencyKey } from '../../../lib/aws/handler/purchase';
+import { resourceKeys } from '../../../lib/aws/handler/ownership';
 import { EXTENSION_TAG } from '../../../lib/aws/wire';
+import { useClaimsTable } from './claims-table';
 import { createEvent, daysAhead, deleteEvent, ec2Error, lostAnswer, offering, reservation, updateEvent } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
+useClaimsTable();
+const idempotencyKey = (event: ProviderEvent) => resourceKeys(event).request;
 const logged: string[] = [];
 
 beforeEach(() => {
@@ -123,7 +126,8 @@ describe('Update', () => {
     ec2.on(DescribeCapacityReservationsCommand).resolves(listing(block()));
     const result = await onEvent(updateEvent('cr-0a', { Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] }, { InstanceCount: '8' }));
     expect(result.PhysicalResourceId).toBe('cr-0a');
-    expect(ec2.calls().map(c => (c.args[0] as object).constructor.name)).toEqual(['DescribeCapacityReservationsCommand']);
+    // Reads only: the block, and what else the resource owns (to name it in the answer).
+    expect(ec2.calls().map(c => (c.args[0] as object).constructor.name)).toEqual(['DescribeCapacityReservationsCommand', 'DescribeCapacityReservationsCommand']);
   });
 
   test('a longer duration buys the cheapest extension for the difference within the ceiling', async () => {
@@ -154,7 +158,7 @@ describe('Update', () => {
     expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockExtensionCommand);
   });
 
-  test('a redelivered extension update does not extend twice', async () => {
+  test('an update whose claim was taken over after a crash does not extend twice', async () => {
     const event = updateEvent('cr-0a', { DurationHours: '72' });
     ec2.on(DescribeCapacityReservationsCommand).resolves(listing(block({ State: 'active', Tags: [{ Key: EXTENSION_TAG, Value: idempotencyKey(event) }] })));
     const result = await onEvent(event);
@@ -178,12 +182,16 @@ describe('Update', () => {
     const result = await onEvent(updateEvent('cr-0a', { DurationHours: '24', Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] }));
     expect(result.PhysicalResourceId).toBe('cr-0a');
     expect(result.Data?.Note).toMatch(/cannot be shortened/);
-    expect(ec2.calls()).toHaveLength(1);
+    expect(ec2.calls().every(c => (c.args[0] as object).constructor.name === 'DescribeCapacityReservationsCommand')).toBe(true);
   });
 
-  test('turning on previewOnly for a bought block is refused', async () => {
-    ec2.on(DescribeCapacityReservationsCommand).resolves(listing(block()));
-    await expect(onEvent(updateEvent('cr-0a', { PreviewOnly: 'true' }))).rejects.toThrow(/previewOnly cannot be turned on for Capacity Block cr-0a/);
+  test('turning on previewOnly over a bought block previews, buys nothing, and says the block stays bought (it is the rollback of removing previewOnly)', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0a', 1000)] });
+    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('DryRunOperation', 412));
+    const result = await onEvent(updateEvent('cr-0a', { PreviewOnly: 'true' }));
+    expect(result.PhysicalResourceId).toBe('preview-cb-0a');
+    expect(result.Data?.Note).toMatch(/Capacity Block cr-0a stays bought and runs until its end date, but this resource no longer tracks it/);
+    expect(ec2.commandCalls(PurchaseCapacityBlockCommand).every(c => c.args[0].input.DryRun === true)).toBe(true);
   });
 
   test('turning off previewOnly buys the block', async () => {

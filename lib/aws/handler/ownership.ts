@@ -1,0 +1,114 @@
+import { createHash } from 'crypto';
+import { CapacityReservation, Filter, paginateDescribeCapacityReservations } from '@aws-sdk/client-ec2';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG } from '../wire';
+import { ec2, ec2CallOptions } from './ec2';
+import { iso } from './offerings';
+import { CapacityBlockRequest } from './request';
+import { describeBlock, tagValue } from './reservation';
+
+const HOUR_MS = 3_600_000;
+
+/** The two keys every purchase is tagged with. */
+export interface ResourceKeys {
+  /** One CloudFormation request: its redeliveries share it (claim and idempotency tag). */
+  readonly request: string;
+  /** The resource across requests: stack name + logical id (see OWNER_TAG). */
+  readonly owner: string;
+}
+
+export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; RequestId: string }): ResourceKeys {
+  const request = createHash('sha256').update(`${ids.StackId}\n${ids.LogicalResourceId}\n${ids.RequestId}`).digest('hex').slice(0, 40);
+  // arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID. The name, not the id: a stack whose first
+  // creation failed after a purchase must be deleted and created again, with a new id, and must
+  // still find the block it paid for.
+  const stackName = /^arn:[^:]+:cloudformation:[^:]*:[^:]*:stack\/([^/]+)\//.exec(ids.StackId)?.[1] ?? ids.StackId;
+  const readable = `${stackName}/${ids.LogicalResourceId}`;
+  // EC2 tag values hold 256 characters; a longer name pair is hashed (rare: names are ≤ 128 + 255).
+  const owner = readable.length <= 256 ? readable : `sha256:${createHash('sha256').update(readable).digest('hex')}`;
+  return { request, owner };
+}
+
+/** Paid or being paid, and not over: a block the resource may still use. */
+export function isLive(block: CapacityReservation): boolean {
+  return block.State === 'payment-pending' || block.State === 'scheduled' || block.State === 'active';
+}
+
+/** A block can be extended only while scheduled or active. */
+export function isExtendable(block: CapacityReservation): boolean {
+  return block.State === 'scheduled' || block.State === 'active';
+}
+
+export function blockHours(block: CapacityReservation): number {
+  return Math.round(((block.EndDate?.getTime() ?? 0) - (block.StartDate?.getTime() ?? 0)) / HOUR_MS);
+}
+
+/** Capacity Blocks matching `filters` (every page); other reservation types are ignored. */
+export async function describeBlocks(filters: Filter[]): Promise<CapacityReservation[]> {
+  const found: CapacityReservation[] = [];
+  for await (const page of paginateDescribeCapacityReservations({ client: ec2 }, { Filters: filters }, ec2CallOptions())) {
+    found.push(...(page.CapacityReservations ?? []).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block'));
+  }
+  return found;
+}
+
+/** Blocks carrying tag `key` = `value`, checked on the tags EC2 returns, not only on its filter. */
+export async function blocksTagged(key: string, value: string): Promise<CapacityReservation[]> {
+  return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }])).filter(b => tagValue(b, key) === value);
+}
+
+export function ownedBlocks(keys: ResourceKeys): Promise<CapacityReservation[]> {
+  return blocksTagged(OWNER_TAG, keys.owner);
+}
+
+/**
+ * What about a block does not fit the request: each item needs a different block. The block is
+ * compared with the request itself, never with the old properties, so a rollback to properties the
+ * block satisfies is always in place. Duration is not here: a longer block fits, a shorter one may
+ * be extended (see `fits`).
+ */
+export function mismatches(block: CapacityReservation, request: CapacityBlockRequest): string[] {
+  const found: string[] = [];
+  const differs = (name: string, wanted: unknown, actual: unknown) => {
+    if (wanted !== actual) found.push(`${name} ${String(wanted)} (the block has ${String(actual)})`);
+  };
+  differs('instanceType', request.instanceType, block.InstanceType);
+  differs('instanceCount', request.instanceCount, block.TotalInstanceCount);
+  differs('instancePlatform', request.instancePlatform, block.InstancePlatform);
+  if (request.availabilityZone !== undefined) differs('availabilityZone', request.availabilityZone, block.AvailabilityZone);
+  if (request.offeringId !== undefined) differs('offeringId', request.offeringId, tagValue(block, OFFERING_TAG) ?? 'an unknown offering');
+  const start = block.StartDate;
+  if (start && request.earliestStart && start < request.earliestStart) {
+    found.push(`earliestStart ${iso(request.earliestStart)} (the block starts ${iso(start)})`);
+  }
+  // The window holds the requested duration from the block's start; hours an extension added
+  // beyond it were bought already and cannot be undone, so they are not held against the block.
+  if (start && request.latestEnd && start.getTime() + request.durationHours * HOUR_MS > request.latestEnd.getTime()) {
+    found.push(`latestEnd ${iso(request.latestEnd)} (the block's ${request.durationHours} h end ${iso(new Date(start.getTime() + request.durationHours * HOUR_MS))})`);
+  }
+  return found;
+}
+
+/**
+ * The block this resource already owns that serves the request without buying anything: live, fitting
+ * and at least as long as asked. Prefers the block this very request bought (a redelivery), then
+ * `currentId`, then the one that ends last.
+ */
+export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlockRequest, prefer: { requestKey: string; currentId?: string }): CapacityReservation | undefined {
+  const candidates = owned.filter(b => isLive(b) && mismatches(b, request).length === 0 && blockHours(b) >= request.durationHours);
+  const rank = (b: CapacityReservation) => (tagValue(b, IDEMPOTENCY_TAG) === prefer.requestKey ? 2 : 0) + (b.CapacityReservationId === prefer.currentId ? 1 : 0);
+  return candidates.sort((a, b) => rank(b) - rank(a) || (b.EndDate?.getTime() ?? 0) - (a.EndDate?.getTime() ?? 0))[0];
+}
+
+/**
+ * Live blocks this resource owns besides `keptId`: blocks an earlier deployment bought and CloudFormation
+ * does not track (a replacement, a rollback, a deployment that failed after its purchase). They cannot
+ * be cancelled, so every answer names them: the user keeps paying for them until they end.
+ */
+export function otherLiveBlocks(owned: CapacityReservation[], keptId: string | undefined): CapacityReservation[] {
+  return owned.filter(b => isLive(b) && b.CapacityReservationId !== keptId);
+}
+
+export function alsoOwnedNote(owned: CapacityReservation[], keptId: string | undefined): string {
+  const others = otherLiveBlocks(owned, keptId);
+  return others.length === 0 ? '' : `This resource also owns, and you pay for until they end: ${others.map(describeBlock).join('; ')}`;
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'crypto';
+import { Json } from '../resources';
+import { CfnResponse, Delivery, ProviderFramework } from './provider-framework';
+
+export type StackStatus =
+  | 'CREATE_COMPLETE' | 'ROLLBACK_COMPLETE'
+  | 'UPDATE_COMPLETE' | 'UPDATE_ROLLBACK_COMPLETE' | 'UPDATE_ROLLBACK_FAILED'
+  | 'DELETE_COMPLETE' | 'DELETE_FAILED';
+
+/** One request CloudFormation sent to the custom resource, and what it recorded. */
+export interface CfnExchange {
+  readonly requestType: 'Create' | 'Update' | 'Delete';
+  readonly requestId: string;
+  readonly stackId: string;
+  readonly physicalResourceId?: string;
+  readonly properties: Json;
+  readonly response: CfnResponse;
+  /** Part of a rollback (or its continuation by an operator) or of the cleanup after an update. */
+  readonly phase: 'deploy' | 'rollback' | 'continue-rollback' | 'cleanup';
+}
+
+export interface DeployOptions {
+  /** Another resource of the stack fails after this one succeeded, so the operation rolls back. */
+  readonly laterResourceFails?: boolean;
+}
+
+/**
+ * CloudFormation's event sequences for ONE custom resource of a stack, as its documentation and the
+ * Provider framework describe them:
+ * - Create; on FAILED, or when a later resource fails, rollback Delete (of the marker id or the id).
+ * - Update only when the properties changed; a new PhysicalResourceId means the old one is deleted in
+ *   cleanup after success. On FAILED, or a later failure: rollback Update with the OLD properties
+ *   (OldResourceProperties = the new ones) to the current id, then cleanup Delete of the id the
+ *   failed update created if the rollback left it. A rollback Update that fails: UPDATE_ROLLBACK_FAILED.
+ * - Delete when the stack is deleted.
+ * A stack whose creation rolled back must be deleted and created again: same name, new stack id.
+ * A rollback that failed for a reason of the engine's (a crashed Lambda, Step Functions throttling)
+ * is continued by the operator (`continue-update-rollback`): the rollback Update is sent again.
+ */
+export class CloudFormationStack {
+  public readonly exchanges: CfnExchange[] = [];
+  public status?: StackStatus;
+  /** What the stack tracks: the physical id and the properties it was last deployed with. */
+  public resource?: { physicalResourceId: string; properties: Json };
+  public stackId: string;
+
+  /** Rollbacks that failed and were continued by the operator. */
+  public continuedRollbacks = 0;
+
+  constructor(
+    private readonly framework: ProviderFramework,
+    private readonly names: { stackName: string; logicalId: string; region: string },
+    /** How each Create and Update reaches framework-onEvent. */
+    public delivery: () => Delivery = () => 'once',
+    /** How many times the operator runs continue-update-rollback before giving up. */
+    private readonly continueRollbackAttempts = 2,
+  ) {
+    this.stackId = newStackId(names);
+  }
+
+  /** Deploys `properties` (create or update), with CloudFormation's rollback on failure. */
+  public async deploy(properties: Json, options: DeployOptions = {}): Promise<StackStatus> {
+    if (this.status === 'UPDATE_ROLLBACK_FAILED') throw new Error('the stack is in UPDATE_ROLLBACK_FAILED; nothing can be deployed');
+    return this.resource ? this.update(properties, options) : this.create(properties, options);
+  }
+
+  public async destroy(): Promise<StackStatus> {
+    if (!this.resource) return (this.status = 'DELETE_COMPLETE');
+    const deleted = await this.send('Delete', this.resource.properties, 'deploy', this.resource.physicalResourceId);
+    if (deleted.Status === 'FAILED') return (this.status = 'DELETE_FAILED');
+    this.resource = undefined;
+    return (this.status = 'DELETE_COMPLETE');
+  }
+
+  private async create(properties: Json, options: DeployOptions): Promise<StackStatus> {
+    if (this.status === 'ROLLBACK_COMPLETE') this.stackId = newStackId(this.names); // deleted and created again
+    const created = await this.send('Create', properties, 'deploy');
+    if (created.Status === 'SUCCESS' && !options.laterResourceFails) {
+      this.resource = { physicalResourceId: created.PhysicalResourceId, properties };
+      return (this.status = 'CREATE_COMPLETE');
+    }
+    await this.send('Delete', properties, 'rollback', created.PhysicalResourceId);
+    return (this.status = 'ROLLBACK_COMPLETE');
+  }
+
+  private async update(properties: Json, options: DeployOptions): Promise<StackStatus> {
+    const before = this.resource!;
+    if (JSON.stringify(before.properties) === JSON.stringify(properties)) {
+      return (this.status = options.laterResourceFails ? 'UPDATE_ROLLBACK_COMPLETE' : 'UPDATE_COMPLETE');
+    }
+    const updated = await this.send('Update', properties, 'deploy', before.physicalResourceId, before.properties);
+    if (updated.Status === 'SUCCESS' && !options.laterResourceFails) {
+      this.resource = { physicalResourceId: updated.PhysicalResourceId, properties };
+      if (updated.PhysicalResourceId !== before.physicalResourceId) {
+        await this.send('Delete', before.properties, 'cleanup', before.physicalResourceId);
+      }
+      return (this.status = 'UPDATE_COMPLETE');
+    }
+    const current = updated.Status === 'SUCCESS' ? updated.PhysicalResourceId : before.physicalResourceId;
+    let rolledBack = await this.send('Update', before.properties, 'rollback', current, properties);
+    for (let attempt = 0; rolledBack.Status === 'FAILED' && attempt < this.continueRollbackAttempts; attempt++) {
+      this.continuedRollbacks++;
+      rolledBack = await this.send('Update', before.properties, 'continue-rollback', current, properties);
+    }
+    if (rolledBack.Status === 'FAILED') {
+      this.resource = { physicalResourceId: current, properties };
+      return (this.status = 'UPDATE_ROLLBACK_FAILED');
+    }
+    this.resource = { physicalResourceId: rolledBack.PhysicalResourceId, properties: before.properties };
+    if (rolledBack.PhysicalResourceId !== current) {
+      await this.send('Delete', properties, 'cleanup', current);
+    }
+    return (this.status = 'UPDATE_ROLLBACK_COMPLETE');
+  }
+
+  private async send(requestType: CfnExchange['requestType'], properties: Json, phase: CfnExchange['phase'], physicalResourceId?: string, oldProperties?: Json): Promise<CfnResponse> {
+    const requestId = randomUUID();
+    const event = {
+      RequestType: requestType,
+      ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent',
+      ResponseURL: 'https://cloudformation-custom-resource-response-rehearsal.invalid/presigned?X-Amz-Signature=local',
+      StackId: this.stackId,
+      RequestId: requestId,
+      LogicalResourceId: this.names.logicalId,
+      ResourceType: 'Custom::CapacityBlockPurchase',
+      ResourceProperties: { ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent', ...properties },
+      ...(physicalResourceId !== undefined ? { PhysicalResourceId: physicalResourceId } : {}),
+      ...(oldProperties ? { OldResourceProperties: { ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent', ...oldProperties } } : {}),
+    };
+    const response = await this.framework.request(event, requestType === 'Delete' ? 'once' : this.delivery());
+    this.exchanges.push({ requestType, requestId, stackId: this.stackId, physicalResourceId, properties, response, phase });
+    return response;
+  }
+}
+
+function newStackId(names: { stackName: string; region: string }): string {
+  return `arn:aws:cloudformation:${names.region}:123456789012:stack/${names.stackName}/${randomUUID()}`;
+}
