@@ -87,6 +87,12 @@ export class Ec2Emulator {
   public readonly offeringsSeen = new Map<string, EmulatedOffering>();
   /** Extensions that were bought. */
   public readonly extensions: EmulatedExtension[] = [];
+  /**
+   * Every request parameter the emulator read, and every answer it sent, by action: a test checks
+   * both against the official @aws-sdk/client-ec2 model, so that neither can drift from the real wire.
+   */
+  public readonly parametersRead = new Map<string, Set<string>>();
+  public readonly answers: Array<{ action: string; body: string }> = [];
   public readonly faults: FaultInjector;
   public readonly clock: SimulatedClock;
   private readonly server = new LoopbackServer(request => this.handle(request));
@@ -148,14 +154,15 @@ export class Ec2Emulator {
   }
 
   private async handle(request: RawRequest): Promise<RawResponse | 'reset'> {
-    const params = Object.fromEntries(new URLSearchParams(request.body));
-    const action = params.Action ?? '';
+    const raw = Object.fromEntries(new URLSearchParams(request.body));
+    const action = raw.Action ?? '';
+    const params = this.recordingReads(action, raw);
     const latency = this.faults.latency();
     if (latency > 0) await sleep(latency);
     const i = this.scripted.findIndex(s => s.action === action && (s.when?.(params) ?? true));
     const scripted = i >= 0 ? this.scripted.splice(i, 1)[0].fault : undefined;
     const fault = scripted ?? this.faults.before();
-    this.calls.push({ action, params, fault });
+    this.calls.push({ action, params: raw, fault });
     if (scripted === 'hangAfter' || scripted === 'lostAnswer') {
       try { this.dispatch(action, params); } catch { /* refused: the client learns nothing either way */ }
       return scripted === 'lostAnswer' ? this.error(new Ec2Error('InternalError', 'An internal error has occurred.', 500)) : new Promise<never>(() => undefined);
@@ -174,11 +181,24 @@ export class Ec2Emulator {
       if (MUTATING.has(action) && params.DryRun !== 'true' && this.faults.loseAnswer(action)) {
         return this.error(new Ec2Error('InternalError', 'An internal error has occurred.', 500));
       }
-      return { status: 200, contentType: 'text/xml;charset=UTF-8', body: this.xml.build({ [`${action}Response`]: { '@_xmlns': NS, 'requestId': requestId(), ...body } }) };
+      const xml = this.xml.build({ [`${action}Response`]: { '@_xmlns': NS, 'requestId': requestId(), ...body } });
+      this.answers.push({ action, body: xml });
+      return { status: 200, contentType: 'text/xml;charset=UTF-8', body: xml };
     } catch (error) {
       if (error instanceof Ec2Error) return this.error(error);
       throw error;
     }
+  }
+
+  private recordingReads(action: string, params: Record<string, string>): Record<string, string> {
+    const read = this.parametersRead.get(action) ?? new Set<string>();
+    this.parametersRead.set(action, read);
+    return new Proxy(params, {
+      get: (target, key) => {
+        if (typeof key === 'string' && key !== 'Action' && key !== 'Version') read.add(key);
+        return target[key as string];
+      },
+    });
   }
 
   private dispatch(action: string, p: Record<string, string>): Record<string, unknown> {
