@@ -342,7 +342,7 @@ function benchBundles(): Json {
   const ali = path.join(ROOT, 'assets', 'alicloud-capacity-reservation-handler', 'index.js');
   const zip = path.join(ROOT, 'assets', 'alicloud-capacity-reservation-handler', 'code.zip');
   const items = [
-    { name: 'AWS Lambda handler (SDK external)', file: aws, budgetBytes: 50 * KB, budget: '<= 50 KB', require: true },
+    { name: 'AWS Lambda handler (SDK external, claim library included)', file: aws, budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
     { name: 'FC handler (all inlined, minified)', file: ali, budgetBytes: 300 * KB, budget: '<= 300 KB', require: true },
     { name: 'FC handler code.zip (inline in template)', file: zip, budgetBytes: undefined, budget: '', require: false },
   ];

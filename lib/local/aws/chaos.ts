@@ -65,7 +65,7 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
     const random = seededRandom(seed * 7919);
     const scenario = drawScenario(random);
     const engine: EngineFaults = {
-      startExecutionThrottle: random() < 0.3 ? 0.05 : 0,
+      startExecutionThrottle: random() < 0.3 ? 0.4 : 0,
       invokeLost: random() < 0.3 ? 0.1 : 0,
       crash: random() < 0.2 ? 0.02 : 0,
     };

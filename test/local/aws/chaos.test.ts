@@ -8,6 +8,6 @@ test('aws: through CloudFormation\'s sequences and the real Provider framework, 
   expect({ rollbackFailed: report.rollbackFailed, lambdaTimeouts: report.lambdaTimeouts, serviceTimeouts: report.serviceTimeouts })
     .toEqual({ rollbackFailed: 0, lambdaTimeouts: 0, serviceTimeouts: 0 });
   // The engine's faults and sequences really happened.
-  expect(Object.keys(report.faultsInjected)).toEqual(expect.arrayContaining(['concurrentDuplicate', 'sequentialDuplicate', 'invokeLost', 'crash', 'hang']));
+  expect(Object.keys(report.faultsInjected)).toEqual(expect.arrayContaining(['concurrentDuplicate', 'sequentialDuplicate', 'invokeLost', 'startExecutionThrottled', 'crash', 'hang']));
   expect(Object.keys(report.operations)).toEqual(expect.arrayContaining(['ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'UPDATE_COMPLETE', 'DELETE_COMPLETE']));
 }, 600_000);
