@@ -1,4 +1,4 @@
-import { CustomResource, Duration, IResource, ITaggable, Lazy, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, IResource, ITaggable, Lazy, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
@@ -7,7 +7,7 @@ import { CapacityBlockInstanceType } from './instance-type';
 import { CapacityBlockProvider } from './provider';
 import * as rules from './validation';
 import {
-  AttributeName, CapacityBlockWireProperties, DEFAULT_PLATFORM,
+  AttributeName, CapacityBlockWireProperties, DEFAULT_CURRENCY, DEFAULT_PLATFORM,
   RESOURCE_TYPE, SERVICE_TIMEOUT_SECONDS, WireTag,
 } from './wire';
 
@@ -246,7 +246,15 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   /** Tags of the Capacity Reservation. */
   public readonly tags: TagManager;
 
-  private readonly previewOnly: boolean;
+  /** The most this block may cost up front (a token when it comes from a parameter). */
+  public readonly maxUpfrontFee: number;
+
+  /** The currency of `maxUpfrontFee`. */
+  public readonly maxUpfrontFeeCurrency: string;
+
+  /** True when the resource only previews: it buys nothing. */
+  public readonly previewOnly: boolean;
+
   private readonly instanceType: CapacityBlockInstanceType;
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
@@ -257,6 +265,12 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     }
     this.previewOnly = props.previewOnly === true;
     this.instanceType = props.instanceType;
+    this.maxUpfrontFee = props.maxUpfrontFee;
+    this.maxUpfrontFeeCurrency = props.currencyCode ?? DEFAULT_CURRENCY;
+    // `cdk synth` shows the worst case of every block, as the money it is.
+    Annotations.of(this).addInfo(this.previewOnly
+      ? 'previewOnly: buys nothing; reports the offering it would buy'
+      : `Buys a Capacity Block for up to ${Token.isUnresolved(props.maxUpfrontFee) ? 'the maxUpfrontFee given at deploy time' : `${props.maxUpfrontFee} ${this.maxUpfrontFeeCurrency}`} up front, non-refundable: a Capacity Block cannot be cancelled. Each extension may cost that much again`);
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, props.tags);
     this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags()) });
 

@@ -1,3 +1,4 @@
 export * from './capacity-block-purchase';
 export * from './instance-type';
 export * from './instance-platform';
+export * from './spend-limit';
