@@ -1,7 +1,9 @@
-// Bundles both handlers at build time (never at the user's synth).
+// Bundles both handlers and the plan CLI at build time (never at the user's synth).
 // - AWS Lambda: the AWS SDK v3 ships in the Node.js runtime, so it stays external.
 // - Alibaba FC3: everything is inlined and zipped, because the code travels inside the ROS template
 //   (Code.ZipFile) and the template must deploy as it is, with no asset upload.
+// - The plan CLI (`npx cdk-capacity-reservations plan`): everything inlined, so it runs in any app
+//   without the user installing SDKs.
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
@@ -34,3 +36,6 @@ const ali = await bundle('lib/alicloud/handler/index.ts', aliDir, {});
 // A fixed timestamp keeps the zip, and so the template, byte-for-byte reproducible.
 writeFileSync(`${aliDir}/code.zip`, zipSync({ 'index.js': readFileSync(ali) }, { level: 9, mtime: new Date('2020-01-01T00:00:00Z') }));
 console.log(`${ali}: ${kib(ali)} (zipped ${kib(`${aliDir}/code.zip`)})`);
+
+const cli = await bundle('lib/plan/cli.ts', 'assets/cli', {});
+console.log(`${cli}: ${kib(cli)}`);

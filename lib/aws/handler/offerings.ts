@@ -1,4 +1,4 @@
-import { CapacityBlockOffering, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
+import { CapacityBlockOffering, DescribeCapacityBlockOfferingsCommandInput, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
 import { parseDecimal } from '../validation';
 import { ec2, ec2CallOptions } from './ec2';
 import { UserError } from './errors';
@@ -30,16 +30,24 @@ export interface Judgement {
   readonly refused: Refusal[];
 }
 
-/** Every page of DescribeCapacityBlockOfferings for the request (the SDK paginator follows NextToken). */
-export async function searchOfferings(request: CapacityBlockRequest, now: Date): Promise<Offering[]> {
+/**
+ * What to ask DescribeCapacityBlockOfferings for a request. One function, so that the deploy-time
+ * search and `cdk-capacity-reservations plan` ask EC2 exactly the same question.
+ */
+export function offeringsQuery(request: CapacityBlockRequest, now: Date): DescribeCapacityBlockOfferingsCommandInput {
   const start = request.earliestStart && request.earliestStart > now ? request.earliestStart : undefined;
-  const pages = paginateDescribeCapacityBlockOfferings({ client: ec2, pageSize: 1000 }, {
+  return {
     InstanceType: request.instanceType,
     InstanceCount: request.instanceCount,
     CapacityDurationHours: request.durationHours,
     StartDateRange: start,
     EndDateRange: request.latestEnd,
-  }, ec2CallOptions());
+  };
+}
+
+/** Every page of DescribeCapacityBlockOfferings for the request (the SDK paginator follows NextToken). */
+export async function searchOfferings(request: CapacityBlockRequest, now: Date): Promise<Offering[]> {
+  const pages = paginateDescribeCapacityBlockOfferings({ client: ec2, pageSize: 1000 }, offeringsQuery(request, now), ec2CallOptions());
   const offerings: Offering[] = [];
   for await (const page of pages) {
     offerings.push(...(page.CapacityBlockOfferings ?? []).map(toOffering));
@@ -47,7 +55,7 @@ export async function searchOfferings(request: CapacityBlockRequest, now: Date):
   return offerings;
 }
 
-function toOffering(o: CapacityBlockOffering): Offering {
+export function toOffering(o: CapacityBlockOffering): Offering {
   const feeText = o.UpfrontFee ?? '';
   return {
     id: o.CapacityBlockOfferingId ?? '',

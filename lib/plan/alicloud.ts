@@ -1,0 +1,160 @@
+import type { DescribeAvailableResourceResponseBody, DescribePriceResponseBody } from '@alicloud/ecs20140526';
+import { asEcsError, createEcsCall, EcsCall, FcCredentials } from '../alicloud/handler/ecs';
+import { FoundReservation, resolveTokens } from './templates';
+
+/** One zone of zoneIds, as ECS answers for it now. */
+export interface ZonePlan {
+  readonly zoneId: string;
+  /** `available` (in stock), `sold-out`, or `unknown` when ECS does not list the type there. */
+  readonly stock: 'available' | 'sold-out' | 'unknown';
+  readonly stockDetail: string;
+  /** Pay-as-you-go price of one instance for one hour, and its currency. */
+  readonly hourlyPrice?: number;
+  readonly currency?: string;
+  readonly priceError?: string;
+}
+
+/** What one AliCapacityReservation would do if it were deployed now. */
+export interface AliReservationPlan {
+  readonly cloud: 'alicloud';
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly region: string;
+  readonly verdict: 'would-reserve' | 'no-stock' | 'invalid' | 'unresolved';
+  readonly reason?: string;
+  readonly instanceType?: string;
+  readonly instanceAmount?: number;
+  /** In zoneIds order: the handler tries them in that order. */
+  readonly zones: ZonePlan[];
+  readonly chosenZone?: string;
+  /** instanceAmount × the hourly price in the chosen zone, and for 30 days (720 h). */
+  readonly hourlyCost?: number;
+  readonly thirtyDayCost?: number;
+  readonly currency?: string;
+}
+
+export interface AliPlanOptions {
+  readonly region?: string;
+  readonly parameters: Record<string, string>;
+  readonly progress: (line: string) => void;
+  readonly credentials?: FcCredentials;
+  /** Injected for tests. @default the official OpenAPI client (ALIBABA_CLOUD_ECS_ENDPOINT honoured) */
+  readonly ecs?: (credentials: FcCredentials, regionId: string) => EcsCall;
+}
+
+/** Failures of the plan itself (credentials, region, permissions): exit 1, one line each. */
+export class AliPlanError extends Error {}
+
+/**
+ * Plans every AliCapacityReservation: per zone of zoneIds, in order, whether the type has stock now
+ * (DescribeAvailableResource) and its pay-as-you-go hourly price (DescribePrice), then the zone the
+ * handler would use and what the reservation costs. Read-only: nothing is created.
+ */
+export async function planAlicloud(found: FoundReservation[], options: AliPlanOptions): Promise<AliReservationPlan[]> {
+  if (found.length === 0) return [];
+  const credentials = options.credentials ?? credentialsFromEnvironment();
+  const plans: AliReservationPlan[] = [];
+  const asked = new Map<string, Promise<ZonePlan>>();
+  for (const reservation of found) {
+    plans.push(await planReservation(reservation, credentials, options, asked));
+  }
+  return plans;
+}
+
+async function planReservation(found: FoundReservation, credentials: FcCredentials, options: AliPlanOptions, asked: Map<string, Promise<ZonePlan>>): Promise<AliReservationPlan> {
+  const { properties, unresolved } = resolveTokens(found.properties, options.parameters);
+  const zoneIds: string[] = Array.isArray(properties.ZoneIds) ? properties.ZoneIds.map(String) : [];
+  const region = found.region ?? options.region ?? regionOfZone(zoneIds[0]);
+  const base = { cloud: 'alicloud' as const, stack: found.stack, logicalId: found.logicalId, region: region ?? '(unknown)', zones: [] };
+  if (unresolved.length > 0) return { ...base, verdict: 'unresolved', reason: `depends on values known only at deploy time: ${unresolved.join('; ')}` };
+  const instanceType = String(properties.InstanceType ?? '');
+  const instanceAmount = Number(properties.InstanceAmount);
+  if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(instanceType) || !Number.isInteger(instanceAmount) || instanceAmount < 1 || zoneIds.length === 0) {
+    return { ...base, verdict: 'invalid', reason: `needs an instance type, a whole instanceAmount and zoneIds; got ${instanceType || 'no type'}, ${String(properties.InstanceAmount)}, [${zoneIds.join(', ')}]` };
+  }
+  if (!region) throw new AliPlanError(`Alibaba Cloud: no region for ${found.stack}/${found.logicalId}; pass --region (e.g. cn-hangzhou)`);
+  const ecs = (options.ecs ?? createEcsCall)(credentials, region);
+  const zones: ZonePlan[] = [];
+  for (const zoneId of zoneIds) {
+    const key = JSON.stringify([region, zoneId, instanceType]);
+    if (!asked.has(key)) {
+      options.progress(`asking ECS about ${instanceType} in ${zoneId}`);
+      asked.set(key, planZone(ecs, region, zoneId, instanceType));
+    }
+    zones.push(await asked.get(key)!);
+  }
+  const chosen = zones.find(z => z.stock === 'available');
+  if (!chosen) {
+    return { ...base, verdict: 'no-stock', reason: `no stock of ${instanceType} in any of zoneIds (${zones.map(z => `${z.zoneId}: ${z.stockDetail}`).join('; ')})`, instanceType, instanceAmount, zones };
+  }
+  const hourlyCost = chosen.hourlyPrice === undefined ? undefined : chosen.hourlyPrice * instanceAmount;
+  return {
+    ...base, verdict: 'would-reserve', instanceType, instanceAmount, zones, chosenZone: chosen.zoneId,
+    hourlyCost, thirtyDayCost: hourlyCost === undefined ? undefined : hourlyCost * 720, currency: chosen.currency,
+  };
+}
+
+async function planZone(ecs: EcsCall, regionId: string, zoneId: string, instanceType: string): Promise<ZonePlan> {
+  const stock = await call(ecs, 'DescribeAvailableResource', {
+    RegionId: regionId, ZoneId: zoneId, DestinationResource: 'InstanceType', InstanceType: instanceType,
+    InstanceChargeType: 'PostPaid', ResourceType: 'instance',
+  }) as WireAvailable;
+  const zone = (stock.AvailableZones?.AvailableZone ?? []).find(z => z.ZoneId === zoneId);
+  const supported = (zone?.AvailableResources?.AvailableResource ?? [])
+    .flatMap(r => r.SupportedResources?.SupportedResource ?? [])
+    .find(r => r.Value === instanceType);
+  const available = zone?.Status === 'Available' && supported?.Status === 'Available';
+  const state: ZonePlan['stock'] = available ? 'available' : supported || zone ? 'sold-out' : 'unknown';
+  const stockDetail = supported ? `${supported.Status}${supported.StatusCategory ? ` (${supported.StatusCategory})` : ''}` : zone ? `zone ${zone.Status ?? 'listed'}, type not listed` : 'not offered';
+  try {
+    const price = await call(ecs, 'DescribePrice', {
+      RegionId: regionId, ZoneId: zoneId, ResourceType: 'instance', InstanceType: instanceType, PriceUnit: 'Hour', Amount: 1,
+    }) as WirePrice;
+    const trade = price.PriceInfo?.Price?.TradePrice;
+    return { zoneId, stock: state, stockDetail, hourlyPrice: typeof trade === 'number' ? trade : Number(trade), currency: price.PriceInfo?.Price?.Currency };
+  } catch (error) {
+    if (error instanceof AliPlanError) throw error;
+    return { zoneId, stock: state, stockDetail, priceError: `${asEcsError(error).code}: ${asEcsError(error).message}` };
+  }
+}
+
+/** A read-only ECS call; credentials and permission problems become one-line plan errors. */
+async function call(ecs: EcsCall, action: string, query: Record<string, unknown>): Promise<Record<string, any>> {
+  try {
+    return await ecs(action, query);
+  } catch (error) {
+    const e = asEcsError(error);
+    if (/^(InvalidAccessKeyId|SignatureDoesNotMatch|InvalidSecurityToken|IncompleteSignature)/.test(e.code)) {
+      throw new AliPlanError(`Alibaba Cloud: ${e.code}: check ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials)`);
+    }
+    if (/^(Forbidden|NoPermission)/.test(e.code)) {
+      throw new AliPlanError(`Alibaba Cloud: ${e.code} on ${action}: grant the caller ecs:DescribeAvailableResource and ecs:DescribePrice (read-only; the plan calls nothing else)`);
+    }
+    if (/RegionId/.test(e.code)) throw new AliPlanError(`Alibaba Cloud: ${e.code}: the region is not valid; pass --region (e.g. cn-hangzhou)`);
+    if (action === 'DescribePrice') throw error;
+    throw new AliPlanError(`Alibaba Cloud: ${action} failed: ${e.code}: ${e.message}`);
+  }
+}
+
+/** ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / ALIBABA_CLOUD_SECURITY_TOKEN, as Alibaba's tools read them. */
+export function credentialsFromEnvironment(): FcCredentials {
+  const accessKeyId = process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const accessKeySecret = process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  if (!accessKeyId || !accessKeySecret) {
+    throw new AliPlanError('Alibaba Cloud: no credentials; set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials)');
+  }
+  return { accessKeyId, accessKeySecret, securityToken: process.env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined };
+}
+
+/** cn-hangzhou-h → cn-hangzhou; ap-southeast-1a → ap-southeast-1. */
+export function regionOfZone(zoneId: string | undefined): string | undefined {
+  if (!zoneId) return undefined;
+  return /^([a-z]+-[a-z]+-\d+)[a-z]$/.exec(zoneId)?.[1] ?? /^([a-z]+-[a-z]+(?:-\d+)?)-[a-z0-9]+$/.exec(zoneId)?.[1];
+}
+
+/** The JSON ECS sends (PascalCase keys: the SDK models' name maps), as far as the plan reads it. */
+type Capitalized<T> = T extends Array<infer U> ? Array<Capitalized<U>>
+  : T extends object ? { [K in keyof T as K extends string ? (T[K] extends (...args: any[]) => any ? never : Capitalize<K>) : never]?: Capitalized<T[K]> }
+    : T;
+type WireAvailable = Capitalized<DescribeAvailableResourceResponseBody>;
+type WirePrice = Capitalized<DescribePriceResponseBody>;

@@ -1,0 +1,158 @@
+import { EC2Client, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
+import { judgeOfferings, money, Offering, offeringsQuery, toOffering } from '../aws/handler/offerings';
+import { CapacityBlockRequest, describeShape, parseRequest } from '../aws/handler/request';
+import { CapacityBlockWireProperties } from '../aws/wire';
+import { FoundReservation, Json, resolveTokens } from './templates';
+
+/** What one CapacityBlockPurchase would do if it were deployed now. */
+export interface AwsBlockPlan {
+  readonly cloud: 'aws';
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly region: string;
+  /** `would-buy` and `preview` succeed; the rest would fail the deploy, for `reason`. */
+  readonly verdict: 'would-buy' | 'preview' | 'no-acceptable-offering' | 'invalid' | 'unresolved';
+  readonly reason?: string;
+  readonly shape?: string;
+  readonly maxUpfrontFee?: string;
+  /** Every offering EC2 listed, best first, with the judge's verdict on each. */
+  readonly offerings: Array<{ readonly offering: Offering; readonly verdict: string }>;
+  readonly chosen?: {
+    readonly offeringId: string;
+    readonly availabilityZone: string;
+    readonly startDate: string;
+    readonly endDate: string;
+    readonly upfrontFee: number;
+    readonly currencyCode: string;
+    readonly perInstanceHour: number;
+  };
+}
+
+/** Failures of the plan itself (credentials, region, permissions): exit 1, one line each. */
+export class PlanCloudError extends Error {}
+
+export interface AwsPlanOptions {
+  readonly now: Date;
+  /** Region for templates whose cloud assembly does not name one. @default the SDK's (AWS_REGION, profile) */
+  readonly region?: string;
+  readonly parameters: Record<string, string>;
+  readonly progress: (line: string) => void;
+  /** Injected for tests: a client per region. @default the SDK's default credential chain */
+  readonly client?: (region: string | undefined) => EC2Client;
+}
+
+/**
+ * Plans every CapacityBlockPurchase with the handler's own request parser, query and judge, asking
+ * EC2 read-only. Each distinct question (region + query) is asked once, all pages, however many
+ * blocks share it.
+ */
+export async function planAws(found: FoundReservation[], options: AwsPlanOptions): Promise<AwsBlockPlan[]> {
+  const clients = new Map<string, EC2Client>();
+  const clientFor = (region: string | undefined) => {
+    const key = region ?? '';
+    if (!clients.has(key)) clients.set(key, options.client?.(region) ?? new EC2Client(region ? { region } : {}));
+    return clients.get(key)!;
+  };
+  const searches = new Map<string, Promise<Offering[]>>();
+  const plans: AwsBlockPlan[] = [];
+  let defaultRegion: string | undefined;
+  try {
+    for (const block of found) {
+      const region = block.region ?? options.region ?? (defaultRegion ??= await sdkRegion(clientFor(undefined)));
+      plans.push(await planBlock(block, region, options, (request, label) => {
+        const query = offeringsQuery(request, options.now);
+        const key = JSON.stringify([region ?? '', query]);
+        if (!searches.has(key)) searches.set(key, readOfferings(clientFor(region), query, label, options.progress));
+        return searches.get(key)!;
+      }));
+    }
+  } finally {
+    for (const client of clients.values()) client.destroy();
+  }
+  return plans;
+}
+
+async function planBlock(block: FoundReservation, region: string | undefined, options: AwsPlanOptions, search: (request: CapacityBlockRequest, label: string) => Promise<Offering[]>): Promise<AwsBlockPlan> {
+  const base = { cloud: 'aws' as const, stack: block.stack, logicalId: block.logicalId, region: region ?? '', offerings: [] };
+  const { properties, unresolved } = resolveTokens(block.properties, options.parameters);
+  if (unresolved.length > 0) return { ...base, verdict: 'unresolved', reason: `depends on values known only at deploy time: ${unresolved.join('; ')}` };
+  let request: CapacityBlockRequest;
+  try {
+    request = parseRequest(asStrings(properties) as CapacityBlockWireProperties, region, options.now);
+  } catch (error) {
+    return { ...base, verdict: 'invalid', reason: (error as Error).message };
+  }
+  const shape = describeShape(request);
+  const ceiling = money(request.maxUpfrontFee, request.currencyCode);
+  const judgement = judgeOfferings(await search(request, `${shape} in ${base.region}`), request);
+  const offerings = [
+    ...judgement.acceptable.map((offering, i) => ({ offering, verdict: i === 0 ? (request.previewOnly ? 'would preview' : 'would buy') : 'acceptable, not chosen' })),
+    ...[...judgement.refused].sort((a, b) => feeOrder(a.offering) - feeOrder(b.offering)).map(({ offering, reason }) => ({ offering, verdict: reason })),
+  ];
+  const best = judgement.acceptable[0];
+  if (!best) {
+    const reason = judgement.refused.length === 0
+      ? `EC2 offers no ${shape}${request.availabilityZone ? ` in ${request.availabilityZone}` : ''} in the requested window`
+      : `none of the ${judgement.refused.length} offerings is acceptable (cheapest: ${money(Math.min(...judgement.refused.map(r => r.offering.upfrontFee).filter(Number.isFinite)), request.currencyCode)} against maxUpfrontFee ${ceiling})`;
+    return { ...base, verdict: 'no-acceptable-offering', reason, shape, maxUpfrontFee: ceiling, offerings };
+  }
+  return {
+    ...base, verdict: request.previewOnly ? 'preview' : 'would-buy', shape, maxUpfrontFee: ceiling, offerings,
+    chosen: {
+      offeringId: best.id, availabilityZone: best.availabilityZone, startDate: best.startDate.toISOString(), endDate: best.endDate.toISOString(),
+      upfrontFee: best.upfrontFee, currencyCode: best.currencyCode, perInstanceHour: perInstanceHour(best),
+    },
+  };
+}
+
+/** The region the SDK's own chain resolves (AWS_REGION, the profile), for templates that name none. */
+async function sdkRegion(client: EC2Client): Promise<string> {
+  try {
+    return await client.config.region();
+  } catch (error) {
+    throw explainAwsError(error);
+  }
+}
+
+const feeOrder = (o: Offering) => (Number.isFinite(o.upfrontFee) ? o.upfrontFee : Infinity);
+
+export function perInstanceHour(o: Offering): number {
+  const hours = (o.endDate.getTime() - o.startDate.getTime()) / 3_600_000;
+  return o.upfrontFee / (o.instanceCount * hours);
+}
+
+async function readOfferings(client: EC2Client, query: ReturnType<typeof offeringsQuery>, label: string, progress: (line: string) => void): Promise<Offering[]> {
+  const offerings: Offering[] = [];
+  let page = 0;
+  try {
+    for await (const result of paginateDescribeCapacityBlockOfferings({ client, pageSize: 1000 }, query)) {
+      progress(`reading Capacity Block offerings for ${label}: page ${++page}, ${offerings.length + (result.CapacityBlockOfferings?.length ?? 0)} offerings`);
+      offerings.push(...(result.CapacityBlockOfferings ?? []).map(toOffering));
+    }
+  } catch (error) {
+    throw explainAwsError(error);
+  }
+  return offerings;
+}
+
+/** One line: what went wrong with the credentials, the region or the permissions, and the fix. */
+export function explainAwsError(error: unknown): PlanCloudError {
+  const e = error as { name?: string; message?: string };
+  const name = e?.name ?? 'Error';
+  if (name === 'CredentialsProviderError' || /credential/i.test(e?.message ?? '')) {
+    return new PlanCloudError('AWS: no credentials found; set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`');
+  }
+  if (/Region is missing/i.test(e?.message ?? '')) {
+    return new PlanCloudError('AWS: no region; deploy the stack with an env region, set AWS_REGION, or pass --region');
+  }
+  if (/^(UnauthorizedOperation|AccessDenied|AuthFailure)/.test(name)) {
+    return new PlanCloudError(`AWS: ${name}: grant the caller ec2:DescribeCapacityBlockOfferings (read-only; the plan calls nothing else)`);
+  }
+  return new PlanCloudError(`AWS: DescribeCapacityBlockOfferings failed: ${name}: ${(e?.message ?? String(error)).split('\n')[0]}`);
+}
+
+/** CloudFormation delivers every scalar property as a string; so does the plan, to parse as the handler does. */
+function asStrings(properties: Json): Json {
+  return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
+}
+

@@ -1,0 +1,70 @@
+import { iso } from '../aws/handler/offerings';
+import { AliReservationPlan } from './alicloud';
+import { AwsBlockPlan, perInstanceHour } from './aws';
+import type { PlanReport } from './cli';
+
+/** A plain-text table: a header, a rule, and one line per row, columns padded to fit. */
+export function table(rows: Array<Record<string, string>>, columns: string[]): string {
+  const widths = columns.map(c => Math.max(c.length, ...rows.map(r => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns), line(widths.map(w => '-'.repeat(w))), ...rows.map(r => line(columns.map(c => r[c] ?? '')))].join('\n');
+}
+
+export function amount(value: number, currency: string): string {
+  return `${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+}
+
+/** The plan for people: one section per reservation, then the totals and what would fail. */
+export function formatPlan(report: PlanReport): string {
+  const sections = report.reservations.map(p => (p.cloud === 'aws' ? formatAws(p) : formatAlicloud(p)));
+  const totals = [
+    ...Object.entries(report.upfrontTotals).map(([c, v]) => `AWS Capacity Blocks, up front and non-refundable: ${amount(v, c)}`),
+    ...Object.entries(report.hourlyTotals).map(([c, v]) => `Alibaba Cloud capacity reservations: ${amount(v, c)} per hour, ${amount(v * 720, c)} per 30 days`),
+  ];
+  const failing = report.wouldFail.length === 0
+    ? ['Every reservation would succeed now.']
+    : [`${report.wouldFail.length} reservation${report.wouldFail.length > 1 ? 's' : ''} would fail now:`, ...report.wouldFail.map(f => `  ${f.reservation}: ${f.reason}`)];
+  return `${[...sections, [...totals, ...failing].join('\n')].join('\n\n')}\n`;
+}
+
+function formatAws(p: AwsBlockPlan): string {
+  const head = `AWS ${p.stack}/${p.logicalId} (${p.region})${p.shape ? `: ${p.shape}, maxUpfrontFee ${p.maxUpfrontFee}` : ''}`;
+  if (p.offerings.length === 0) return `${head}\n  ${p.verdict}: ${p.reason ?? ''}`;
+  const rows = p.offerings.map(({ offering: o, verdict }) => ({
+    ' ': o.id === p.chosen?.offeringId ? '*' : '',
+    'offering': o.id,
+    'zone': o.availabilityZone,
+    'start': iso(o.startDate),
+    'end': iso(o.endDate),
+    'upfront fee': Number.isFinite(o.upfrontFee) ? amount(o.upfrontFee, o.currencyCode) : `'${o.upfrontFeeText}'`,
+    'per instance-hour': Number.isFinite(o.upfrontFee) ? perInstanceHour(o).toFixed(2) : '-',
+    'verdict': verdictText(verdict),
+  }));
+  const outcome = p.chosen
+    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
+    : `  -> ${p.verdict}: ${p.reason ?? ''}`;
+  return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']))}\n${outcome}`;
+}
+
+function formatAlicloud(p: AliReservationPlan): string {
+  const head = `Alibaba Cloud ${p.stack}/${p.logicalId} (${p.region})${p.instanceType ? `: ${p.instanceAmount} x ${p.instanceType}` : ''}`;
+  if (p.zones.length === 0) return `${head}\n  ${p.verdict}: ${p.reason ?? ''}`;
+  const rows = p.zones.map(z => ({
+    ' ': z.zoneId === p.chosenZone ? '*' : '',
+    'zone (in order)': z.zoneId,
+    'stock': `${z.stock} (${z.stockDetail})`,
+    'price per instance-hour': z.hourlyPrice !== undefined && Number.isFinite(z.hourlyPrice) ? amount(z.hourlyPrice, z.currency ?? '') : (z.priceError ?? '-'),
+  }));
+  const outcome = p.chosenZone
+    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${amount(p.thirtyDayCost!, p.currency)} per 30 days, billed until released` : ''}`
+    : `  -> ${p.verdict}: ${p.reason ?? ''}`;
+  return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per instance-hour']))}\n${outcome}`;
+}
+
+function verdictText(verdict: string): string {
+  return verdict.length > 60 ? `${verdict.slice(0, 57)}...` : verdict;
+}
+
+function indent(text: string): string {
+  return text.split('\n').map(l => `  ${l}`).join('\n');
+}

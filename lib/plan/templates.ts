@@ -1,0 +1,92 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
+import * as path from 'path';
+
+export type Json = Record<string, any>;
+
+/** One reservation found in a synthesized template. */
+export interface FoundReservation {
+  readonly cloud: 'aws' | 'alicloud';
+  /** The stack (cdk.out artifact id, or the template file's name). */
+  readonly stack: string;
+  readonly logicalId: string;
+  /** From the cloud assembly's environment, when it names one. */
+  readonly region?: string;
+  /** The properties as the handler would receive them, tokens left in place. */
+  readonly properties: Json;
+}
+
+const AWS_TYPE = 'Custom::CapacityBlockPurchase';
+const ROS_TYPE = 'ALIYUN::ROS::CustomResource';
+
+/**
+ * Every CapacityBlockPurchase and AliCapacityReservation in the given places: a cloud assembly
+ * (cdk.out, stages included), a directory of ROS templates (ros.out), or template files.
+ */
+export function findReservations(places: string[]): FoundReservation[] {
+  return places.flatMap(place => {
+    if (!existsSync(place)) throw new PlanInputError(`${place} does not exist; synthesize first (cdk synth), or name a template file`);
+    if (!statSync(place).isDirectory()) return fromTemplate(place, path.basename(place).replace(/\.template\.json$|\.json$/, ''));
+    return existsSync(path.join(place, 'manifest.json')) ? fromAssembly(place) : fromDirectory(place);
+  });
+}
+
+function fromAssembly(dir: string): FoundReservation[] {
+  const manifest = readJson(path.join(dir, 'manifest.json'));
+  return Object.entries<Json>(manifest.artifacts ?? {}).flatMap(([id, artifact]) => {
+    if (artifact.type === 'cdk:cloud-assembly') return fromAssembly(path.join(dir, artifact.properties.directoryName));
+    if (artifact.type !== 'aws:cloudformation:stack') return [];
+    const region = /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(String(artifact.environment ?? ''))?.[1];
+    return fromTemplate(path.join(dir, artifact.properties.templateFile), artifact.displayName ?? id, region && region !== 'unknown-region' ? region : undefined);
+  });
+}
+
+function fromDirectory(dir: string): FoundReservation[] {
+  return readdirSync(dir).filter(f => f.endsWith('.template.json')).sort()
+    .flatMap(f => fromTemplate(path.join(dir, f), f.replace(/\.template\.json$/, '')));
+}
+
+function fromTemplate(file: string, stack: string, region?: string): FoundReservation[] {
+  const resources: Record<string, Json> = readJson(file).Resources ?? {};
+  return Object.entries(resources).flatMap(([logicalId, resource]): FoundReservation[] => {
+    const { ServiceToken: _token, ...properties } = resource.Properties ?? {};
+    if (resource.Type === AWS_TYPE) return [{ cloud: 'aws', stack, logicalId, region, properties }];
+    if (resource.Type === ROS_TYPE && Array.isArray(properties.Parameters?.ZoneIds ?? undefined)) {
+      return [{ cloud: 'alicloud', stack, logicalId, region, properties: properties.Parameters }];
+    }
+    return [];
+  });
+}
+
+/**
+ * Replaces `{ Ref: Name }` with a value the user gave (`--parameters Name=Value`) and names every
+ * other token by its property: a token is reported, never guessed.
+ */
+export function resolveTokens(properties: Json, parameters: Record<string, string>): { properties: Json; unresolved: string[] } {
+  const unresolved: string[] = [];
+  const resolve = (value: unknown, where: string): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => resolve(v, `${where}[${i}]`));
+    if (value && typeof value === 'object') {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) {
+        const ref = (value as Json).Ref;
+        if (typeof ref === 'string' && parameters[ref] !== undefined) return parameters[ref];
+        unresolved.push(`${where} is ${JSON.stringify(value)}${typeof ref === 'string' ? ` (pass --parameters ${ref}=VALUE to plan with a value)` : ''}`);
+        return undefined;
+      }
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, where ? `${where}.${k}` : k)]));
+    }
+    return value;
+  };
+  return { properties: resolve(properties, '') as Json, unresolved };
+}
+
+/** Bad input to the plan itself (a path, a flag): exit 1 with this one line. */
+export class PlanInputError extends Error {}
+
+function readJson(file: string): Json {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new PlanInputError(`cannot read ${file} as a template: ${(error as Error).message}`);
+  }
+}
