@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { main } from '../../lib/plan/cli';
@@ -31,7 +31,7 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
 /** A template with one block per entry of `ceilings`, all asking for the same shape. */
 function template(ceilings: string[], extra: Record<string, unknown> = {}): string {
   const file = writeAwsTemplate({ MaxUpfrontFee: ceilings[0], ...extra });
-  const parsed = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+  const parsed = JSON.parse(readFileSync(file, 'utf8'));
   ceilings.slice(1).forEach((ceiling, i) => { parsed.Resources[`Block${i + 2}`] = { ...parsed.Resources.Block, Properties: { ...parsed.Resources.Block.Properties, MaxUpfrontFee: ceiling } }; });
   writeFileSync(file, JSON.stringify(parsed));
   return file;
