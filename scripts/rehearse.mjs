@@ -1,11 +1,12 @@
 // `npm start`: rehearse the synthesized example apps against the local emulators, through the real
 // bundled handlers and SDK clients, and print what was bought, where, for how much, and what delete did.
 // Exits non-zero if any lifecycle broke.
-import { existsSync, readdirSync } from 'fs';
+import { existsSync, readdirSync, readFileSync } from 'fs';
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
-const { rehearseAws, rehearseAlicloud } = require('../lib/local/index.js');
+const { rehearseAws, rehearseAlicloud, Ec2Emulator, EcsEmulator } = require('../lib/local/index.js');
+const { main: planCli } = require('../assets/cli/index.js');
 
 const templates = dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.template.json')).map(f => `${dir}/${f}`) : []);
 // The rehearsal mutes the handlers' JSON logs via console.log, so progress goes straight to stdout.
@@ -19,27 +20,39 @@ const table = (rows, columns) => {
 const started = Date.now();
 let failures = 0;
 
+// First what a platform team would run before paying: `cdk-capacity-reservations plan cdk.out ros.out`,
+// the real CLI, against the emulators instead of the clouds (read-only: it buys nothing).
+{
+  const manifest = existsSync('cdk.out/manifest.json') ? JSON.parse(readFileSync('cdk.out/manifest.json', 'utf8')) : { artifacts: {} };
+  const region = Object.values(manifest.artifacts).map(a => /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(a.environment ?? '')?.[1]).find(Boolean) ?? 'us-east-1';
+  const ec2 = new Ec2Emulator({ region });
+  const ecs = new EcsEmulator({ hourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 12.5 } });
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EC2: await ec2.start(), AWS_ACCESS_KEY_ID: 'AKIDLOCALPLAN', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: region,
+    ALIBABA_CLOUD_ECS_ENDPOINT: await ecs.start(), ALIBABA_CLOUD_ECS_PROTOCOL: 'http',
+    ALIBABA_CLOUD_ACCESS_KEY_ID: ecs.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ecs.accessKeySecret,
+  });
+  delete process.env.AWS_PROFILE;
+  const places = ['cdk.out', 'ros.out'].filter(p => existsSync(p));
+  console.log(`$ cdk-capacity-reservations plan ${places.join(' ')}   (against the local emulators)\n`);
+  let progressAndErrors = '';
+  const code = await planCli(['plan', ...places], { stdout: t => process.stdout.write(t), stderr: t => { progressAndErrors += t; } });
+  process.env = saved;
+  await Promise.all([ec2.stop(), ecs.stop()]);
+  if (code !== 0) {
+    console.log(`${progressAndErrors.trim().split('\n').pop()}\nplan exited ${code}`);
+    failures++;
+  }
+}
+
 for (const file of templates('cdk.out')) {
   console.log(`\nAWS: ${file} -> local EC2 emulator`);
   const { reports } = await rehearseAws(file, { progress });
   for (const r of reports) {
     if (!r.ok) failures++;
-    console.log(`\n${r.logicalId}: offerings considered (${r.offeringsConsidered.length}) for maxUpfrontFee ${r.request.maxUpfrontFee}, ${r.request.selection}`);
-    const rows = [...r.offeringsConsidered]
-      .sort((a, b) => Number(a.upfrontFee) - Number(b.upfrontFee))
-      .map(o => {
-        const hours = o.durationHours * o.instanceCount;
-        const verdict = o.id === r.chosenOfferingId ? 'bought'
-          : r.request.availabilityZone && o.availabilityZone !== r.request.availabilityZone ? `not in ${r.request.availabilityZone}`
-            : Number(o.upfrontFee) > r.request.maxUpfrontFee ? 'above maxUpfrontFee' : 'acceptable, not chosen';
-        return {
-          ' ': o.id === r.chosenOfferingId ? '*' : '', verdict,
-          offering: o.id, zone: o.availabilityZone, start: o.startDate.toISOString().slice(0, 16) + 'Z',
-          end: new Date(o.startDate.getTime() + o.durationHours * 3_600_000).toISOString().slice(0, 16) + 'Z',
-          'upfront fee': `${o.upfrontFee} ${o.currencyCode}`, 'per instance-hour': (Number(o.upfrontFee) / hours).toFixed(2),
-        };
-      });
-    console.log(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']));
+    // The plan above showed every offering and the judge's verdict; here, what the deploy did.
+    console.log(`\n${r.logicalId}: ${r.offeringsConsidered.length} offerings considered for maxUpfrontFee ${r.request.maxUpfrontFee}, ${r.request.selection}; took ${r.chosenOfferingId ?? 'none'}`);
     console.log(r.ok
       ? `  bought ${r.capacityReservationId} for ${r.upfrontFee}, state ${r.state}; purchases made: ${r.purchases}; EC2 calls: ${r.ec2Calls}\n  delete: ${r.afterDelete}`
       : `  FAILED: ${r.error}`);

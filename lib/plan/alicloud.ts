@@ -1,5 +1,6 @@
 import type { DescribeAvailableResourceResponseBody, DescribePriceResponseBody } from '@alicloud/ecs20140526';
 import { asEcsError, createEcsCall, EcsCall, FcCredentials } from '../alicloud/handler/ecs';
+import { parseReservationRequest, ReservationRequest } from '../alicloud/handler/request';
 import { FoundReservation, resolveTokens } from './templates';
 
 /** One zone of zoneIds, as ECS answers for it now. */
@@ -37,6 +38,8 @@ export interface AliPlanOptions {
   readonly region?: string;
   readonly parameters: Record<string, string>;
   readonly progress: (line: string) => void;
+  /** Judges endTime as the handler would at this moment. @default now */
+  readonly now?: Date;
   readonly credentials?: FcCredentials;
   /** Injected for tests. @default the official OpenAPI client (ALIBABA_CLOUD_ECS_ENDPOINT honoured) */
   readonly ecs?: (credentials: FcCredentials, regionId: string) => EcsCall;
@@ -67,11 +70,13 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
   const region = found.region ?? options.region ?? regionOfZone(zoneIds[0]);
   const base = { cloud: 'alicloud' as const, stack: found.stack, logicalId: found.logicalId, region: region ?? '(unknown)', zones: [] };
   if (unresolved.length > 0) return { ...base, verdict: 'unresolved', reason: `depends on values known only at deploy time: ${unresolved.join('; ')}` };
-  const instanceType = String(properties.InstanceType ?? '');
-  const instanceAmount = Number(properties.InstanceAmount);
-  if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(instanceType) || !Number.isInteger(instanceAmount) || instanceAmount < 1 || zoneIds.length === 0) {
-    return { ...base, verdict: 'invalid', reason: `needs an instance type, a whole instanceAmount and zoneIds; got ${instanceType || 'no type'}, ${String(properties.InstanceAmount)}, [${zoneIds.join(', ')}]` };
+  let request: ReservationRequest;
+  try {
+    request = parseReservationRequest(properties, options.now ?? new Date());
+  } catch (error) {
+    return { ...base, verdict: 'invalid', reason: (error as Error).message };
   }
+  const { instanceType, instanceAmount } = request;
   if (!region) throw new AliPlanError(`Alibaba Cloud: no region for ${found.stack}/${found.logicalId}; pass --region (e.g. cn-hangzhou)`);
   const ecs = (options.ecs ?? createEcsCall)(credentials, region);
   const zones: ZonePlan[] = [];
@@ -105,7 +110,7 @@ async function planZone(ecs: EcsCall, regionId: string, zoneId: string, instance
     .find(r => r.Value === instanceType);
   const available = zone?.Status === 'Available' && supported?.Status === 'Available';
   const state: ZonePlan['stock'] = available ? 'available' : supported || zone ? 'sold-out' : 'unknown';
-  const stockDetail = supported ? `${supported.Status}${supported.StatusCategory ? ` (${supported.StatusCategory})` : ''}` : zone ? `zone ${zone.Status ?? 'listed'}, type not listed` : 'not offered';
+  const stockDetail = supported ? supported.StatusCategory ?? supported.Status ?? 'listed' : zone ? `zone ${zone.StatusCategory ?? zone.Status ?? 'listed'}, type not listed` : 'not offered';
   try {
     const price = await call(ecs, 'DescribePrice', {
       RegionId: regionId, ZoneId: zoneId, ResourceType: 'instance', InstanceType: instanceType, PriceUnit: 'Hour', Amount: 1,

@@ -80,7 +80,7 @@ export async function plan(paths: string[], options: PlanOptions = {}): Promise<
   if (found.length === 0) throw new PlanInputError(`no CapacityBlockPurchase or AliCapacityReservation in ${places.join(', ')}`);
   const common = { region: options.region, parameters: options.parameters ?? {}, progress: options.progress ?? (() => undefined) };
   const aws = await planAws(found.filter(f => f.cloud === 'aws'), { ...common, now: options.now ?? new Date() });
-  const alicloud = await planAlicloud(found.filter(f => f.cloud === 'alicloud'), common);
+  const alicloud = await planAlicloud(found.filter(f => f.cloud === 'alicloud'), { ...common, now: options.now });
   const reservations: Plan[] = [...aws, ...alicloud];
   const upfrontTotals: Record<string, number> = {};
   for (const p of aws) if (p.verdict === 'would-buy' && p.chosen) upfrontTotals[p.chosen.currencyCode] = (upfrontTotals[p.chosen.currencyCode] ?? 0) + p.chosen.upfrontFee;

@@ -20,7 +20,7 @@ const ROS_TYPE = 'ALIYUN::ROS::CustomResource';
 
 /**
  * Every CapacityBlockPurchase and AliCapacityReservation in the given places: a cloud assembly
- * (cdk.out, stages included), a directory of ROS templates (ros.out), or template files.
+ * (cdk.out, stages included; ros.out from ROS CDK), a directory of templates, or template files.
  */
 export function findReservations(places: string[]): FoundReservation[] {
   return places.flatMap(place => {
@@ -34,7 +34,8 @@ function fromAssembly(dir: string): FoundReservation[] {
   const manifest = readJson(path.join(dir, 'manifest.json'));
   return Object.entries<Json>(manifest.artifacts ?? {}).flatMap(([id, artifact]) => {
     if (artifact.type === 'cdk:cloud-assembly') return fromAssembly(path.join(dir, artifact.properties.directoryName));
-    if (artifact.type !== 'aws:cloudformation:stack') return [];
+    // ROS CDK writes the same cloud assembly with its own stack type and no environment.
+    if (artifact.type !== 'aws:cloudformation:stack' && artifact.type !== 'aliyun:ros:stack') return [];
     const region = /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(String(artifact.environment ?? ''))?.[1];
     return fromTemplate(path.join(dir, artifact.properties.templateFile), artifact.displayName ?? id, region && region !== 'unknown-region' ? region : undefined);
   });

@@ -13,6 +13,8 @@ export interface EcsEmulatorOptions {
   readonly zoneErrors?: Record<string, string>;
   /** Existing resource groups. @default none (any ResourceGroupId is InvalidResourceGroup.NotFound) */
   readonly resourceGroups?: string[];
+  /** Pay-as-you-go price of one instance-hour per instance type, in CNY. @default DEFAULT_HOURLY_PRICE for any type */
+  readonly hourlyPrices?: Record<string, number>;
   /** Describes of a new reservation that still show Pending. @default 1 */
   readonly pendingPolls?: number;
   readonly faults?: FaultPlan;
@@ -47,6 +49,9 @@ class EcsError extends Error {
     super(message);
   }
 }
+
+/** What the emulator charges per instance-hour for a type not in `hourlyPrices`, in CNY. */
+export const DEFAULT_HOURLY_PRICE = 1.5;
 
 const MUTATING = new Set(['CreateCapacityReservation', 'ModifyCapacityReservation', 'ReleaseCapacityReservation', 'TagResources', 'UntagResources']);
 
@@ -141,6 +146,8 @@ export class EcsEmulator {
     switch (action) {
       case 'CreateCapacityReservation': return this.create(q);
       case 'DescribeCapacityReservations': return this.describe(q);
+      case 'DescribeAvailableResource': return this.availableResource(q);
+      case 'DescribePrice': return this.price(q);
       case 'ModifyCapacityReservation': return this.modify(q);
       case 'ReleaseCapacityReservation': return this.release(q);
       case 'TagResources': return this.tag(q, (r, i) => r.tags.set(q[`Tag.${i}.Key`], q[`Tag.${i}.Value`] ?? ''), 'Tag', '.Key');
@@ -208,6 +215,36 @@ export class EcsEmulator {
       MaxResults: 100,
       TotalCount: found.length,
     };
+  }
+
+  /** Stock of one instance type per zone, as the plan asks it (DestinationResource=InstanceType). */
+  private availableResource(q: Record<string, string>): Record<string, unknown> {
+    if (!q.RegionId) throw new EcsError('MissingParameter.RegionId', 'The specified parameter "RegionId" can not be empty.');
+    if (!q.DestinationResource) throw new EcsError('MissingParameter.DestinationResource', 'The specified parameter "DestinationResource" can not be empty.');
+    const zones = Object.keys(this.stock).filter(z => !q.ZoneId || z === q.ZoneId);
+    return {
+      AvailableZones: { AvailableZone: zones.map(zoneId => {
+        const status = this.stock[zoneId] > 0 ? 'Available' : 'SoldOut';
+        const category = this.stock[zoneId] > 0 ? 'WithStock' : 'WithoutStock';
+        return {
+          ZoneId: zoneId, RegionId: q.RegionId, Status: status, StatusCategory: category,
+          AvailableResources: { AvailableResource: [{ Type: 'InstanceType', SupportedResources: { SupportedResource: q.InstanceType
+            ? [{ Value: q.InstanceType, Status: status, StatusCategory: category }]
+            : [] } }] },
+        };
+      }) },
+    };
+  }
+
+  /** The pay-as-you-go price of `Amount` instances for one `PriceUnit` (Hour only here). */
+  private price(q: Record<string, string>): Record<string, unknown> {
+    if (!q.RegionId) throw new EcsError('MissingParameter.RegionId', 'The specified parameter "RegionId" can not be empty.');
+    if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(q.InstanceType ?? '')) throw new EcsError('InvalidInstanceType.ValueNotSupported', 'The specified InstanceType does not exist.');
+    if ((q.PriceUnit ?? 'Hour') !== 'Hour') throw new EcsError('InvalidPriceUnit.ValueNotSupported', 'The emulator prices by the hour only.');
+    const amount = Number(q.Amount ?? 1);
+    const unit = this.options.hourlyPrices?.[q.InstanceType] ?? DEFAULT_HOURLY_PRICE;
+    const total = Math.round(unit * amount * 1000) / 1000;
+    return { PriceInfo: { Price: { Currency: 'CNY', OriginalPrice: total, DiscountPrice: 0, TradePrice: total }, Rules: { Rule: [] } } };
   }
 
   private get(id: string | undefined): EmulatedCapacityReservation {

@@ -1,0 +1,159 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as ecsModels from '@alicloud/ecs20140526';
+import * as ros from '@alicloud/ros-cdk-core';
+import { GpuPoolStack } from '../../examples/alicloud/stack';
+import { main } from '../../lib/plan/cli';
+import { EcsEmulator, writeRosTemplate } from '../../lib/local';
+
+/**
+ * `cdk-capacity-reservations plan` for Alibaba Cloud, through the official OpenAPI client over HTTP
+ * against the ECS emulator: per zone of zoneIds, in order, whether the type has stock and what it
+ * costs; the zone the handler would use; and the exit status a CI gate reads.
+ */
+let ecs: EcsEmulator;
+const saved = { ...process.env };
+
+async function startEcs(options: ConstructorParameters<typeof EcsEmulator>[0] = {}): Promise<void> {
+  ecs = new EcsEmulator({ hourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 12.5 }, ...options });
+  Object.assign(process.env, {
+    ALIBABA_CLOUD_ECS_ENDPOINT: await ecs.start(), ALIBABA_CLOUD_ECS_PROTOCOL: 'http',
+    ALIBABA_CLOUD_ACCESS_KEY_ID: ecs.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ecs.accessKeySecret,
+  });
+}
+afterEach(async () => {
+  process.env = { ...saved };
+  await ecs?.stop();
+});
+
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['plan', ...args], { stdout: t => { out += t; }, stderr: t => { err += t; } });
+  return { code, out, err };
+}
+
+const MUTATING = /^(Create|Modify|Release|Tag|Untag)/;
+
+test('shows stock and price per zone in zoneIds order, the zone it would use and the cost, and exits 0', async () => {
+  await startEcs();
+  const { code, out, err } = await run(writeRosTemplate());
+  expect(code).toBe(0);
+  expect(out).toMatch(/Alibaba Cloud Rehearsal\/Pool \(cn-hangzhou\): 4 x ecs\.gn7i-c8g1\.2xlarge/);
+  expect(out).toMatch(/\*\s+cn-hangzhou-h\s+available \(WithStock\)\s+12\.50 CNY/);
+  expect(out).toMatch(/-> would reserve in cn-hangzhou-h: 50\.00 CNY per hour, 36,000\.00 CNY per 30 days, billed until released/);
+  expect(out).toMatch(/Alibaba Cloud capacity reservations: 50\.00 CNY per hour/);
+  expect(err).toMatch(/asking ECS about ecs\.gn7i-c8g1\.2xlarge in cn-hangzhou-h/);
+  expect(ecs.calls.filter(c => MUTATING.test(c.action))).toEqual([]);
+});
+
+test('plans ros.out as ROS CDK writes it (a cloud assembly with ROS stacks)', async () => {
+  await startEcs();
+  const outdir = mkdtempSync(join(tmpdir(), 'ros-out-'));
+  const app = new ros.App({ outdir });
+  new GpuPoolStack(app, 'GpuPool');
+  app.synth();
+  const { code, out } = await run(outdir);
+  expect(code).toBe(0);
+  expect(out).toMatch(/Alibaba Cloud GpuPool\/GpuPool \(cn-hangzhou\): 4 x ecs\.gn7i-c8g1\.2xlarge/);
+});
+
+test('a zone without stock is passed over for the next zone, as the handler would', async () => {
+  await startEcs({ stock: { 'cn-hangzhou-h': 0, 'cn-hangzhou-i': 16 } });
+  const { code, out } = await run(writeRosTemplate());
+  expect(code).toBe(0);
+  expect(out).toMatch(/\s+cn-hangzhou-h\s+sold-out \(WithoutStock\)/);
+  expect(out).toMatch(/\*\s+cn-hangzhou-i\s+available/);
+  expect(out).toMatch(/-> would reserve in cn-hangzhou-i/);
+});
+
+test('no stock in any zone is exit 2, naming the reservation and each zone\'s answer', async () => {
+  await startEcs({ stock: { 'cn-hangzhou-h': 0 } });
+  const { code, out } = await run(writeRosTemplate());
+  expect(code).toBe(2);
+  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Pool: no-stock: no stock of ecs\.gn7i-c8g1\.2xlarge in any of zoneIds \(cn-hangzhou-h: WithoutStock; cn-hangzhou-i: not offered\)/);
+});
+
+test('parameters the handler would refuse are exit 2 with its own message, before any ECS call', async () => {
+  await startEcs();
+  const { code, out } = await run(writeRosTemplate({ InstanceAmount: 0 }));
+  expect(code).toBe(2);
+  expect(out).toMatch(/invalid: Invalid AliCapacityReservation parameters: instanceAmount must be a whole number of at least 1, got 0/);
+  expect(ecs.calls).toEqual([]);
+});
+
+test('missing credentials fail with exit 1 and the environment variables to set', async () => {
+  await startEcs();
+  delete process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const { code, out, err } = await run(writeRosTemplate());
+  expect(code).toBe(1);
+  expect(out).toBe('');
+  expect(err).toMatch(/^cdk-capacity-reservations plan: Alibaba Cloud: no credentials; set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET/m);
+});
+
+test('credentials ECS rejects fail with exit 1, naming the variables to check', async () => {
+  await startEcs();
+  process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = 'not-the-secret';
+  const { code, err } = await run(writeRosTemplate());
+  expect(code).toBe(1);
+  expect(err).toMatch(/Alibaba Cloud: SignatureDoesNotMatch: check ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET/);
+});
+
+test('--json gives machines the zones, the chosen zone and the hourly cost', async () => {
+  await startEcs({ stock: { 'cn-hangzhou-h': 0, 'cn-hangzhou-i': 16 } });
+  const { code, out } = await run(writeRosTemplate(), '--json');
+  expect(code).toBe(0);
+  const report = JSON.parse(out);
+  expect(report.reservations[0]).toMatchObject({ cloud: 'alicloud', verdict: 'would-reserve', chosenZone: 'cn-hangzhou-i', hourlyCost: 50, thirtyDayCost: 36000, currency: 'CNY' });
+  expect(report.hourlyTotals).toEqual({ CNY: 50 });
+});
+
+test('two reservations asking the same zone and type share one question per zone', async () => {
+  await startEcs();
+  const file = writeRosTemplate();
+  const template = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+  template.Resources.Pool2 = template.Resources.Pool;
+  require('fs').writeFileSync(file, JSON.stringify(template));
+  const { code } = await run(file);
+  expect(code).toBe(0);
+  expect(ecs.calls.filter(c => c.action === 'DescribeAvailableResource')).toHaveLength(2);
+  expect(ecs.calls.filter(c => c.action === 'DescribePrice')).toHaveLength(2);
+});
+
+/**
+ * The plan's questions and the emulator's answers, checked against the official
+ * @alicloud/ecs20140526 models: every query key the plan sends is a request member, and every key
+ * the emulator answers is a member at that place of the response body.
+ */
+describe('DescribeAvailableResource and DescribePrice follow the official ECS models', () => {
+  type ModelClass = { names(): Record<string, string>; types(): Record<string, unknown> };
+  const models = ecsModels as unknown as Record<string, ModelClass>;
+
+  function unknownKeys(model: ModelClass, body: unknown, where: string): string[] {
+    if (Array.isArray(body)) return body.flatMap((item, i) => unknownKeys(model, item, `${where}[${i}]`));
+    if (!body || typeof body !== 'object') return [];
+    const wire = Object.fromEntries(Object.entries(model.names()).map(([field, name]) => [name, field]));
+    return Object.entries(body).flatMap(([key, value]) => {
+      const field = wire[key];
+      if (!field) return [`${where}.${key}`];
+      const type = model.types()[field] as { itemType?: ModelClass } | string;
+      const nested = typeof type === 'function' ? type as ModelClass : typeof type === 'object' && typeof type.itemType === 'function' ? type.itemType : undefined;
+      return nested ? unknownKeys(nested, value, `${where}.${key}`) : [];
+    });
+  }
+
+  test.each(['DescribeAvailableResource', 'DescribePrice'])('%s', async action => {
+    await startEcs({ stock: { 'cn-hangzhou-h': 0, 'cn-hangzhou-i': 16 } });
+    const bodies: unknown[] = [];
+    const { createEcsCall } = await import('../../lib/alicloud/handler/ecs');
+    const call = createEcsCall({ accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret }, 'cn-hangzhou');
+    expect((await run(writeRosTemplate())).code).toBe(0);
+    const sent = ecs.calls.filter(c => c.action === action);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const c of sent) bodies.push(await call(action, Object.fromEntries(Object.entries(c.query).filter(([k]) => k !== 'RegionId'))));
+    const requestKeys = new Set(Object.values(models[`${action}Request`].names()));
+    expect(sent.flatMap(c => Object.keys(c.query)).filter(k => !requestKeys.has(k))).toEqual([]);
+    expect(bodies.flatMap(b => unknownKeys(models[`${action}ResponseBody`], b, action))).toEqual([]);
+  });
+});
