@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as ecsModels from '@alicloud/ecs20140526';
@@ -112,9 +112,9 @@ test('--json gives machines the zones, the chosen zone and the hourly cost', asy
 test('two reservations asking the same zone and type share one question per zone', async () => {
   await startEcs();
   const file = writeRosTemplate();
-  const template = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+  const template = JSON.parse(readFileSync(file, 'utf8'));
   template.Resources.Pool2 = template.Resources.Pool;
-  require('fs').writeFileSync(file, JSON.stringify(template));
+  writeFileSync(file, JSON.stringify(template));
   const { code } = await run(file);
   expect(code).toBe(0);
   expect(ecs.calls.filter(c => c.action === 'DescribeAvailableResource')).toHaveLength(2);
