@@ -4,6 +4,7 @@
 //   (Code.ZipFile) and the template must deploy as it is, with no asset upload.
 // - The plan CLI (`npx cdk-capacity-reservations plan`): everything inlined, so it runs in any app
 //   without the user installing SDKs.
+// - The local emulators' helper libraries (assets/local-vendor), for the same reason.
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
@@ -39,3 +40,7 @@ console.log(`${ali}: ${kib(ali)} (zipped ${kib(`${aliDir}/code.zip`)})`);
 
 const cli = await bundle('lib/plan/cli.ts', 'assets/cli', {});
 console.log(`${cli}: ${kib(cli)}`);
+
+// The emulators' XML writer and ACS3 signer, so `cdk-capacity-reservations/local` installs nothing extra.
+const vendor = await bundle('scripts/local-vendor.ts', 'assets/local-vendor', {});
+console.log(`${vendor}: ${kib(vendor)}`);

@@ -24,8 +24,15 @@ export function newReport() {
   return { duplicatePurchases: 0, untracked: 0, aboveCeiling: 0, cleanFailures: 0, cleanFailureReasons: {} as Record<string, number>, failingSeeds: [] as number[], faultsInjected: {} as Record<string, number> };
 }
 
+/** A failure reason with its ids, amounts and times (which vary per run) left out, so like reasons group. */
+export function reasonKey(reason: string | undefined): string {
+  // `\b` keeps names such as "EC2" whole.
+  const normalized = (reason ?? 'unknown').replace(/\b(cr|crp|cb)-\w+|\b\d[\d.:TZ-]*/g, '…');
+  return normalized.length > 160 ? `${normalized.slice(0, 159)}…` : normalized;
+}
+
 function countReason(reasons: Record<string, number>, reason: string | undefined): void {
-  const key = (reason ?? 'unknown').replace(/cr-\w+|crp-\w+|cb-\w+|\d[\d.:TZ-]*/g, '…').slice(0, 70);
+  const key = reasonKey(reason);
   reasons[key] = (reasons[key] ?? 0) + 1;
 }
 

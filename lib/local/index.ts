@@ -1,3 +1,4 @@
+export * from './modules';
 export * from './faults';
 export * from './templates';
 export * from './resources';

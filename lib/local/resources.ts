@@ -43,9 +43,29 @@ export function loadBundle<T>(file: string): T {
   return require(file) as T;
 }
 
+let unmuted: typeof console.log | undefined;
+
 export function quietly<T>(work: () => Promise<T>): Promise<T> {
   // The handlers log JSON lines for CloudWatch / SLS; the rehearsal prints its own progress instead.
   const original = console.log;
+  unmuted ??= original;
   console.log = () => undefined;
-  return work().finally(() => { console.log = original; });
+  return work().finally(() => {
+    console.log = original;
+    if (console.log === unmuted) unmuted = undefined;
+  });
+}
+
+/** The caller's progress callback, heard even while the handlers' logs are muted (`progress: console.log` works). */
+export function progressOf(options: RehearsalOptions): (line: string) => void {
+  return line => {
+    if (!options.progress) return;
+    const muted = console.log;
+    if (unmuted) console.log = unmuted;
+    try {
+      options.progress(line);
+    } finally {
+      console.log = muted;
+    }
+  };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'crypto';
-import OpenApiUtil from '@alicloud/openapi-util';
+import { localVendor } from '../modules';
 import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 
@@ -138,7 +138,7 @@ export class EcsEmulator {
       throw new EcsError('IncompleteSignature', 'x-acs-content-sha256 does not match the body.');
     }
     const headers = Object.fromEntries(signedHeaders.split(';').map(h => [h, String(request.headers[h] ?? '')]));
-    const expected = OpenApiUtil.getAuthorization({ pathname: request.url.pathname, method: request.method, query, headers } as never, 'ACS3-HMAC-SHA256', payloadHash, keyId, this.accessKeySecret);
+    const expected = localVendor().OpenApiUtil.getAuthorization({ pathname: request.url.pathname, method: request.method, query, headers } as never, 'ACS3-HMAC-SHA256', payloadHash, keyId, this.accessKeySecret);
     if (expected !== authorization) throw new EcsError('SignatureDoesNotMatch', 'The request signature does not conform to Aliyun standards.');
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { LoopbackServer } from '../http-server';
-import { ASSETS, findResources, Json, loadBundle, quietly, RehearsalOptions } from '../resources';
+import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
 import { EcsEmulator, EcsEmulatorOptions } from './ecs-emulator';
 
 const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'index.js');
@@ -36,7 +36,7 @@ interface AliHandler {
  * ResponseURL served locally; Create (twice if redelivered), an in-place Update, Delete.
  */
 export async function rehearseAlicloud(templatePath: string, options: AliRehearsalOptions = {}): Promise<{ reports: AliReservationReport[]; emulator: EcsEmulator }> {
-  const say = options.progress ?? (() => undefined);
+  const say = progressOf(options);
   const resources = findResources(templatePath, 'ALIYUN::ROS::CustomResource', p => Array.isArray(p.Parameters?.ZoneIds));
   // By default the first zone of each reservation has no stock, so the fallback is rehearsed too.
   const zones = [...new Set(resources.flatMap(r => r.properties.Parameters.ZoneIds as string[]))];

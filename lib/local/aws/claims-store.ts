@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import { AddressInfo } from 'net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type * as DynamoDB from '@aws-sdk/client-dynamodb';
+import { requireAwsRehearsalModules } from '../modules';
 
 /**
  * A real DynamoDB implementation on 127.0.0.1 (dynalite, in memory) holding the purchase-claims
@@ -13,6 +14,7 @@ export class ClaimsStore {
   private server?: { listen: (port: number, host: string, cb: () => void) => void; close: (cb: () => void) => void; address: () => AddressInfo | string | null };
 
   public async start(): Promise<string> {
+    requireAwsRehearsalModules('the purchase-claims store');
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- dynalite ships no types
     const dynalite = require('dynalite') as (options: object) => NonNullable<ClaimsStore['server']>;
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -26,6 +28,8 @@ export class ClaimsStore {
   public async newTable(): Promise<string> {
     // Unique in the process: the handler keeps one DynamoDB client per table name.
     const name = `capacity-block-claims-${randomUUID()}`;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's install, checked in start()
+    const { CreateTableCommand, DynamoDBClient } = require('@aws-sdk/client-dynamodb') as typeof DynamoDB;
     const client = new DynamoDBClient({ endpoint: this.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     try {
       await client.send(new CreateTableCommand({

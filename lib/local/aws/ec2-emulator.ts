@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { XMLBuilder } from 'fast-xml-parser';
+import { localVendor } from '../modules';
 import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 
@@ -100,7 +100,7 @@ export class Ec2Emulator {
   private soldBeforePurchase: number;
   private paymentFails?: (offeringId: string) => boolean;
   private readonly scripted: Array<{ action: string; fault: ScriptedEc2Fault; when?: (params: Record<string, string>) => boolean }> = [];
-  private readonly xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
+  private readonly xml = new (localVendor().XMLBuilder)({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
   private endpointUrl?: string;
 
   constructor(private readonly options: Ec2EmulatorOptions = {}) {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'async_hooks';
 import * as path from 'path';
 import { SimulatedClock } from '../faults';
+import { requireAwsRehearsalModules } from '../modules';
 import { Json } from '../resources';
 
 /**
@@ -9,7 +10,8 @@ import { Json } from '../resources';
  * outbound.js's own logic (re-invoking after an Invoke error) in play: the Lambda and Step Functions
  * clients' `send`, and the HTTPS PUT of the CloudFormation response.
  */
-const RUNTIME = path.join(path.dirname(require.resolve('aws-cdk-lib/package.json')), 'custom-resources', 'lib', 'provider-framework', 'runtime');
+/** aws-cdk-lib's Provider framework runtime, resolved when a framework is made (aws-cdk-lib is the user's). */
+const runtime = (file: string) => path.join(path.dirname(require.resolve('aws-cdk-lib/package.json')), 'custom-resources', 'lib', 'provider-framework', 'runtime', file);
 const ON_EVENT_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:rehearsal-onEvent';
 const IS_COMPLETE_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:rehearsal-isComplete';
 const WAITER_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:rehearsal-waiter';
@@ -121,11 +123,12 @@ export class ProviderFramework {
   constructor(private readonly user: UserFunctions, private readonly options: FrameworkOptions) {
     this.random = options.random ?? Math.random;
     this.faults = options.faults;
+    requireAwsRehearsalModules('the Provider framework runtime');
     /* eslint-disable @typescript-eslint/no-require-imports -- the framework's own modules, loaded as its Lambda loads them */
-    const outbound = require(path.join(RUNTIME, 'outbound.js'));
+    const outbound = require(runtime('outbound.js'));
     const lambda = require('@aws-sdk/client-lambda');
     const sfn = require('@aws-sdk/client-sfn');
-    this.framework = require(path.join(RUNTIME, 'framework.js'));
+    this.framework = require(runtime('framework.js'));
     /* eslint-enable @typescript-eslint/no-require-imports */
     this.patch(lambda.Lambda.prototype, 'send', (command: { constructor: { name: string }; input: Json }) => this.lambda(command));
     this.patch(sfn.SFN.prototype, 'send', (command: { constructor: { name: string }; input: Json }) => this.stepFunctions(command));

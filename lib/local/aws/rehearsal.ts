@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { ASSETS, findResources, Json, loadBundle, quietly, RehearsalOptions } from '../resources';
+import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
+import { requireAwsRehearsalModules } from '../modules';
 import { ClaimsStore } from './claims-store';
 import { CloudFormationStack } from './cloudformation';
 import { Ec2Emulator, Ec2EmulatorOptions, EmulatedOffering } from './ec2-emulator';
@@ -66,6 +67,7 @@ let productionBudgets: { timeouts: Record<string, number>; lookupDelayMs: number
 
 /** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
 export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator) => Promise<T>): Promise<T> {
+  requireAwsRehearsalModules('rehearseAws (and the AWS chaos suite)');
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
   ec2Port = Number(new URL(await emulator.start()).port);
@@ -115,7 +117,7 @@ export async function withProviderFramework<T>(handler: AwsHandler, emulator: Ec
  * isComplete polls on simulated time, an Update (a tag), and Delete, in CloudFormation's sequence.
  */
 export async function rehearseAws(templatePath: string, options: AwsRehearsalOptions = {}): Promise<{ reports: AwsBlockReport[]; emulator: Ec2Emulator }> {
-  const say = options.progress ?? (() => undefined);
+  const say = progressOf(options);
   const blocks = findResources(templatePath, 'Custom::CapacityBlockPurchase');
   const template = JSON.parse(readFileSync(templatePath, 'utf8'));
   const region = String(blocks.find(b => typeof b.properties.AvailabilityZone === 'string')?.properties.AvailabilityZone ?? 'us-east-1a').replace(/[a-z]$/, '');
