@@ -1,10 +1,11 @@
-// `npm run bench`: the figures of DESIGN.md's "Budgets" table, measured side by side in one run.
+// `npm run bench`: the project's performance budgets (see README "Performance"), measured side by side in one run.
 //
 // 1. AWS: CapacityBlockPurchase vs the same purchases hand-wired with AwsCustomResource
 //    (synth time, template bytes, CloudFormation resources, reservations per 500-resource stack).
 // 2. ROS: AliCapacityReservation vs the native ALIYUN::ECS::CapacityReservation (bytes per reservation).
 // 3. Handler bundles: size and cold require time.
 // 4. Emulator lifecycles: API calls by action and phase, wall time; the `npm start` rehearsal.
+// 5. `plan` for an app of 50 blocks and 50 reservations: questions asked per distinct request shape.
 //
 // Prints one table per section and writes the same data to bench-results.json at the repo root.
 // Run after `npm run build` (the bench loads the compiled lib and the bundled handlers).
@@ -19,8 +20,9 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../lib';
 import { AliCapacityReservation } from '../lib/alicloud';
+import { plan } from '../lib/plan/cli';
 import {
-  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, writeAwsTemplate, writeRosTemplate,
+  Ec2Call, Ec2Emulator, EcsCall, EcsEmulator, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, writeAwsTemplate, writeRosTemplate,
 } from '../lib/local';
 
 type Json = Record<string, any>;
@@ -315,7 +317,7 @@ function benchRos(): Json {
     { 'implementation': 'ratio ours/native', 'bytes/resv (marginal)': `${fmt(r, 2)}x`, 'budget': '<= 1.6x', 'meets?': yesNo(r <= 1.6) },
   ], ['implementation', 'bytes N=1', 'bytes N=20', 'fixed bytes', 'resources N=1 / N=20', 'bytes/resv (marginal)', 'synth ms N=20', 'budget', 'meets?']));
   console.log('\nmarginal = (bytes(20) - bytes(1)) / 19, so the shared FC function + RAM role (inlined zip) is excluded');
-  console.log(`(reference only: DESIGN.md's native anchor "~292" matches the whole native N=1 template, ${native.bytesN1} bytes, not its marginal ${fmt(native.marginalBytesPerReservation)}; against that, ours is ${fmt(ours.marginalBytesPerReservation / native.bytesN1, 2)}x)`);
+  console.log(`(reference only: the whole native N=1 template is ${native.bytesN1} bytes; ours per reservation is ${fmt(ours.marginalBytesPerReservation / native.bytesN1, 2)}x that)`);
   budgets.push({
     figure: 'ROS template bytes per reservation', measured: `${fmt(ours.marginalBytesPerReservation)} vs native ${fmt(native.marginalBytesPerReservation)} = ${fmt(r, 2)}x`,
     budget: '<= 1.6x native', meets: r <= 1.6,
@@ -557,6 +559,55 @@ async function benchLifecycles(): Promise<Json> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. plan: one pass over the offering pages per distinct request shape, however many blocks share it
+
+async function benchPlan(): Promise<Json> {
+  section('5. `cdk-capacity-reservations plan`: 50 blocks in 5 shapes, 50 reservations in 2 shapes');
+  const dir = tmp('plan');
+  const blocks: Json = {};
+  const shapes = [['p5.48xlarge', 4, 48], ['p5.48xlarge', 2, 48], ['p5.48xlarge', 4, 24], ['p4d.24xlarge', 8, 72], ['p5e.48xlarge', 1, 24]];
+  for (let i = 0; i < 50; i++) {
+    const [type, count, hours] = shapes[i % shapes.length];
+    blocks[`Block${i}`] = { Type: 'Custom::CapacityBlockPurchase', Properties: { ServiceToken: 'x', InstanceType: type, InstanceCount: String(count), DurationHours: String(hours), MaxUpfrontFee: '1000000', AvailabilityZone: 'us-east-1a' } };
+  }
+  writeFileSync(path.join(dir, 'Blocks.template.json'), JSON.stringify({ Resources: blocks }));
+  const pools: Json = {};
+  for (let i = 0; i < 50; i++) {
+    pools[`Pool${i}`] = { Type: 'ALIYUN::ROS::CustomResource', Properties: { ServiceToken: 'x', Parameters: { InstanceType: i % 2 ? 'ecs.gn7i-c8g1.2xlarge' : 'ecs.g7.large', InstanceAmount: 2, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'] } } };
+  }
+  writeFileSync(path.join(dir, 'Pools.template.json'), JSON.stringify({ ROSTemplateFormatVersion: '2015-09-01', Resources: pools }));
+
+  const ec2 = new Ec2Emulator({ region: 'us-east-1' });
+  const ecs = new EcsEmulator();
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_EC2: await ec2.start(), AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
+    ALIBABA_CLOUD_ECS_ENDPOINT: await ecs.start(), ALIBABA_CLOUD_ECS_PROTOCOL: 'http',
+    ALIBABA_CLOUD_ACCESS_KEY_ID: ecs.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ecs.accessKeySecret,
+  });
+  try {
+    const { ms, result } = await timed(() => plan([dir]));
+    const pages = ec2.calls.filter(c => c.action === 'DescribeCapacityBlockOfferings');
+    const questions = new Set(pages.map(p => JSON.stringify({ ...p.params, NextToken: undefined, StartDateRange: undefined, EndDateRange: undefined })));
+    const repeated = pages.length - new Set(pages.map(p => JSON.stringify(p.params))).size;
+    const ecsByAction = groupByAction(ecs.calls);
+    const ecsRepeated = ecs.calls.length - new Set(ecs.calls.map(c => JSON.stringify(c.query))).size;
+    const rows = [
+      { cloud: 'AWS', reservations: 50, 'distinct shapes': questions.size, 'API calls': `${pages.length} offering pages`, 'repeated identical calls': repeated, 'wall ms': fmt(ms, 0) },
+      { cloud: 'Alibaba Cloud', reservations: 50, 'distinct shapes': 2, 'API calls': formatCounts(ecsByAction), 'repeated identical calls': ecsRepeated, 'wall ms': '' },
+    ];
+    console.log(table(rows, ['cloud', 'reservations', 'distinct shapes', 'API calls', 'repeated identical calls', 'wall ms']));
+    const meets = repeated === 0 && ecsRepeated === 0 && questions.size === shapes.length && result.reservations.length === 100;
+    budgets.push({ figure: 'plan, 100 reservations: repeated identical API calls', measured: `${repeated + ecsRepeated} (${pages.length} EC2 pages for ${questions.size} shapes; ${ecs.calls.length} ECS calls)`, budget: '0: one pass per distinct shape', meets });
+    return { ms: round(ms), awsShapes: questions.size, awsPages: pages.length, awsRepeated: repeated, ecsCalls: ecsByAction, ecsRepeated, wouldFail: result.wouldFail.length };
+  } finally {
+    process.env = saved;
+    await Promise.all([ec2.stop(), ecs.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const started = nowMs();
@@ -569,7 +620,9 @@ async function main(): Promise<void> {
   results.bundles = benchBundles();
   results.lifecycles = await benchLifecycles();
 
-  section('Summary: DESIGN.md budgets');
+  results.plan = await benchPlan();
+
+  section('Summary: budgets');
   console.log(table(budgets.map(b => ({ figure: b.figure, measured: b.measured, budget: b.budget, 'meets?': yesNo(b.meets) })), ['figure', 'measured', 'budget', 'meets?']));
   const missed = budgets.filter(b => !b.meets);
   console.log(missed.length === 0 ? '\nAll budgets met.' : `\nBudgets missed (${missed.length}):\n${missed.map(b => `  - ${b.figure}: ${b.measured} (budget ${b.budget})`).join('\n')}`);

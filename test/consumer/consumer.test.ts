@@ -93,6 +93,16 @@ describe('an AWS CDK app', () => {
     expect(Object.values<{ Type: string }>(template.Resources).filter(r => r.Type === 'Custom::CapacityBlockPurchase')).toHaveLength(1);
   }, 300_000);
 
+  test('the README\'s spend limit passes the example and fails synth, naming the block, when the blocks may cost more', () => {
+    const limited = `${readmeBlock('aws-app')}\n${readmeBlock('spend-limit')}`;
+    writeFileSync(join(app, 'limited.ts'), limited);
+    expect(ok(app, 'npx cdk synth --app "npx ts-node limited.ts" --quiet')).toMatch(/Buys a Capacity Block for up to 6500 USD up front, non-refundable/);
+    writeFileSync(join(app, 'limited.ts'), limited.replace('maxTotalUpfrontFee: 20_000', 'maxTotalUpfrontFee: 5_000'));
+    const { status, output } = run(app, 'npx cdk synth --app "npx ts-node limited.ts" --quiet');
+    expect(status).not.toBe(0);
+    expect(output).toMatch(/CapacitySpendLimit on the app: the Capacity Blocks may cost up to 6,500 USD up front together, above the limit of 5,000 USD: TrainingCapacity\/TrainingBlock \(6,500 USD\)/);
+  }, 300_000);
+
   test('runs the README\'s ./local rehearsal snippet as printed, progress lines included', () => {
     writeFileSync(join(app, 'rehearse.ts'), readmeBlock('rehearse-aws'));
     const output = ok(app, 'npx ts-node rehearse.ts');
