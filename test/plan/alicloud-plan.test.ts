@@ -4,6 +4,7 @@ import { join } from 'path';
 import * as ecsModels from '@alicloud/ecs20140526';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../examples/alicloud/stack';
+import { planAlicloud } from '../../lib/plan/alicloud';
 import { main } from '../../lib/plan/cli';
 import { EcsEmulator, writeRosTemplate } from '../../lib/local';
 
@@ -156,4 +157,11 @@ describe('DescribeAvailableResource and DescribePrice follow the official ECS mo
     expect(sent.flatMap(c => Object.keys(c.query)).filter(k => !requestKeys.has(k))).toEqual([]);
     expect(bodies.flatMap(b => unknownKeys(models[`${action}ResponseBody`], b, action))).toEqual([]);
   });
+});
+
+test('a caller without permission fails with exit 1, naming the RAM actions to grant', async () => {
+  const denied = async () => { throw Object.assign(new Error('User not authorized to operate on the specified resource.'), { code: 'Forbidden.RAM' }); };
+  const found = [{ cloud: 'alicloud' as const, stack: 'S', logicalId: 'Pool', properties: { InstanceType: 'ecs.g7.large', InstanceAmount: 1, ZoneIds: ['cn-hangzhou-h'] } }];
+  await expect(planAlicloud(found, { parameters: {}, progress: () => undefined, credentials: { accessKeyId: 'a', accessKeySecret: 'b' }, ecs: () => denied }))
+    .rejects.toThrow(/^Alibaba Cloud: Forbidden\.RAM on DescribeAvailableResource: grant the caller ecs:DescribeAvailableResource and ecs:DescribePrice \(read-only; the plan calls nothing else\)$/);
 });

@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { DescribeCapacityBlockOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../lib/plan/cli';
 import { Ec2Emulator, writeAwsTemplate } from '../../lib/local';
 
@@ -123,4 +125,16 @@ test('no region anywhere fails with exit 1 and says where to give one', async ()
 test('nothing to plan, or a path that does not exist, is exit 1 with why', async () => {
   expect((await run(join(tmpdir(), 'no-such-cdk.out'))).err).toMatch(/does not exist; synthesize first/);
   expect((await run(join(tmpdir(), 'no-such-cdk.out'))).code).toBe(1);
+});
+
+test('a caller without permission fails with exit 1, naming the one IAM action to grant', async () => {
+  const ec2 = mockClient(EC2Client);
+  ec2.on(DescribeCapacityBlockOfferingsCommand).rejects(Object.assign(new Error('You are not authorized to perform this operation.'), { name: 'UnauthorizedOperation' }));
+  try {
+    const { code, err } = await run(template(['6500']));
+    expect(code).toBe(1);
+    expect(err).toMatch(/^cdk-capacity-reservations plan: AWS: UnauthorizedOperation: grant the caller ec2:DescribeCapacityBlockOfferings \(read-only; the plan calls nothing else\)\n$/);
+  } finally {
+    ec2.restore();
+  }
 });
