@@ -73,6 +73,13 @@ export function ecsFailure(action: string, where: string, error: unknown): UserE
   return new UserError(oneLineText(`ECS ${action}${where ? ` (${where})` : ''} failed with ${e.code}: ${reason}`));
 }
 
-export function isNotFoundOrReleased(error: unknown): boolean {
-  return /NotFound|Invalid\.PrivatePoolOptions\.Ids?$|Released/i.test(asEcsError(error).code);
+/**
+ * What ECS answers for a reservation id it no longer has (released or unknown): the Release
+ * reference gives InvalidParameter.PrivatePoolOptions.Ids; the others are seen on Describe/Modify.
+ * Only these: a wider match (any *.NotFound) would count a failed release as done.
+ */
+const GONE_CODES = new Set(['InvalidParameter.PrivatePoolOptions.Ids', 'Invalid.PrivatePoolOptions.Ids', 'Invalid.PrivatePoolOptions.Id', 'InvalidParameter.PrivatePoolOptions.Id']);
+
+export function isGone(error: unknown): boolean {
+  return GONE_CODES.has(asEcsError(error).code);
 }

@@ -68,7 +68,7 @@ describe('Create', () => {
       StackId: STACK_ID,
       RequestId: 'req-Create',
       LogicalResourceId: 'GpuPool',
-      Data: { ReservationId: 'crp-fake1', ZoneId: 'cn-hangzhou-h', Status: 'Active', StartTime: '2026-11-23T12:00:00Z', EndTime: '' },
+      Data: { ReservationId: 'crp-fake1', ZoneId: 'cn-hangzhou-h', Status: 'Active', StartTime: '2026-11-23T12:00Z', EndTime: '' },
     });
     expect(ecs.callsOf('DescribeCapacityReservations').filter(q => q.PrivatePoolOptions?.Ids)).toHaveLength(4);
     expect(ecs.callsOf('CreateCapacityReservation')[0]).toMatchObject({
@@ -199,15 +199,29 @@ describe('Update', () => {
     ['instanceType', { InstanceType: 'ecs.gn7i-c16g1.4xlarge' }],
     ['zone', { ZoneIds: ['cn-hangzhou-i'] }],
     ['matchCriteria', { MatchCriteria: 'Target' }],
-    ['platform', { Platform: 'Windows' }],
     ['resourceGroupId', { ResourceGroupId: 'rg-other' }],
   ])('a %s change replaces: the new reservation becomes Active before the old one is released', async (_what, change) => {
     const { PhysicalResourceId } = await created();
+    let newStatusAtRelease: string | undefined;
+    ecs.beforeCall = (action, q) => {
+      if (action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') newStatusAtRelease = ecs.reservations.get('crp-fake2')?.status;
+    };
     const answer = await invoke(event('Update', change, { PhysicalResourceId, OldResourceProperties: params() }));
     expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { ReservationId: 'crp-fake2', Status: 'Active' } });
     expect(ecs.reservations.get('crp-fake1')!.status).toBe('Released');
-    const order = ecs.calls.map(c => c.action);
-    expect(order.lastIndexOf('DescribeCapacityReservations')).toBeLessThan(order.indexOf('ReleaseCapacityReservation'));
+    expect(newStatusAtRelease).toBe('Active');
+  });
+
+  test('fails changing platform, which ECS cannot change, and creates nothing', async () => {
+    const { PhysicalResourceId } = await created({ Platform: 'Linux' });
+    const answer = await invoke(event('Update', { Platform: 'Windows' }, { PhysicalResourceId, OldResourceProperties: params({ Platform: 'Linux' }) }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/^platform cannot change on an existing reservation .*crp-fake1 is linux, the template asks Windows; set platform back/);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+    // ROS's rollback (the old platform again) succeeds without touching the reservation.
+    const rollback = await invoke(event('Update', { Platform: 'Linux' }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ Platform: 'Windows' }) }));
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
   });
 
   test('a failed replacement keeps the old reservation', async () => {
