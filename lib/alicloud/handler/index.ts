@@ -5,6 +5,7 @@
 import { log, oneLineText, UserError } from '../../shared/handler-log';
 import { AliReservationAttributes, REQUEST_TAG, RESOURCE_TAG } from '../wire';
 import { createEcsCall, EcsCall, FcCredentials } from './ecs';
+import { ecsFailure } from './errors';
 import { parametersOf, parseReservationRequest, ReservationRequest, resourceKeys, ResourceKeys } from './request';
 import {
   attributesOf, createInFirstZoneWithStock, getReservation, keepOnePerRequest, liveReservationsTagged, modifyInPlace, release,
@@ -172,7 +173,11 @@ async function update(event: RosEvent, ecs: EcsCall, keys: ResourceKeys, now: Da
 async function giveUpReplaced(ecs: EcsCall, request: ReservationRequest, old: Reservation, next: Reservation): Promise<void> {
   if (request.removalPolicy === 'retain') {
     // Kept for the user, and no longer this resource's: later updates and the delete leave it alone.
-    await ecs('UntagResources', { ResourceType: 'capacityreservation', ResourceId: [old.id], TagKey: [RESOURCE_TAG] }).catch(() => undefined);
+    try {
+      await ecs('UntagResources', { ResourceType: 'capacityreservation', ResourceId: [old.id], TagKey: [RESOURCE_TAG] });
+    } catch (error) {
+      throw ecsFailure('UntagResources', `${old.id}, kept by removalPolicy retain`, error);
+    }
     log('removalPolicy retain: the replaced reservation is kept, no longer tied to the resource', { reservationId: old.id });
     return;
   }
@@ -244,7 +249,7 @@ async function remove(event: RosEvent, ecs: EcsCall, keys: ResourceKeys): Promis
     return { physicalResourceId };
   }
   const ids = new Set((await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource)).map(r => r.id));
-  if (physicalResourceId.startsWith('crp-')) ids.add(physicalResourceId);
+  if (physicalResourceId.startsWith('crp-') && !ids.has(physicalResourceId) && !(await untiedFromResource(ecs, physicalResourceId))) ids.add(physicalResourceId);
   for (const id of ids) await release(ecs, id);
   if (ids.size === 0) log('nothing was created for this resource; nothing to release', { physicalResourceId });
   return { physicalResourceId };
@@ -267,6 +272,12 @@ async function currentReservation(ecs: EcsCall, live: Reservation[], request: Re
   const zoneRank = (r: Reservation) => (request.zoneIds.indexOf(r.zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
   return candidates.find(r => r.id === physicalResourceId)
     ?? [...candidates].sort((a, b) => zoneRank(a) - zoneRank(b) || a.id.localeCompare(b.id))[0];
+}
+
+/** A replaced reservation kept by removalPolicy retain loses the resource tag: it is the user's now. */
+async function untiedFromResource(ecs: EcsCall, id: string): Promise<boolean> {
+  const tags = (await getReservation(ecs, id))?.tags ?? [];
+  return tags.some(t => t.Key === REQUEST_TAG) && !tags.some(t => t.Key === RESOURCE_TAG);
 }
 
 function notCreatedId(keys: ResourceKeys): string {

@@ -103,7 +103,8 @@ export class FakeEcs {
   }
 
   private describe(q: Record<string, any>) {
-    let found = [...this.reservations.values()];
+    // Newest first, and every StartTime the same minute: the order alone must never pick one.
+    let found = [...this.reservations.values()].reverse();
     if (q.PrivatePoolOptions?.Ids) {
       const ids: string[] = JSON.parse(q.PrivatePoolOptions.Ids);
       found = found.filter(r => ids.includes(r.id));
