@@ -31,7 +31,7 @@ export enum ReservationRemovalPolicy {
 export interface AliCapacityReservationProps {
   /** One ECS instance type, e.g. `ecs.gn7i-c8g1.2xlarge`. */
   readonly instanceType: string;
-  /** How many instances to reserve (at least 1). */
+  /** How many instances to reserve (1-1000, the ECS limit per reservation). */
   readonly instanceAmount: number;
   /** Zones to try in order: the next one is tried when a zone has no stock. */
   readonly zoneIds: string[];
@@ -52,7 +52,10 @@ export interface AliCapacityReservationProps {
    * @default - Unlimited: it lasts until released
    */
   readonly endTime?: string | Date;
-  /** @default - ECS's default (Linux) */
+  /**
+   * Cannot change once created: an update that changes it fails.
+   * @default - ECS's default (Linux)
+   */
   readonly platform?: ReservationPlatform;
   /** @default - the account's default resource group */
   readonly resourceGroupId?: string;
@@ -88,6 +91,12 @@ export class AliCapacityReservation extends ros.Construct {
   public readonly attrEndTime: string;
 
   constructor(scope: ros.Construct, id: string, props: AliCapacityReservationProps) {
+    // ROS logical ids are the bare construct ids: two reservations with one id under different
+    // parents would collide in the template. Say so before ROS CDK's generic duplicate-id error.
+    const clash = ros.Stack.of(scope).node.findAll().find(c => c instanceof AliCapacityReservation && c.node.id === id);
+    if (clash) {
+      throw new Error(`AliCapacityReservation id '${id}' is already used in this stack at ${clash.node.path}; ROS names the resource by the bare construct id, so give each reservation in a stack its own id`);
+    }
     super(scope, id);
     const endTime = props.endTime instanceof Date ? rules.formatEndTime(props.endTime) : props.endTime;
     const errors = literalPropErrors(props, endTime);

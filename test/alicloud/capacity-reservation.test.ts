@@ -36,7 +36,7 @@ function newStack(app: ros.App = newApp(), id = 'Test'): ros.Stack {
   return new ros.Stack(app, id);
 }
 
-function reservation(stack: ros.Stack, overrides: Partial<AliCapacityReservationProps> = {}, id = 'GpuPool'): AliCapacityReservation {
+function reservation(stack: ros.Construct, overrides: Partial<AliCapacityReservationProps> = {}, id = 'GpuPool'): AliCapacityReservation {
   return new AliCapacityReservation(stack, id, { ...REQUIRED, ...overrides });
 }
 
@@ -208,13 +208,11 @@ describe('RAM role', () => {
     expect(granted.filter(a => a.includes('*'))).toEqual([]);
   });
 
-  test('only DescribeCapacityReservations is granted on every resource', () => {
-    const wildcard = statements.filter(s => resourcesOf(s).includes('*'));
-
-    expect(wildcard.flatMap(actionsOf)).toEqual(['ecs:DescribeCapacityReservations']);
+  test('nothing is granted on every resource: RAM scopes DescribeCapacityReservations to capacityreservation/* too', () => {
+    expect(statements.filter(s => resourcesOf(s).includes('*'))).toEqual([]);
   });
 
-  test('every other action is scoped to capacity reservations of the stack\'s account and region', () => {
+  test('every action is scoped to capacity reservations of the stack\'s account and region', () => {
     const scoped = statements.filter(s => !resourcesOf(s).includes('*'));
 
     expect(scoped).toHaveLength(1);
@@ -327,6 +325,13 @@ describe('validation at synth', () => {
     ['waitTimeout 4000', { waitTimeout: 4000 }, /waitTimeout must be 60-3000 seconds, got 4000$/],
   ])('fails on %s', (_, overrides, message) => {
     expect(() => reservation(newStack(), overrides)).toThrow(message);
+  });
+
+  test('fails on two reservations with one id under different parents, naming the first', () => {
+    const stack = newStack();
+    reservation(new ros.Construct(stack, 'TeamA'), {}, 'Pool');
+    expect(() => reservation(new ros.Construct(stack, 'TeamB'), {}, 'Pool'))
+      .toThrow(/^AliCapacityReservation id 'Pool' is already used in this stack at Test\/TeamA\/Pool; ROS names the resource by the bare construct id/);
   });
 
   test('the message names the construct path', () => {

@@ -65,6 +65,8 @@ describe('AliCapacityReservation refuses bad literal props at synth', () => {
     ['two types', { instanceType: 'ecs.g6.large,ecs.g6.xlarge' }, /instanceType must be one instance type/],
     ['amount 0', { instanceAmount: 0 }, /instanceAmount .* got 0/],
     ['amount 2.5', { instanceAmount: 2.5 }, /instanceAmount .* got 2.5/],
+    ['amount above the ECS limit', { instanceAmount: 1001 }, /instanceAmount must be at most 1000 \(the ECS limit per reservation\), got 1001/],
+    ['amount as a string', { instanceAmount: '4' as unknown as number }, /instanceAmount must be a number, got string "4"; write it without quotes/],
     ['no zones', { zoneIds: [] }, /zoneIds must name at least one zone/],
     ['bad zone', { zoneIds: ['Hangzhou H'] }, /zoneIds entries .* got 'Hangzhou H'/],
     ['repeated zone', { zoneIds: ['cn-hangzhou-h', 'cn-hangzhou-h'] }, /zoneIds must not repeat a zone, got cn-hangzhou-h/],
@@ -123,6 +125,7 @@ describe('the FC handler refuses bad resolved values before any mutating ECS cal
   test.each<[string, Record<string, unknown>, RegExp]>([
     ['amount 0', { InstanceAmount: 0 }, /instanceAmount must be a whole number of at least 1, got 0/],
     ['amount text', { InstanceAmount: 'four' }, /instanceAmount must be a number, got 'four'/],
+    ['amount above 1000', { InstanceAmount: '1001' }, /instanceAmount must be at most 1000/],
     ['type', { InstanceType: 'gpu' }, /instanceType .* got 'gpu'/],
     ['zones empty', { ZoneIds: [] }, /zoneIds must name at least one zone/],
     ['name', { Name: '_pool' }, /name .* got '_pool'/],

@@ -314,4 +314,4 @@ export async function postResponse(url: string, response: RosResponse): Promise<
 
 /** The poll interval and retry backoff, exported so the local rehearsal can run on simulated time. */
 export { waitPolicy } from './reservations';
-export { retryPolicy } from './ecs';
+export { ramPropagationPolicy, retryPolicy } from './ecs';

@@ -114,7 +114,7 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
     } catch (error) {
       const code = asEcsError(error).code;
       if (!NO_STOCK_CODES.has(code)) throw ecsFailure('CreateCapacityReservation', `zone ${zoneId}`, error);
-      log('no stock in zone; trying the next one', { zoneId, code });
+      log('the zone cannot take it; trying the next one', { zoneId, code });
       soldOut.push(`${zoneId} (${code})`);
     }
   }
@@ -217,6 +217,10 @@ export async function modifyInPlace(ecs: EcsCall, id: string, request: Reservati
   if (request.endTime !== old.endTime) {
     changes.EndTimeType = request.endTime ? 'Limited' : 'Unlimited';
     if (request.endTime) changes.EndTime = request.endTime;
+  }
+  for (const key of ['name', 'description'] as const) {
+    // ModifyCapacityReservation cannot clear them: an empty value is not accepted.
+    if (old[key] !== undefined && request[key] === undefined) log(`${key} was removed from the template; ECS cannot clear it, so the reservation keeps ${JSON.stringify(old[key])}`, { reservationId: id });
   }
   if (Object.keys(changes).length === 0) return false;
   try {

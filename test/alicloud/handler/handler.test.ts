@@ -90,7 +90,7 @@ describe('Create', () => {
     expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), expect.objectContaining({ Key: REQUEST_TAG })]));
   });
 
-  test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale'])('%s in the first zone creates the reservation in the second', async code => {
+  test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported', 'OperationDenied'])('%s in the first zone creates the reservation in the second', async code => {
     ecs.failNext('CreateCapacityReservation', ecsError(code, code === 'NoStock' ? 400 : 403), { zone: 'cn-hangzhou-h' });
     const answer = await created();
     expect(answer.Data).toMatchObject({ ZoneId: 'cn-hangzhou-i', Status: 'Active' });
@@ -185,6 +185,14 @@ describe('Update', () => {
     const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
     await invoke(event('Update', {}, { PhysicalResourceId, OldResourceProperties: params({ EndTime: '2030-01-01T00:00:00Z' }) }));
     expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{ PrivatePoolOptions: { Id: 'crp-fake1' }, EndTimeType: 'Unlimited' }]);
+  });
+
+  test('removing name or description keeps them on the reservation (ECS cannot clear them) and says so in the log', async () => {
+    const { PhysicalResourceId } = await created({ Name: 'pool-a', Description: 'the pool' });
+    const answer = await invoke(event('Update', {}, { PhysicalResourceId, OldResourceProperties: params({ Name: 'pool-a', Description: 'the pool' }) }));
+    expect(answer.Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
+    expect(logged.join('\n')).toMatch(/name was removed from the template; ECS cannot clear it, so the reservation keeps \\"pool-a\\"/);
   });
 
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
@@ -449,6 +457,30 @@ describe('ROS rollbacks succeed', () => {
     expect(Object.fromEntries([...ecs.live()[0].tags].filter(([k]) => !k.startsWith('cdk-capacity-reservations:')))).toEqual({ team: 'ml' });
     expect((await invoke(event('Delete', before, { PhysicalResourceId }))).Status).toBe('SUCCESS');
     expect(ecs.live()).toHaveLength(0);
+  });
+});
+
+describe('error explanations are per call', () => {
+  test('a refused Release says what to do about the release, not about zones', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('OperationDenied', 403));
+    const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
+    expect(answer.Reason).toMatch(/^ECS ReleaseCapacityReservation \(crp-fake1\) failed with OperationDenied: ECS refused to release it .*release it in the ECS console, then retry$/);
+    expect(answer.Reason).not.toMatch(/zone/);
+  });
+
+  test('a Modify without stock for a larger amount says to lower instanceAmount, not to add zones', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ModifyCapacityReservation', ecsError('OperationDenied.NoStock', 403));
+    const answer = await invoke(event('Update', { InstanceAmount: 8 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer.Reason).toMatch(/ModifyCapacityReservation \(crp-fake1\) failed with OperationDenied.NoStock: the zone has no stock for the larger instanceAmount; lower instanceAmount/);
+  });
+
+  test('a code with no explanation for that call carries ECS\'s own message', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('Invalid.InstanceType'));
+    const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
+    expect(answer.Reason).toBe('ECS ReleaseCapacityReservation (crp-fake1) failed with Invalid.InstanceType: Invalid.InstanceType happened');
   });
 });
 
