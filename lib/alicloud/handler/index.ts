@@ -155,13 +155,13 @@ async function update(event: RosEvent, ecs: EcsCall, keys: ResourceKeys, now: Da
     log('replacing the capacity reservation', { reasons: replacement, old: current?.id });
     const next = await createAndWait(ecs, request, keys, until);
     if (current) await giveUpReplaced(ecs, request, current, next);
-    await releaseOthers(ecs, request, live, next.id);
+    await releaseOthers(ecs, live.filter(r => r.id !== current?.id), next.id);
     return { physicalResourceId, data: attributesOf(next) };
   }
   const reservation = current!;
   const modified = await modifyInPlace(ecs, reservation.id, request, old);
   await syncTags(ecs, reservation, request);
-  await releaseOthers(ecs, request, live, reservation.id);
+  await releaseOthers(ecs, live, reservation.id);
   const after = modified ? await waitUntilActive(ecs, reservation.id, until) : (await getReservation(ecs, reservation.id)) ?? reservation;
   return { physicalResourceId, data: attributesOf(after) };
 }
@@ -194,9 +194,12 @@ async function giveUpReplaced(ecs: EcsCall, request: ReservationRequest, old: Re
   }
 }
 
-/** One reservation per resource: any other live one it still holds (left by an interrupted run) is released. */
-async function releaseOthers(ecs: EcsCall, request: ReservationRequest, live: Reservation[], keep: string): Promise<void> {
-  if (request.removalPolicy === 'retain') return;
+/**
+ * One reservation per resource: any other live one still tied to it was left by a failed or
+ * interrupted run (a create whose answer was lost) and never handed over, so it is released, with
+ * removalPolicy retain too: a replaced reservation retain keeps is untied from the resource first.
+ */
+async function releaseOthers(ecs: EcsCall, live: Reservation[], keep: string): Promise<void> {
   for (const r of live) {
     if (r.id === keep) continue;
     log('releasing another reservation this resource still held', { reservationId: r.id, kept: keep });

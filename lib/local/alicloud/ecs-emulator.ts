@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'crypto';
 import OpenApiUtil from '@alicloud/openapi-util';
-import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
+import { FaultInjector, FaultPlan, seededRandom, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 
 export interface EcsEmulatorOptions {
@@ -13,6 +13,8 @@ export interface EcsEmulatorOptions {
   readonly zoneErrors?: Record<string, string>;
   /** Existing resource groups. @default none (any ResourceGroupId is InvalidResourceGroup.NotFound) */
   readonly resourceGroups?: string[];
+  /** Chance a create in the zone answers NoStock although stock is left (stock comes and goes). */
+  readonly flakyStock?: Record<string, number>;
   /** Describes of a new reservation that still show Pending. @default 1 */
   readonly pendingPolls?: number;
   readonly faults?: FaultPlan;
@@ -64,6 +66,9 @@ export class EcsEmulator {
   public readonly clock: SimulatedClock;
   public readonly accessKeyId: string;
   public readonly accessKeySecret: string;
+  /** Error codes the next ReleaseCapacityReservation calls answer, one per call (after the reservation is found). */
+  public readonly failNextRelease: string[] = [];
+  private readonly flaky: () => number;
   private readonly stock: Record<string, number>;
   private readonly tokens = new Map<string, string>();
   private readonly server = new LoopbackServer(request => this.handle(request));
@@ -75,6 +80,7 @@ export class EcsEmulator {
     this.accessKeyId = options.accessKeyId ?? 'LTAI5tLocalEmulatorKey';
     this.accessKeySecret = options.accessKeySecret ?? randomBytes(15).toString('base64');
     this.stock = { ...(options.stock ?? { 'cn-hangzhou-h': 16, 'cn-hangzhou-i': 16 }) };
+    this.flaky = seededRandom((options.faults?.seed ?? 1) * 7919);
   }
 
   /** host:port, for ALIBABA_CLOUD_ECS_ENDPOINT (with ALIBABA_CLOUD_ECS_PROTOCOL=http). */
@@ -174,6 +180,7 @@ export class EcsEmulator {
       throw new EcsError('Invalid.EndTime', 'The specified parameter "EndTime" is not valid.');
     }
     const amount = Number(q.InstanceAmount);
+    if (this.flaky() < (this.options.flakyStock?.[zoneId] ?? 0)) throw new EcsError('NoStock', 'The resource is out of stock in the specified zone.');
     if (this.stock[zoneId] < amount) throw new EcsError('OperationDenied.NoStock', 'The resource is out of stock in the specified zone. Please try other types, or choose other regions and zones.', 403);
     this.stock[zoneId] -= amount;
     const tags = new Map<string, string>();
@@ -264,6 +271,8 @@ export class EcsEmulator {
     const r = this.reservations.get(id);
     if (!r || r.status === 'Released') throw new EcsError('InvalidParameter.PrivatePoolOptions.Ids', 'The specified parameter PrivatePoolOptions.Ids is not valid.');
     if (r.endTime) throw new EcsError('OperationDenied', 'Only capacity reservations released manually (EndTimeType Unlimited) can be released.', 403);
+    const injected = this.failNextRelease.shift();
+    if (injected) throw new EcsError(injected, `${injected} (injected).`, 403);
     r.status = 'Released';
     this.stock[r.zoneId] += r.amount;
     return {};
