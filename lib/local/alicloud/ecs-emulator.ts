@@ -15,6 +15,8 @@ export interface EcsEmulatorOptions {
   readonly resourceGroups?: string[];
   /** Chance a create in the zone answers NoStock although stock is left (stock comes and goes). */
   readonly flakyStock?: Record<string, number>;
+  /** Sees every call as it is recorded (its answer is filled in once given). */
+  readonly onCall?: (call: EcsCall) => void;
   /** Describes of a new reservation that still show Pending. @default 1 */
   readonly pendingPolls?: number;
   readonly faults?: FaultPlan;
@@ -117,6 +119,7 @@ export class EcsEmulator {
     const fault = this.faults.before();
     const call: EcsCall = { action, query, fault };
     this.calls.push(call);
+    this.options.onCall?.(call);
     if (fault === 'reset') return 'reset';
     if (fault === 'throttle') return this.error(new EcsError('Throttling.User', 'Request was denied due to user flow control.'));
     if (fault === 'serverError') return this.error(new EcsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503));

@@ -1,10 +1,16 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as ros from '@alicloud/ros-cdk-core';
+import { GpuPoolStack } from '../../../examples/alicloud/stack';
 import { createEcsCall, EcsCall } from '../../../lib/alicloud/handler/ecs';
 import { resourceKeys } from '../../../lib/alicloud/handler/request';
 import {
   createInFirstZoneWithStock, getReservation, liveReservationsTagged, modifyInPlace, release, syncTags, waitPolicy, waitUntilActive,
 } from '../../../lib/alicloud/handler/reservations';
 import { RESOURCE_TAG } from '../../../lib/alicloud/wire';
-import { EcsEmulator } from '../../../lib/local';
+import { EcsEmulator, rehearseAlicloud } from '../../../lib/local';
+import { rehearseRosSequences } from '../../../lib/local/alicloud/rehearsal';
 import { answerKeysNotInModel, readsNotInModel, recordReads, requestParameterNotInModel } from './ecs-model';
 
 /**
@@ -88,4 +94,25 @@ describe('the ECS emulator and the handler follow the official ECS model', () =>
     const id = String(created.answer!.PrivatePoolOptionsId);
     expect((await getReservation(ecs, id))?.zoneId).toBe('cn-hangzhou-i');
   });
+});
+
+/** Every call of a whole rehearsal, ROS's sequences included, through the bundled handler. */
+test('every request and answer of the example\'s rehearsal and ROS sequences follows the ECS model', async () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'ros-'));
+  const app = new ros.App({ outdir });
+  new GpuPoolStack(app, 'GpuPool');
+  app.synth();
+  const template = join(outdir, 'GpuPool.template.json');
+  const seen: Array<{ action: string; query: Record<string, string>; answer?: Record<string, unknown> }> = [];
+  const { emulator } = await rehearseAlicloud(template);
+  seen.push(...emulator.calls);
+  // rehearseRosSequences makes its own emulators: collect their calls through the options hook.
+  const invariants = await rehearseRosSequences(template, { ecs: { onCall: call => seen.push(call) } });
+  expect(invariants.rollbackFailed).toBe(0);
+
+  expect([...new Set(seen.filter(c => c.answer).map(c => c.action))]).toEqual(expect.arrayContaining([
+    'CreateCapacityReservation', 'DescribeCapacityReservations', 'ModifyCapacityReservation', 'ReleaseCapacityReservation',
+  ]));
+  expect(seen.flatMap(c => Object.keys(c.query).map(p => requestParameterNotInModel(c.action, p))).filter(Boolean)).toEqual([]);
+  expect(seen.filter(c => c.answer).flatMap(c => answerKeysNotInModel(c.action, c.answer))).toEqual([]);
 });
