@@ -300,6 +300,16 @@ describe('Release is idempotent and follows the Release reference', () => {
     expect(ecs.live()).toHaveLength(0);
   });
 
+  test('a Limited reservation still not Active at waitTimeout is made Unlimited and released, so nothing bills', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.pendingPolls = Number.POSITIVE_INFINITY;
+    ecs.onPoll = () => jest.setSystemTime(Date.now() + 30_000);
+    const answer = await invoke(event('Create', { WaitTimeoutSeconds: 120, EndTime: '2030-01-01T00:00:00Z' }));
+    expect(answer.Reason).toMatch(/crp-fake1 was still Pending after waitTimeout, so it was released/);
+    expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{ PrivatePoolOptions: { Id: 'crp-fake1' }, EndTimeType: 'Unlimited' }]);
+    expect(ecs.live()).toHaveLength(0);
+  });
+
   test('a Release answered InvalidParameter.PrivatePoolOptions.Ids (released meanwhile) counts as done', async () => {
     const { PhysicalResourceId } = await created();
     ecs.failNext('ReleaseCapacityReservation', ecsError('InvalidParameter.PrivatePoolOptions.Ids'));
