@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'fs';
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
-const { rehearseAws, rehearseAlicloud } = require('../lib/local/index.js');
+const { rehearseAws, rehearseAlicloud, rehearseRosSequences } = require('../lib/local/index.js');
 
 const templates = dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.template.json')).map(f => `${dir}/${f}`) : []);
 // The rehearsal mutes the handlers' JSON logs via console.log, so progress goes straight to stdout.
@@ -56,6 +56,9 @@ for (const file of templates('ros.out')) {
     result: r.ok ? 'ok' : `FAILED: ${r.error ?? ''}`,
   })), ['resource', 'reservation', 'zone', 'zones tried', 'status', 'amount after update', 'on delete', 'result']));
   failures += reports.filter(r => !r.ok).length;
+  console.log(`\nAlibaba Cloud: ${file} through ROS's sequences (duplicate, late and rolled-back requests)`);
+  const ros = await rehearseRosSequences(file, { progress });
+  if (ros.duplicateLive + ros.liveAfterDeletion + ros.rollbackFailed > 0) failures++;
 }
 
 console.log(`\nRehearsal ${failures === 0 ? 'passed' : `FAILED (${failures})`} in ${((Date.now() - started) / 1000).toFixed(1)} s (simulated clock).`);
