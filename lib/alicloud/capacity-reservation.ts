@@ -49,6 +49,8 @@ export interface AliCapacityReservationProps {
   readonly matchCriteria?: MatchCriteria;
   /**
    * When ECS releases the reservation (UTC, `yyyy-MM-ddTHH:mm:ssZ` or a Date); sets EndTimeType Limited.
+   * Once it has passed, the reservation has ended and updates leave it alone; a new reservation
+   * with a past endTime fails at deploy time.
    * @default - Unlimited: it lasts until released
    */
   readonly endTime?: string | Date;
@@ -145,7 +147,10 @@ function literalPropErrors(props: AliCapacityReservationProps, endTime: string |
   if (literal(props.zoneIds)) errors.push(...rules.zoneIdsErrors(props.zoneIds.filter(z => !ros.Token.isUnresolved(z))));
   if (literal(props.name)) errors.push(rules.nameError(props.name));
   if (literal(props.description)) errors.push(rules.descriptionError(props.description));
-  if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date()));
+  // Format only: once a deployed reservation's endTime has passed, the unchanged app must still
+  // synthesize (updates and rollbacks leave an ended reservation alone). A new reservation with a
+  // past endTime is refused at deploy time, before any ECS call.
+  if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date(0)));
   if (literal(props.resourceGroupId)) errors.push(rules.resourceGroupIdError(props.resourceGroupId));
   if (literal(props.waitTimeout)) errors.push(rules.waitTimeoutError(props.waitTimeout));
   const tags = Object.entries(props.tags ?? {}).filter(([k, v]) => literal(k) && literal(v)).map(([Key, Value]) => ({ Key, Value }));
