@@ -234,7 +234,8 @@ function replacementReasons(current: Reservation, request: ReservationRequest, o
   if (current.resourceGroupId ? current.resourceGroupId !== (request.resourceGroupId ?? current.resourceGroupId) : oldKnown && old.resourceGroupId !== request.resourceGroupId) {
     reasons.push(`resourceGroupId ${current.resourceGroupId || old.resourceGroupId || 'default'} -> ${request.resourceGroupId ?? 'default'}`);
   }
-  const platformNow = current.platform || (oldKnown ? old.platform : undefined);
+  // Only what ECS reports: old properties would refuse ROS's rollback of a refused change.
+  const platformNow = current.platform;
   if (request.platform && platformNow && platformNow.toLowerCase() !== request.platform.toLowerCase()) {
     // ECS does not open Platform for changes, and a new reservation for it would bill the same capacity twice over the switch.
     throw new UserError(`platform cannot change on an existing reservation (ECS does not allow it): ${current.id} is ${platformNow}, the template asks ${request.platform}; set platform back, or give the reservation a new construct id to create another`);
