@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
-const { rehearseAws, rehearseAlicloud, Ec2Emulator, EcsEmulator } = require('../lib/local/index.js');
+const { rehearseAws, rehearseAlicloud, rehearseRosSequences, Ec2Emulator, EcsEmulator } = require('../lib/local/index.js');
 const { main: planCli } = require('../assets/cli/index.js');
 
 const templates = dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.template.json')).map(f => `${dir}/${f}`) : []);
@@ -69,6 +69,9 @@ for (const file of templates('ros.out')) {
     result: r.ok ? 'ok' : `FAILED: ${r.error ?? ''}`,
   })), ['resource', 'reservation', 'zone', 'zones tried', 'status', 'amount after update', 'on delete', 'result']));
   failures += reports.filter(r => !r.ok).length;
+  console.log(`\nAlibaba Cloud: ${file} through ROS's sequences (duplicate, late and rolled-back requests)`);
+  const ros = await rehearseRosSequences(file, { progress });
+  if (ros.duplicateLive + ros.liveAfterDeletion + ros.rollbackFailed > 0) failures++;
 }
 
 console.log(`\nRehearsal ${failures === 0 ? 'passed' : `FAILED (${failures})`} in ${((Date.now() - started) / 1000).toFixed(1)} s (simulated clock).`);

@@ -31,7 +31,7 @@ export enum ReservationRemovalPolicy {
 export interface AliCapacityReservationProps {
   /** One ECS instance type, e.g. `ecs.gn7i-c8g1.2xlarge`. */
   readonly instanceType: string;
-  /** How many instances to reserve (at least 1). */
+  /** How many instances to reserve (1-1000, the ECS limit per reservation). */
   readonly instanceAmount: number;
   /** Zones to try in order: the next one is tried when a zone has no stock. */
   readonly zoneIds: string[];
@@ -49,10 +49,15 @@ export interface AliCapacityReservationProps {
   readonly matchCriteria?: MatchCriteria;
   /**
    * When ECS releases the reservation (UTC, `yyyy-MM-ddTHH:mm:ssZ` or a Date); sets EndTimeType Limited.
+   * Once it has passed, the reservation has ended and updates leave it alone; a new reservation
+   * with a past endTime fails at deploy time.
    * @default - Unlimited: it lasts until released
    */
   readonly endTime?: string | Date;
-  /** @default - ECS's default (Linux) */
+  /**
+   * Cannot change once created: an update that changes it fails.
+   * @default - ECS's default (Linux)
+   */
   readonly platform?: ReservationPlatform;
   /** @default - the account's default resource group */
   readonly resourceGroupId?: string;
@@ -88,6 +93,12 @@ export class AliCapacityReservation extends ros.Construct {
   public readonly attrEndTime: string;
 
   constructor(scope: ros.Construct, id: string, props: AliCapacityReservationProps) {
+    // ROS logical ids are the bare construct ids: two reservations with one id under different
+    // parents would collide in the template. Say so before ROS CDK's generic duplicate-id error.
+    const clash = ros.Stack.of(scope).node.findAll().find(c => c instanceof AliCapacityReservation && c.node.id === id);
+    if (clash) {
+      throw new Error(`AliCapacityReservation id '${id}' is already used in this stack at ${clash.node.path}; ROS names the resource by the bare construct id, so give each reservation in a stack its own id`);
+    }
     super(scope, id);
     const endTime = props.endTime instanceof Date ? rules.formatEndTime(props.endTime) : props.endTime;
     const errors = literalPropErrors(props, endTime);
@@ -136,7 +147,10 @@ function literalPropErrors(props: AliCapacityReservationProps, endTime: string |
   if (literal(props.zoneIds)) errors.push(...rules.zoneIdsErrors(props.zoneIds.filter(z => !ros.Token.isUnresolved(z))));
   if (literal(props.name)) errors.push(rules.nameError(props.name));
   if (literal(props.description)) errors.push(rules.descriptionError(props.description));
-  if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date()));
+  // Format only: once a deployed reservation's endTime has passed, the unchanged app must still
+  // synthesize (updates and rollbacks leave an ended reservation alone). A new reservation with a
+  // past endTime is refused at deploy time, before any ECS call.
+  if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date(0)));
   if (literal(props.resourceGroupId)) errors.push(rules.resourceGroupIdError(props.resourceGroupId));
   if (literal(props.waitTimeout)) errors.push(rules.waitTimeoutError(props.waitTimeout));
   const tags = Object.entries(props.tags ?? {}).filter(([k, v]) => literal(k) && literal(v)).map(([Key, Value]) => ({ Key, Value }));

@@ -42,11 +42,10 @@ export class AliCapacityReservationProvider extends ros.Construct {
         policyDocument: {
           version: '1',
           statement: [
-            // Describe is a list operation: RAM scopes it to the account only.
-            { effect: 'Allow', action: ['ecs:DescribeCapacityReservations'], resource: ['*'] },
+            // RAM authorizes DescribeCapacityReservations on capacityreservation/* too: no wildcard resource.
             {
               effect: 'Allow',
-              action: ECS_ACTIONS.filter(a => a !== 'ecs:DescribeCapacityReservations'),
+              action: [...ECS_ACTIONS],
               resource: [ros.Fn.sub('acs:ecs:${ALIYUN::Region}:${ALIYUN::AccountId}:capacityreservation/*')],
             },
           ],

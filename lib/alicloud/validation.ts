@@ -12,8 +12,13 @@ export function instanceTypeError(type: string): string | undefined {
   return /^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(type) ? undefined : `instanceType must be an ECS instance type such as ecs.gn7i-c8g1.2xlarge, got '${type}'`;
 }
 
-export function instanceAmountError(amount: number): string | undefined {
-  return Number.isInteger(amount) && amount >= 1 ? undefined : `instanceAmount must be a whole number of at least 1, got ${amount}`;
+/** ECS: InstanceAmount of one reservation is at most 1000 (ModifyCapacityReservation's range too). */
+export const MAX_INSTANCE_AMOUNT = 1000;
+
+export function instanceAmountError(amount: unknown): string | undefined {
+  if (typeof amount !== 'number') return `instanceAmount must be a number, got ${typeof amount} ${JSON.stringify(amount)}; write it without quotes`;
+  if (!Number.isInteger(amount) || amount < 1) return `instanceAmount must be a whole number of at least 1, got ${amount}`;
+  return amount <= MAX_INSTANCE_AMOUNT ? undefined : `instanceAmount must be at most ${MAX_INSTANCE_AMOUNT} (the ECS limit per reservation), got ${amount}; split it across reservations`;
 }
 
 export function zoneIdsErrors(zoneIds: readonly string[]): string[] {

@@ -26,6 +26,13 @@ export interface EcsError {
  */
 const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE)/;
 
+/**
+ * A new RAM role's permissions take a while to reach ECS: right after the stack creates the role,
+ * calls may get Forbidden.RAM / NoPermission. Those are retried for a bounded time, then reported.
+ */
+const RAM_PROPAGATION = /^(Forbidden\.RAM|NoPermission)$/;
+export const ramPropagationPolicy = { retryForMs: 60_000, intervalMs: 5_000 };
+
 /** Retries after a throttle or 5xx, with tea's exponential backoff (the client retries only network errors). */
 export const retryPolicy: { maxAttempts: number; backoff: Record<string, unknown> } = {
   maxAttempts: 4,
@@ -62,11 +69,19 @@ export function createEcsCall(credentials: FcCredentials, regionId: string): Ecs
       bodyType: 'json',
     });
     const request = new $OpenApi.OpenApiRequest({ query: OpenApiUtil.query({ RegionId: regionId, ...query }) });
+    let deniedSince: number | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         return (await client.callApi(params, request, runtime)).body as Record<string, any>;
       } catch (error) {
         const e = asEcsError(error);
+        if (RAM_PROPAGATION.test(e.code)) {
+          deniedSince ??= Date.now();
+          if (Date.now() - deniedSince >= ramPropagationPolicy.retryForMs) throw error;
+          log('ECS denied the call; the function role may be too new for RAM to have propagated it; retrying', { action, code: e.code });
+          await $tea.sleep(ramPropagationPolicy.intervalMs);
+          continue;
+        }
         if (!RETRYABLE.test(e.code) || attempt >= retryPolicy.maxAttempts) throw error;
         log('ECS asked us to slow down or failed transiently; retrying', { action, code: e.code, attempt });
         await $tea.sleep($tea.getBackoffTime(retryPolicy.backoff, attempt));

@@ -1,8 +1,37 @@
 import { oneLineText, UserError } from '../../shared/handler-log';
 import { asEcsError } from './ecs';
 
-/** Zone-level stock problems: the next zone in zoneIds is tried. */
-export const NO_STOCK_CODES = new Set(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale']);
+/**
+ * Create errors that mean "not in this zone": no stock, sold out, not open to the account, the type
+ * not offered there, or refused there. The next zone of zoneIds is tried.
+ */
+export const NO_STOCK_CODES = new Set([
+  'NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported', 'OperationDenied',
+]);
+
+/** Codes that mean the same whatever the call: permissions, ECS itself, the region. */
+const COMMON: Record<string, string> = {
+  'Forbidden.RAM': 'the function role lacks a permission; check the RAM policy of the stack\'s crp-fc- role',
+  'NoPermission': 'the function role lacks a permission; check the RAM policy of the stack\'s crp-fc- role',
+  'InternalError': 'ECS failed internally (after retries); deploy again later',
+  'InvalidParameter.RegionId': 'the region does not exist or is not available; deploy the stack in a region that offers ECS',
+};
+
+/** Per call: a code ECS reuses across actions means something else on a release or a modify. */
+const BY_ACTION: Record<string, Record<string, string>> = {
+  ReleaseCapacityReservation: {
+    'OperationDenied': 'ECS refused to release it (only manual-release reservations can be released, and not while instances use it); stop the instances using it or release it in the ECS console, then retry',
+    'Invalid.PrivatePoolOptions.status': 'the reservation cannot be released in its current state; wait until it is Active, then retry',
+  },
+  ModifyCapacityReservation: {
+    'NoStock': 'the zone has no stock for the larger instanceAmount; lower instanceAmount or try again later',
+    'OperationDenied.NoStock': 'the zone has no stock for the larger instanceAmount; lower instanceAmount or try again later',
+    'OperationDenied': 'ECS refused the change (instanceAmount cannot go below the instances in use, nor above 1000); check instanceAmount',
+    'Invalid.EndTime': 'endTime is not valid; use a future UTC time in the form yyyy-MM-ddTHH:mm:ssZ',
+    'Invalid.PrivatePoolOptionsName.MalFormed': 'the name is not valid; use 2-128 characters starting with a letter, with letters, digits, ":", "_" or "-"',
+    'Invalid.PrivatePoolOptions.status': 'the reservation cannot change in its current state; wait until it is Active, then deploy again',
+  },
+};
 
 /**
  * Every error code of the CreateCapacityReservation reference, as what it means and what to do.
@@ -69,10 +98,18 @@ const REASONS: Record<string, string> = {
 export function ecsFailure(action: string, where: string, error: unknown): UserError {
   if (error instanceof UserError) return error;
   const e = asEcsError(error);
-  const reason = REASONS[e.code] ?? oneLineText(e.message);
+  // Create's explanations (zones, stock) only for Create; other calls get theirs or ECS's own message.
+  const reason = BY_ACTION[action]?.[e.code] ?? COMMON[e.code] ?? (action === 'CreateCapacityReservation' ? REASONS[e.code] : undefined) ?? oneLineText(e.message);
   return new UserError(oneLineText(`ECS ${action}${where ? ` (${where})` : ''} failed with ${e.code}: ${reason}`));
 }
 
-export function isNotFoundOrReleased(error: unknown): boolean {
-  return /NotFound|Invalid\.PrivatePoolOptions\.Ids?$|Released/i.test(asEcsError(error).code);
+/**
+ * What ECS answers for a reservation id it no longer has (released or unknown): the Release
+ * reference gives InvalidParameter.PrivatePoolOptions.Ids; the others are seen on Describe/Modify.
+ * Only these: a wider match (any *.NotFound) would count a failed release as done.
+ */
+const GONE_CODES = new Set(['InvalidParameter.PrivatePoolOptions.Ids', 'Invalid.PrivatePoolOptions.Ids', 'Invalid.PrivatePoolOptions.Id', 'InvalidParameter.PrivatePoolOptions.Id']);
+
+export function isGone(error: unknown): boolean {
+  return GONE_CODES.has(asEcsError(error).code);
 }

@@ -3,12 +3,13 @@
  * Buffer and waits for our answer at ResponseURL; the event is never logged (the URL is presigned).
  */
 import { log, oneLineText, UserError } from '../../shared/handler-log';
-import { AliReservationAttributes, RESOURCE_TAG } from '../wire';
+import { AliReservationAttributes, REQUEST_TAG, RESOURCE_TAG } from '../wire';
 import { createEcsCall, EcsCall, FcCredentials } from './ecs';
+import { ecsFailure } from './errors';
 import { parametersOf, parseReservationRequest, ReservationRequest, resourceKeys, ResourceKeys } from './request';
 import {
-  attributesOf, createInFirstZoneWithStock, getReservation, liveReservationsTagged, modifyInPlace, release, Reservation,
-  syncTags, waitUntilActive,
+  attributesOf, createInFirstZoneWithStock, getReservation, keepOnePerRequest, liveReservationsTagged, modifyInPlace, release,
+  Reservation, syncTags, waitUntilActive,
 } from './reservations';
 
 export interface RosEvent {
@@ -56,13 +57,37 @@ export async function handler(raw: Buffer | string | RosEvent, context: FcContex
     const reason = error instanceof UserError ? oneLineText(error.message) : oneLineText(`Unexpected error: ${(error as Error)?.message ?? String(error)}`);
     log('FAILED', { reason });
     // ROS wants a PhysicalResourceId on every answer; a failed Create that owns nothing gets a marker id.
-    const physicalResourceId = progress.physicalResourceId ?? `not-created-${resourceKeys(event).request.slice(0, 16)}`;
+    const physicalResourceId = progress.physicalResourceId || notCreatedId(resourceKeys(event));
     response = { ...echo(event), Status: 'FAILED', Reason: reason, PhysicalResourceId: physicalResourceId };
   }
-  // If ROS cannot be answered, throw: FC retries the invocation, and every step above is idempotent.
-  await seams.respond(event.ResponseURL, response);
+  try {
+    await seams.respond(event.ResponseURL, response);
+  } catch (error) {
+    // ROS refusing the answer to a Create (4xx) means it stopped waiting: a late or redelivered
+    // invocation after the rollback. Nobody would ever release what this request made, so do it now.
+    if (event.RequestType === 'Create' && error instanceof RosRefusedError && error.status < 500) {
+      const released = await releaseWhatRequestMade(ecs, resourceKeys(event));
+      log('ROS refused the answer to this Create (the stack operation is over); released what this request created', { released, httpStatus: error.status });
+      return { ...response, Status: 'FAILED', Reason: oneLineText(`ROS refused the answer (HTTP ${error.status}): the stack operation was over, so the reservations this Create made were released: ${released.join(', ') || 'none'}`) };
+    }
+    // Otherwise throw: FC retries the invocation, and every step above is idempotent.
+    throw error;
+  }
   log('answered ROS', { status: response.Status, physicalResourceId: response.PhysicalResourceId });
   return response;
+}
+
+async function releaseWhatRequestMade(ecs: EcsCall, keys: ResourceKeys): Promise<string[]> {
+  const made = await liveReservationsTagged(ecs, REQUEST_TAG, keys.request);
+  for (const r of made) await release(ecs, r.id);
+  return made.map(r => r.id);
+}
+
+/** ROS answered the response POST with an HTTP error. */
+export class RosRefusedError extends Error {
+  constructor(public readonly status: number) {
+    super(`ROS refused the response: HTTP ${status}`);
+  }
 }
 
 interface Progress {
@@ -91,10 +116,21 @@ async function dispatch(event: RosEvent, ecs: EcsCall, progress: Progress): Prom
   }
 }
 
+/**
+ * Creates (or adopts what an earlier delivery made), keeps exactly one reservation per request and
+ * waits for it. A concurrent delivery may release the one waited on in favour of its own choice;
+ * then the one kept is waited on instead.
+ */
 async function createAndWait(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys, until: Date, onCreated: (id: string) => void = () => undefined): Promise<Reservation> {
-  const { id } = await createInFirstZoneWithStock(ecs, request, keys);
-  onCreated(id);
-  return waitUntilActive(ecs, id, until);
+  let id: string | undefined = (await createInFirstZoneWithStock(ecs, request, keys)).id;
+  for (let round = 1; ; round++) {
+    const kept = await keepOnePerRequest(ecs, request, keys, id);
+    onCreated(kept);
+    const reservation = await waitUntilActive(ecs, kept, until);
+    if (reservation.status !== 'Released') return reservation;
+    if (round >= 3) throw new UserError(`Capacity reservation ${kept} was released before it became Active; deploy again`);
+    id = undefined;
+  }
 }
 
 /**
@@ -102,64 +138,154 @@ async function createAndWait(ecs: EcsCall, request: ReservationRequest, keys: Re
  * reservation held now is found by the resource tag (Data.ReservationId tells the template).
  */
 async function update(event: RosEvent, ecs: EcsCall, keys: ResourceKeys, now: Date): Promise<Outcome> {
-  const request = parseReservationRequest(event.ResourceProperties, now);
-  // Old properties parse as of the epoch: an endTime that has passed since is still the old value.
+  // An endTime that has passed is checked below against the old one, not rejected as "not in the future".
+  const request = parseReservationRequest(event.ResourceProperties, new Date(0));
+  // Old properties parse as of the epoch too: an endTime that has passed since is still the old value.
   const old = safeParse(event.OldResourceProperties, new Date(0));
   const physicalResourceId = event.PhysicalResourceId ?? '';
-  const current = await currentReservation(ecs, keys, physicalResourceId);
+  const live = await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource);
+  const current = await currentReservation(ecs, live, request, physicalResourceId);
   const until = deadline(request, now);
 
+  if (request.endTime && Date.parse(request.endTime) <= now.getTime()) {
+    return ended(ecs, request, old, current, live, physicalResourceId);
+  }
   const replacement = current ? replacementReasons(current, request, old) : ['the reservation no longer exists'];
   if (replacement.length > 0) {
     log('replacing the capacity reservation', { reasons: replacement, old: current?.id });
     const next = await createAndWait(ecs, request, keys, until);
-    if (current) {
-      if (request.removalPolicy === 'retain') log('removalPolicy retain: the replaced reservation is kept', { reservationId: current.id });
-      else await release(ecs, current.id);
-    }
+    if (current) await giveUpReplaced(ecs, request, current, next);
+    await releaseOthers(ecs, live.filter(r => r.id !== current?.id), next.id);
     return { physicalResourceId, data: attributesOf(next) };
   }
   const reservation = current!;
   const modified = await modifyInPlace(ecs, reservation.id, request, old);
   await syncTags(ecs, reservation, request);
+  await releaseOthers(ecs, live, reservation.id);
   const after = modified ? await waitUntilActive(ecs, reservation.id, until) : (await getReservation(ecs, reservation.id)) ?? reservation;
   return { physicalResourceId, data: attributesOf(after) };
 }
 
-/** Instance type, zone, match criteria, platform and resource group cannot change in place. */
+/**
+ * Never two billing: if the replaced reservation cannot be released, the new one is released
+ * instead and the update fails naming the old one (ROS's rollback then finds it still matching).
+ */
+async function giveUpReplaced(ecs: EcsCall, request: ReservationRequest, old: Reservation, next: Reservation): Promise<void> {
+  if (request.removalPolicy === 'retain') {
+    // Kept for the user, and no longer this resource's: later updates and the delete leave it alone.
+    try {
+      await ecs('UntagResources', { ResourceType: 'capacityreservation', ResourceId: [old.id], TagKey: [RESOURCE_TAG] });
+    } catch (error) {
+      throw ecsFailure('UntagResources', `${old.id}, kept by removalPolicy retain`, error);
+    }
+    log('removalPolicy retain: the replaced reservation is kept, no longer tied to the resource', { reservationId: old.id });
+    return;
+  }
+  try {
+    await release(ecs, old.id);
+  } catch (error) {
+    const why = error instanceof UserError ? error.message : String(error);
+    try {
+      await release(ecs, next.id);
+    } catch (second) {
+      throw new UserError(`Replacement incomplete: the old reservation ${old.id} could not be released (${why}) and neither could the new ${next.id} (${second instanceof UserError ? second.message : String(second)}); both bill now: release one in the ECS console`);
+    }
+    throw new UserError(`Replacement undone: the old reservation ${old.id} could not be released (${why}), so the new ${next.id} was released and ${old.id} is kept; fix the cause and deploy again`);
+  }
+}
+
+/**
+ * One reservation per resource: any other live one still tied to it was left by a failed or
+ * interrupted run (a create whose answer was lost) and never handed over, so it is released, with
+ * removalPolicy retain too: a replaced reservation retain keeps is untied from the resource first.
+ */
+async function releaseOthers(ecs: EcsCall, live: Reservation[], keep: string): Promise<void> {
+  for (const r of live) {
+    if (r.id === keep) continue;
+    log('releasing another reservation this resource still held', { reservationId: r.id, kept: keep });
+    await release(ecs, r.id);
+  }
+}
+
+/**
+ * A Limited reservation whose endTime has passed has ended: nothing is created or modified. An
+ * unchanged endTime is the ordinary case (and its rollback); an endTime changed back to a past one
+ * is ROS's rollback of an extension, so what the extension created is released.
+ */
+async function ended(ecs: EcsCall, request: ReservationRequest, old: Partial<ReservationRequest>, current: Reservation | undefined, live: Reservation[], physicalResourceId: string): Promise<Outcome> {
+  const unchanged = request.endTime === old.endTime;
+  log(`endTime ${request.endTime} has passed: the reservation has ended; nothing is created or changed`, { unchanged, reservationId: current?.id });
+  if (!unchanged && request.removalPolicy !== 'retain') for (const r of live) await release(ecs, r.id);
+  const reservation = current && (await getReservation(ecs, current.id));
+  return {
+    physicalResourceId,
+    data: reservation ? attributesOf(reservation) : { ReservationId: current?.id ?? physicalResourceId, ZoneId: current?.zoneId ?? '', Status: 'Released', StartTime: current?.startTime ?? '', EndTime: request.endTime ?? '' },
+  };
+}
+
+/** Instance type, zone, match criteria and resource group cannot change in place; platform cannot change at all. */
 function replacementReasons(current: Reservation, request: ReservationRequest, old: Partial<ReservationRequest>): string[] {
   const reasons: string[] = [];
-  // Type and zone are read from the reservation itself; the rest only from old properties ECS does not echo.
+  // Read from the reservation itself where ECS reports it, so a rollback compares with what exists.
   if (current.instanceType && current.instanceType !== request.instanceType) reasons.push(`instanceType ${current.instanceType} -> ${request.instanceType}`);
   if (current.zoneId && !request.zoneIds.includes(current.zoneId)) reasons.push(`zone ${current.zoneId} is no longer in zoneIds`);
+  if (current.matchCriteria && current.matchCriteria.toLowerCase() !== request.matchCriteria.toLowerCase()) reasons.push(`matchCriteria ${current.matchCriteria} -> ${request.matchCriteria}`);
   const oldKnown = old.matchCriteria !== undefined; // a parsed request always has matchCriteria
-  for (const key of ['matchCriteria', 'platform', 'resourceGroupId'] as const) {
-    if (oldKnown && old[key] !== request[key]) reasons.push(`${key} ${old[key] ?? 'default'} -> ${request[key] ?? 'default'}`);
+  if (current.resourceGroupId ? current.resourceGroupId !== (request.resourceGroupId ?? current.resourceGroupId) : oldKnown && old.resourceGroupId !== request.resourceGroupId) {
+    reasons.push(`resourceGroupId ${current.resourceGroupId || old.resourceGroupId || 'default'} -> ${request.resourceGroupId ?? 'default'}`);
+  }
+  // Only what ECS reports: old properties would refuse ROS's rollback of a refused change.
+  const platformNow = current.platform;
+  if (request.platform && platformNow && platformNow.toLowerCase() !== request.platform.toLowerCase()) {
+    // ECS does not open Platform for changes, and a new reservation for it would bill the same capacity twice over the switch.
+    throw new UserError(`platform cannot change on an existing reservation (ECS does not allow it): ${current.id} is ${platformNow}, the template asks ${request.platform}; set platform back, or give the reservation a new construct id to create another`);
   }
   return reasons;
 }
 
 /** Releases every reservation the resource holds (normally one); retain keeps them. */
 async function remove(event: RosEvent, ecs: EcsCall, keys: ResourceKeys): Promise<Outcome> {
-  const physicalResourceId = event.PhysicalResourceId ?? '';
+  // ROS documents an empty PhysicalResourceId as invalid: a Delete without one answers the marker id.
+  const physicalResourceId = event.PhysicalResourceId || notCreatedId(keys);
   // Read directly, not through validation: properties that fail a check must never turn retain into release.
   if (parametersOf(event.ResourceProperties).RemovalPolicy === 'retain') {
     log('removalPolicy retain: the capacity reservation is kept; release it yourself when done', { physicalResourceId });
     return { physicalResourceId };
   }
   const ids = new Set((await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource)).map(r => r.id));
-  if (physicalResourceId.startsWith('crp-')) ids.add(physicalResourceId);
+  if (physicalResourceId.startsWith('crp-') && !ids.has(physicalResourceId) && !(await untiedFromResource(ecs, physicalResourceId))) ids.add(physicalResourceId);
   for (const id of ids) await release(ecs, id);
   if (ids.size === 0) log('nothing was created for this resource; nothing to release', { physicalResourceId });
   return { physicalResourceId };
 }
 
-async function currentReservation(ecs: EcsCall, keys: ResourceKeys, physicalResourceId: string): Promise<Reservation | undefined> {
-  const tagged = await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource);
-  if (tagged.length > 0) return tagged.sort((a, b) => b.startTime.localeCompare(a.startTime))[0];
-  if (!physicalResourceId.startsWith('crp-')) return undefined;
-  const byId = await getReservation(ecs, physicalResourceId);
-  return byId && byId.status !== 'Released' ? byId : undefined;
+/**
+ * The reservation the resource holds: among its live ones, the one whose properties match the
+ * request (type, a zone of zoneIds, match criteria), preferring the PhysicalResourceId, then the
+ * earliest zone; never "the newest" (ECS gives start times to the minute, so they tie).
+ */
+async function currentReservation(ecs: EcsCall, live: Reservation[], request: ReservationRequest, physicalResourceId: string): Promise<Reservation | undefined> {
+  if (live.length === 0) {
+    if (!physicalResourceId.startsWith('crp-')) return undefined;
+    const byId = await getReservation(ecs, physicalResourceId);
+    return byId && byId.status !== 'Released' ? byId : undefined;
+  }
+  const matches = (r: Reservation) => r.instanceType === request.instanceType && request.zoneIds.includes(r.zoneId)
+    && (!r.matchCriteria || r.matchCriteria.toLowerCase() === request.matchCriteria.toLowerCase());
+  const candidates = live.some(matches) ? live.filter(matches) : live;
+  const zoneRank = (r: Reservation) => (request.zoneIds.indexOf(r.zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
+  return candidates.find(r => r.id === physicalResourceId)
+    ?? [...candidates].sort((a, b) => zoneRank(a) - zoneRank(b) || a.id.localeCompare(b.id))[0];
+}
+
+/** A replaced reservation kept by removalPolicy retain loses the resource tag: it is the user's now. */
+async function untiedFromResource(ecs: EcsCall, id: string): Promise<boolean> {
+  const tags = (await getReservation(ecs, id))?.tags ?? [];
+  return tags.some(t => t.Key === REQUEST_TAG) && !tags.some(t => t.Key === RESOURCE_TAG);
+}
+
+function notCreatedId(keys: ResourceKeys): string {
+  return `not-created-${keys.request.slice(0, 16)}`;
 }
 
 function safeParse(properties: unknown, now: Date): Partial<ReservationRequest> {
@@ -187,9 +313,9 @@ export async function postResponse(url: string, response: RosResponse): Promise<
     headers: { 'Content-Type': 'application/json', 'Date': new Date().toUTCString() },
     body,
   });
-  if (!result.ok) throw new Error(`ROS refused the response: HTTP ${result.status}`);
+  if (!result.ok) throw new RosRefusedError(result.status);
 }
 
 /** The poll interval and retry backoff, exported so the local rehearsal can run on simulated time. */
 export { waitPolicy } from './reservations';
-export { retryPolicy } from './ecs';
+export { ramPropagationPolicy, retryPolicy } from './ecs';

@@ -2,12 +2,15 @@ import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs2014
 import { log, UserError } from '../../shared/handler-log';
 import { AliReservationAttributes, AliWireTag, REQUEST_TAG, RESOURCE_TAG } from '../wire';
 import { asEcsError, EcsCall } from './ecs';
-import { ecsFailure, isNotFoundOrReleased, NO_STOCK_CODES } from './errors';
+import { ecsFailure, isGone, NO_STOCK_CODES } from './errors';
 import { clientToken, ReservationRequest, ResourceKeys } from './request';
 
-/** The JSON ECS sends: the SDK's models with PascalCase keys (the models are imported as types only). */
+/**
+ * The JSON ECS sends: the SDK models' wire names (static names()), which are the field names
+ * capitalized, except AllocatedResource's `zoneId`, the one lower-case key the model has.
+ */
 type Wire<T> = T extends Array<infer U> ? Array<Wire<U>>
-  : T extends object ? { [K in keyof T as K extends string ? (T[K] extends (...args: any[]) => any ? never : Capitalize<K>) : never]?: Wire<T[K]> }
+  : T extends object ? { [K in keyof T as K extends string ? (T[K] extends (...args: any[]) => any ? never : K extends 'zoneId' ? K : Capitalize<K>) : never]?: Wire<T[K]> }
     : T;
 type DescribeBody = Wire<DescribeCapacityReservationsResponseBody>;
 type WireItem = NonNullable<NonNullable<DescribeBody['CapacityReservationSet']>['CapacityReservationItem']>[number];
@@ -19,6 +22,11 @@ export interface Reservation {
   readonly instanceType: string;
   readonly startTime: string;
   readonly endTime: string;
+  /** Limited (ends at endTime) or Unlimited (manual release). */
+  readonly endTimeType: string;
+  readonly matchCriteria: string;
+  readonly platform: string;
+  readonly resourceGroupId: string;
   readonly tags: AliWireTag[];
 }
 
@@ -31,11 +39,15 @@ function toReservation(item: WireItem): Reservation {
   const allocated = item.AllocatedResources?.AllocatedResource?.[0];
   return {
     id: item.PrivatePoolOptionsId ?? '',
-    zoneId: allocated?.ZoneId ?? '',
+    zoneId: allocated?.zoneId ?? '',
     status: item.Status ?? '',
     instanceType: allocated?.InstanceType ?? '',
     startTime: item.StartTime ?? '',
     endTime: item.EndTime ?? '',
+    endTimeType: item.EndTimeType ?? '',
+    matchCriteria: item.PrivatePoolOptionsMatchCriteria ?? '',
+    platform: item.Platform ?? '',
+    resourceGroupId: item.ResourceGroupId ?? '',
     tags: (item.Tags?.Tag ?? []).map(t => ({ Key: t.TagKey ?? '', Value: t.TagValue ?? '' })),
   };
 }
@@ -55,7 +67,7 @@ export async function getReservation(ecs: EcsCall, id: string): Promise<Reservat
   try {
     return (await describe(ecs, { PrivatePoolOptions: { Ids: JSON.stringify([id]) } }))[0];
   } catch (error) {
-    if (isNotFoundOrReleased(error)) return undefined;
+    if (isGone(error)) return undefined;
     throw ecsFailure('DescribeCapacityReservations', id, error);
   }
 }
@@ -102,7 +114,7 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
     } catch (error) {
       const code = asEcsError(error).code;
       if (!NO_STOCK_CODES.has(code)) throw ecsFailure('CreateCapacityReservation', `zone ${zoneId}`, error);
-      log('no stock in zone; trying the next one', { zoneId, code });
+      log('the zone cannot take it; trying the next one', { zoneId, code });
       soldOut.push(`${zoneId} (${code})`);
     }
   }
@@ -110,16 +122,37 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
 }
 
 /**
+ * Concurrent deliveries of one Create can each make a reservation (the ClientToken is per zone, and
+ * both may look for an earlier one before either has created it). Every delivery keeps the same one,
+ * the reservation in the earliest of zoneIds (then the lowest id), and releases the others.
+ */
+export async function keepOnePerRequest(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys, mine?: string): Promise<string> {
+  const made = await liveReservationsTagged(ecs, REQUEST_TAG, keys.request);
+  const ids = new Map(made.map(r => [r.id, r.zoneId]));
+  // Just created, its tags may not be listed yet: it counts too.
+  if (mine && !ids.has(mine)) {
+    const own = await getReservation(ecs, mine);
+    if (own && own.status !== 'Released') ids.set(mine, own.zoneId);
+  }
+  const rank = (zoneId: string) => (request.zoneIds.indexOf(zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
+  const ordered = [...ids].sort(([a, za], [b, zb]) => rank(za) - rank(zb) || a.localeCompare(b));
+  if (ordered.length === 0) throw new UserError(`The capacity reservation this request created${mine ? ` (${mine})` : ''} is no longer listed; deploy again`);
+  for (const [id] of ordered.slice(1)) {
+    log('releasing a duplicate another delivery of this request created', { reservationId: id, kept: ordered[0][0] });
+    await release(ecs, id);
+  }
+  return ordered[0][0];
+}
+
+/**
  * Polls until Active. At the deadline the reservation is released (it bills by the hour) and the
- * deployment fails: nothing is left billing unseen.
+ * deployment fails: nothing is left billing unseen. A reservation released meanwhile is returned
+ * as it is (status Released) for the caller to decide.
  */
 export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date): Promise<Reservation> {
   for (;;) {
     const reservation = await getReservation(ecs, id);
-    if (reservation?.status === 'Active') return reservation;
-    if (reservation?.status === 'Released') {
-      throw new UserError(`Capacity reservation ${id} was released before it became Active; deploy again`);
-    }
+    if (reservation?.status === 'Active' || reservation?.status === 'Released') return reservation;
     if (Date.now() >= deadline.getTime()) {
       await release(ecs, id);
       throw new UserError(`Capacity reservation ${id} was still ${reservation?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
@@ -128,15 +161,51 @@ export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date):
   }
 }
 
-/** Releases; a reservation that is gone or already released counts as done. */
+/**
+ * Releases, idempotently: a reservation already Released, or one ECS no longer knows, is done.
+ * ReleaseCapacityReservation only takes manual-release (Unlimited) reservations, so a Limited one
+ * is made Unlimited first; if the release then fails, its end time is put back (it must not bill
+ * past the end the user chose).
+ */
 export async function release(ecs: EcsCall, id: string): Promise<void> {
+  const reservation = await getReservation(ecs, id);
+  if (!reservation || reservation.status === 'Released') {
+    log('capacity reservation already released', { reservationId: id });
+    return;
+  }
+  const limited = reservation.endTimeType === 'Limited' || (!reservation.endTimeType && reservation.endTime !== '');
+  if (limited) {
+    try {
+      await ecs('ModifyCapacityReservation', { PrivatePoolOptions: { Id: id }, EndTimeType: 'Unlimited' });
+    } catch (error) {
+      if (isGone(error)) return;
+      throw ecsFailure('ModifyCapacityReservation', `${id}, to make it Unlimited so it can be released`, error);
+    }
+  }
   try {
     await ecs('ReleaseCapacityReservation', { PrivatePoolOptions: { Id: id } });
     log('released capacity reservation', { reservationId: id });
   } catch (error) {
-    if (!isNotFoundOrReleased(error)) throw ecsFailure('ReleaseCapacityReservation', id, error);
-    log('capacity reservation already gone', { reservationId: id });
+    if (isGone(error)) {
+      log('capacity reservation already released', { reservationId: id });
+      return;
+    }
+    if (limited && reservation.endTime) await restoreEndTime(ecs, id, reservation.endTime);
+    throw ecsFailure('ReleaseCapacityReservation', id, error);
   }
+}
+
+async function restoreEndTime(ecs: EcsCall, id: string, endTime: string): Promise<void> {
+  try {
+    await ecs('ModifyCapacityReservation', { PrivatePoolOptions: { Id: id }, EndTimeType: 'Limited', EndTime: wireEndTime(endTime) });
+  } catch (error) {
+    log('could not put the end time back after a failed release; the reservation is Unlimited now', { reservationId: id, endTime, code: asEcsError(error).code });
+  }
+}
+
+/** ECS answers times to the minute (yyyy-MM-ddTHH:mmZ); requests take seconds. */
+function wireEndTime(time: string): string {
+  return /T\d\d:\d\dZ$/.test(time) ? time.replace(/Z$/, ':00Z') : time;
 }
 
 /** Name, description, amount and end time change in place (ModifyCapacityReservation). */
@@ -148,6 +217,10 @@ export async function modifyInPlace(ecs: EcsCall, id: string, request: Reservati
   if (request.endTime !== old.endTime) {
     changes.EndTimeType = request.endTime ? 'Limited' : 'Unlimited';
     if (request.endTime) changes.EndTime = request.endTime;
+  }
+  for (const key of ['name', 'description'] as const) {
+    // ModifyCapacityReservation cannot clear them: an empty value is not accepted.
+    if (old[key] !== undefined && request[key] === undefined) log(`${key} was removed from the template; ECS cannot clear it, so the reservation keeps ${JSON.stringify(old[key])}`, { reservationId: id });
   }
   if (Object.keys(changes).length === 0) return false;
   try {

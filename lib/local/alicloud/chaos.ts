@@ -1,51 +1,83 @@
-import { randomUUID } from 'crypto';
-import { faultPlan, newReport, record, ChaosReport } from '../chaos-report';
+import { ChaosReport, faultPlan, newReport, record } from '../chaos-report';
 import { seededRandom } from '../faults';
-import { quietly } from '../resources';
-import { RosInvoke, withAliHandler } from './rehearsal';
+import { Json, quietly } from '../resources';
+import { withAliHandler } from './rehearsal';
+import { newRosInvariants, RosInvariants, RosStack } from './ros-engine';
+
+/** A chaos report plus what ROS's engine did and its invariants (each must be 0). */
+export interface AliChaosReport extends ChaosReport {
+  readonly ros: RosInvariants;
+}
+
+const TYPES = ['ecs.gn7i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge'];
+
+/** Every kind of update the construct allows, each as a change of the current parameters. */
+const UPDATES: Array<[string, (p: Json) => Json]> = [
+  ['instanceAmount', p => ({ ...p, InstanceAmount: p.InstanceAmount === 4 ? 5 : 4 })],
+  ['name', p => ({ ...p, Name: p.Name === 'pool-a' ? 'pool-b' : 'pool-a' })],
+  ['description', p => ({ ...p, Description: p.Description === 'first pool' ? 'second pool' : 'first pool' })],
+  ['endTime', p => ({ ...p, EndTime: p.EndTime ? undefined : '2030-01-01T00:00:00Z' })],
+  ['tags', p => ({ ...p, Tags: p.Tags ? undefined : [{ Key: 'team', Value: 'ml' }] })],
+  ['waitTimeout', p => ({ ...p, WaitTimeoutSeconds: p.WaitTimeoutSeconds === 900 ? 600 : 900 })],
+  ['instanceType', p => ({ ...p, InstanceType: p.InstanceType === TYPES[0] ? TYPES[1] : TYPES[0] })],
+  ['zoneIds', p => ({ ...p, ZoneIds: p.ZoneIds.length === 2 ? ['cn-hangzhou-i'] : ['cn-hangzhou-h', 'cn-hangzhou-i'] })],
+  ['matchCriteria', p => ({ ...p, MatchCriteria: p.MatchCriteria === 'Target' ? 'Open' : 'Target' })],
+  ['resourceGroupId', p => ({ ...p, ResourceGroupId: p.ResourceGroupId === 'rg-acfm2' ? 'rg-acfm3' : 'rg-acfm2' })],
+];
+
+const clean = (p: Json): Json => JSON.parse(JSON.stringify(p));
 
 /**
- * `count` seeded reservation lifecycles against a faulty ECS: throttling, 5xx, resets, lost create
- * answers, zones without stock or not on sale, slow activation, redelivered Creates; then an
- * in-place update and Delete (or ROS's rollback Delete after a failed Create).
+ * `count` seeded reservation lifecycles through ROS's engine against a faulty ECS: throttling, 5xx,
+ * resets, lost create/modify/release answers, zones without stock, not on sale or with stock that
+ * comes and goes, slow activation; Creates delivered twice (at once or in turn), late after ROS gave
+ * up, or rolled back; one or two updates of every kind, some whose replacement cannot release the
+ * old reservation, some rolled back; then the stack's deletion (or RETAIN).
  */
-export async function chaosAlicloud(count: number, baseSeed = 1): Promise<ChaosReport> {
+export async function chaosAlicloud(count: number, baseSeed = 1): Promise<AliChaosReport> {
   const started = Date.now();
   const report = newReport();
+  const ros = newRosInvariants();
   for (let i = 0; i < count; i++) {
     const seed = baseSeed + i;
     const random = seededRandom(seed * 104729);
     const zoneErrors = random() < 0.2 ? { 'cn-hangzhou-h': random() < 0.5 ? 'Zone.NotOnSale' : 'NoStock' } : undefined;
-    const redeliver = random() < 0.5;
     await withAliHandler({
       stock: { 'cn-hangzhou-h': random() < 0.3 ? 0 : 16, 'cn-hangzhou-i': random() < 0.1 ? 0 : 16 },
       zoneErrors,
+      flakyStock: random() < 0.3 ? { 'cn-hangzhou-h': 0.5 } : undefined,
+      resourceGroups: ['rg-acfm2', 'rg-acfm3'],
       pendingPolls: Math.floor(random() * 4),
       faults: faultPlan(random, seed, ['CreateCapacityReservation', 'ReleaseCapacityReservation', 'ModifyCapacityReservation'], 0.2),
-    }, async (invoke, emulator, responseUrl) => {
-      const outcome = await quietly(() => aliLifecycle(invoke, responseUrl, redeliver));
-      // Every reservation one resource ever made must be released by the end, and there is only one.
-      record(report, seed, { duplicate: emulator.reservations.size > 1, above: false, untracked: emulator.live().length > 0 }, outcome.failure, emulator.faults.injected);
+    }, async (invoke, emulator, responseUrl, responder) => {
+      const before = { ...ros };
+      const stack = new RosStack(invoke, emulator, responder, responseUrl, 'Pool', ros);
+      await quietly(async () => {
+        const draw = random();
+        const parameters: Json = {
+          InstanceType: TYPES[0], InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'],
+          ...(random() < 0.1 ? { RemovalPolicy: 'retain' } : {}),
+        };
+        const up = await stack.create(parameters, {
+          late: draw < 0.08,
+          duplicate: draw < 0.3 ? 'concurrent' : draw < 0.45 ? 'sequential' : undefined,
+          laterFails: random() < 0.1,
+        });
+        if (!up) return;
+        for (let u = 1 + Math.floor(random() * 2); u > 0; u--) {
+          const [, change] = UPDATES[Math.floor(random() * UPDATES.length)];
+          await stack.update(clean(change(stack.parameters!)), { releaseFails: random() < 0.2, laterFails: random() < 0.2 });
+        }
+        await stack.delete();
+      });
+      const broke = {
+        duplicate: ros.duplicateLive > before.duplicateLive,
+        untracked: ros.liveAfterDeletion > before.liveAfterDeletion,
+        other: ros.rollbackFailed > before.rollbackFailed,
+        above: false,
+      };
+      record(report, seed, broke, stack.failures[0], emulator.faults.injected);
     }, 1);
   }
-  return { cloud: 'alicloud', lifecycles: count, ...report, wallMs: Date.now() - started };
-}
-
-async function aliLifecycle(invoke: RosInvoke, responseUrl: string, redeliver: boolean): Promise<{ failure?: string }> {
-  const parameters = { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'] };
-  const base = { ResponseURL: responseUrl, StackId: randomUUID(), LogicalResourceId: 'Pool', RegionId: 'cn-hangzhou' };
-  const create = { ...base, RequestType: 'Create', RequestId: randomUUID(), ResourceProperties: { Parameters: parameters } };
-  let answer = await invoke(create);
-  if (redeliver) answer = await invoke(create);
-  const id = answer.PhysicalResourceId;
-  if (answer.Status === 'SUCCESS') {
-    await invoke({ ...base, RequestType: 'Update', RequestId: randomUUID(), PhysicalResourceId: id, ResourceProperties: { Parameters: { ...parameters, InstanceAmount: 5 } }, OldResourceProperties: { Parameters: parameters } });
-  }
-  // After a failed Create ROS rolls back with a Delete; after success the stack is deleted at the end.
-  let deleted = await invoke({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: id, ResourceProperties: { Parameters: parameters } });
-  for (let retry = 0; deleted.Status !== 'SUCCESS' && retry < 3; retry++) {
-    // ROS shows DELETE_FAILED; the operator retries the delete.
-    deleted = await invoke({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: id, ResourceProperties: { Parameters: parameters } });
-  }
-  return { failure: answer.Status === 'SUCCESS' ? undefined : answer.Reason };
+  return { cloud: 'alicloud', lifecycles: count, ...report, wallMs: Date.now() - started, ros };
 }

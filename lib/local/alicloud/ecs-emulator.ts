@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'crypto';
+import { FaultInjector, FaultPlan, seededRandom, SimulatedClock } from '../faults';
 import { localVendor } from '../modules';
-import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 
 export interface EcsEmulatorOptions {
@@ -15,6 +15,10 @@ export interface EcsEmulatorOptions {
   readonly resourceGroups?: string[];
   /** Pay-as-you-go price of one instance-hour per instance type, in CNY. @default DEFAULT_HOURLY_PRICE for any type */
   readonly hourlyPrices?: Record<string, number>;
+  /** Chance a create in the zone answers NoStock although stock is left (stock comes and goes). */
+  readonly flakyStock?: Record<string, number>;
+  /** Sees every call as it is recorded (its answer is filled in once given). */
+  readonly onCall?: (call: EcsCall) => void;
   /** Describes of a new reservation that still show Pending. @default 1 */
   readonly pendingPolls?: number;
   readonly faults?: FaultPlan;
@@ -42,6 +46,8 @@ export interface EcsCall {
   readonly action: string;
   readonly query: Record<string, string>;
   readonly fault?: string;
+  /** The JSON body answered (success or error), for the model checks. */
+  answer?: Record<string, unknown>;
 }
 
 class EcsError extends Error {
@@ -67,6 +73,9 @@ export class EcsEmulator {
   public readonly clock: SimulatedClock;
   public readonly accessKeyId: string;
   public readonly accessKeySecret: string;
+  /** Error codes the next ReleaseCapacityReservation calls answer, one per call (after the reservation is found). */
+  public readonly failNextRelease: string[] = [];
+  private readonly flaky: () => number;
   private readonly stock: Record<string, number>;
   private readonly tokens = new Map<string, string>();
   private readonly server = new LoopbackServer(request => this.handle(request));
@@ -78,6 +87,7 @@ export class EcsEmulator {
     this.accessKeyId = options.accessKeyId ?? 'LTAI5tLocalEmulatorKey';
     this.accessKeySecret = options.accessKeySecret ?? randomBytes(15).toString('base64');
     this.stock = { ...(options.stock ?? { 'cn-hangzhou-h': 16, 'cn-hangzhou-i': 16 }) };
+    this.flaky = seededRandom((options.faults?.seed ?? 1) * 7919);
   }
 
   /** host:port, for ALIBABA_CLOUD_ECS_ENDPOINT (with ALIBABA_CLOUD_ECS_PROTOCOL=http). */
@@ -112,14 +122,17 @@ export class EcsEmulator {
       return this.error(error as EcsError);
     }
     const fault = this.faults.before();
-    this.calls.push({ action, query, fault });
+    const call: EcsCall = { action, query, fault };
+    this.calls.push(call);
+    this.options.onCall?.(call);
     if (fault === 'reset') return 'reset';
     if (fault === 'throttle') return this.error(new EcsError('Throttling.User', 'Request was denied due to user flow control.'));
     if (fault === 'serverError') return this.error(new EcsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503));
     try {
       const body = this.dispatch(action, query);
       if (MUTATING.has(action) && this.faults.loseAnswer(action)) return this.error(new EcsError('InternalError', 'The request processing has failed due to some unknown error.', 500));
-      return { status: 200, contentType: 'application/json', body: JSON.stringify({ RequestId: requestId(), ...body }) };
+      call.answer = { RequestId: requestId(), ...body };
+      return { status: 200, contentType: 'application/json', body: JSON.stringify(call.answer) };
     } catch (error) {
       if (error instanceof EcsError) return this.error(error);
       throw error;
@@ -177,6 +190,7 @@ export class EcsEmulator {
       throw new EcsError('Invalid.EndTime', 'The specified parameter "EndTime" is not valid.');
     }
     const amount = Number(q.InstanceAmount);
+    if (this.flaky() < (this.options.flakyStock?.[zoneId] ?? 0)) throw new EcsError('NoStock', 'The resource is out of stock in the specified zone.');
     if (this.stock[zoneId] < amount) throw new EcsError('OperationDenied.NoStock', 'The resource is out of stock in the specified zone. Please try other types, or choose other regions and zones.', 403);
     this.stock[zoneId] -= amount;
     const tags = new Map<string, string>();
@@ -191,7 +205,18 @@ export class EcsEmulator {
     return { PrivatePoolOptionsId: id };
   }
 
+  /** A Limited reservation is released by ECS at its EndTime. */
+  private expire(): void {
+    for (const r of this.reservations.values()) {
+      if (r.status !== 'Released' && r.endTime && Date.parse(r.endTime) <= this.clock.now().getTime()) {
+        r.status = 'Released';
+        this.stock[r.zoneId] += r.amount;
+      }
+    }
+  }
+
   private describe(q: Record<string, string>): Record<string, unknown> {
+    this.expire();
     let found = [...this.reservations.values()];
     if (q['PrivatePoolOptions.Ids']) {
       const ids: string[] = JSON.parse(q['PrivatePoolOptions.Ids']);
@@ -205,10 +230,11 @@ export class EcsEmulator {
     return {
       CapacityReservationSet: { CapacityReservationItem: found.map(r => ({
         PrivatePoolOptionsId: r.id, PrivatePoolOptionsName: r.name, Description: r.description, RegionId: 'cn-hangzhou',
-        PrivatePoolOptionsMatchCriteria: r.matchCriteria, Status: r.status, StartTime: r.startTime, StartTimeType: 'Now',
-        EndTime: r.endTime ?? '', EndTimeType: r.endTime ? 'Limited' : 'Unlimited', InstanceChargeType: 'PostPaid', Platform: r.platform ?? 'linux',
+        PrivatePoolOptionsMatchCriteria: r.matchCriteria, Status: r.status, StartTime: toMinute(r.startTime), StartTimeType: 'Now',
+        EndTime: r.endTime ? toMinute(r.endTime) : '', EndTimeType: r.endTime ? 'Limited' : 'Unlimited', InstanceChargeType: 'PostPaid', Platform: r.platform ?? 'linux',
         ResourceGroupId: r.resourceGroupId ?? '',
-        AllocatedResources: { AllocatedResource: [{ ZoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount, UsedAmount: 0, AvailableAmount: r.amount }] },
+        // The model spells this one key in lower case (DescribeCapacityReservationsResponseBody...AllocatedResource).
+        AllocatedResources: { AllocatedResource: [{ zoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount, UsedAmount: 0, AvailableAmount: r.amount }] },
         Tags: { Tag: [...r.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) },
       })) },
       NextToken: '',
@@ -248,6 +274,7 @@ export class EcsEmulator {
   }
 
   private get(id: string | undefined): EmulatedCapacityReservation {
+    this.expire();
     if (!id) throw new EcsError('MissingParameter.PrivatePoolOptions.Id', 'The specified PrivatePoolOptions.Id should not be null.');
     const r = this.reservations.get(id);
     if (!r || r.status === 'Released') throw new EcsError('Invalid.PrivatePoolOptions.Id', 'The PrivatePool does not exist.');
@@ -264,13 +291,28 @@ export class EcsEmulator {
     }
     if (q['PrivatePoolOptions.Name'] !== undefined) r.name = q['PrivatePoolOptions.Name'];
     if (q.Description !== undefined) r.description = q.Description;
+    if (q.EndTimeType === 'Limited' && (!q.EndTime || Date.parse(q.EndTime) <= this.clock.now().getTime())) {
+      throw new EcsError('Invalid.EndTime', 'The specified parameter "EndTime" is not valid.');
+    }
     if (q.EndTimeType === 'Unlimited') r.endTime = undefined;
     if (q.EndTime !== undefined) r.endTime = q.EndTime;
     return {};
   }
 
+  /**
+   * The Release reference: only immediate-effect reservations released manually (Unlimited) may be
+   * released; an id released already or unknown is `400 InvalidParameter.PrivatePoolOptions.Ids`.
+   * (The code for refusing a Limited one is not documented; OperationDenied stands in for it.)
+   */
   private release(q: Record<string, string>): Record<string, unknown> {
-    const r = this.get(q['PrivatePoolOptions.Id']);
+    this.expire();
+    const id = q['PrivatePoolOptions.Id'];
+    if (!id) throw new EcsError('MissingParameter.PrivatePoolOptions.Id', 'The specified PrivatePoolOptions.Id should not be null.');
+    const r = this.reservations.get(id);
+    if (!r || r.status === 'Released') throw new EcsError('InvalidParameter.PrivatePoolOptions.Ids', 'The specified parameter PrivatePoolOptions.Ids is not valid.');
+    if (r.endTime) throw new EcsError('OperationDenied', 'Only capacity reservations released manually (EndTimeType Unlimited) can be released.', 403);
+    const injected = this.failNextRelease.shift();
+    if (injected) throw new EcsError(injected, `${injected} (injected).`, 403);
     r.status = 'Released';
     this.stock[r.zoneId] += r.amount;
     return {};
@@ -288,6 +330,11 @@ export class EcsEmulator {
   private error(error: EcsError): RawResponse {
     return { status: error.status, contentType: 'application/json', body: JSON.stringify({ Code: error.code, Message: error.message, RequestId: requestId() }) };
   }
+}
+
+/** ECS gives reservation times to the minute. */
+function toMinute(time: string): string {
+  return time.replace(/:\d\d(\.\d+)?Z$/, 'Z');
 }
 
 function requestId(): string {

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { LoopbackServer } from '../http-server';
 import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
 import { EcsEmulator, EcsEmulatorOptions } from './ecs-emulator';
+import { newRosInvariants, RosInvariants, rosInvariantsLine, RosStack } from './ros-engine';
 
 const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'index.js');
 
@@ -28,6 +29,15 @@ interface AliHandler {
   handler(event: Buffer, context: Json): Promise<Json>;
   waitPolicy: { pollIntervalMs: number };
   retryPolicy: { backoff: Record<string, unknown> };
+  ramPropagationPolicy: { retryForMs: number; intervalMs: number };
+}
+
+/** ROS's side of the ResponseURL: once ROS has given up on a request, answers to it are refused. */
+export interface RosResponder {
+  /** ROS stops waiting for the request (its timeout passed, or the stack rolled back without it). */
+  giveUp(requestId: string): void;
+  /** Answers ROS refused, by RequestId. */
+  readonly refused: string[];
 }
 
 /**
@@ -51,15 +61,68 @@ export async function rehearseAlicloud(templatePath: string, options: AliRehears
   });
 }
 
+/**
+ * ROS's engine sequences for every AliCapacityReservation of a template, through the bundled FC
+ * handler: concurrent duplicate Creates (stock in the first zone comes and goes), an Update whose
+ * replacement cannot release the old reservation and ROS's rollback Update, the stack's deletion,
+ * then a late Create that runs after ROS's rollback Delete (sent without a PhysicalResourceId).
+ * Returns the invariants: 0 duplicate live reservations, 0 live after deletion, 0 ROLLBACK_FAILED.
+ */
+export async function rehearseRosSequences(templatePath: string, options: AliRehearsalOptions = {}): Promise<RosInvariants> {
+  const say = options.progress ?? (() => undefined);
+  const counts = newRosInvariants();
+  const resources = findResources(templatePath, 'ALIYUN::ROS::CustomResource', p => Array.isArray(p.Parameters?.ZoneIds));
+  for (const resource of resources) {
+    const parameters = resource.properties.Parameters as Json;
+    const zones: string[] = parameters.ZoneIds;
+    const otherType = parameters.InstanceType === 'ecs.gn7i-c16g1.4xlarge' ? 'ecs.gn7i-c8g1.2xlarge' : 'ecs.gn7i-c16g1.4xlarge';
+    await withAliHandler({
+      stock: Object.fromEntries(zones.map(z => [z, 64])),
+      // Seed 4 of the flaky stock makes the two deliveries end up in different zones (two created).
+      flakyStock: { [zones[0]]: 0.5 },
+      faults: { seed: 4 },
+      resourceGroups: parameters.ResourceGroupId ? [parameters.ResourceGroupId] : [],
+      ...options.ecs,
+    }, async (invoke, emulator, responseUrl, ros) => {
+      await quietly(async () => {
+        const stack = new RosStack(invoke, emulator, ros, responseUrl, resource.logicalId, counts);
+        await stack.create(parameters, { duplicate: 'concurrent' });
+        say(`  [ros] ${resource.logicalId}: concurrent duplicate Creates -> ${emulator.reservations.size} created, ${stack.live().length} live`);
+        if (stack.deployed) {
+          await stack.update({ ...parameters, InstanceType: otherType }, { releaseFails: true });
+          say(`  [ros] ${resource.logicalId}: replacement whose old release fails, then ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
+          await stack.delete();
+          say(`  [ros] ${resource.logicalId}: stack deleted -> ${stack.live().length} live`);
+        }
+        const late = new RosStack(invoke, emulator, ros, responseUrl, resource.logicalId, counts);
+        await late.create(parameters, { late: true });
+        say(`  [ros] ${resource.logicalId}: late Create after the rollback Delete -> answer refused ${ros.refused.length} time(s), ${late.live().length} live`);
+      });
+    });
+  }
+  say(`  [ros] ${rosInvariantsLine(counts)}`);
+  return counts;
+}
+
 /** Invokes the FC handler as ROS would and returns the answer it POSTed to the ResponseURL. */
 export type RosInvoke = (event: Json) => Promise<Json>;
 
-/** The bundled FC handler wired to a fresh ECS emulator and a local ResponseURL, for the length of `work`. */
-export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: RosInvoke, emulator: EcsEmulator, responseUrl: string) => Promise<T>, retryBackoffMs = 1_000): Promise<T> {
+/**
+ * The bundled FC handler wired to a fresh ECS emulator and a local ResponseURL, for the length of
+ * `work`. The ResponseURL accepts answers (also repeated ones) until ROS gives up on the request;
+ * then it answers 404. (Whether ROS refuses a second answer to a request it already has is not
+ * documented; it is modelled as accepted.)
+ */
+export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: RosInvoke, emulator: EcsEmulator, responseUrl: string, ros: RosResponder) => Promise<T>, retryBackoffMs = 1_000): Promise<T> {
   const emulator = new EcsEmulator(ecs);
-  const answers: Json[] = [];
+  const given = new Set<string>();
+  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [] };
   const responder = new LoopbackServer(async request => {
-    answers.push(JSON.parse(request.body));
+    const answer = JSON.parse(request.body);
+    if (given.has(answer.RequestId)) {
+      ros.refused.push(answer.RequestId);
+      return { status: 404, contentType: 'text/plain', body: 'the request is over' };
+    }
     return { status: 200, contentType: 'text/plain', body: '' };
   });
   await emulator.start();
@@ -70,12 +133,11 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
     const fc = loadBundle<AliHandler>(ALI_BUNDLE);
     fc.waitPolicy.pollIntervalMs = 10;
     fc.retryPolicy.backoff = { policy: 'exponential_random', initial: retryBackoffMs, multiplier: 1, max: 8 * retryBackoffMs };
+    if (fc.ramPropagationPolicy) Object.assign(fc.ramPropagationPolicy, { retryForMs: 5 * retryBackoffMs, intervalMs: retryBackoffMs });
     const context = { credentials: { accessKeyId: emulator.accessKeyId, accessKeySecret: emulator.accessKeySecret, securityToken: 'local-sts-token' } };
-    const invoke: RosInvoke = async event => {
-      await fc.handler(Buffer.from(JSON.stringify(event)), context);
-      return answers[answers.length - 1];
-    };
-    return await work(invoke, emulator, responseUrl);
+    // The handler returns what it answered (or, when ROS refused it, what it did instead).
+    const invoke: RosInvoke = event => fc.handler(Buffer.from(JSON.stringify(event)), context);
+    return await work(invoke, emulator, responseUrl, ros);
   } finally {
     process.env = saved;
     await Promise.all([emulator.stop(), responder.stop()]);

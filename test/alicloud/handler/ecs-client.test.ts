@@ -1,6 +1,6 @@
 import { createServer, IncomingHttpHeaders, Server } from 'http';
 import { AddressInfo } from 'net';
-import { createEcsCall, retryPolicy } from '../../../lib/alicloud/handler/ecs';
+import { createEcsCall, ramPropagationPolicy, retryPolicy } from '../../../lib/alicloud/handler/ecs';
 
 /** Through the official OpenAPI client over HTTP on 127.0.0.1: endpoint override, signing, retries. */
 let server: Server;
@@ -22,6 +22,7 @@ beforeAll(async () => {
   process.env.ALIBABA_CLOUD_ECS_ENDPOINT = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   process.env.ALIBABA_CLOUD_ECS_PROTOCOL = 'http';
   retryPolicy.backoff = { policy: 'no', period: 0 };
+  Object.assign(ramPropagationPolicy, { retryForMs: 200, intervalMs: 20 });
 });
 afterAll(() => new Promise(resolve => server.close(resolve)));
 beforeEach(() => { seen = []; answers = []; jest.spyOn(console, 'log').mockImplementation(() => undefined); });
@@ -59,4 +60,17 @@ test('a definite ECS error is not retried and keeps its code', async () => {
   answers.push({ status: 403, body: { Code: 'OperationDenied.NoStock', Message: 'no stock' } });
   await expect(call()('CreateCapacityReservation', {})).rejects.toMatchObject({ code: 'OperationDenied.NoStock' });
   expect(seen).toHaveLength(1);
+});
+
+test.each(['Forbidden.RAM', 'NoPermission'])('%s right after the role was created is retried while RAM propagates, then succeeds', async code => {
+  answers.push({ status: 403, body: { Code: code, Message: 'denied' } }, { status: 403, body: { Code: code, Message: 'denied' } }, { status: 200, body: { RequestId: 'r' } });
+  await call()('DescribeCapacityReservations', {});
+  expect(seen).toHaveLength(3);
+});
+
+test('a permission that stays missing fails once the propagation time is over, keeping its code', async () => {
+  for (let i = 0; i < 50; i++) answers.push({ status: 403, body: { Code: 'Forbidden.RAM', Message: 'denied' } });
+  await expect(call()('ReleaseCapacityReservation', {})).rejects.toMatchObject({ code: 'Forbidden.RAM' });
+  expect(seen.length).toBeGreaterThan(2);
+  expect(seen.length).toBeLessThan(20);
 });

@@ -1,4 +1,5 @@
 import type { EcsCall } from '../../../lib/alicloud/handler/ecs';
+import { answerKeysNotInModel, queryNotInModel } from '../../local/alicloud/ecs-model';
 
 interface FakeReservation {
   id: string;
@@ -10,6 +11,7 @@ interface FakeReservation {
   description?: string;
   endTime?: string;
   matchCriteria?: string;
+  platform?: string;
   tags: Map<string, string>;
   polls: number;
 }
@@ -21,7 +23,8 @@ export function ecsError(code: string, statusCode = 400): Error {
 
 /**
  * In-memory ECS for handler specs: per-zone stock, ClientToken idempotency, Pending -> Active after
- * `pendingPolls` describes, tags, and injected failures per action.
+ * `pendingPolls` describes, tags, and injected failures per action. Every query the handler sends and
+ * every answer given is checked against the official @alicloud/ecs20140526 model (a mismatch throws).
  */
 export class FakeEcs {
   public readonly stock: Record<string, number> = {};
@@ -46,9 +49,22 @@ export class FakeEcs {
     return [...this.reservations.values()].filter(r => r.status !== 'Released');
   }
 
+  /** Runs before each call is answered, e.g. to act as a concurrent delivery. */
+  public beforeCall: (action: string, query: Record<string, any>) => void | Promise<void> = () => undefined;
+
   public readonly call: EcsCall = async (action, rawQuery) => {
+    const problems = queryNotInModel(action, rawQuery);
+    if (problems.length > 0) throw new Error(`the handler sent parameters the ECS model does not have: ${problems.join('; ')}`);
+    const answer = await this.answer(action, rawQuery);
+    const wrong = answerKeysNotInModel(action, answer);
+    if (wrong.length > 0) throw new Error(`FakeEcs answered keys the ECS model does not have: ${wrong.join('; ')}`);
+    return answer;
+  };
+
+  private async answer(action: string, rawQuery: Record<string, unknown>): Promise<Record<string, any>> {
     const query = rawQuery as Record<string, any>;
     this.calls.push({ action, query });
+    await this.beforeCall(action, query);
     const failure = this.failures.find(f => f.action === action && f.times > 0 && (!f.zone || f.zone === query.ZoneId?.[0]));
     if (failure) {
       failure.times--;
@@ -67,7 +83,7 @@ export class FakeEcs {
         return {};
       default: throw ecsError('InvalidAction.NotFound', 404);
     }
-  };
+  }
 
   private create(q: Record<string, any>) {
     const existing = this.tokens.get(q.ClientToken);
@@ -80,14 +96,15 @@ export class FakeEcs {
     this.reservations.set(id, {
       id, zoneId, instanceType: q.InstanceType, amount: q.InstanceAmount, status: 'Pending',
       name: q.PrivatePoolOptions?.Name, description: q.Description, endTime: q.EndTime,
-      matchCriteria: q.PrivatePoolOptions?.MatchCriteria,
+      matchCriteria: q.PrivatePoolOptions?.MatchCriteria ?? 'Open', platform: q.Platform,
       tags: new Map((q.Tag ?? []).map((t: any) => [t.Key, t.Value])), polls: 0,
     });
     return { PrivatePoolOptionsId: id };
   }
 
   private describe(q: Record<string, any>) {
-    let found = [...this.reservations.values()];
+    // Newest first, and every StartTime the same minute: the order alone must never pick one.
+    let found = [...this.reservations.values()].reverse();
     if (q.PrivatePoolOptions?.Ids) {
       const ids: string[] = JSON.parse(q.PrivatePoolOptions.Ids);
       found = found.filter(r => ids.includes(r.id));
@@ -103,9 +120,12 @@ export class FakeEcs {
           PrivatePoolOptionsId: r.id,
           PrivatePoolOptionsName: r.name,
           Status: r.status,
-          StartTime: '2026-11-23T12:00:00Z',
+          StartTime: '2026-11-23T12:00Z',
           EndTime: r.endTime ?? '',
-          AllocatedResources: { AllocatedResource: [{ ZoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount }] },
+          EndTimeType: r.endTime ? 'Limited' : 'Unlimited',
+          PrivatePoolOptionsMatchCriteria: r.matchCriteria,
+          Platform: (r.platform ?? 'Linux').toLowerCase(),
+          AllocatedResources: { AllocatedResource: [{ zoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount }] },
           Tags: { Tag: [...r.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) },
         })),
       },
@@ -124,8 +144,11 @@ export class FakeEcs {
   }
 
   private release(q: Record<string, any>) {
+    // The Release reference: released or unknown ids get InvalidParameter.PrivatePoolOptions.Ids;
+    // only manual-release (Unlimited) reservations may be released.
     const r = this.reservations.get(q.PrivatePoolOptions.Id);
-    if (!r || r.status === 'Released') throw ecsError('Invalid.PrivatePoolOptions.Id');
+    if (!r || r.status === 'Released') throw ecsError('InvalidParameter.PrivatePoolOptions.Ids');
+    if (r.endTime) throw ecsError('OperationDenied', 403);
     r.status = 'Released';
     return {};
   }

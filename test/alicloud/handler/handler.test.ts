@@ -1,6 +1,6 @@
 import { createServer, IncomingHttpHeaders, Server } from 'http';
 import { AddressInfo } from 'net';
-import { handler, postResponse, RosEvent, RosResponse, seams } from '../../../lib/alicloud/handler';
+import { handler, postResponse, RosEvent, RosRefusedError, RosResponse, seams } from '../../../lib/alicloud/handler';
 import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import { waitPolicy } from '../../../lib/alicloud/handler/reservations';
 import { AliReservationParameters, REQUEST_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
@@ -68,7 +68,7 @@ describe('Create', () => {
       StackId: STACK_ID,
       RequestId: 'req-Create',
       LogicalResourceId: 'GpuPool',
-      Data: { ReservationId: 'crp-fake1', ZoneId: 'cn-hangzhou-h', Status: 'Active', StartTime: '2026-11-23T12:00:00Z', EndTime: '' },
+      Data: { ReservationId: 'crp-fake1', ZoneId: 'cn-hangzhou-h', Status: 'Active', StartTime: '2026-11-23T12:00Z', EndTime: '' },
     });
     expect(ecs.callsOf('DescribeCapacityReservations').filter(q => q.PrivatePoolOptions?.Ids)).toHaveLength(4);
     expect(ecs.callsOf('CreateCapacityReservation')[0]).toMatchObject({
@@ -90,7 +90,7 @@ describe('Create', () => {
     expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), expect.objectContaining({ Key: REQUEST_TAG })]));
   });
 
-  test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale'])('%s in the first zone creates the reservation in the second', async code => {
+  test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported', 'OperationDenied'])('%s in the first zone creates the reservation in the second', async code => {
     ecs.failNext('CreateCapacityReservation', ecsError(code, code === 'NoStock' ? 400 : 403), { zone: 'cn-hangzhou-h' });
     const answer = await created();
     expect(answer.Data).toMatchObject({ ZoneId: 'cn-hangzhou-i', Status: 'Active' });
@@ -187,6 +187,14 @@ describe('Update', () => {
     expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{ PrivatePoolOptions: { Id: 'crp-fake1' }, EndTimeType: 'Unlimited' }]);
   });
 
+  test('removing name or description keeps them on the reservation (ECS cannot clear them) and says so in the log', async () => {
+    const { PhysicalResourceId } = await created({ Name: 'pool-a', Description: 'the pool' });
+    const answer = await invoke(event('Update', {}, { PhysicalResourceId, OldResourceProperties: params({ Name: 'pool-a', Description: 'the pool' }) }));
+    expect(answer.Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
+    expect(logged.join('\n')).toMatch(/name was removed from the template; ECS cannot clear it, so the reservation keeps \\"pool-a\\"/);
+  });
+
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
     const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
     await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
@@ -199,15 +207,29 @@ describe('Update', () => {
     ['instanceType', { InstanceType: 'ecs.gn7i-c16g1.4xlarge' }],
     ['zone', { ZoneIds: ['cn-hangzhou-i'] }],
     ['matchCriteria', { MatchCriteria: 'Target' }],
-    ['platform', { Platform: 'Windows' }],
     ['resourceGroupId', { ResourceGroupId: 'rg-other' }],
   ])('a %s change replaces: the new reservation becomes Active before the old one is released', async (_what, change) => {
     const { PhysicalResourceId } = await created();
+    let newStatusAtRelease: string | undefined;
+    ecs.beforeCall = (action, q) => {
+      if (action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') newStatusAtRelease = ecs.reservations.get('crp-fake2')?.status;
+    };
     const answer = await invoke(event('Update', change, { PhysicalResourceId, OldResourceProperties: params() }));
     expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { ReservationId: 'crp-fake2', Status: 'Active' } });
     expect(ecs.reservations.get('crp-fake1')!.status).toBe('Released');
-    const order = ecs.calls.map(c => c.action);
-    expect(order.lastIndexOf('DescribeCapacityReservations')).toBeLessThan(order.indexOf('ReleaseCapacityReservation'));
+    expect(newStatusAtRelease).toBe('Active');
+  });
+
+  test('fails changing platform, which ECS cannot change, and creates nothing', async () => {
+    const { PhysicalResourceId } = await created({ Platform: 'Linux' });
+    const answer = await invoke(event('Update', { Platform: 'Windows' }, { PhysicalResourceId, OldResourceProperties: params({ Platform: 'Linux' }) }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/^platform cannot change on an existing reservation .*crp-fake1 is linux, the template asks Windows; set platform back/);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+    // ROS's rollback (the old platform again) succeeds without touching the reservation.
+    const rollback = await invoke(event('Update', { Platform: 'Linux' }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ Platform: 'Windows' }) }));
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
   });
 
   test('a failed replacement keeps the old reservation', async () => {
@@ -266,6 +288,209 @@ describe('Delete', () => {
     const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
     expect(answer).toMatchObject({ Status: 'FAILED', PhysicalResourceId });
     expect(answer.Reason).toMatch(/ReleaseCapacityReservation \(crp-fake1\) failed with Forbidden.RAM: the function role lacks a permission/);
+  });
+});
+
+describe('Release is idempotent and follows the Release reference', () => {
+  test('a Limited reservation is made Unlimited first (Release takes only manual-release ones), then released', async () => {
+    const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
+    const answer = await invoke(event('Delete', { EndTime: '2030-01-01T00:00:00Z' }, { PhysicalResourceId }));
+    expect(answer.Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{ PrivatePoolOptions: { Id: 'crp-fake1' }, EndTimeType: 'Unlimited' }]);
+    expect(ecs.live()).toHaveLength(0);
+  });
+
+  test('a Limited reservation still not Active at waitTimeout is made Unlimited and released, so nothing bills', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.pendingPolls = Number.POSITIVE_INFINITY;
+    ecs.onPoll = () => jest.setSystemTime(Date.now() + 30_000);
+    const answer = await invoke(event('Create', { WaitTimeoutSeconds: 120, EndTime: '2030-01-01T00:00:00Z' }));
+    expect(answer.Reason).toMatch(/crp-fake1 was still Pending after waitTimeout, so it was released/);
+    expect(ecs.callsOf('ModifyCapacityReservation')).toEqual([{ PrivatePoolOptions: { Id: 'crp-fake1' }, EndTimeType: 'Unlimited' }]);
+    expect(ecs.live()).toHaveLength(0);
+  });
+
+  test('a Release answered InvalidParameter.PrivatePoolOptions.Ids (released meanwhile) counts as done', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('InvalidParameter.PrivatePoolOptions.Ids'));
+    expect((await invoke(event('Delete', {}, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+  });
+
+  test('a reservation ECS already released (an expired Limited one) is not released again, and the delete succeeds', async () => {
+    const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
+    ecs.reservations.get('crp-fake1')!.status = 'Released';
+    expect((await invoke(event('Delete', { EndTime: '2030-01-01T00:00:00Z' }, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+  });
+
+  test('fails the delete on an error that does not mean "released", such as another NotFound code', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('InvalidRegionId.NotFound', 404));
+    const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
+    expect(answer.Status).toBe('FAILED');
+    expect(ecs.live()).toHaveLength(1);
+  });
+
+  test('a Limited reservation whose release fails gets its end time back, so it does not bill past it', async () => {
+    const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
+    ecs.failNext('ReleaseCapacityReservation', ecsError('Forbidden.RAM', 403), { times: 99 });
+    const answer = await invoke(event('Delete', { EndTime: '2030-01-01T00:00:00Z' }, { PhysicalResourceId }));
+    expect(answer.Status).toBe('FAILED');
+    expect(ecs.callsOf('ModifyCapacityReservation').map(q => q.EndTimeType)).toEqual(['Unlimited', 'Limited']);
+    expect(ecs.reservations.get('crp-fake1')!.endTime).toBe('2030-01-01T00:00:00Z');
+  });
+});
+
+describe('a replacement never leaves two reservations billing', () => {
+  test('if the old reservation cannot be released, the new one is released and the update fails naming the old; ROS\'s rollback then keeps the old', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.beforeCall = (action, q) => {
+      if (action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') throw ecsError('Forbidden.RAM', 403);
+    };
+    const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
+    const answer = await invoke(event('Update', newType, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/^Replacement undone: the old reservation crp-fake1 could not be released \(ECS ReleaseCapacityReservation \(crp-fake1\) failed with Forbidden.RAM.*\), so the new crp-fake2 was released and crp-fake1 is kept/);
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+
+    // ROS rolls back: the old properties to the same resource. Both have the same StartTime minute.
+    const rollback = await invoke(event('Update', {}, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params(newType) }));
+    expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+  });
+
+  test('of two live reservations of one resource, an update keeps the one matching the request, not the newest, and releases the other', async () => {
+    const { PhysicalResourceId } = await created();
+    // Left by an interrupted run: a newer reservation of another type, tagged for the same resource.
+    ecs.reservations.set('crp-left', { ...ecs.reservations.get('crp-fake1')!, id: 'crp-left', instanceType: 'ecs.gn7i-c16g1.4xlarge', status: 'Active' });
+    const answer = await invoke(event('Update', { InstanceAmount: 5 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
+    expect(ecs.callsOf('ModifyCapacityReservation')[0].PrivatePoolOptions.Id).toBe('crp-fake1');
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+  });
+
+  test('with removalPolicy retain the replaced reservation is kept and no longer tied to the resource, so the delete keeps it too', async () => {
+    const { PhysicalResourceId } = await created({ RemovalPolicy: 'retain' });
+    await invoke(event('Update', { RemovalPolicy: 'retain', ZoneIds: ['cn-hangzhou-i'] }, { PhysicalResourceId, OldResourceProperties: params({ RemovalPolicy: 'retain' }) }));
+    expect(ecs.reservations.get('crp-fake1')!.tags.has(RESOURCE_TAG)).toBe(false);
+    await invoke(event('Update', { RemovalPolicy: 'release', ZoneIds: ['cn-hangzhou-i'] }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params({ RemovalPolicy: 'retain', ZoneIds: ['cn-hangzhou-i'] }) }));
+    await invoke(event('Delete', { ZoneIds: ['cn-hangzhou-i'] }, { PhysicalResourceId }));
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+  });
+});
+
+describe('duplicate and late Creates', () => {
+  test('two concurrent deliveries of one Create with zone fallback end with one reservation, and both answer it', async () => {
+    ecs.stock['cn-hangzhou-h'] = 0;
+    let second: Promise<RosResponse> | undefined;
+    ecs.beforeCall = async (action, q) => {
+      // The first delivery found no stock in h; before it creates in i, the same Create arrives
+      // again, h has stock again, and that delivery creates there.
+      if (action === 'CreateCapacityReservation' && q.ZoneId[0] === 'cn-hangzhou-i' && !second) {
+        ecs.stock['cn-hangzhou-h'] = 8;
+        second = invoke(event('Create'));
+        await second;
+      }
+    };
+    const first = await invoke(event('Create'));
+    const again = await second!;
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(3);
+    expect(ecs.reservations.size).toBe(2);
+    expect(ecs.live()).toHaveLength(1);
+    expect(first).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ecs.live()[0].id });
+    expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ecs.live()[0].id });
+  });
+
+  test('a Create answered after ROS gave up (ROS refuses the answer) releases what it created and says so', async () => {
+    seams.respond = async (_url, response) => {
+      answers.push(response);
+      throw new RosRefusedError(404);
+    };
+    const returned = await handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS });
+    expect(ecs.reservations.size).toBe(1);
+    expect(ecs.live()).toHaveLength(0);
+    expect(returned.Reason).toMatch(/ROS refused the answer \(HTTP 404\): the stack operation was over, so the reservations this Create made were released: crp-fake1/);
+    expect(logged.join('\n')).toMatch(/released what this request created/);
+  });
+
+  test('a Create whose answer fails transiently (5xx) keeps the reservation and throws, so FC retries the same request', async () => {
+    seams.respond = async () => { throw new RosRefusedError(503); };
+    await expect(handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS })).rejects.toThrow(/HTTP 503/);
+    expect(ecs.live()).toHaveLength(1);
+  });
+
+  test('a Delete without a PhysicalResourceId (ROS gave up before any answer) answers a non-empty one', async () => {
+    const answer = await invoke(event('Delete'));
+    expect(answer.Status).toBe('SUCCESS');
+    expect(answer.PhysicalResourceId).toMatch(/^not-created-[0-9a-f]{16}$/);
+  });
+});
+
+describe('ROS rollbacks succeed', () => {
+  test('after a Limited endTime has passed, an update with it unchanged and its rollback succeed, and nothing is created', async () => {
+    const endTime = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const { PhysicalResourceId } = await created({ EndTime: endTime });
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    jest.setSystemTime(Date.now() + 2 * 3_600_000);
+    ecs.reservations.get('crp-fake1')!.status = 'Released'; // ECS ended it at endTime
+    const tagged = { EndTime: endTime, Tags: [{ Key: 'team', Value: 'ml' }] };
+    const update = await invoke(event('Update', tagged, { PhysicalResourceId, OldResourceProperties: params({ EndTime: endTime }) }));
+    expect(update).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1', Status: 'Released' } });
+    const rollback = await invoke(event('Update', { EndTime: endTime }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params(tagged) }));
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+    expect((await invoke(event('Delete', { EndTime: endTime }, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+  });
+
+  test.each<[string, Partial<AliReservationParameters>]>([
+    ['instanceAmount', { InstanceAmount: 6 }],
+    ['name', { Name: 'pool-b' }],
+    ['description', { Description: 'bigger pool' }],
+    ['endTime', { EndTime: '2031-01-01T00:00:00Z' }],
+    ['tags', { Tags: [{ Key: 'team', Value: 'infra' }] }],
+    ['waitTimeout', { WaitTimeoutSeconds: 900 }],
+    ['instanceType', { InstanceType: 'ecs.gn7i-c16g1.4xlarge' }],
+    ['zoneIds', { ZoneIds: ['cn-hangzhou-i'] }],
+    ['matchCriteria', { MatchCriteria: 'Target' }],
+    ['resourceGroupId', { ResourceGroupId: 'rg-other' }],
+  ])('a %s update followed by ROS\'s rollback succeeds and leaves one reservation as the old properties ask', async (_kind, change) => {
+    const before = { Name: 'pool-a', Description: 'the pool', EndTime: '2030-01-01T00:00:00Z', Tags: [{ Key: 'team', Value: 'ml' }], ResourceGroupId: 'rg-acfm2' };
+    const { PhysicalResourceId } = await created(before);
+    const update = await invoke(event('Update', { ...before, ...change }, { PhysicalResourceId, OldResourceProperties: params(before) }));
+    expect(update.Status).toBe('SUCCESS');
+    const rollback = await invoke(event('Update', before, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ ...before, ...change }) }));
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(ecs.live()).toEqual([expect.objectContaining({
+      instanceType: 'ecs.gn7i-c8g1.2xlarge', amount: 4, name: 'pool-a', description: 'the pool', endTime: '2030-01-01T00:00:00Z',
+    })]);
+    expect(Object.fromEntries([...ecs.live()[0].tags].filter(([k]) => !k.startsWith('cdk-capacity-reservations:')))).toEqual({ team: 'ml' });
+    expect((await invoke(event('Delete', before, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+    expect(ecs.live()).toHaveLength(0);
+  });
+});
+
+describe('error explanations are per call', () => {
+  test('a refused Release says what to do about the release, not about zones', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('OperationDenied', 403));
+    const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
+    expect(answer.Reason).toMatch(/^ECS ReleaseCapacityReservation \(crp-fake1\) failed with OperationDenied: ECS refused to release it .*release it in the ECS console, then retry$/);
+    expect(answer.Reason).not.toMatch(/zone/);
+  });
+
+  test('a Modify without stock for a larger amount says to lower instanceAmount, not to add zones', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ModifyCapacityReservation', ecsError('OperationDenied.NoStock', 403));
+    const answer = await invoke(event('Update', { InstanceAmount: 8 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer.Reason).toMatch(/ModifyCapacityReservation \(crp-fake1\) failed with OperationDenied.NoStock: the zone has no stock for the larger instanceAmount; lower instanceAmount/);
+  });
+
+  test('a code with no explanation for that call carries ECS\'s own message', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.failNext('ReleaseCapacityReservation', ecsError('Invalid.InstanceType'));
+    const answer = await invoke(event('Delete', {}, { PhysicalResourceId }));
+    expect(answer.Reason).toBe('ECS ReleaseCapacityReservation (crp-fake1) failed with Invalid.InstanceType: Invalid.InstanceType happened');
   });
 });
 
