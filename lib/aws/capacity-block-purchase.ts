@@ -418,7 +418,7 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     }
     this.reservationGroup ??= new resourcegroups.CfnGroup(this, 'ReservationGroup', {
       name: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
-      description: `The Capacity Reservations of Capacity Block ${this.node.path}`,
+      description: 'The Capacity Reservations of an UltraServer Capacity Block - cdk-capacity-reservations',
       configuration: [
         { type: 'AWS::EC2::CapacityReservationPool' },
         { type: 'AWS::ResourceGroups::Generic', parameters: [{ name: 'allowed-resource-types', values: ['AWS::EC2::CapacityReservation'] }] },
