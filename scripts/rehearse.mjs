@@ -41,7 +41,7 @@ for (const file of templates('cdk.out')) {
       });
     console.log(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']));
     console.log(r.ok
-      ? `  bought ${r.capacityReservationId} for ${r.upfrontFee}, state ${r.state}; purchases made: ${r.purchases}; EC2 calls: ${r.ec2Calls}\n  delete: ${r.afterDelete}`
+      ? `  bought ${r.capacityReservationId} for ${r.upfrontFee}, state ${r.state}; purchases made: ${r.purchases}; EC2 calls: ${r.ec2Calls}${(r.capacityReservationIds ?? []).length > 1 ? `\n  reservations of the block: ${r.capacityReservationIds.join(', ')}` : ''}\n  delete: ${r.afterDelete}`
       : `  FAILED: ${r.error}`);
   }
 }
