@@ -1,3 +1,4 @@
+import { _InstanceType } from '@aws-sdk/client-ec2';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -132,5 +133,21 @@ describe('launching into an UltraServer block', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { detail: { 'capacity-reservation-id': { 'Fn::Split': [',', { 'Fn::GetAtt': [logicalId(template), 'CapacityReservationIds'] }] } } },
     });
+  });
+});
+
+describe('the known types', () => {
+  test('every CapacityBlockInstanceType constant is an instance type of the official EC2 model, today\'s Capacity Block types included', () => {
+    const constants = Object.values(CapacityBlockInstanceType).filter((v): v is CapacityBlockInstanceType => v instanceof CapacityBlockInstanceType).map(t => t.name);
+    expect(constants).toEqual(expect.arrayContaining(['p6-b300.48xlarge', 'p6-b200.48xlarge', 'p5.4xlarge', 'p5e.48xlarge', 'p5en.48xlarge', 'trn2.3xlarge', 'trn2.48xlarge']));
+    const known = new Set<string>(Object.values(_InstanceType));
+    expect(constants.filter(name => !known.has(name))).toEqual([]);
+  });
+
+  test('every UltraServerType constant names the node type it runs, itself an instance type of the EC2 model', () => {
+    const constants = Object.values(UltraServerType).filter((v): v is UltraServerType => v instanceof UltraServerType);
+    expect(constants.map(t => t.name)).toEqual(expect.arrayContaining(['u-p6e-gb200x72', 'u-trn2x64']));
+    const known = new Set<string>(Object.values(_InstanceType));
+    expect(constants.filter(t => !t.instanceType || !known.has(t.instanceType))).toEqual([]);
   });
 });

@@ -63,7 +63,9 @@ export async function planUpdate(currentId: string, current: CapacityReservation
 function changesTheBlock(old: Partial<CapacityBlockRequest>, request: CapacityBlockRequest): boolean {
   if (old.instanceType === undefined) return false; // old properties unknown: never buy on a guess
   const time = (d?: Date) => d?.getTime();
-  return old.instanceType !== request.instanceType || old.instanceCount !== request.instanceCount
+  // Object.is: an UltraServer request has no instance count (NaN), and NaN !== NaN would read as a change.
+  return old.instanceType !== request.instanceType || !Object.is(old.instanceCount, request.instanceCount)
+    || old.ultraserverType !== request.ultraserverType || old.ultraserverCount !== request.ultraserverCount
     || old.durationHours !== request.durationHours || old.availabilityZone !== request.availabilityZone
     || old.instancePlatform !== request.instancePlatform || old.offeringId !== request.offeringId
     || time(old.earliestStart) !== time(request.earliestStart) || time(old.latestEnd) !== time(request.latestEnd);

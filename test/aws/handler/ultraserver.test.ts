@@ -172,3 +172,19 @@ describe('the new reservation states', () => {
     expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
   });
 });
+
+describe('updates of an UltraServer block', () => {
+  test('a tag-only update of a block EC2 no longer lists buys nothing, even with allowRepurchase (NaN instance counts are no change)', async () => {
+    const props = { ...ULTRA, AllowRepurchase: 'true' };
+    ec2.on(DescribeCapacityReservationsCommand).rejects(Object.assign(new Error('gone'), { name: 'InvalidCapacityReservationId.NotFound' }));
+    const event: ProviderEvent = {
+      ...createEvent({ ...props, Tags: [{ Key: 'team', Value: 'ml' }] } as never, 'req-update-1'),
+      RequestType: 'Update', PhysicalResourceId: 'cr-0gone', OldResourceProperties: { ...props } as never,
+    };
+    const result = await onEvent(event);
+    expect(result.PhysicalResourceId).toBe('cr-0gone');
+    expect(result.Data?.Note).toMatch(/is no longer listed by EC2 \(it is over\); nothing was bought/);
+    expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
+    expect(ec2).not.toHaveReceivedCommand(DescribeCapacityBlockOfferingsCommand);
+  });
+});
