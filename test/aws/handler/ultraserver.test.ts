@@ -9,7 +9,7 @@ import { judgeOfferings, toOffering } from '../../../lib/aws/handler/offerings';
 import { parseRequest } from '../../../lib/aws/handler/request';
 import { ULTRASERVER_TAG } from '../../../lib/aws/wire';
 import { useClaimsTable } from './claims-table';
-import { createEvent, daysAhead, offering, reservation } from './fixtures';
+import { createEvent, daysAhead, deleteEvent, offering, reservation } from './fixtures';
 
 const ec2 = mockClient(EC2Client);
 useClaimsTable();
@@ -157,6 +157,15 @@ describe('the new reservation states', () => {
     expect(result.IsComplete).toBe(true);
     expect(result.Data?.State).toBe(state);
     expect(result.Data?.Note).toMatch(note);
+  });
+
+  test.each(['delayed', 'unavailable', 'failed', 'cancelled'] as const)('Delete of a %s block succeeds, cancels nothing and says the block runs to its end', async state => {
+    const logged: string[] = [];
+    jest.spyOn(console, 'log').mockImplementation((...args) => { logged.push(args.join(' ')); });
+    ec2.on(DescribeCapacityReservationsCommand).resolves({ CapacityReservations: [reservation('cr-0a', { State: state })] });
+    expect(await onEvent(deleteEvent('cr-0a'))).toEqual({ PhysicalResourceId: 'cr-0a' });
+    expect(ec2.calls().every(c => /^Describe/.test((c.args[0] as object).constructor.name))).toBe(true);
+    expect(logged.join('\n')).toMatch(new RegExp(`Capacity Block cr-0a \\(4 x p5.48xlarge in us-east-2a, ${state}, ends [^)]+\\) cannot be cancelled`));
   });
 
   test.each(['pending', 'assessing'] as const)('%s keeps waiting like payment-pending', async state => {

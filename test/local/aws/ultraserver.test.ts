@@ -70,6 +70,17 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
   }, { faults: { latencyMs: 25 } }));
 
+  test.each(['hangAfter', 'lostAnswer'] as const)('an UltraServer purchase whose answer is lost (%s) is found by its tags, every reservation of it, and not bought again', fault => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', fault);
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(emulator.purchases).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+  }));
+
   test('fails and buys nothing when every UltraServer offering is above maxUpfrontFee, naming the ceiling and the cheapest offering', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     expect(await cfn.deploy({ ...ULTRA, MaxUpfrontFee: '50000' })).toBe('ROLLBACK_COMPLETE');
