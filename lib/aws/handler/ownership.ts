@@ -120,8 +120,10 @@ export function mismatches(block: CapacityReservation, request: CapacityBlockReq
   }
   // The window holds the requested duration from the block's start; hours an extension added
   // beyond it were bought already and cannot be undone, so they are not held against the block.
-  if (start && request.latestEnd && start.getTime() + request.durationHours * HOUR_MS > request.latestEnd.getTime()) {
-    found.push(`latestEnd ${iso(request.latestEnd)} (the block's ${request.durationHours} h end ${iso(new Date(start.getTime() + request.durationHours * HOUR_MS))})`);
+  // A block that started off 11:30 UTC ends before its whole days are up: its own end then counts.
+  const end = start && Math.min(start.getTime() + request.durationHours * HOUR_MS, block.EndDate?.getTime() ?? Infinity);
+  if (start && end && request.latestEnd && end > request.latestEnd.getTime()) {
+    found.push(`latestEnd ${iso(request.latestEnd)} (the block's ${request.durationHours} h end ${iso(new Date(end))})`);
   }
   return found;
 }

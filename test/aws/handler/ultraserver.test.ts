@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isComplete, onEvent, ProviderEvent } from '../../../lib/aws/handler';
 import { judgeOfferings, toOffering } from '../../../lib/aws/handler/offerings';
+import { mismatches, pickAdoptable } from '../../../lib/aws/handler/ownership';
 import { parseRequest } from '../../../lib/aws/handler/request';
 import { ULTRASERVER_TAG } from '../../../lib/aws/wire';
 import { useClaimsTable } from './claims-table';
@@ -195,5 +196,16 @@ describe('updates of an UltraServer block', () => {
     expect(result.Data?.Note).toMatch(/is no longer listed by EC2 \(it is over\); nothing was bought/);
     expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
     expect(ec2).not.toHaveReceivedCommand(DescribeCapacityBlockOfferingsCommand);
+  });
+});
+
+describe('blocks short of whole days are adopted like the rest', () => {
+  test('a 2-day block that started at 14:40 and ends at 11:30 two days on fits a latestEnd at that 11:30, so a redeploy adopts it instead of buying (allowRepurchase)', () => {
+    const start = new Date(Date.UTC(2030, 0, 1, 14, 40));
+    const end = new Date(Date.UTC(2030, 0, 3, 11, 30));
+    const request = parseRequest({ InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '9000', LatestEnd: end.toISOString(), AllowRepurchase: 'true' }, 'us-east-2', new Date(Date.UTC(2030, 0, 1)));
+    const block = reservation('cr-0short', { StartDate: start, EndDate: end, TotalInstanceCount: 4, InstanceType: 'p5.48xlarge', State: 'scheduled' });
+    expect(mismatches(block, request)).toEqual([]);
+    expect(pickAdoptable([block], request, { requestKey: 'other' })?.CapacityReservationId).toBe('cr-0short');
   });
 });
