@@ -54,7 +54,7 @@ for (const file of templates('cdk.out')) {
     // The plan above showed every offering and the judge's verdict; here, what the deploy did.
     console.log(`\n${r.logicalId}: ${r.offeringsConsidered.length} offerings considered for maxUpfrontFee ${r.request.maxUpfrontFee}, ${r.request.selection}; took ${r.chosenOfferingId ?? 'none'}`);
     console.log(r.ok
-      ? `  bought ${r.capacityReservationId} for ${r.upfrontFee}, state ${r.state}; purchases made: ${r.purchases}; EC2 calls: ${r.ec2Calls}\n  delete: ${r.afterDelete}`
+      ? `  bought ${r.capacityReservationId} for ${r.upfrontFee}, state ${r.state}; purchases made: ${r.purchases}; EC2 calls: ${r.ec2Calls}${(r.capacityReservationIds ?? []).length > 1 ? `\n  reservations of the block: ${r.capacityReservationIds.join(', ')}` : ''}\n  delete: ${r.afterDelete}`
       : `  FAILED: ${r.error}`);
   }
 }

@@ -1,10 +1,12 @@
-import { Annotations, CustomResource, Duration, IResource, ITaggable, Lazy, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as resourcegroups from 'aws-cdk-lib/aws-resourcegroups';
 import { Construct } from 'constructs';
 import { InstancePlatform, OfferingSelection } from './instance-platform';
 import { CapacityBlockInstanceType } from './instance-type';
 import { CapacityBlockProvider } from './provider';
+import { UltraServerType } from './ultraserver-type';
 import * as rules from './validation';
 import {
   AttributeName, CapacityBlockWireProperties, DEFAULT_CURRENCY, DEFAULT_PLATFORM,
@@ -24,6 +26,13 @@ export interface ICapacityBlock extends IResource {
    * @attribute
    */
   readonly capacityReservationArn: string;
+
+  /**
+   * Every Capacity Reservation of the block: one for an instance block, several for an UltraServer
+   * block (EC2 delivers each UltraServer as its own reservations).
+   * @attribute
+   */
+  readonly capacityReservationIds: string[];
 
   /**
    * Launch the template's instances into this block: sets the capacity reservation target and the
@@ -48,6 +57,7 @@ const EXPIRATION_WARNING_EVENTS = ['Capacity Block Expiration Warning', 'Capacit
 abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
   public abstract readonly capacityReservationId: string;
   public abstract readonly capacityReservationArn: string;
+  public abstract readonly capacityReservationIds: string[];
 
   public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
     const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
@@ -71,7 +81,8 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
       eventPattern: {
         source: ['aws.ec2'],
         detailType,
-        detail: { 'capacity-reservation-id': [this.capacityReservationId] },
+        // EC2 sends the events per reservation: an UltraServer block's rule matches each of them.
+        detail: { 'capacity-reservation-id': this.eventReservationIds() },
       },
     });
     if (options.eventPattern) {
@@ -82,15 +93,47 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
     }
     return rule;
   }
+
+  protected eventReservationIds(): string[] {
+    return [this.capacityReservationId];
+  }
 }
 
 /** Properties of a CapacityBlockPurchase. */
 export interface CapacityBlockPurchaseProps {
-  /** The instance type to reserve. */
-  readonly instanceType: CapacityBlockInstanceType;
+  /**
+   * The instance type to reserve, for an instance block. Set either instanceType and instanceCount,
+   * or ultraserverType and ultraserverCount.
+   * @default - none: an UltraServer block (ultraserverType) instead
+   */
+  readonly instanceType?: CapacityBlockInstanceType;
 
-  /** How many instances the block holds: 1 to 64 (EC2 allows 256 across all your blocks). */
-  readonly instanceCount: number;
+  /**
+   * How many instances the block holds: 1 to 64 (EC2 allows 256 across all your blocks).
+   * @default - none: an UltraServer block (ultraserverCount) instead
+   */
+  readonly instanceCount?: number;
+
+  /**
+   * The UltraServer type to reserve, for an UltraServer block (e.g. P6e-GB200 NVL72). EC2 sells the
+   * flagship GPU systems only this way. Exclusive with instanceType/instanceCount.
+   * @default - none: an instance block (instanceType) instead
+   */
+  readonly ultraserverType?: UltraServerType;
+
+  /**
+   * How many UltraServers the block holds.
+   * @default - none: an instance block (instanceCount) instead
+   */
+  readonly ultraserverCount?: number;
+
+  /**
+   * List offerings in every Availability Zone and Local Zone of the region, whether or not the
+   * account has opted in to the zone (EC2 `AllAvailabilityZones`). P6e-GB200 UltraServers are sold
+   * in the Dallas Local Zone; to buy and use one there, the account must be opted in to it.
+   * @default false - only the zones the account uses (Local Zones it has opted in to included)
+   */
+  readonly allAvailabilityZones?: boolean;
 
   /** How long the block lasts: 1–14 days in whole days, or 21–182 days in 7-day steps. */
   readonly duration: Duration;
@@ -188,6 +231,7 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   public static fromCapacityReservationId(scope: Construct, id: string, capacityReservationId: string): ICapacityBlock {
     class Import extends CapacityBlockBase {
       public readonly capacityReservationId = capacityReservationId;
+      public readonly capacityReservationIds = [capacityReservationId];
       public readonly capacityReservationArn = Stack.of(scope).formatArn({
         service: 'ec2',
         resource: 'capacity-reservation',
@@ -199,6 +243,23 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
 
   public readonly capacityReservationId: string;
   public readonly capacityReservationArn: string;
+  public readonly capacityReservationIds: string[];
+
+  /**
+   * The Capacity Block id EC2 gave the purchase (the first, when an UltraServer purchase holds several).
+   * @attribute
+   */
+  public readonly capacityBlockId: string;
+
+  /**
+   * For an UltraServer block: the accelerator interconnect status (`ok`, `impaired`,
+   * `insufficient-data`) when the deployment finished and the block was active; empty otherwise.
+   * @attribute
+   */
+  public readonly interconnectStatus: string;
+
+  /** The UltraServer type, for an UltraServer block. */
+  public readonly ultraserverType?: UltraServerType;
 
   /**
    * The Availability Zone of the block.
@@ -255,7 +316,9 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   /** True when the resource only previews: it buys nothing. */
   public readonly previewOnly: boolean;
 
-  private readonly instanceType: CapacityBlockInstanceType;
+  private readonly instanceType?: CapacityBlockInstanceType;
+  private readonly capacityReservationArns: string[];
+  private reservationGroup?: resourcegroups.CfnGroup;
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
     super(scope, id);
@@ -265,6 +328,7 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     }
     this.previewOnly = props.previewOnly === true;
     this.instanceType = props.instanceType;
+    this.ultraserverType = props.ultraserverType;
     this.maxUpfrontFee = props.maxUpfrontFee;
     this.maxUpfrontFeeCurrency = props.currencyCode ?? DEFAULT_CURRENCY;
     // `cdk synth` shows the worst case of every block, as the money it is.
@@ -272,11 +336,14 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
       ? 'previewOnly: buys nothing; reports the offering it would buy'
       : `Buys a Capacity Block for up to ${Token.isUnresolved(props.maxUpfrontFee) ? 'the maxUpfrontFee given at deploy time' : `${props.maxUpfrontFee} ${this.maxUpfrontFeeCurrency}`} up front, non-refundable: a Capacity Block cannot be cancelled. Each extension may cost that much again`);
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, props.tags);
-    this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags()) });
+    this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags(), props.ultraserverType !== undefined) });
 
     const properties: CapacityBlockWireProperties = {
-      InstanceType: props.instanceType.name,
-      InstanceCount: numberToWire(props.instanceCount),
+      InstanceType: props.instanceType?.name,
+      InstanceCount: props.instanceCount === undefined ? undefined : numberToWire(props.instanceCount),
+      UltraserverType: props.ultraserverType?.name,
+      UltraserverCount: props.ultraserverCount === undefined ? undefined : numberToWire(props.ultraserverCount),
+      AllAvailabilityZones: props.allAvailabilityZones ? 'true' : undefined,
       DurationHours: durationHoursToWire(props.duration),
       MaxUpfrontFee: numberToWire(props.maxUpfrontFee),
       CurrencyCode: props.currencyCode,
@@ -302,6 +369,10 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     const attr = (name: AttributeName) => resource.getAttString(name);
     this.capacityReservationId = attr('CapacityReservationId');
     this.capacityReservationArn = attr('CapacityReservationArn');
+    this.capacityReservationIds = Fn.split(',', attr('CapacityReservationIds'));
+    this.capacityReservationArns = Fn.split(',', attr('CapacityReservationArns'));
+    this.capacityBlockId = attr('CapacityBlockId');
+    this.interconnectStatus = attr('InterconnectStatus');
     this.availabilityZone = attr('AvailabilityZone');
     this.startDate = attr('StartDate');
     this.endDate = attr('EndDate');
@@ -320,10 +391,45 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
       throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so no launch template can use it; remove previewOnly first`);
     }
     const templateType = launchTemplate.instanceType?.toString();
-    if (templateType !== undefined && !Token.isUnresolved(templateType) && templateType !== this.instanceType.name) {
-      throw new Error(`launch template ${launchTemplate.node.path} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${this.instanceType.name}; use the same instance type`);
+    const blockType = this.instanceType?.name ?? this.ultraserverType?.instanceType;
+    if (templateType !== undefined && blockType !== undefined && !Token.isUnresolved(templateType) && !Token.isUnresolved(blockType) && templateType !== blockType) {
+      const what = this.ultraserverType ? `UltraServers of ${this.ultraserverType.name}, whose nodes are` : '';
+      throw new Error(`launch template ${launchTemplate.node.path} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${what} ${blockType}; use the same instance type`.replace('  ', ' '));
     }
-    super.applyToLaunchTemplate(launchTemplate);
+    if (!this.ultraserverType) {
+      super.applyToLaunchTemplate(launchTemplate);
+      return;
+    }
+    // An UltraServer block is several reservations, and a launch template names one target: EC2's
+    // documented way to launch into UltraServer Capacity Blocks is a Capacity Reservation resource
+    // group holding them, targeted by CapacityReservationResourceGroupArn.
+    const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
+    cfn.addPropertyOverride('LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationResourceGroupArn', this.reservationResourceGroup().attrArn);
+    cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
+  }
+
+  /**
+   * The Capacity Reservation resource group holding every reservation of this block (created on
+   * first use, one per block). `applyToLaunchTemplate` targets it for an UltraServer block.
+   */
+  public reservationResourceGroup(): resourcegroups.CfnGroup {
+    if (this.previewOnly) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so it has no reservations to group; remove previewOnly first`);
+    }
+    this.reservationGroup ??= new resourcegroups.CfnGroup(this, 'ReservationGroup', {
+      name: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
+      description: 'The Capacity Reservations of an UltraServer Capacity Block - cdk-capacity-reservations',
+      configuration: [
+        { type: 'AWS::EC2::CapacityReservationPool' },
+        { type: 'AWS::ResourceGroups::Generic', parameters: [{ name: 'allowed-resource-types', values: ['AWS::EC2::CapacityReservation'] }] },
+      ],
+      resources: this.capacityReservationArns,
+    });
+    return this.reservationGroup;
+  }
+
+  protected eventReservationIds(): string[] {
+    return this.ultraserverType ? this.capacityReservationIds : [this.capacityReservationId];
   }
 
   private literalTags(): WireTag[] {
@@ -336,10 +442,18 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
 function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): string[] {
   const literal = <T>(value: T | undefined): value is T => value !== undefined && !Token.isUnresolved(value);
   const errors: Array<string | undefined> = [];
+  errors.push(rules.blockShapeError({
+    instanceType: props.instanceType !== undefined,
+    instanceCount: props.instanceCount !== undefined,
+    ultraserverType: props.ultraserverType !== undefined,
+    ultraserverCount: props.ultraserverCount !== undefined,
+  }));
   if (literal(props.instanceCount)) errors.push(rules.instanceCountError(props.instanceCount));
+  if (literal(props.ultraserverCount)) errors.push(rules.ultraserverCountError(props.ultraserverCount));
+  if (props.ultraserverType && literal(props.ultraserverType.name)) errors.push(rules.ultraserverTypeError(props.ultraserverType.name));
   if (literal(props.maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(props.maxUpfrontFee));
   if (literal(props.currencyCode)) errors.push(rules.currencyCodeError(props.currencyCode));
-  if (literal(props.instanceType.name)) errors.push(rules.instanceTypeError(props.instanceType.name));
+  if (props.instanceType && literal(props.instanceType.name)) errors.push(rules.instanceTypeError(props.instanceType.name));
   if (literal(props.offeringId)) errors.push(rules.offeringIdError(props.offeringId));
   if (literal(props.availabilityZone)) {
     errors.push(rules.availabilityZoneError(props.availabilityZone, Token.isUnresolved(region) ? undefined : region));

@@ -26,8 +26,12 @@ export class CapacityBlockInstanceType {
   public static readonly P6E_GB200_36XLARGE = new CapacityBlockInstanceType('p6e-gb200.36xlarge');
   /** 16 × AWS Trainium. */
   public static readonly TRN1_32XLARGE = new CapacityBlockInstanceType('trn1.32xlarge');
+  /** 1 × AWS Trainium2. */
+  public static readonly TRN2_3XLARGE = new CapacityBlockInstanceType('trn2.3xlarge');
   /** 16 × AWS Trainium2. */
   public static readonly TRN2_48XLARGE = new CapacityBlockInstanceType('trn2.48xlarge');
+  /** 16 × AWS Trainium2, the node of a Trn2 UltraServer (buy those with `ultraserverType`). */
+  public static readonly TRN2U_48XLARGE = new CapacityBlockInstanceType('trn2u.48xlarge');
 
   /**
    * An instance type by its EC2 name, e.g. `p5e.48xlarge`.

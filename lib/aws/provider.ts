@@ -17,7 +17,10 @@ const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-b
 
 /** Every EC2 action the handler calls, and nothing else. Tests pin this list. */
 export const EC2_ACTIONS = {
-  describe: ['ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlockExtensionOfferings'],
+  describe: [
+    'ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlockExtensionOfferings',
+    'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus',
+  ],
   purchase: 'ec2:PurchaseCapacityBlock',
   extend: 'ec2:PurchaseCapacityBlockExtension',
   tag: 'ec2:CreateTags',

@@ -23,6 +23,46 @@ export function durationError(hours: number): string | undefined {
     : `duration must be 1-14 days in whole days, or 21-182 days in 7-day steps, got ${formatHours(hours)}`;
 }
 
+/**
+ * A block is either instances (instanceType + instanceCount) or UltraServers (ultraserverType +
+ * ultraserverCount), never both: EC2 sells them as different offerings.
+ */
+export function blockShapeError(given: { instanceType: boolean; instanceCount: boolean; ultraserverType: boolean; ultraserverCount: boolean }): string | undefined {
+  const instances = given.instanceType || given.instanceCount;
+  const ultraservers = given.ultraserverType || given.ultraserverCount;
+  if (instances && ultraservers) {
+    return 'instanceType/instanceCount and ultraserverType/ultraserverCount cannot be combined; set instanceType and instanceCount for an instance block, or ultraserverType and ultraserverCount for an UltraServer block';
+  }
+  if (ultraservers) {
+    return given.ultraserverType && given.ultraserverCount ? undefined : `an UltraServer block needs both ultraserverType and ultraserverCount; set ${given.ultraserverType ? 'ultraserverCount' : 'ultraserverType'}`;
+  }
+  if (!given.instanceType || !given.instanceCount) {
+    return `a Capacity Block needs instanceType and instanceCount (or ultraserverType and ultraserverCount); set ${given.instanceType ? 'instanceCount' : given.instanceCount ? 'instanceType' : 'them'}`;
+  }
+  return undefined;
+}
+
+export function ultraserverTypeError(name: string): string | undefined {
+  return /^u-[a-z0-9-]+$/.test(name)
+    ? undefined
+    : `ultraserverType must be an EC2 UltraServer type such as u-p6e-gb200x72, got '${name}'`;
+}
+
+export function ultraserverCountError(count: number): string | undefined {
+  return Number.isInteger(count) && count >= 1
+    ? undefined
+    : `ultraserverCount must be a whole number of UltraServers, 1 or more, got ${count}`;
+}
+
+/**
+ * Blocks end at 11:30 UTC, so an offering that starts at another time of day is shorter than the
+ * whole days asked for: EC2 reports its length as hours plus minutes. Its nominal length is the whole
+ * days it was sold as (a 47 h 35 min block is a 2-day block).
+ */
+export function nominalDurationHours(minutes: number): number {
+  return Math.ceil(minutes / (HOURS_PER_DAY * 60) - 1e-9) * HOURS_PER_DAY;
+}
+
 export function instanceCountError(count: number): string | undefined {
   return Number.isInteger(count) && count >= 1 && count <= MAX_INSTANCE_COUNT
     ? undefined
@@ -104,7 +144,7 @@ export function pinnedOfferingConflicts(criteria: Record<string, unknown>): stri
 }
 
 /** EC2 tag rules (keys ≤ 127, not `aws:`; values ≤ 256), our reserved prefix, and room for our own tags. */
-export function tagErrors(tags: readonly WireTag[]): string[] {
+export function tagErrors(tags: readonly WireTag[], ultraserver = false): string[] {
   const errors: string[] = [];
   for (const { Key: key, Value: value } of tags) {
     if (key.length < 1 || [...key].length > 127) {
@@ -118,9 +158,10 @@ export function tagErrors(tags: readonly WireTag[]): string[] {
       errors.push(`tag value for '${truncate(key)}' must be at most 256 characters, got ${[...value].length}`);
     }
   }
-  const max = MAX_TAGS_PER_RESOURCE - RESERVED_TAG_COUNT;
+  const reserved = RESERVED_TAG_COUNT + (ultraserver ? 1 : 0);
+  const max = MAX_TAGS_PER_RESOURCE - reserved;
   if (tags.length > max) {
-    errors.push(`a Capacity Block takes at most ${max} tags (EC2 allows ${MAX_TAGS_PER_RESOURCE}, this library writes ${RESERVED_TAG_COUNT}), got ${tags.length}`);
+    errors.push(`a${ultraserver ? 'n UltraServer' : ''} Capacity Block takes at most ${max} tags (EC2 allows ${MAX_TAGS_PER_RESOURCE}, this library writes ${reserved}), got ${tags.length}`);
   }
   return errors;
 }

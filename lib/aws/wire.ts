@@ -18,8 +18,14 @@ export interface WireTag {
  * Optional keys are omitted when the prop has its default, to keep the template small.
  */
 export interface CapacityBlockWireProperties {
-  readonly InstanceType: string;
-  readonly InstanceCount: string;
+  /** Instance blocks: the instance type and count. Absent for UltraServer blocks. */
+  readonly InstanceType?: string;
+  readonly InstanceCount?: string;
+  /** UltraServer blocks: the UltraServer type (e.g. u-p6e-gb200x72) and count, instead of InstanceType/InstanceCount. */
+  readonly UltraserverType?: string;
+  readonly UltraserverCount?: string;
+  /** 'true' to list offerings in every zone, Local Zones included, whatever the account's opt-in. */
+  readonly AllAvailabilityZones?: string;
   readonly DurationHours: string;
   readonly MaxUpfrontFee: string;
   /** @default 'USD' */
@@ -45,7 +51,18 @@ export interface CapacityBlockWireProperties {
 
 /** The attributes the handler returns in Data; every key is always present (GetAtt needs it). */
 export interface CapacityBlockAttributes {
+  /** The first (for an UltraServer block, the lowest) reservation id: the resource's physical id. */
   readonly CapacityReservationId: string;
+  /** Every Capacity Reservation of the purchase, comma-separated (several for an UltraServer block). */
+  readonly CapacityReservationIds: string;
+  /** Their ARNs, comma-separated, in the same order. */
+  readonly CapacityReservationArns: string;
+  /** The first Capacity Block id EC2 gave the purchase ('' when EC2 names none). */
+  readonly CapacityBlockId: string;
+  /** Every Capacity Block id of the purchase, comma-separated (an UltraServer purchase may hold several). */
+  readonly CapacityBlockIds: string;
+  /** UltraServer blocks: the accelerator interconnect status (ok | impaired | insufficient-data), once active; '' otherwise. */
+  readonly InterconnectStatus: string;
   readonly CapacityReservationArn: string;
   readonly AvailabilityZone: string;
   readonly StartDate: string;
@@ -74,6 +91,15 @@ export const UPFRONT_FEE_TAG = `${RESERVED_TAG_PREFIX}upfront-fee`;
 export const OFFERING_TAG = `${RESERVED_TAG_PREFIX}offering-id`;
 /** Marks an extension request before its purchase, so a redelivered Update never extends twice. */
 export const EXTENSION_TAG = `${RESERVED_TAG_PREFIX}extension-request`;
+/**
+ * On UltraServer purchases: "<type> x <count>", so that adoption compares what was bought, as a
+ * reservation does not name its UltraServer type.
+ */
+export const ULTRASERVER_TAG = `${RESERVED_TAG_PREFIX}ultraserver`;
+export function ultraserverTagValue(type: string, count: number): string {
+  return `${type} x ${count}`;
+}
+/** Tags the library writes on an instance block; an UltraServer block gets one more (ULTRASERVER_TAG). */
 export const RESERVED_TAG_COUNT = 5;
 /** EC2 allows 50 tags per resource. */
 export const MAX_TAGS_PER_RESOURCE = 50;

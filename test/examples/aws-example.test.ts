@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { TrainingCapacityStack } from '../../examples/aws/stack';
+import { FrontierCapacityStack } from '../../examples/aws/ultraserver-stack';
 
 /** The example is what users copy: it must synthesize and wire the block the way the README says. */
 test('the AWS example buys one block, launches into it and warns before it ends', () => {
@@ -26,5 +27,30 @@ test('the AWS example buys one block, launches into it and warns before it ends'
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Capacity Block Expiration Warning']) }),
     Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('BlockEndingAlerts') } })],
+  });
+});
+
+test('the UltraServer example buys one P6e-GB200 NVL72 in any zone, launches through a resource group of its reservations and warns before it ends', () => {
+  const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+  const stack = new FrontierCapacityStack(app, 'FrontierCapacity', { env: { account: '123456789012', region: 'us-east-1' } });
+  const template = Template.fromStack(stack);
+
+  template.resourceCountIs('Custom::CapacityBlockPurchase', 1);
+  template.hasResourceProperties('Custom::CapacityBlockPurchase', {
+    UltraserverType: 'u-p6e-gb200x72',
+    UltraserverCount: '1',
+    DurationHours: '24',
+    MaxUpfrontFee: '30000',
+    AllAvailabilityZones: 'true',
+    InstanceType: Match.absent(),
+  });
+  template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+    LaunchTemplateData: Match.objectLike({
+      InstanceMarketOptions: { MarketType: 'capacity-block' },
+      CapacityReservationSpecification: { CapacityReservationTarget: { CapacityReservationResourceGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FrontierBlockReservationGroup'), 'Arn'] } } },
+    }),
+  });
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Capacity Block Expiration Warning']) }),
   });
 });

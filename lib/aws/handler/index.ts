@@ -4,7 +4,7 @@
  */
 import { CapacityReservation } from '@aws-sdk/client-ec2';
 import {
-  CapacityBlockAttributes, CapacityBlockWireProperties, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS,
+  CapacityBlockAttributes, CapacityBlockWireProperties, IDEMPOTENCY_TAG, ULTRASERVER_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS,
   PREVIEW_ID_PREFIX, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS, SERVICE_TIMEOUT_SECONDS,
 } from '../wire';
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from './budget';
@@ -12,9 +12,12 @@ import { underClaim } from './claims';
 import { log, oneLine, UserError } from './errors';
 import { preview } from './preview';
 import { purchaseOnce } from './purchase';
-import { alsoOwnedNote, blockHours, mismatches, otherLiveBlocks, ownedBlocks, pickAdoptable, resourceKeys, ResourceKeys } from './ownership';
+import { alsoOwnedNote, blockHours, mismatches, otherLiveBlocks, ownedBlocks, pickAdoptable, reservationIdsOf, resourceKeys, ResourceKeys } from './ownership';
 import { CapacityBlockRequest, parseRequest } from './request';
-import { attributesOf, decideWait, describeBlock, describeReservation, tagValue } from './reservation';
+import {
+  attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect, describePurchase,
+  describeReservations, membersOf, PurchaseView, stateNote, tagValue,
+} from './reservation';
 import { extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
 
 export interface ProviderEvent {
@@ -74,12 +77,15 @@ export async function isComplete(event: ProviderEvent, lambdaContext?: LambdaCon
   return withBudget(contextOrDefault(lambdaContext), timeouts.isCompleteMarginMs, async () => {
     const now = clock.now();
     try {
-      const reservation = await describeReservation(id);
+      // Every reservation of the purchase (an UltraServer block has several) must be paid before the wait ends.
+      const ids = (event.Data?.CapacityReservationIds ?? '').split(',').filter(Boolean);
+      const reservation = await describeReservations(ids.includes(id) ? ids : [id]);
       const decision = decideWait(reservation, id, deadline, now);
       if (!decision.complete) return { IsComplete: false };
-      log('Capacity Block ready', { capacityReservationId: id, state: reservation?.State });
-      const note = [event.Data?.Note, decision.note].filter(Boolean).join('. ');
-      return { IsComplete: true, Data: reservation ? attributesOf(reservation, note) : fallbackAttributes(id, event.Data, note) };
+      const ultraserver = reservation ? await ultraserverHealth(reservation) : { note: '', interconnect: '' };
+      log('Capacity Block ready', { capacityReservationId: id, state: reservation?.State, ...(ultraserver.interconnect ? { interconnectStatus: ultraserver.interconnect } : {}) });
+      const note = [event.Data?.Note, decision.note, ultraserver.note].filter(Boolean).join('. ');
+      return { IsComplete: true, Data: reservation ? attributesOf(reservation, note, ultraserver.interconnect) : fallbackAttributes(id, event.Data, note) };
     } catch (error) {
       if (error instanceof UserError) throw failure(error);
       // A transient read failure must not fail a paid block (rule 4): poll again, or finish honestly.
@@ -89,6 +95,27 @@ export async function isComplete(event: ProviderEvent, lambdaContext?: LambdaCon
       return { IsComplete: true, Data: fallbackAttributes(id, event.Data, note) };
     }
   });
+}
+
+/**
+ * An UltraServer block, once paid: DescribeCapacityBlocks says whether EC2 holds the whole block
+ * available (each reservation alone cannot say), and DescribeCapacityBlockStatus how its accelerator
+ * interconnect is once active. Neither can fail the deployment of a paid block (rule 4).
+ */
+async function ultraserverHealth(view: PurchaseView): Promise<{ note: string; interconnect: string }> {
+  const blockIds = blockIdsOf(view);
+  if (membersOf(view).length === 1 && !tagValue(view, ULTRASERVER_TAG)) return { note: '', interconnect: '' };
+  try {
+    const blocks = await describeCapacityBlocks(blockIds);
+    const off = blocks.filter(b => b.State !== 'scheduled' && b.State !== 'active' && b.State !== 'payment-pending');
+    const notes = off.map(b => stateNote(b.CapacityBlockId ?? '', b.State ?? 'unknown'));
+    const interconnect = view.State === 'active' ? combinedInterconnect(await describeInterconnect(blockIds)) : '';
+    if (interconnect === 'impaired') notes.push(`the accelerator interconnect of ${blockIds.join(', ')} is impaired; contact AWS Support`);
+    return { note: notes.join('. '), interconnect };
+  } catch (error) {
+    log('could not read the UltraServer block status; the block is bought either way', { error: oneLine(error) });
+    return { note: '', interconnect: '' };
+  }
 }
 
 /**
@@ -111,7 +138,7 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, now: Da
     purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
     alsoOwnedNote(owned, purchased.reservationId),
   );
-  return { PhysicalResourceId: purchased.reservationId, Data: { WaitDeadline: waitDeadline(request, now), Note: note } };
+  return { PhysicalResourceId: purchased.reservationId, Data: { WaitDeadline: waitDeadline(request, now), Note: note, CapacityReservationIds: purchased.reservationIds.join(',') } };
 }
 
 async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
@@ -133,13 +160,16 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
     // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create.
     return create(request, keys, now);
   }
-  const current = await describeReservation(id);
+  const current = await describePurchase(id);
   const plan = await planUpdate(id, current, request, safeParse(event.OldResourceProperties, event, now), keys);
   switch (plan.kind) {
     case 'in-place': {
       await syncTags(plan.block, request);
       const note = await extendIfLonger(plan.block, request, keys.request);
-      return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(await ownedBlocks(keys), id)) } };
+      return {
+        PhysicalResourceId: id,
+        Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(await ownedBlocks(keys), id)), CapacityReservationIds: reservationIdsOf(plan.block).join(',') },
+      };
     }
     case 'adopt':
       return adopt(plan.block, plan.owned, request, keys, now);
@@ -162,7 +192,7 @@ async function adopt(block: CapacityReservation, owned: CapacityReservation[], r
   const note = tagValue(block, IDEMPOTENCY_TAG) === keys.request
     ? 'Adopted the block an earlier delivery of this request bought'
     : `Adopted ${id}, which this resource (${keys.owner}) already owns and which fits these properties; nothing was bought`;
-  return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(owned, id)) } };
+  return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(owned, id)), CapacityReservationIds: reservationIdsOf(block).join(',') } };
 }
 
 function join(...notes: string[]): string {
@@ -187,7 +217,7 @@ async function remove(id: string): Promise<OnEventResult> {
   }
   let summary = id;
   try {
-    const block = await describeReservation(id);
+    const block = await describePurchase(id);
     summary = block ? describeBlock(block) : `${id} (no longer listed by EC2)`;
   } catch (error) {
     log('could not read the Capacity Block while deleting; deleting anyway', { error: oneLine(error) });
@@ -225,6 +255,11 @@ function fallbackAttributes(id: string, data: OnEventData | undefined, note: str
   return {
     CapacityReservationId: id,
     CapacityReservationArn: data?.CapacityReservationArn ?? '',
+    CapacityReservationIds: data?.CapacityReservationIds ?? id,
+    CapacityReservationArns: data?.CapacityReservationArns ?? '',
+    CapacityBlockId: data?.CapacityBlockId ?? '',
+    CapacityBlockIds: data?.CapacityBlockIds ?? '',
+    InterconnectStatus: '',
     AvailabilityZone: data?.AvailabilityZone ?? '',
     StartDate: data?.StartDate ?? '',
     EndDate: data?.EndDate ?? '',

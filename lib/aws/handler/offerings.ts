@@ -1,8 +1,8 @@
 import { CapacityBlockOffering, DescribeCapacityBlockOfferingsCommandInput, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
-import { parseDecimal } from '../validation';
+import { nominalDurationHours, parseDecimal } from '../validation';
 import { ec2, ec2CallOptions } from './ec2';
 import { UserError } from './errors';
-import { CapacityBlockRequest, describeShape } from './request';
+import { CapacityBlockRequest, describeShape, isUltraServer } from './request';
 
 /** An offering as this library reasons about it. */
 export interface Offering {
@@ -12,7 +12,18 @@ export interface Offering {
   readonly instanceCount: number;
   readonly startDate: Date;
   readonly endDate: Date;
+  /**
+   * The whole days (in hours) the offering is sold as. Blocks end at 11:30 UTC, so one that starts
+   * at another time is shorter: EC2 gives hours plus minutes, and the judge compares this.
+   */
   readonly durationHours: number;
+  /** Its exact length in minutes (CapacityBlockDurationHours × 60 + CapacityBlockDurationMinutes). */
+  readonly durationMinutes: number;
+  /** UltraServer offerings: the type and how many. */
+  readonly ultraserverType?: string;
+  readonly ultraserverCount?: number;
+  /** availability-zone or local-zone, as EC2 says. */
+  readonly zoneType?: string;
   /** NaN when EC2 sent anything but a plain decimal: such an offering is never bought. */
   readonly upfrontFee: number;
   readonly upfrontFeeText: string;
@@ -36,12 +47,15 @@ export interface Judgement {
  */
 export function offeringsQuery(request: CapacityBlockRequest, now: Date): DescribeCapacityBlockOfferingsCommandInput {
   const start = request.earliestStart && request.earliestStart > now ? request.earliestStart : undefined;
+  const shape = isUltraServer(request)
+    ? { UltraserverType: request.ultraserverType, UltraserverCount: request.ultraserverCount }
+    : { InstanceType: request.instanceType, InstanceCount: request.instanceCount };
   return {
-    InstanceType: request.instanceType,
-    InstanceCount: request.instanceCount,
+    ...shape,
     CapacityDurationHours: request.durationHours,
     StartDateRange: start,
     EndDateRange: request.latestEnd,
+    ...(request.allAvailabilityZones ? { AllAvailabilityZones: true } : {}),
   };
 }
 
@@ -57,6 +71,7 @@ export async function searchOfferings(request: CapacityBlockRequest, now: Date):
 
 export function toOffering(o: CapacityBlockOffering): Offering {
   const feeText = o.UpfrontFee ?? '';
+  const minutes = (o.CapacityBlockDurationHours ?? 0) * 60 + (o.CapacityBlockDurationMinutes ?? 0);
   return {
     id: o.CapacityBlockOfferingId ?? '',
     instanceType: o.InstanceType ?? '',
@@ -64,7 +79,11 @@ export function toOffering(o: CapacityBlockOffering): Offering {
     instanceCount: o.InstanceCount ?? 0,
     startDate: new Date(o.StartDate ?? NaN),
     endDate: new Date(o.EndDate ?? NaN),
-    durationHours: o.CapacityBlockDurationHours ?? 0,
+    durationHours: nominalDurationHours(minutes),
+    durationMinutes: minutes,
+    ultraserverType: o.UltraserverType,
+    ultraserverCount: o.UltraserverCount,
+    zoneType: o.ZoneType,
     upfrontFee: parseDecimal(feeText) ?? NaN,
     upfrontFeeText: feeText,
     currencyCode: o.CurrencyCode ?? '',
@@ -96,9 +115,17 @@ function refusalReason(o: Offering, r: CapacityBlockRequest, exclude: ReadonlySe
   if (!Number.isFinite(o.upfrontFee)) return `upfront fee '${o.upfrontFeeText}' is not a plain decimal number`;
   if (o.currencyCode !== r.currencyCode) return `priced in ${o.currencyCode || 'an unknown currency'}, not ${r.currencyCode}`;
   if (o.upfrontFee > r.maxUpfrontFee) return `${money(o.upfrontFee, o.currencyCode)} > maxUpfrontFee ${money(r.maxUpfrontFee, r.currencyCode)}`;
-  if (o.instanceType !== r.instanceType) return `instance type ${o.instanceType}`;
-  if (o.instanceCount !== r.instanceCount) return `${o.instanceCount} instances`;
-  if (o.durationHours !== r.durationHours) return `${o.durationHours} h long`;
+  if (isUltraServer(r)) {
+    if (o.ultraserverType !== r.ultraserverType) return o.ultraserverType ? `UltraServer type ${o.ultraserverType}` : `instances of ${o.instanceType}, not UltraServers`;
+    if (o.ultraserverCount !== r.ultraserverCount) return `${o.ultraserverCount ?? 'an unknown number of'} UltraServers`;
+  } else {
+    if (o.ultraserverType) return `UltraServer ${o.ultraserverType}, not single instances`;
+    if (o.instanceType !== r.instanceType) return `instance type ${o.instanceType}`;
+    if (o.instanceCount !== r.instanceCount) return `${o.instanceCount} instances`;
+  }
+  // A block that starts off 11:30 UTC is up to a day shorter than asked and priced for that: the
+  // whole days it is sold as are what must match.
+  if (o.durationMinutes <= 0 || o.durationHours !== r.durationHours) return `${formatLength(o.durationMinutes)} long`;
   if (r.availabilityZone !== undefined && o.availabilityZone !== r.availabilityZone) return `in ${o.availabilityZone}, not ${r.availabilityZone}`;
   if (r.earliestStart && o.startDate < r.earliestStart) return `starts ${iso(o.startDate)}, before earliestStart`;
   if (r.latestEnd && o.endDate > r.latestEnd) return `ends ${iso(o.endDate)}, after latestEnd`;
@@ -112,7 +139,11 @@ const byStartThenFee = (a: Offering, b: Offering) => a.startDate.getTime() - b.s
 export function noAcceptableOffering(request: CapacityBlockRequest, judgement: Judgement): UserError {
   const shape = describeShape(request);
   if (judgement.refused.length === 0) {
-    return new UserError(`No Capacity Block offering for ${shape}${request.availabilityZone ? ` in ${request.availabilityZone}` : ''} in the requested window; widen the window (earliestStart/latestEnd), drop availabilityZone, or try another instance type or count`);
+    // Local Zones: EC2 lists their offerings only to accounts opted in to the zone, unless asked for all zones.
+    const zones = request.allAvailabilityZones
+      ? '; allAvailabilityZones was set, so zones the account has not opted in to were searched too: to buy and launch in a Local Zone, opt the account in to it (EC2 console, Zones) first'
+      : '; if the offering you expect is in a Local Zone (P6e-GB200 UltraServers are sold in the Dallas Local Zone), the account must be opted in to that zone, or set allAvailabilityZones: true to see it';
+    return new UserError(`No Capacity Block offering for ${shape}${request.availabilityZone ? ` in ${request.availabilityZone}` : ''} in the requested window; widen the window (earliestStart/latestEnd), drop availabilityZone, or try another ${isUltraServer(request) ? 'UltraServer type or count' : 'instance type or count'}${zones}`);
   }
   const cheapest = [...judgement.refused].sort((a, b) => byFeeThenStart(a.offering, b.offering)).slice(0, 5);
   const seen = cheapest.map(({ offering: o, reason }) => `${o.id} (${o.availabilityZone}, ${iso(o.startDate)}, ${money(o.upfrontFee, o.currencyCode)}): ${reason}`);
@@ -120,6 +151,12 @@ export function noAcceptableOffering(request: CapacityBlockRequest, judgement: J
     ? `offeringId ${request.offeringId} is not on offer any more or does not match; remove offeringId to search, or pin a current offering`
     : 'raise maxUpfrontFee, widen the window or try another instance type';
   return new UserError(`No acceptable Capacity Block offering for ${shape} with maxUpfrontFee ${money(request.maxUpfrontFee, request.currencyCode)}: ${judgement.refused.length} seen, all refused; cheapest: ${seen.join('; ')}. Fix: ${fix}`);
+}
+
+function formatLength(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
 export function money(amount: number, currency: string): string {

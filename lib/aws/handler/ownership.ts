@@ -1,10 +1,11 @@
 import { createHash } from 'crypto';
 import { CapacityReservation, Filter, paginateDescribeCapacityReservations } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG } from '../wire';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue } from '../wire';
 import { ec2, ec2CallOptions } from './ec2';
+import { nominalDurationHours } from '../validation';
 import { iso } from './offerings';
-import { CapacityBlockRequest } from './request';
-import { describeBlock, tagValue } from './reservation';
+import { CapacityBlockRequest, isUltraServer } from './request';
+import { describeBlock, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -28,9 +29,35 @@ export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; 
   return { request, owner };
 }
 
-/** Paid or being paid, and not over: a block the resource may still use. */
+/**
+ * Paid or being paid, and not over: a block the resource may still use. `delayed` and `unavailable`
+ * blocks are bought and not over either (EC2 is late delivering, or the capacity is impaired), and
+ * `pending`/`assessing` are on their way: none of them may be bought again.
+ */
+const LIVE_STATES = new Set(['payment-pending', 'scheduled', 'active', 'delayed', 'unavailable', 'pending', 'assessing']);
 export function isLive(block: CapacityReservation): boolean {
-  return block.State === 'payment-pending' || block.State === 'scheduled' || block.State === 'active';
+  return LIVE_STATES.has(block.State ?? '');
+}
+
+/**
+ * One purchase (one PurchaseCapacityBlock): an instance block is one reservation, an UltraServer
+ * block several. The resource tracks it by its lowest reservation id; the others ride along.
+ */
+export type Block = PurchaseView;
+
+/** The reservation ids of a purchase, lowest first. */
+export function reservationIdsOf(block: Block): string[] {
+  return membersOf(block).map(r => r.CapacityReservationId ?? '').filter(Boolean);
+}
+
+/** Reservations grouped by the purchase that bought them (its idempotency tag), each as its lowest reservation with the combined state. */
+export function groupByPurchase(reservations: CapacityReservation[]): Block[] {
+  const groups = new Map<string, CapacityReservation[]>();
+  for (const r of [...reservations].sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''))) {
+    const key = tagValue(r, IDEMPOTENCY_TAG) ?? `id:${r.CapacityReservationId}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map(members => purchaseView(members)!);
 }
 
 /** A block can be extended only while scheduled or active. */
@@ -38,8 +65,12 @@ export function isExtendable(block: CapacityReservation): boolean {
   return block.State === 'scheduled' || block.State === 'active';
 }
 
+/**
+ * The whole days (in hours) the block was sold as: a block that started off 11:30 UTC still ends at
+ * 11:30, so it is up to a day shorter than it was bought for, and must not look too short to adopt.
+ */
 export function blockHours(block: CapacityReservation): number {
-  return Math.round(((block.EndDate?.getTime() ?? 0) - (block.StartDate?.getTime() ?? 0)) / HOUR_MS);
+  return nominalDurationHours(Math.round(((block.EndDate?.getTime() ?? 0) - (block.StartDate?.getTime() ?? 0)) / 60_000));
 }
 
 /** Capacity Blocks matching `filters` (every page); other reservation types are ignored. */
@@ -56,8 +87,8 @@ export async function blocksTagged(key: string, value: string): Promise<Capacity
   return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }])).filter(b => tagValue(b, key) === value);
 }
 
-export function ownedBlocks(keys: ResourceKeys): Promise<CapacityReservation[]> {
-  return blocksTagged(OWNER_TAG, keys.owner);
+export async function ownedBlocks(keys: ResourceKeys): Promise<Block[]> {
+  return groupByPurchase(await blocksTagged(OWNER_TAG, keys.owner));
 }
 
 /**
@@ -71,8 +102,15 @@ export function mismatches(block: CapacityReservation, request: CapacityBlockReq
   const differs = (name: string, wanted: unknown, actual: unknown) => {
     if (wanted !== actual) found.push(`${name} ${String(wanted)} (the block has ${String(actual)})`);
   };
-  differs('instanceType', request.instanceType, block.InstanceType);
-  differs('instanceCount', request.instanceCount, block.TotalInstanceCount);
+  const ultraservers = tagValue(block, ULTRASERVER_TAG);
+  if (isUltraServer(request)) {
+    differs('ultraserverType x ultraserverCount', ultraserverTagValue(request.ultraserverType!, request.ultraserverCount!), ultraservers ?? `${block.TotalInstanceCount} x ${block.InstanceType} instances`);
+  } else if (ultraservers) {
+    found.push(`instanceType ${request.instanceType} x ${request.instanceCount} (the block is UltraServer ${ultraservers})`);
+  } else {
+    differs('instanceType', request.instanceType, block.InstanceType);
+    differs('instanceCount', request.instanceCount, block.TotalInstanceCount);
+  }
   differs('instancePlatform', request.instancePlatform, block.InstancePlatform);
   if (request.availabilityZone !== undefined) differs('availabilityZone', request.availabilityZone, block.AvailabilityZone);
   if (request.offeringId !== undefined) differs('offeringId', request.offeringId, tagValue(block, OFFERING_TAG) ?? 'an unknown offering');
@@ -82,8 +120,10 @@ export function mismatches(block: CapacityReservation, request: CapacityBlockReq
   }
   // The window holds the requested duration from the block's start; hours an extension added
   // beyond it were bought already and cannot be undone, so they are not held against the block.
-  if (start && request.latestEnd && start.getTime() + request.durationHours * HOUR_MS > request.latestEnd.getTime()) {
-    found.push(`latestEnd ${iso(request.latestEnd)} (the block's ${request.durationHours} h end ${iso(new Date(start.getTime() + request.durationHours * HOUR_MS))})`);
+  // A block that started off 11:30 UTC ends before its whole days are up: its own end then counts.
+  const end = start && Math.min(start.getTime() + request.durationHours * HOUR_MS, block.EndDate?.getTime() ?? Infinity);
+  if (start && end && request.latestEnd && end > request.latestEnd.getTime()) {
+    found.push(`latestEnd ${iso(request.latestEnd)} (the block's ${request.durationHours} h end ${iso(new Date(end))})`);
   }
   return found;
 }

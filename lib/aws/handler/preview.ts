@@ -28,6 +28,11 @@ export async function preview(request: CapacityBlockRequest, now: Date, hint = '
     data: {
       CapacityReservationId: '',
       CapacityReservationArn: '',
+      CapacityReservationIds: '',
+      CapacityReservationArns: '',
+      CapacityBlockId: '',
+      CapacityBlockIds: '',
+      InterconnectStatus: '',
       AvailabilityZone: best.availabilityZone,
       StartDate: best.startDate.toISOString(),
       EndDate: best.endDate.toISOString(),

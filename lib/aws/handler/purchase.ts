@@ -1,12 +1,12 @@
-import { CapacityReservation, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, UPFRONT_FEE_TAG } from '../wire';
+import { CapacityBlock, CapacityReservation, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { clock, remainingMs, sleep, timeouts } from './budget';
 import { ec2CallOptions, ec2Purchases } from './ec2';
 import { errorCode, isDefiniteRejection, log, oneLine, UserError } from './errors';
 import { judgeOfferings, money, noAcceptableOffering, Offering, searchOfferings } from './offerings';
-import { blocksTagged, describeBlocks, ResourceKeys } from './ownership';
-import { assertWindowStillOpen, CapacityBlockRequest } from './request';
-import { tagValue } from './reservation';
+import { blocksTagged, describeBlocks, reservationIdsOf, ResourceKeys } from './ownership';
+import { assertWindowStillOpen, CapacityBlockRequest, isUltraServer } from './request';
+import { purchaseView, PurchaseView, tagValue } from './reservation';
 
 /** Tunables, exported so tests can shorten the waits. */
 export const purchasePolicy = {
@@ -19,7 +19,10 @@ export const purchasePolicy = {
 
 /** What a purchase produced. */
 export interface Purchased {
+  /** The lowest reservation id of the purchase: the resource's physical id. */
   readonly reservationId: string;
+  /** Every reservation of the purchase (several for an UltraServer block), lowest first. */
+  readonly reservationIds: string[];
   readonly offering?: Offering;
   /** bought now; or bought by an earlier attempt whose answer was lost, and found by its tags. */
   readonly source: 'bought' | 'found-after-lost-answer';
@@ -41,7 +44,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
   for (let attempt = 1; attempt <= purchasePolicy.maxAttempts; attempt++) {
     if (attempt > 1) {
       const earlier = await findPurchase(keys.request);
-      if (earlier) return { reservationId: earlier.CapacityReservationId!, source: 'found-after-lost-answer' };
+      if (earlier) return found(earlier);
     }
     const judgement = judgeOfferings(await searchOfferings(request, now), request, soldOut);
     const offering = judgement.acceptable[0];
@@ -55,8 +58,8 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
     log('buying Capacity Block offering', offeringFields(offering, judgement.acceptable.length, judgement.refused.length));
     const startedAt = clock.now();
     try {
-      const reservation = await buy(offering, request, keys, startedAt);
-      return { reservationId: reservation, offering, source: 'bought' };
+      const ids = await buy(offering, request, keys, startedAt);
+      return { reservationId: ids[0], reservationIds: ids, offering, source: 'bought' };
     } catch (error) {
       lastFailure = oneLine(error);
       if (isDefiniteRejection(error)) {
@@ -68,7 +71,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
       // The purchase may have gone through: find it before trying anything else.
       log('purchase outcome unknown; looking for the block before any retry', { offeringId: offering.id, error: lastFailure });
       const bought = await lookForPurchase(keys.request, offering, startedAt);
-      if (bought) return { reservationId: bought.CapacityReservationId!, offering, source: 'found-after-lost-answer' };
+      if (bought) return { ...found(bought), offering };
     }
   }
   throw new UserError(`Could not buy a Capacity Block after ${purchasePolicy.maxAttempts} attempts (last error ${lastFailure}); no block tagged ${IDEMPOTENCY_TAG} was found, so nothing was bought; deploy again to retry`);
@@ -82,7 +85,12 @@ function assertTimeToBuy(offering: Offering): void {
   }
 }
 
-async function buy(offering: Offering, request: CapacityBlockRequest, keys: ResourceKeys, startedAt: Date): Promise<string> {
+function found(view: PurchaseView): Purchased {
+  return { reservationId: view.CapacityReservationId!, reservationIds: reservationIdsOf(view), source: 'found-after-lost-answer' };
+}
+
+/** Buys `offering`; answers every reservation id of the purchase, lowest first. */
+async function buy(offering: Offering, request: CapacityBlockRequest, keys: ResourceKeys, startedAt: Date): Promise<string[]> {
   const result = await ec2Purchases.send(new PurchaseCapacityBlockCommand({
     CapacityBlockOfferingId: offering.id,
     InstancePlatform: request.instancePlatform as never,
@@ -94,18 +102,33 @@ async function buy(offering: Offering, request: CapacityBlockRequest, keys: Reso
         { Key: OWNER_TAG, Value: keys.owner },
         { Key: OFFERING_TAG, Value: offering.id },
         { Key: UPFRONT_FEE_TAG, Value: `${offering.upfrontFeeText} ${offering.currencyCode}` },
+        ...(isUltraServer(request) ? [{ Key: ULTRASERVER_TAG, Value: ultraserverTagValue(request.ultraserverType!, request.ultraserverCount!) }] : []),
       ],
     }],
   }), ec2CallOptions());
-  const id = result.CapacityReservation?.CapacityReservationId;
+  // An UltraServer purchase answers CapacityBlocks[], each with several reservations (and maybe no
+  // CapacityReservation): the resource tracks the purchase by its lowest reservation id.
+  const ids = purchasedReservationIds(result);
+  const id = ids[0];
   if (!id) {
     // EC2 accepted the purchase but sent no id: the lookup finds it by its tags.
     const bought = await lookForPurchase(keys.request, offering, startedAt);
     if (!bought) throw new Error('PurchaseCapacityBlock returned no CapacityReservationId');
-    return bought.CapacityReservationId!;
+    return reservationIdsOf(bought);
   }
-  log('bought Capacity Block', { capacityReservationId: id, offeringId: offering.id, upfrontFee: money(offering.upfrontFee, offering.currencyCode) });
-  return id;
+  log('bought Capacity Block', {
+    capacityReservationId: id, offeringId: offering.id, upfrontFee: money(offering.upfrontFee, offering.currencyCode),
+    ...(ids.length > 1 ? { capacityReservationIds: ids, capacityBlockIds: (result.CapacityBlocks ?? []).map(b => b.CapacityBlockId) } : {}),
+  });
+  return ids;
+}
+
+/** Every reservation id a PurchaseCapacityBlock answer names, lowest first. */
+export function purchasedReservationIds(result: { CapacityReservation?: CapacityReservation; CapacityBlocks?: CapacityBlock[] }): string[] {
+  const ids = new Set<string>();
+  if (result.CapacityReservation?.CapacityReservationId) ids.add(result.CapacityReservation.CapacityReservationId);
+  for (const block of result.CapacityBlocks ?? []) for (const id of block.CapacityReservationIds ?? []) ids.add(id);
+  return [...ids].sort();
 }
 
 /**
@@ -131,7 +154,7 @@ async function explainRejection(error: unknown, offering: Offering, request: Cap
  * lookups that answered "not there" allow another purchase; one that errors, or sees a block it
  * cannot attribute, proves nothing.
  */
-async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<CapacityReservation | undefined> {
+async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<PurchaseView | undefined> {
   let answered = false;
   let lastError = '';
   for (let i = 0; i < purchasePolicy.lookups; i++) {
@@ -157,22 +180,25 @@ async function lookForPurchase(key: string, offering: Offering, since: Date): Pr
  * EC2's tag filter may lag behind a new block. Such a block with another key belongs to someone else
  * and is ignored; one with no tags yet cannot be attributed, so the lookup does not answer.
  */
-export async function findPurchase(key: string, attempt?: { offering: Offering; since: Date }): Promise<CapacityReservation | undefined> {
+export async function findPurchase(key: string, attempt?: { offering: Offering; since: Date }): Promise<PurchaseView | undefined> {
+  // One key, one purchase: an UltraServer purchase's reservations all carry it.
   const tagged = await blocksTagged(IDEMPOTENCY_TAG, key);
-  const live = tagged.find(r => r.State !== 'payment-failed') ?? tagged[0];
-  if (live || !attempt) return live;
+  if (tagged.length > 0 || !attempt) return purchaseView(tagged);
   const { offering, since } = attempt;
   const margin = 60_000;
+  // An UltraServer block's reservations each hold part of its instances: match them on zone and dates.
+  const ultraserver = offering.ultraserverType !== undefined;
   const sameShape = (await describeBlocks([
-    { Name: 'instance-type', Values: [offering.instanceType] },
+    ...(ultraserver ? [] : [{ Name: 'instance-type', Values: [offering.instanceType] }]),
     { Name: 'availability-zone', Values: [offering.availabilityZone] },
   ])).filter(r =>
-    r.TotalInstanceCount === offering.instanceCount
+    (ultraserver || r.TotalInstanceCount === offering.instanceCount)
     && r.StartDate?.getTime() === offering.startDate.getTime()
     && r.EndDate?.getTime() === offering.endDate.getTime()
-    && (r.CreateDate?.getTime() ?? 0) >= since.getTime() - margin);
-  const ours = sameShape.find(r => tagValue(r, IDEMPOTENCY_TAG) === key);
-  if (ours) return ours;
+    && (r.CreateDate?.getTime() ?? 0) >= since.getTime() - margin)
+    .sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''));
+  const ours = sameShape.filter(r => tagValue(r, IDEMPOTENCY_TAG) === key);
+  if (ours.length > 0) return purchaseView(ours);
   const untagged = sameShape.filter(r => (r.Tags ?? []).length === 0);
   if (untagged.length > 0) {
     throw new Unattributable(`${untagged.map(r => r.CapacityReservationId).join(', ')} of exactly that offering shows no tags yet, so whose it is cannot be told`);

@@ -8,8 +8,14 @@ export type Selection = 'CHEAPEST' | 'EARLIEST_START';
 
 /** The resource's properties, parsed and validated: what the user asked for. */
 export interface CapacityBlockRequest {
+  /** Instance blocks: the type and count ('' and NaN for an UltraServer block). */
   readonly instanceType: string;
   readonly instanceCount: number;
+  /** UltraServer blocks: the type and count (absent for an instance block). */
+  readonly ultraserverType?: string;
+  readonly ultraserverCount?: number;
+  /** Ask EC2 for offerings in every zone, Local Zones included. */
+  readonly allAvailabilityZones: boolean;
   readonly durationHours: number;
   readonly maxUpfrontFee: number;
   readonly currencyCode: string;
@@ -52,8 +58,18 @@ export function parseRequest(props: CapacityBlockWireProperties, region: string 
   const date = (raw: string | undefined): Date | undefined => (raw ? new Date(raw) : undefined);
   const text = (raw: string | undefined): string | undefined => (raw === '' ? undefined : raw);
 
+  const ultraserverType = text(props.UltraserverType);
+  const ultraservers = ultraserverType !== undefined || text(props.UltraserverCount) !== undefined;
+  const shape = rules.blockShapeError({
+    instanceType: text(props.InstanceType) !== undefined,
+    instanceCount: text(props.InstanceCount) !== undefined,
+    ultraserverType: ultraserverType !== undefined,
+    ultraserverCount: text(props.UltraserverCount) !== undefined,
+  });
+  errors.push(shape);
   const instanceType = props.InstanceType ?? '';
-  const instanceCount = number('instanceCount', props.InstanceCount, rules.parseWholeNumber);
+  const instanceCount = ultraservers ? NaN : number('instanceCount', props.InstanceCount, rules.parseWholeNumber);
+  const ultraserverCount = ultraservers && !shape ? number('ultraserverCount', props.UltraserverCount, rules.parseWholeNumber) : undefined;
   const durationHours = number('duration (hours)', props.DurationHours, rules.parseDecimal);
   const maxUpfrontFee = number('maxUpfrontFee', props.MaxUpfrontFee, rules.parseDecimal);
   const waitTimeoutSeconds = number('waitTimeout (seconds)', props.WaitTimeoutSeconds, rules.parseDecimal, DEFAULT_WAIT_TIMEOUT_SECONDS);
@@ -65,8 +81,12 @@ export function parseRequest(props: CapacityBlockWireProperties, region: string 
   const selection = (text(props.Selection) ?? 'CHEAPEST') as Selection;
   const tags = (props.Tags ?? []).map(t => ({ Key: String(t.Key), Value: String(t.Value ?? '') }));
 
-  errors.push(rules.instanceTypeError(instanceType));
-  if (!Number.isNaN(instanceCount)) errors.push(rules.instanceCountError(instanceCount));
+  if (!ultraservers && !shape) {
+    errors.push(rules.instanceTypeError(instanceType));
+    if (!Number.isNaN(instanceCount)) errors.push(rules.instanceCountError(instanceCount));
+  }
+  if (ultraserverType !== undefined) errors.push(rules.ultraserverTypeError(ultraserverType));
+  if (ultraserverCount !== undefined && !Number.isNaN(ultraserverCount)) errors.push(rules.ultraserverCountError(ultraserverCount));
   if (!Number.isNaN(durationHours)) errors.push(rules.durationError(durationHours));
   if (!Number.isNaN(maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(maxUpfrontFee));
   if (!Number.isNaN(waitTimeoutSeconds)) errors.push(rules.waitTimeoutError(waitTimeoutSeconds));
@@ -81,10 +101,13 @@ export function parseRequest(props: CapacityBlockWireProperties, region: string 
   }
   errors.push(rules.windowError(earliestStart, latestEnd, Number.isNaN(durationHours) ? undefined : durationHours));
   errors.push(rules.leadTimeError(earliestStart, now));
-  errors.push(...rules.tagErrors(tags));
+  errors.push(...rules.tagErrors(tags, ultraservers));
   const request: CapacityBlockRequest = {
-    instanceType,
+    instanceType: ultraservers ? '' : instanceType,
     instanceCount,
+    ultraserverType: ultraservers ? ultraserverType : undefined,
+    ultraserverCount,
+    allAvailabilityZones: flag('allAvailabilityZones', props.AllAvailabilityZones),
     durationHours,
     maxUpfrontFee,
     currencyCode,
@@ -115,5 +138,10 @@ export function assertWindowStillOpen(request: CapacityBlockRequest, now: Date):
 
 /** A short human description of what is being bought, for messages. */
 export function describeShape(request: CapacityBlockRequest): string {
-  return `${request.instanceCount} x ${request.instanceType} for ${rules.formatHours(request.durationHours)}`;
+  const what = isUltraServer(request) ? `${request.ultraserverCount} x UltraServer ${request.ultraserverType}` : `${request.instanceCount} x ${request.instanceType}`;
+  return `${what} for ${rules.formatHours(request.durationHours)}`;
+}
+
+export function isUltraServer(request: Pick<CapacityBlockRequest, 'ultraserverType'>): boolean {
+  return request.ultraserverType !== undefined;
 }

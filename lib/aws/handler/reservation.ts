@@ -1,6 +1,9 @@
-import { CapacityReservation, DescribeCapacityReservationsCommand } from '@aws-sdk/client-ec2';
+import {
+  CapacityBlock, CapacityBlockStatus, CapacityReservation, DescribeCapacityBlocksCommand, DescribeCapacityBlockStatusCommand,
+  DescribeCapacityReservationsCommand,
+} from '@aws-sdk/client-ec2';
 import { parseDecimal } from '../validation';
-import { CapacityBlockAttributes, OFFERING_TAG, UPFRONT_FEE_TAG } from '../wire';
+import { CapacityBlockAttributes, IDEMPOTENCY_TAG, OFFERING_TAG, ULTRASERVER_TAG, UPFRONT_FEE_TAG } from '../wire';
 import { ec2, ec2CallOptions } from './ec2';
 import { isNotFound, UserError } from './errors';
 import { iso } from './offerings';
@@ -15,18 +18,112 @@ export async function describeReservation(id: string): Promise<CapacityReservati
   }
 }
 
+/**
+ * The reservation `id` with every other reservation of its purchase (an UltraServer block), found by
+ * the purchase's idempotency tag. An instance block is just the reservation: no extra call.
+ */
+export async function describePurchase(id: string): Promise<PurchaseView | undefined> {
+  const reservation = await describeReservation(id);
+  const key = reservation && tagValue(reservation, ULTRASERVER_TAG) !== undefined ? tagValue(reservation, IDEMPOTENCY_TAG) : undefined;
+  if (!reservation || key === undefined) return reservation;
+  const result = await ec2.send(new DescribeCapacityReservationsCommand({ Filters: [{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [key] }] }), ec2CallOptions());
+  const members = (result.CapacityReservations ?? []).filter(r => tagValue(r, IDEMPOTENCY_TAG) === key && r.CapacityReservationId !== id);
+  return purchaseView([reservation, ...members]);
+}
+
+/**
+ * Several reservations of one purchase, read by id (exact: no tag filter that may lag), as one view:
+ * the lowest reservation with the combined state.
+ */
+export async function describeReservations(ids: string[]): Promise<PurchaseView | undefined> {
+  if (ids.length <= 1) return describeReservation(ids[0] ?? '');
+  let found: CapacityReservation[];
+  try {
+    found = (await ec2.send(new DescribeCapacityReservationsCommand({ CapacityReservationIds: ids }), ec2CallOptions())).CapacityReservations ?? [];
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  // A reservation EC2 does not list yet leaves the purchase's state unknown.
+  const missing = ids.filter(id => !found.some(r => r.CapacityReservationId === id));
+  const view = purchaseView(found);
+  return view && missing.length > 0 ? { ...view, State: undefined } : view;
+}
+
+/** A symbol, not a member name: it must never pass for a field of EC2's answer. */
+const MEMBERS = Symbol('reservations of the purchase');
+
+/** A purchase as the handler reasons about it: its lowest reservation, the combined state, every member. */
+export type PurchaseView = CapacityReservation & { readonly [MEMBERS]?: CapacityReservation[] };
+
+
+/** Every reservation of the purchase, lowest first (the view itself for an instance block). */
+export function membersOf(view: PurchaseView): CapacityReservation[] {
+  return view[MEMBERS] ?? [view];
+}
+
+export function purchaseView(reservations: CapacityReservation[]): PurchaseView | undefined {
+  const sorted = [...reservations].sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''));
+  if (sorted.length <= 1) return sorted[0];
+  return { ...sorted[0], State: combinedState(sorted.map(r => r.State)) as CapacityReservation['State'], [MEMBERS]: sorted };
+}
+
+/** See ownership.ts: the one that says least is done; any live reservation keeps the purchase live. */
+const STATE_PRIORITY = ['payment-failed', 'payment-pending', 'pending', 'assessing', 'delayed', 'unavailable', 'scheduled', 'active', 'failed', 'cancelled', 'expired'];
+export function combinedState(states: Array<string | undefined>): string | undefined {
+  const present = new Set(states);
+  if (present.has(undefined)) return undefined;
+  if (present.size === 1) return states[0];
+  return STATE_PRIORITY.find(s => present.has(s)) ?? states[0];
+}
+
+/** The purchase's Capacity Block ids (an UltraServer purchase may hold several), as its reservations name them. */
+export function blockIdsOf(view: PurchaseView): string[] {
+  return [...new Set(membersOf(view).map(r => r.CapacityBlockId).filter((b): b is string => !!b))];
+}
+
+/**
+ * DescribeCapacityBlocks: the block-level state, which for an UltraServer block says more than
+ * each reservation's (EC2 marks the whole block unavailable when its interconnect fails).
+ */
+export async function describeCapacityBlocks(blockIds: string[]): Promise<CapacityBlock[]> {
+  if (blockIds.length === 0) return [];
+  const result = await ec2.send(new DescribeCapacityBlocksCommand({ CapacityBlockIds: blockIds }), ec2CallOptions());
+  return result.CapacityBlocks ?? [];
+}
+
+/** DescribeCapacityBlockStatus: the accelerator interconnect of an active UltraServer block. */
+export async function describeInterconnect(blockIds: string[]): Promise<CapacityBlockStatus[]> {
+  if (blockIds.length === 0) return [];
+  const result = await ec2.send(new DescribeCapacityBlockStatusCommand({ CapacityBlockIds: blockIds }), ec2CallOptions());
+  return result.CapacityBlockStatuses ?? [];
+}
+
+/** The worst interconnect status of the blocks ('' when EC2 reported none). */
+export function combinedInterconnect(statuses: CapacityBlockStatus[]): string {
+  const seen = new Set<string>(statuses.map(s => s.InterconnectStatus ?? ''));
+  return ['impaired', 'insufficient-data', 'ok'].find(s => seen.has(s)) ?? '';
+}
+
 export function tagValue(reservation: CapacityReservation, key: string): string | undefined {
   return reservation.Tags?.find(t => t.Key === key)?.Value;
 }
 
 /** The resource's attributes, read from EC2 (and from the tags written at purchase for the fee). */
-export function attributesOf(reservation: CapacityReservation, note: string): CapacityBlockAttributes {
+export function attributesOf(reservation: PurchaseView, note: string, interconnectStatus = ''): CapacityBlockAttributes {
   // Written at purchase as "<fee> <currency>"; a fee that does not read strictly is reported as unknown.
   const [fee = '', currency = ''] = (tagValue(reservation, UPFRONT_FEE_TAG) ?? '').split(' ');
   const readable = parseDecimal(fee) !== undefined;
+  const members = membersOf(reservation);
+  const blockIds = blockIdsOf(reservation);
   return {
     CapacityReservationId: reservation.CapacityReservationId ?? '',
     CapacityReservationArn: reservation.CapacityReservationArn ?? '',
+    CapacityReservationIds: members.map(r => r.CapacityReservationId ?? '').join(','),
+    CapacityReservationArns: members.map(r => r.CapacityReservationArn ?? '').join(','),
+    CapacityBlockId: blockIds[0] ?? '',
+    CapacityBlockIds: blockIds.join(','),
+    InterconnectStatus: interconnectStatus,
     AvailabilityZone: reservation.AvailabilityZone ?? '',
     StartDate: reservation.StartDate?.toISOString() ?? '',
     EndDate: reservation.EndDate?.toISOString() ?? '',
@@ -38,8 +135,12 @@ export function attributesOf(reservation: CapacityReservation, note: string): Ca
   };
 }
 
-export function describeBlock(r: CapacityReservation): string {
-  return `${r.CapacityReservationId} (${r.TotalInstanceCount} x ${r.InstanceType} in ${r.AvailabilityZone}, ${r.State}, ends ${r.EndDate ? iso(r.EndDate) : 'unknown'})`;
+export function describeBlock(r: PurchaseView): string {
+  const ultraservers = tagValue(r, ULTRASERVER_TAG);
+  const what = ultraservers
+    ? `UltraServer ${ultraservers}, reservations ${membersOf(r).map(m => m.CapacityReservationId).join(', ')}`
+    : `${r.TotalInstanceCount} x ${r.InstanceType}`;
+  return `${r.CapacityReservationId} (${what} in ${r.AvailabilityZone}, ${r.State}, ends ${r.EndDate ? iso(r.EndDate) : 'unknown'})`;
 }
 
 export type WaitDecision =
@@ -55,14 +156,34 @@ export function decideWait(reservation: CapacityReservation | undefined, id: str
   if (state === 'payment-failed') {
     throw new UserError(`Payment for Capacity Block ${id} failed and EC2 released the block; nothing is owed. Check the account's payment method and deploy again`);
   }
-  if (state === 'payment-pending' || state === undefined) {
+  if (state === 'payment-pending' || state === 'pending' || state === 'assessing' || state === undefined) {
     if (now < deadline) return { complete: false };
     return {
       complete: true,
       note: state === undefined
-        ? `Capacity Block ${id} was bought but EC2 did not list it before waitTimeout; check it in the EC2 console`
+        ? `Capacity Block ${id} was bought but EC2 did not list it${several(reservation) ? ' (or every reservation of it)' : ''} before waitTimeout; check it in the EC2 console`
         : `Capacity Block ${id} is bought; its payment was still pending at waitTimeout (${deadline.toISOString()}). EC2 releases it if payment fails within 12 hours`,
     };
   }
-  return { complete: true, note: state === 'scheduled' || state === 'active' ? '' : `Capacity Block ${id} is ${state}` };
+  // Every other state ends the wait: the block is bought, and only payment-failed means nothing is owed (rule 4).
+  return { complete: true, note: state === 'scheduled' || state === 'active' ? '' : stateNote(id, state) };
+}
+
+function several(reservation: PurchaseView | undefined): boolean {
+  return reservation !== undefined && membersOf(reservation).length > 1;
+}
+
+/** What a bought block in an unusual state means for the user, and what to do. */
+export function stateNote(id: string, state: string): string {
+  switch (state) {
+    case 'delayed':
+      return `Capacity Block ${id} is bought, but EC2 is delivering it late (state delayed); it becomes active when EC2 delivers it. Watch its state or the Capacity Block Delivered event`;
+    case 'unavailable':
+      return `Capacity Block ${id} is bought, but EC2 reports it unavailable (its capacity or interconnect is impaired); contact AWS Support about the block`;
+    case 'failed':
+    case 'cancelled':
+      return `Capacity Block ${id} is ${state} by EC2 after it was bought; check its billing with AWS Support before buying again`;
+    default:
+      return `Capacity Block ${id} is ${state}`;
+  }
 }

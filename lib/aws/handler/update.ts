@@ -3,11 +3,11 @@ import {
   PurchaseCapacityBlockExtensionCommand,
 } from '@aws-sdk/client-ec2';
 import { formatHours, parseDecimal } from '../validation';
-import { EXTENSION_TAG, RESERVED_TAG_PREFIX } from '../wire';
+import { EXTENSION_TAG, RESERVED_TAG_PREFIX, ULTRASERVER_TAG } from '../wire';
 import { ec2, ec2CallOptions, ec2Purchases } from './ec2';
 import { isDefiniteRejection, log, oneLine, UserError } from './errors';
 import { iso, money } from './offerings';
-import { blockHours, isExtendable, isLive, mismatches, ownedBlocks, pickAdoptable, ResourceKeys } from './ownership';
+import { Block, blockHours, isExtendable, isLive, mismatches, ownedBlocks, pickAdoptable, reservationIdsOf, ResourceKeys } from './ownership';
 import { CapacityBlockRequest } from './request';
 import { describeBlock, tagValue } from './reservation';
 
@@ -63,7 +63,9 @@ export async function planUpdate(currentId: string, current: CapacityReservation
 function changesTheBlock(old: Partial<CapacityBlockRequest>, request: CapacityBlockRequest): boolean {
   if (old.instanceType === undefined) return false; // old properties unknown: never buy on a guess
   const time = (d?: Date) => d?.getTime();
-  return old.instanceType !== request.instanceType || old.instanceCount !== request.instanceCount
+  // Object.is: an UltraServer request has no instance count (NaN), and NaN !== NaN would read as a change.
+  return old.instanceType !== request.instanceType || !Object.is(old.instanceCount, request.instanceCount)
+    || old.ultraserverType !== request.ultraserverType || old.ultraserverCount !== request.ultraserverCount
     || old.durationHours !== request.durationHours || old.availabilityZone !== request.availabilityZone
     || old.instancePlatform !== request.instancePlatform || old.offeringId !== request.offeringId
     || time(old.earliestStart) !== time(request.earliestStart) || time(old.latestEnd) !== time(request.latestEnd);
@@ -76,8 +78,10 @@ export function refuseRepurchase(block: CapacityReservation, reasons: string[], 
 }
 
 /** Makes the block's user tags equal to the request's; reserved and aws: tags are left alone. */
-export async function syncTags(block: CapacityReservation, request: CapacityBlockRequest): Promise<void> {
+export async function syncTags(block: Block, request: CapacityBlockRequest): Promise<void> {
   const id = block.CapacityReservationId!;
+  // Every reservation of an UltraServer block carries the user's tags, as the purchase wrote them.
+  const ids = reservationIdsOf(block);
   const current = new Map((block.Tags ?? [])
     .filter(t => t.Key && !t.Key.startsWith(RESERVED_TAG_PREFIX) && !t.Key.startsWith('aws:'))
     .map(t => [t.Key!, t.Value ?? '']));
@@ -85,11 +89,11 @@ export async function syncTags(block: CapacityReservation, request: CapacityBloc
   const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
   const toDelete = [...current.keys()].filter(k => !wanted.has(k));
   if (toSet.length > 0) {
-    await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: toSet }), ec2CallOptions());
+    await ec2.send(new CreateTagsCommand({ Resources: ids, Tags: toSet }), ec2CallOptions());
   }
   if (toDelete.length > 0) {
     // Always name the keys: DeleteTags without keys deletes every tag, the library's own included.
-    await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: toDelete.map(Key => ({ Key })) }), ec2CallOptions());
+    await ec2.send(new DeleteTagsCommand({ Resources: ids, Tags: toDelete.map(Key => ({ Key })) }), ec2CallOptions());
   }
   if (toSet.length + toDelete.length > 0) {
     log('updated Capacity Block tags in place', { capacityReservationId: id, set: toSet.map(t => t.Key), deleted: toDelete });
@@ -108,6 +112,12 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
     return extraHours < 0
       ? `Capacity Block ${id} already runs ${formatHours(currentHours)}, longer than duration ${formatHours(request.durationHours)}; a block cannot be shortened, so it still ends ${iso(block.EndDate!)}`
       : '';
+  }
+  const ultraservers = tagValue(block, ULTRASERVER_TAG);
+  if (ultraservers) {
+    // EC2 extends one reservation at a time; an UltraServer block is several, and extending only
+    // some of them would pay for UltraServers cut in pieces. Refused before anything is bought.
+    throw new UserError(`Capacity Block ${id} is UltraServer ${ultraservers}, which this library does not extend (EC2 extends reservation by reservation); nothing was bought. Revert duration to ${formatHours(currentHours)}, or extend it in the EC2 console`);
   }
   if (extraHours % 24 !== 0) {
     throw new UserError(`duration ${formatHours(request.durationHours)} would extend Capacity Block ${id} (${formatHours(currentHours)}) by ${extraHours} h; extensions come in whole days`);

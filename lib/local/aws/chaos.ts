@@ -9,6 +9,8 @@ import { asCloudFormationDelivers, AwsHandler, withAwsHandler, withProviderFrame
 const IDEMPOTENCY_TAG = 'cdk-capacity-reservations:idempotency-key';
 /** On-demand-like price of the emulator's p5.48xlarge offerings, per instance-hour (before its zone/lead markup). */
 const P5_HOURLY = 31.46;
+/** The emulator's u-trn2x64 UltraServer: 4 trn2u.48xlarge nodes at 21.40 per node-hour. */
+const TRN2_ULTRASERVER_HOURLY = 4 * 21.4;
 
 /** The AWS chaos suite's findings: the shared money invariants plus CloudFormation's and Lambda's. */
 export interface AwsChaosReport extends ChaosReport {
@@ -22,12 +24,17 @@ export interface AwsChaosReport extends ChaosReport {
   readonly serviceTimeouts: number;
   /** Stack operations run, by final status. */
   readonly operations: Record<string, number>;
+  /** Lifecycles of an UltraServer block (several reservations per purchase). */
+  readonly ultraserverLifecycles: number;
+  /** UltraServer purchases made (each holds several reservations). */
+  readonly ultraserverPurchases: number;
 }
 
 interface Scenario {
   readonly initial: Json;
   readonly updates: Array<{ readonly properties: Json; readonly laterResourceFails: boolean }>;
   readonly createFailsLater: boolean;
+  readonly ultra: boolean;
 }
 
 /**
@@ -59,7 +66,7 @@ export interface AwsLifecycleTrace {
 export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: AwsLifecycleTrace) => void): Promise<AwsChaosReport> {
   const started = Date.now();
   const report = newReport();
-  const extra = { rollbackFailed: 0, continuedRollbacks: 0, lambdaTimeouts: 0, serviceTimeouts: 0, operations: {} as Record<string, number> };
+  const extra = { rollbackFailed: 0, continuedRollbacks: 0, lambdaTimeouts: 0, serviceTimeouts: 0, operations: {} as Record<string, number>, ultraserverLifecycles: 0, ultraserverPurchases: 0 };
   for (let i = 0; i < count; i++) {
     const seed = baseSeed + i;
     const random = seededRandom(seed * 7919);
@@ -80,6 +87,8 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
         const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, () => deliveries[Math.floor(random() * deliveries.length)]);
         const { statuses, finalDeploy } = await quietly(() => lifecycle(stack, scenario, () => { emulator.quiet(); framework.quiet(); }));
         for (const status of statuses) extra.operations[status] = (extra.operations[status] ?? 0) + 1;
+        if (scenario.ultra) extra.ultraserverLifecycles++;
+        extra.ultraserverPurchases += emulator.purchases.filter(r => r.offering.ultraserverType).length;
         extra.continuedRollbacks += stack.continuedRollbacks;
         const succeeded = finalDeploy === 'CREATE_COMPLETE' || finalDeploy === 'UPDATE_COMPLETE';
         const broke = judge(handler, emulator, stack.exchanges, succeeded);
@@ -150,20 +159,32 @@ function judge(handler: AwsHandler, emulator: Ec2Emulator, exchanges: CfnExchang
 
 /** What makes two requests ask for the same block. */
 function shapeOf(p: Json): string {
-  return [p.InstanceType, p.InstanceCount, p.DurationHours, p.AvailabilityZone, p.InstancePlatform, p.OfferingId, p.EarliestStart, p.LatestEnd].join('|');
+  return [p.InstanceType, p.InstanceCount, p.UltraserverType, p.UltraserverCount, p.DurationHours, p.AvailabilityZone, p.InstancePlatform, p.OfferingId, p.EarliestStart, p.LatestEnd].join('|');
 }
 
-/** A first deploy and one to three updates, each of a kind the construct allows. */
+/**
+ * A first deploy and one to three updates, each of a kind the construct allows. One lifecycle in
+ * four is an UltraServer block (u-trn2x64, several reservations per purchase, searched in all zones).
+ */
 function drawScenario(random: () => number): Scenario {
   const pick = <T>(options: T[]): T => options[Math.floor(random() * options.length)];
-  const ceilingFor = (props: Json) => String(Math.round(P5_HOURLY * Number(props.InstanceCount) * Number(props.DurationHours) * (0.85 + random() * 0.6)));
-  const initial: Json = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', AvailabilityZone: random() < 0.5 ? 'us-east-1a' : undefined, WaitTimeoutSeconds: String(pick([0, 600, 1800])) };
+  const ultra = random() < 0.25;
+  const ceilingFor = (props: Json) => String(Math.round((ultra ? TRN2_ULTRASERVER_HOURLY * Number(props.UltraserverCount) : P5_HOURLY * Number(props.InstanceCount))
+    * Number(props.DurationHours) * (0.85 + random() * 0.6)));
+  const shape: Json = ultra
+    ? { UltraserverType: 'u-trn2x64', UltraserverCount: String(pick([1, 2])), AllAvailabilityZones: 'true' }
+    : { InstanceType: 'p5.48xlarge', InstanceCount: '4' };
+  const initial: Json = { ...shape, DurationHours: ultra ? '24' : '48', AvailabilityZone: random() < 0.5 ? 'us-east-1a' : undefined, WaitTimeoutSeconds: String(pick([0, 600, 1800])) };
   initial.MaxUpfrontFee = ceilingFor(initial);
   const kinds: Array<(p: Json) => Json> = [
     p => ({ ...p, Tags: [{ Key: 'team', Value: pick(['ml', 'research', 'infra']) }] }),
     p => ({ ...p, DurationHours: String(Math.min(336, Number(p.DurationHours) + 24)) }),
     p => ({ ...p, DurationHours: String(Math.max(24, Number(p.DurationHours) - 24)) }),
-    p => { const q = { ...p, InstanceCount: String(pick([2, 4, 6, 8])), AllowRepurchase: random() < 0.5 ? 'true' : undefined }; return { ...q, MaxUpfrontFee: ceilingFor(q) }; },
+    p => {
+      const count = ultra ? { UltraserverCount: String(pick([1, 2, 3])) } : { InstanceCount: String(pick([2, 4, 6, 8])) };
+      const q = { ...p, ...count, AllowRepurchase: random() < 0.5 ? 'true' : undefined };
+      return { ...q, MaxUpfrontFee: ceilingFor(q) };
+    },
     p => ({ ...p, AvailabilityZone: pick(['us-east-1a', 'us-east-1b', undefined]), AllowRepurchase: random() < 0.5 ? 'true' : undefined }),
     p => ({ ...p, InstancePlatform: p.InstancePlatform ? undefined : 'Windows', AllowRepurchase: random() < 0.5 ? 'true' : undefined }),
     p => ({ ...p, LatestEnd: new Date(Date.now() + pick([3, 10, 30]) * 86_400_000).toISOString() }),
@@ -178,7 +199,7 @@ function drawScenario(random: () => number): Scenario {
     props = pick(kinds)(props);
     updates.push({ properties: clean(props), laterResourceFails: random() < 0.25 });
   }
-  return { initial: clean(initial), updates, createFailsLater: random() < 0.15 };
+  return { initial: clean(initial), updates, createFailsLater: random() < 0.15, ultra };
 }
 
 /** Drops absent properties and makes the rest what CloudFormation delivers: strings. */

@@ -10,7 +10,15 @@ export interface EmulatedOffering {
   readonly availabilityZone: string;
   readonly instanceCount: number;
   readonly startDate: Date;
+  /** The whole days (in hours) it is sold as: what a search's CapacityDurationHours matches. */
   readonly durationHours: number;
+  /** Its exact length when it starts off 11:30 UTC and so ends before durationHours are up. @default durationHours × 60 */
+  readonly durationMinutes?: number;
+  /** UltraServer offerings: the type and how many UltraServers. */
+  readonly ultraserverType?: string;
+  readonly ultraserverCount?: number;
+  /** 'availability-zone' or 'local-zone'. @default 'availability-zone' */
+  readonly zoneType?: string;
   /** Decimal string, as EC2 sends it. */
   readonly upfrontFee: string;
   readonly currencyCode: string;
@@ -27,6 +35,14 @@ export interface Ec2EmulatorOptions {
   readonly paymentDelayMs?: number;
   /** Payments that fail (the block goes payment-failed). @default none */
   readonly paymentFails?: (offeringId: string) => boolean;
+  /** Local Zones the account has opted in to: only their offerings are listed unless AllAvailabilityZones is sent. @default none */
+  readonly optedInLocalZones?: string[];
+  /** Also offer, per zone, a block that starts within the hour and so ends at 11:30 UTC short of whole days. @default false */
+  readonly sameDayOfferings?: boolean;
+  /** Capacity Reservations per UltraServer (each holds part of its instances). @default 2 */
+  readonly reservationsPerUltraServer?: number;
+  /** The interconnect status DescribeCapacityBlockStatus reports for a block. @default 'ok' */
+  readonly interconnectStatus?: (capacityBlockId: string) => string;
   /** How many purchases find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
   readonly faults?: FaultPlan;
@@ -47,12 +63,19 @@ export interface EmulatedExtension {
 
 export interface EmulatedReservation {
   readonly id: string;
+  /** The Capacity Block it belongs to (an UltraServer purchase makes one per UltraServer). */
+  readonly blockId: string;
+  /** The purchase (one PurchaseCapacityBlock) it came from: the lowest reservation id of that purchase. */
+  readonly purchaseId: string;
+  readonly instanceCount: number;
   readonly offering: EmulatedOffering;
   readonly platform: string;
   readonly createDate: Date;
   readonly tags: Map<string, string>;
   endDate: Date;
   paymentFailed: boolean;
+  /** A state EC2 put it in besides the payment/time ones (delayed, unavailable, …). */
+  stateOverride?: string;
 }
 
 export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
@@ -68,7 +91,15 @@ const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 const HOUR = 3_600_000;
 const MUTATING = new Set(['PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags', 'DeleteTags', 'CancelCapacityReservation']);
 /** On-demand-like prices per instance-hour, so generated fees look like the real thing. */
-const HOURLY_PRICE: Record<string, number> = { 'p4d': 11.57, 'p4de': 14.39, 'p5': 31.46, 'p5e': 34.61, 'p5en': 36.18, 'p6-b200': 48.2, 'trn1': 9.9, 'trn2': 18.2 };
+const HOURLY_PRICE: Record<string, number> = {
+  'p4d': 11.57, 'p4de': 14.39, 'p5': 31.46, 'p5e': 34.61, 'p5en': 36.18, 'p6-b200': 48.2, 'p6-b300': 60.1, 'p6e-gb200': 64.8, 'trn1': 9.9, 'trn2': 18.2, 'trn2u': 21.4,
+};
+/** What the emulator knows of UltraServer types: the node instance type and how many nodes one holds. */
+const ULTRASERVERS: Record<string, { instanceType: string; nodes: number; localZoneOnly: boolean }> = {
+  'u-p6e-gb200x72': { instanceType: 'p6e-gb200.36xlarge', nodes: 18, localZoneOnly: true },
+  'u-p6e-gb200x36': { instanceType: 'p6e-gb200.36xlarge', nodes: 9, localZoneOnly: true },
+  'u-trn2x64': { instanceType: 'trn2u.48xlarge', nodes: 4, localZoneOnly: false },
+};
 
 class Ec2Error extends Error {
   constructor(public readonly code: string, message: string, public readonly status = 400) {
@@ -140,12 +171,26 @@ export class Ec2Emulator {
     return this.server.stop();
   }
 
-  /** Purchases that succeeded (each a block someone pays for). */
+  /** Purchases that succeeded (each a block someone pays for), each as its lowest reservation. */
   public get purchases(): EmulatedReservation[] {
-    return [...this.reservations.values()];
+    return [...this.reservations.values()].filter(r => r.id === r.purchaseId);
+  }
+
+  /** Every reservation of the purchase `id` belongs to, lowest first. */
+  public reservationsOfPurchase(id: string): EmulatedReservation[] {
+    const purchaseId = this.reservations.get(id)?.purchaseId;
+    return [...this.reservations.values()].filter(r => r.purchaseId === purchaseId).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** EC2 moves a reservation to a state of its own (delayed, unavailable, …); undefined to clear it. */
+  public setState(id: string, state: string | undefined): void {
+    const r = this.reservations.get(id);
+    if (!r) throw new Error(`no reservation ${id}`);
+    r.stateOverride = state;
   }
 
   public stateOf(r: EmulatedReservation): string {
+    if (r.stateOverride) return r.stateOverride;
     const now = this.clock.now();
     if (now.getTime() < r.createDate.getTime() + (this.options.paymentDelayMs ?? 90_000)) return 'payment-pending';
     if (r.paymentFailed) return 'payment-failed';
@@ -211,6 +256,8 @@ export class Ec2Emulator {
       case 'CancelCapacityReservation': return this.cancel(p);
       case 'DescribeCapacityBlockExtensionOfferings': return this.describeExtensionOfferings(p);
       case 'PurchaseCapacityBlockExtension': return this.purchaseExtension(p);
+      case 'DescribeCapacityBlocks': return this.describeCapacityBlocks(p);
+      case 'DescribeCapacityBlockStatus': return this.describeCapacityBlockStatus(p);
       default: throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
     }
   }
@@ -220,9 +267,22 @@ export class Ec2Emulator {
     if (!hours) throw new Ec2Error('MissingParameter', 'The request must contain the parameter CapacityDurationHours');
     const from = p.StartDateRange ? new Date(p.StartDateRange) : undefined;
     const to = p.EndDateRange ? new Date(p.EndDateRange) : undefined;
-    const all = (this.options.offerings ?? this.generate(p.InstanceType ?? 'p5.48xlarge', Number(p.InstanceCount ?? 1), hours))
+    const ultraserver = p.UltraserverType;
+    if (ultraserver && (p.InstanceType || p.InstanceCount)) {
+      throw new Ec2Error('InvalidParameterCombination', 'UltraserverType cannot be combined with InstanceType or InstanceCount');
+    }
+    const allZones = p.AllAvailabilityZones === 'true';
+    const optedIn = new Set(this.options.optedInLocalZones ?? []);
+    const generated = () => (ultraserver
+      ? this.generateUltraServers(ultraserver, Number(p.UltraserverCount ?? 1), hours)
+      : this.generate(p.InstanceType ?? 'p5.48xlarge', Number(p.InstanceCount ?? 1), hours));
+    const all = (this.options.offerings ?? generated())
       .filter(o => !this.sold.has(o.id))
-      .filter(o => (!p.InstanceType || o.instanceType === p.InstanceType) && (!p.InstanceCount || o.instanceCount === Number(p.InstanceCount)))
+      .filter(o => (ultraserver
+        ? o.ultraserverType === ultraserver && (!p.UltraserverCount || o.ultraserverCount === Number(p.UltraserverCount))
+        : !o.ultraserverType && (!p.InstanceType || o.instanceType === p.InstanceType) && (!p.InstanceCount || o.instanceCount === Number(p.InstanceCount))))
+      // Local Zone offerings are listed to accounts opted in to the zone, or when all zones are asked for.
+      .filter(o => o.zoneType !== 'local-zone' || allZones || optedIn.has(o.availabilityZone))
       .filter(o => o.durationHours === hours)
       .filter(o => (!from || o.startDate >= from) && (!to || endOf(o) <= to));
     const start = Number(p.NextToken ?? 0);
@@ -233,7 +293,10 @@ export class Ec2Emulator {
       capacityBlockOfferingSet: { item: page.map(o => ({
         capacityBlockOfferingId: o.id, instanceType: o.instanceType, availabilityZone: o.availabilityZone,
         instanceCount: o.instanceCount, startDate: o.startDate.toISOString(), endDate: endOf(o).toISOString(),
-        capacityBlockDurationHours: o.durationHours, upfrontFee: o.upfrontFee, currencyCode: o.currencyCode, tenancy: 'default',
+        // Hours plus minutes: a block that starts off 11:30 UTC is short of whole days.
+        capacityBlockDurationHours: Math.floor(minutesOf(o) / 60), capacityBlockDurationMinutes: minutesOf(o) % 60,
+        upfrontFee: o.upfrontFee, currencyCode: o.currencyCode, tenancy: 'default',
+        ultraserverType: o.ultraserverType, ultraserverCount: o.ultraserverCount, zoneType: o.zoneType ?? 'availability-zone',
       })) },
       nextToken: start + size < all.length ? String(start + size) : undefined,
     };
@@ -254,7 +317,47 @@ export class Ec2Emulator {
         upfrontFee: (perHour * count * hours * factor).toFixed(2), currencyCode: 'USD',
       });
     }));
+    if (this.options.sameDayOfferings) {
+      ['a', 'b', 'c'].forEach(zone => offerings.push(this.sameDay(`cb-${instanceType.replace(/[^a-z0-9]/g, '')}${count}x${hours}${zone}0`, `${region}${zone}`, hours, perHour * count, { instanceType, instanceCount: count })));
+    }
     return offerings;
+  }
+
+  /**
+   * UltraServer offerings: P6e-GB200 only in the region's Dallas Local Zone (as EC2 sells them), the
+   * others in two Availability Zones and that Local Zone. Priced per node-hour like instances.
+   */
+  private generateUltraServers(type: string, count: number, hours: number): EmulatedOffering[] {
+    const region = this.options.region ?? 'us-east-1';
+    const known = ULTRASERVERS[type] ?? { instanceType: 'p6e-gb200.36xlarge', nodes: 18, localZoneOnly: false };
+    const perHour = (HOURLY_PRICE[known.instanceType.split('.')[0]] ?? 40) * known.nodes * count;
+    const zones: Array<[string, string]> = [[`${region}-dfw-2a`, 'local-zone']];
+    if (!known.localZoneOnly) zones.push([`${region}a`, 'availability-zone'], [`${region}b`, 'availability-zone']);
+    const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 11, 30));
+    const key = `cb-${type.replace(/[^a-z0-9]/g, '')}${count}x${hours}`;
+    const offerings: EmulatedOffering[] = [];
+    zones.forEach(([zone, zoneType], z) => [2, 9].forEach((days, d) => offerings.push({
+      id: `${key}z${z}d${days}`, instanceType: known.instanceType, availabilityZone: zone, instanceCount: known.nodes * count,
+      startDate: new Date(today.getTime() + days * 24 * HOUR), durationHours: hours, ultraserverType: type, ultraserverCount: count, zoneType,
+      upfrontFee: (perHour * hours * (1 + 0.05 * z + 0.08 * (1 - d))).toFixed(2), currencyCode: 'USD',
+    })));
+    if (this.options.sameDayOfferings) {
+      offerings.push(this.sameDay(`${key}z0d0`, zones[0][0], hours, perHour, {
+        instanceType: known.instanceType, instanceCount: known.nodes * count, ultraserverType: type, ultraserverCount: count, zoneType: zones[0][1],
+      }));
+    }
+    return offerings;
+  }
+
+  /** Starts within the hour (on a 5-minute mark) and ends at 11:30 UTC: short of the whole days it is sold as. */
+  private sameDay(id: string, zone: string, hours: number, perHour: number, shape: Pick<EmulatedOffering, 'instanceType' | 'instanceCount'> & Partial<EmulatedOffering>): EmulatedOffering {
+    const now = this.clock.now().getTime();
+    const start = new Date(Math.ceil((now + 35 * 60_000) / (5 * 60_000)) * 5 * 60_000);
+    let end = Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), 11, 30);
+    while (end <= start.getTime()) end += 24 * HOUR;
+    end += (hours / 24 - 1) * 24 * HOUR;
+    const minutes = Math.round((end - start.getTime()) / 60_000);
+    return { ...shape, id, availabilityZone: zone, startDate: start, durationHours: hours, durationMinutes: minutes, upfrontFee: (perHour * minutes / 60).toFixed(2), currencyCode: 'USD' };
   }
 
   private findOffering(id: string): EmulatedOffering | undefined {
@@ -276,12 +379,65 @@ export class Ec2Emulator {
     this.sold.add(offering.id);
     const tags = new Map<string, string>();
     for (let i = 1; p[`TagSpecification.1.Tag.${i}.Key`] !== undefined; i++) tags.set(p[`TagSpecification.1.Tag.${i}.Key`], p[`TagSpecification.1.Tag.${i}.Value`] ?? '');
-    const reservation: EmulatedReservation = {
-      id: `cr-${randomBytes(8).toString('hex')}`, offering, platform: p.InstancePlatform, createDate: this.clock.now(), tags,
-      endDate: endOf(offering), paymentFailed: this.paymentFails?.(offering.id) ?? false,
+    // An instance purchase is one block of one reservation; an UltraServer purchase one block per
+    // UltraServer, each of several reservations sharing its instances. Every one carries the tags.
+    const ultraservers = offering.ultraserverType ? offering.ultraserverCount ?? 1 : 1;
+    const perBlock = offering.ultraserverType ? this.options.reservationsPerUltraServer ?? 2 : 1;
+    const paymentFailed = this.paymentFails?.(offering.id) ?? false;
+    const ids = Array.from({ length: ultraservers * perBlock }, () => `cr-${randomBytes(8).toString('hex')}`);
+    const purchaseId = [...ids].sort()[0];
+    const blocks = Array.from({ length: ultraservers }, () => `cb-${randomBytes(8).toString('hex')}`);
+    const instancesPerBlock = offering.instanceCount / ultraservers;
+    ids.forEach((id, i) => {
+      const slot = i % perBlock;
+      const share = Math.floor(instancesPerBlock / perBlock) + (slot < instancesPerBlock % perBlock ? 1 : 0);
+      this.reservations.set(id, {
+        id, blockId: blocks[Math.floor(i / perBlock)], purchaseId, instanceCount: share, offering, platform: p.InstancePlatform,
+        createDate: this.clock.now(), tags: new Map(tags), endDate: endOf(offering), paymentFailed,
+      });
+    });
+    const capacityBlockSet = { item: blocks.map(b => this.renderBlock(b)) };
+    // EC2 answers an UltraServer purchase with its blocks only; an instance purchase with the reservation too.
+    return offering.ultraserverType ? { capacityBlockSet } : { capacityReservation: this.render(this.reservations.get(ids[0])!), capacityBlockSet };
+  }
+
+  private blockMembers(blockId: string): EmulatedReservation[] {
+    return [...this.reservations.values()].filter(r => r.blockId === blockId).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  private renderBlock(blockId: string): Record<string, unknown> {
+    const members = this.blockMembers(blockId);
+    const first = members[0];
+    const states = new Set(members.map(r => this.stateOf(r)));
+    return {
+      capacityBlockId: blockId, ultraserverType: first.offering.ultraserverType, availabilityZone: first.offering.availabilityZone,
+      capacityReservationIdSet: { item: members.map(r => r.id) }, startDate: first.offering.startDate.toISOString(), endDate: first.endDate.toISOString(),
+      createDate: first.createDate.toISOString(), state: states.size === 1 ? [...states][0] : [...states].find(s => s !== 'active' && s !== 'scheduled') ?? 'scheduled',
+      tagSet: { item: [...first.tags].map(([key, value]) => ({ key, value })) },
     };
-    this.reservations.set(reservation.id, reservation);
-    return { capacityReservation: this.render(reservation) };
+  }
+
+  private describeCapacityBlocks(p: Record<string, string>): Record<string, unknown> {
+    const ids = list(p, 'CapacityBlockId');
+    const known = new Set([...this.reservations.values()].map(r => r.blockId));
+    for (const id of ids) if (!known.has(id)) throw new Ec2Error('InvalidCapacityBlockId.NotFound', `The Capacity Block ID '${id}' does not exist`);
+    return { capacityBlockSet: { item: (ids.length > 0 ? ids : [...known]).map(id => this.renderBlock(id)) } };
+  }
+
+  private describeCapacityBlockStatus(p: Record<string, string>): Record<string, unknown> {
+    const ids = list(p, 'CapacityBlockId');
+    const known = new Set([...this.reservations.values()].map(r => r.blockId));
+    for (const id of ids) if (!known.has(id)) throw new Ec2Error('InvalidCapacityBlockId.NotFound', `The Capacity Block ID '${id}' does not exist`);
+    return { capacityBlockStatusSet: { item: (ids.length > 0 ? ids : [...known]).map(id => {
+      const members = this.blockMembers(id);
+      const total = members.reduce((n, r) => n + r.instanceCount, 0);
+      const active = members.every(r => this.stateOf(r) === 'active');
+      return {
+        capacityBlockId: id, interconnectStatus: this.options.interconnectStatus?.(id) ?? 'ok',
+        totalCapacity: total, totalAvailableCapacity: active ? total : 0, totalUnavailableCapacity: 0,
+        capacityReservationStatusSet: { item: members.map(r => ({ capacityReservationId: r.id, totalCapacity: r.instanceCount, totalAvailableCapacity: active ? r.instanceCount : 0, totalUnavailableCapacity: 0 })) },
+      };
+    }) } };
   }
 
   private describeReservations(p: Record<string, string>): Record<string, unknown> {
@@ -314,7 +470,7 @@ export class Ec2Emulator {
       instancePlatform: r.platform,
       availabilityZone: r.offering.availabilityZone,
       tenancy: 'default',
-      totalInstanceCount: r.offering.instanceCount,
+      totalInstanceCount: r.instanceCount,
       availableInstanceCount: 0,
       state: this.stateOf(r),
       startDate: r.offering.startDate.toISOString(),
@@ -323,6 +479,7 @@ export class Ec2Emulator {
       instanceMatchCriteria: 'targeted',
       createDate: r.createDate.toISOString(),
       reservationType: 'capacity-block',
+      capacityBlockId: r.blockId,
       tagSet: { item: [...r.tags].map(([key, value]) => ({ key, value })) },
     };
   }
@@ -385,8 +542,12 @@ function extensionFee(r: EmulatedReservation, hours: number): string {
   return (Number(r.offering.upfrontFee) / (r.offering.durationHours || 1) * hours * 1.1).toFixed(2);
 }
 
+function minutesOf(o: EmulatedOffering): number {
+  return o.durationMinutes ?? o.durationHours * 60;
+}
+
 function endOf(o: EmulatedOffering): Date {
-  return new Date(o.startDate.getTime() + o.durationHours * HOUR);
+  return new Date(o.startDate.getTime() + minutesOf(o) * 60_000);
 }
 
 /** Values of Name.1, Name.2, … in a form-encoded EC2 request. */

@@ -24,6 +24,8 @@ export interface AwsBlockReport {
   /** What was asked for, to explain the offerings table. */
   readonly request: { readonly maxUpfrontFee: number; readonly availabilityZone?: string; readonly selection: string };
   readonly capacityReservationId?: string;
+  /** Every reservation of the block (several for an UltraServer block). */
+  readonly capacityReservationIds?: string[];
   readonly state?: string;
   readonly upfrontFee?: string;
   readonly chosenOfferingId?: string;
@@ -135,7 +137,11 @@ async function rehearseBlock(framework: ProviderFramework, emulator: Ec2Emulator
   const callsBefore = emulator.calls.length;
   const purchasesBefore = emulator.purchases.length;
   const properties = asCloudFormationDelivers(block.properties);
-  const seen = () => [...emulator.offeringsSeen.values()].filter(o => o.instanceType === properties.InstanceType && o.instanceCount === Number(properties.InstanceCount));
+  const ultraserver = properties.UltraserverType as string | undefined;
+  const seen = () => [...emulator.offeringsSeen.values()].filter(o => (ultraserver
+    ? o.ultraserverType === ultraserver && o.ultraserverCount === Number(properties.UltraserverCount)
+    : !o.ultraserverType && o.instanceType === properties.InstanceType && o.instanceCount === Number(properties.InstanceCount)));
+  const shape = ultraserver ? `${properties.UltraserverCount} x UltraServer ${ultraserver}` : `${properties.InstanceCount} x ${properties.InstanceType}`;
   const request = { maxUpfrontFee: Number(properties.MaxUpfrontFee), availabilityZone: properties.AvailabilityZone, selection: properties.Selection ?? 'CHEAPEST' };
   const finish = (outcome: Pick<AwsBlockReport, 'ok'> & Partial<AwsBlockReport>): AwsBlockReport => ({
     ...outcome, logicalId: block.logicalId, request, offeringsConsidered: seen(),
@@ -146,7 +152,7 @@ async function rehearseBlock(framework: ProviderFramework, emulator: Ec2Emulator
   const last = () => stack.exchanges[stack.exchanges.length - 1].response;
   const reason = (response: CfnResponse) => (response.Reason ?? '').split('\n')[0];
 
-  say(`  [aws] ${block.logicalId}: Create ${properties.InstanceCount} x ${properties.InstanceType} for ${properties.DurationHours} h, ceiling ${properties.MaxUpfrontFee} ${properties.CurrencyCode ?? 'USD'}${redeliver ? ', delivered twice at the same time' : ''}`);
+  say(`  [aws] ${block.logicalId}: Create ${shape} for ${properties.DurationHours} h, ceiling ${properties.MaxUpfrontFee} ${properties.CurrencyCode ?? 'USD'}${redeliver ? ', delivered twice at the same time' : ''}`);
   if (await stack.deploy(properties) !== 'CREATE_COMPLETE') {
     const failed = stack.exchanges.find(e => e.requestType === 'Create')!.response;
     say(`  [aws] ${block.logicalId}: Create FAILED: ${reason(failed)}`);
@@ -155,7 +161,9 @@ async function rehearseBlock(framework: ProviderFramework, emulator: Ec2Emulator
   const data = stack.exchanges[0].response.Data ?? {};
   const physicalId = stack.resource!.physicalResourceId;
   const bought = emulator.purchases.length - purchasesBefore;
-  say(`  [aws] ${block.logicalId}: ${data.State === 'preview' ? 'previewed' : 'bought'} ${physicalId} (${data.OfferingId}, ${data.UpfrontFee} ${data.CurrencyCode}), state ${data.State}; blocks bought: ${bought}`);
+  const reservations = String(data.CapacityReservationIds ?? '').split(',').filter(Boolean);
+  const more = reservations.length > 1 ? ` with ${reservations.length} reservations in ${String(data.CapacityBlockIds ?? '').split(',').length} Capacity Blocks` : '';
+  say(`  [aws] ${block.logicalId}: ${data.State === 'preview' ? 'previewed' : 'bought'} ${physicalId}${more} (${data.OfferingId}, ${data.UpfrontFee} ${data.CurrencyCode}, ${data.AvailabilityZone}), state ${data.State}; blocks bought: ${bought}`);
 
   const updatedProps = { ...properties, Tags: [...(properties.Tags ?? []), { Key: 'rehearsal', Value: 'updated' }] };
   if (await stack.deploy(updatedProps) !== 'UPDATE_COMPLETE') {
@@ -170,7 +178,7 @@ async function rehearseBlock(framework: ProviderFramework, emulator: Ec2Emulator
   const afterDelete = left ? `left to expire at ${left.endDate.toISOString()} (blocks cannot be cancelled)` : 'nothing was bought';
   say(`  [aws] ${block.logicalId}: Delete -> ${afterDelete}`);
   return finish({
-    ok: stack.status === 'DELETE_COMPLETE', capacityReservationId: physicalId, state: afterUpdate.State, upfrontFee: `${data.UpfrontFee} ${data.CurrencyCode}`,
+    ok: stack.status === 'DELETE_COMPLETE', capacityReservationId: physicalId, capacityReservationIds: reservations, state: afterUpdate.State, upfrontFee: `${data.UpfrontFee} ${data.CurrencyCode}`,
     chosenOfferingId: data.OfferingId, updateNote: afterUpdate.Note, afterDelete,
   });
 }

@@ -10,11 +10,17 @@ import { answerElementsNotInModel, outputPathInModel, requestParameterInModel } 
  */
 const SERVED = [
   'DescribeCapacityBlockOfferings', 'PurchaseCapacityBlock', 'DescribeCapacityReservations', 'CreateTags', 'DeleteTags',
-  'DescribeCapacityBlockExtensionOfferings', 'PurchaseCapacityBlockExtension',
+  'DescribeCapacityBlockExtensionOfferings', 'PurchaseCapacityBlockExtension', 'DescribeCapacityBlocks', 'DescribeCapacityBlockStatus',
 ];
 const BLOCK = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '8000' };
+/** Two P6e-GB200 NVL72 UltraServers, listed in the Dallas Local Zone only with AllAvailabilityZones. */
+const ULTRA = { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', DurationHours: '24', MaxUpfrontFee: '60000', AllAvailabilityZones: 'true' };
 
-/** Runs a block through buy, tag, untag, extension, preview and delete, recording what the handler read. */
+/**
+ * Runs an instance block through buy, tag, untag, extension, preview and delete, and an UltraServer
+ * block (same-day offerings, short of whole days) through buy, tag once active and delete, recording
+ * what the handler read.
+ */
 async function exercise() {
   const reads = new Map<string, Set<string>>();
   const record = (action: string, path: string[]) => {
@@ -35,8 +41,9 @@ async function exercise() {
       },
     });
   };
-  return withAwsHandler({}, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
+  return withAwsHandler({ sameDayOfferings: true }, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
     const saved = handler.hooks;
+    const statuses: string[] = [];
     const afterCall = (command: string, output: unknown) => recording(command.replace(/Command$/, ''), output, []);
     Object.assign(handler.hooks, { afterCall });
     try {
@@ -47,10 +54,15 @@ async function exercise() {
       await stack.deploy({ ...BLOCK, DurationHours: '72', Tags: [{ Key: 'team', Value: 'research' }] });
       await stack.deploy({ ...BLOCK, PreviewOnly: 'true' });
       await stack.destroy();
+      const ultra = new CloudFormationStack(framework, { stackName: 'ModelUltra', logicalId: 'Ultra', region: 'us-east-1' });
+      statuses.push(await ultra.deploy(ULTRA));
+      emulator.clock.advance(2 * 3_600_000); // active: the interconnect status is read
+      statuses.push(await ultra.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'ml' }] }));
+      statuses.push(await ultra.destroy());
     } finally {
       Object.assign(handler.hooks, saved, { afterCall: (_c: string, output: unknown) => output });
     }
-    return { reads, parametersRead: emulator.parametersRead, answers: emulator.answers };
+    return { reads, parametersRead: emulator.parametersRead, answers: emulator.answers, statuses };
   })));
 }
 
@@ -60,6 +72,15 @@ beforeAll(async () => { seen = await exercise(); });
 test('the flows exercise every action the emulator serves', () => {
   expect([...seen.parametersRead.keys()]).toEqual(expect.arrayContaining(SERVED));
   expect([...new Set(seen.answers.map(a => a.action))]).toEqual(expect.arrayContaining(SERVED));
+});
+
+test('the UltraServer block deploys, updates and deletes', () => {
+  expect(seen.statuses).toEqual(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'DELETE_COMPLETE']);
+});
+
+test('the UltraServer flow sends the UltraServer search parameters, and they are in the model', () => {
+  expect([...seen.parametersRead.get('DescribeCapacityBlockOfferings')!]).toEqual(expect.arrayContaining(['UltraserverType', 'UltraserverCount', 'AllAvailabilityZones']));
+  expect([...seen.parametersRead.get('DescribeCapacityBlocks')!]).toEqual(expect.arrayContaining(['CapacityBlockId.1']));
 });
 
 test('every request parameter the emulator reads is in the EC2 model of its operation', () => {
@@ -75,7 +96,15 @@ test('every element of every answer the emulator sends is in the EC2 model of it
 
 test('every field the handler reads from an EC2 answer is in the EC2 model of its operation', () => {
   const ec2Reads = [...seen.reads].filter(([action]) => SERVED.includes(action));
-  expect(ec2Reads.map(([action]) => action)).toEqual(expect.arrayContaining(['DescribeCapacityBlockOfferings', 'PurchaseCapacityBlock', 'DescribeCapacityReservations']));
+  expect(ec2Reads.map(([action]) => action)).toEqual(expect.arrayContaining([
+    'DescribeCapacityBlockOfferings', 'PurchaseCapacityBlock', 'DescribeCapacityReservations', 'DescribeCapacityBlocks', 'DescribeCapacityBlockStatus',
+  ]));
+  // The UltraServer answers are read where they differ: several blocks, several reservations each, hours plus minutes.
+  expect([...seen.reads.get('PurchaseCapacityBlock')!]).toEqual(expect.arrayContaining(['CapacityBlocks.CapacityReservationIds']));
+  expect([...seen.reads.get('DescribeCapacityBlockOfferings')!]).toEqual(expect.arrayContaining([
+    'CapacityBlockOfferings.CapacityBlockDurationMinutes', 'CapacityBlockOfferings.UltraserverType', 'CapacityBlockOfferings.UltraserverCount', 'CapacityBlockOfferings.ZoneType',
+  ]));
+  expect([...seen.reads.get('DescribeCapacityBlockStatus')!]).toEqual(expect.arrayContaining(['CapacityBlockStatuses.InterconnectStatus']));
   const problems = ec2Reads.flatMap(([action, paths]) => [...paths].map(p => outputPathInModel(action, p.split('.'))).filter(Boolean));
   expect(problems).toEqual([]);
 });

@@ -1,0 +1,179 @@
+import {
+  AwsHandler, CloudFormationStack, Delivery, Ec2Emulator, Ec2EmulatorOptions, ProviderFramework, quietly, withAwsHandler, withProviderFramework,
+} from '../../../lib/local';
+
+/**
+ * UltraServer Capacity Blocks under CloudFormation's engine: the bundled handler inside the real
+ * Provider framework runtime, against the EC2 emulator, which sells P6e-GB200 NVL72 UltraServers in
+ * the Dallas Local Zone only, one Capacity Block per UltraServer with two reservations each.
+ */
+interface Engine {
+  readonly handler: AwsHandler;
+  readonly emulator: Ec2Emulator;
+  readonly framework: ProviderFramework;
+  stack(delivery?: Delivery): CloudFormationStack;
+}
+
+function engine<T>(work: (e: Engine) => Promise<T>, ec2: Ec2EmulatorOptions = {}): Promise<T> {
+  return withAwsHandler(ec2, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
+    handler, emulator, framework,
+    stack: (delivery: Delivery = 'once') => new CloudFormationStack(framework, { stackName: 'Frontier', logicalId: 'Ultra', region: 'us-east-1' }, () => delivery),
+  }))));
+}
+
+/** 2 x u-p6e-gb200x72 for a day: the emulator offers them for about 58,000-67,000 USD. */
+const ULTRA = { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', DurationHours: '24', MaxUpfrontFee: '70000', AllAvailabilityZones: 'true' };
+const lastResponse = (stack: CloudFormationStack) => stack.exchanges[stack.exchanges.length - 1].response;
+const purchaseCalls = (emulator: Ec2Emulator) => emulator.calls.filter(c => c.action === 'PurchaseCapacityBlock' && c.params.DryRun !== 'true');
+
+describe('an UltraServer block is bought, tracked and waited for as one', () => {
+  test('Create buys one UltraServer block; the resource is its lowest reservation and its attributes list every reservation and block', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+
+    expect(emulator.purchases).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id);
+    expect(reservations).toHaveLength(4); // 2 UltraServers x 2 reservations
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0].id);
+    const data = lastResponse(cfn).Data!;
+    expect(String(data.CapacityReservationIds).split(',')).toEqual(reservations.map(r => r.id));
+    expect(String(data.CapacityBlockIds).split(',').sort()).toEqual([...new Set(reservations.map(r => r.blockId))].sort());
+    expect(data.CapacityBlockId).toBe(reservations[0].blockId);
+    expect(data).toMatchObject({ State: 'scheduled', AvailabilityZone: 'us-east-1-dfw-2a' });
+    // The search asked for UltraServers, in every zone, not for instances.
+    const search = emulator.calls.find(c => c.action === 'DescribeCapacityBlockOfferings')!.params;
+    expect(search).toMatchObject({ UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', AllAvailabilityZones: 'true' });
+    expect(search.InstanceType).toBeUndefined();
+  }));
+
+  test('P6e-GB200 UltraServers sold only in a Local Zone are not listed without allAvailabilityZones: the error says to opt in', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const { AllAvailabilityZones: _all, ...withoutAllZones } = ULTRA;
+    expect(await cfn.deploy(withoutAllZones)).toBe('ROLLBACK_COMPLETE');
+    expect(cfn.exchanges[0].response.Reason).toMatch(/No Capacity Block offering for 2 x UltraServer u-p6e-gb200x72 for 1 days \(24 h\).*opted in to that zone, or set allAvailabilityZones: true/);
+    expect(emulator.purchases).toHaveLength(0);
+  }));
+
+  test('an account opted in to the Local Zone sees its offerings without allAvailabilityZones', () => engine(async ({ emulator, stack }) => {
+    const { AllAvailabilityZones: _all, ...withoutAllZones } = ULTRA;
+    expect(await stack().deploy(withoutAllZones)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases[0].offering.availabilityZone).toBe('us-east-1-dfw-2a');
+  }, { optedInLocalZones: ['us-east-1-dfw-2a'] }));
+});
+
+describe('the money rules hold for UltraServer blocks', () => {
+  test('two copies of one Create delivered at the same time buy one UltraServer block', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack('twice-concurrent');
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
+  }, { faults: { latencyMs: 25 } }));
+
+  test.each(['hangAfter', 'lostAnswer'] as const)('an UltraServer purchase whose answer is lost (%s) is found by its tags, every reservation of it, and not bought again', fault => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', fault);
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(emulator.purchases).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+  }));
+
+  test('fails and buys nothing when every UltraServer offering is above maxUpfrontFee, naming the ceiling and the cheapest offering', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy({ ...ULTRA, MaxUpfrontFee: '50000' })).toBe('ROLLBACK_COMPLETE');
+    expect(cfn.exchanges[0].response.Reason).toMatch(/No acceptable Capacity Block offering for 2 x UltraServer u-p6e-gb200x72 .* with maxUpfrontFee 50000\.00 USD.*cb-\w+ \(us-east-1-dfw-2a, .*\): \d+\.\d\d USD > maxUpfrontFee 50000\.00 USD/);
+    expect(purchaseCalls(emulator)).toHaveLength(0);
+  }));
+
+  test('a Create rolled back after its purchase leaves the block; the next deploy adopts every reservation of it and buys nothing', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA, { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+    // The other reservations of the same block are not "other blocks you pay for".
+    expect(lastResponse(cfn).Data?.Note).not.toMatch(/also owns/);
+  }));
+
+  test('a tag update rolled back keeps the block, and both tag every reservation of it', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy(ULTRA);
+    const held = cfn.resource!.physicalResourceId;
+    expect(await cfn.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'frontier' }] }, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(cfn.resource!.physicalResourceId).toBe(held);
+    expect(await cfn.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'frontier' }] })).toBe('UPDATE_COMPLETE');
+    expect(emulator.reservationsOfPurchase(held).map(r => r.tags.get('team'))).toEqual(['frontier', 'frontier', 'frontier', 'frontier']);
+    expect(emulator.purchases).toHaveLength(1);
+  }));
+
+  test('more UltraServers without allowRepurchase is refused naming the block; its rollback succeeds and nothing is bought', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy(ULTRA);
+    expect(await cfn.deploy({ ...ULTRA, UltraserverCount: '3', MaxUpfrontFee: '100000' })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    const refusal = cfn.exchanges.find(e => e.response.Status === 'FAILED')!.response.Reason;
+    expect(refusal).toMatch(/This change needs a new Capacity Block: ultraserverType x ultraserverCount u-p6e-gb200x72 x 3 \(the block has u-p6e-gb200x72 x 2\)\. This resource already holds cr-\w+ \(UltraServer u-p6e-gb200x72 x 2, reservations/);
+    expect(emulator.purchases).toHaveLength(1);
+  }));
+
+  test('a longer duration is refused before anything is bought: an UltraServer block is not extended reservation by reservation', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy(ULTRA);
+    emulator.clock.advance(3_600_000);
+    expect(await cfn.deploy({ ...ULTRA, DurationHours: '48' })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(cfn.exchanges.find(e => e.response.Status === 'FAILED')!.response.Reason).toMatch(/is UltraServer u-p6e-gb200x72 x 2, which this library does not extend .*nothing was bought/);
+    expect(emulator.extensions).toHaveLength(0);
+    expect(emulator.calls.filter(c => c.action === 'PurchaseCapacityBlockExtension')).toHaveLength(0);
+  }));
+
+  test('Delete leaves every reservation of the block to expire', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy(ULTRA);
+    expect(await cfn.destroy()).toBe('DELETE_COMPLETE');
+    expect(emulator.calls.filter(c => c.action === 'CancelCapacityReservation')).toHaveLength(0);
+    expect(emulator.reservationsOfPurchase(emulator.purchases[0].id)).toHaveLength(4);
+  }));
+});
+
+describe('blocks are up to a day short of whole days, and EC2 states beyond paid/active', () => {
+  test('an offering that starts within the hour ends at 11:30 UTC short of whole days: it is bought, and adopted again after a rollback', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const BLOCK = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '8000', Selection: 'EARLIEST_START' };
+    expect(await cfn.deploy(BLOCK, { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');
+    const bought = emulator.purchases[0];
+    expect(bought.offering.durationMinutes).toBeLessThan(48 * 60);
+    expect(bought.offering.durationMinutes).toBeGreaterThan(24 * 60);
+
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(bought.id);
+  }, { sameDayOfferings: true }));
+
+  test('a block EC2 delivers late (delayed) is reported with what it means, and never bought again', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy({ ...ULTRA, AllowRepurchase: 'true' });
+    const held = cfn.resource!.physicalResourceId;
+    for (const r of emulator.reservationsOfPurchase(held)) emulator.setState(r.id, 'delayed');
+    expect(await cfn.deploy({ ...ULTRA, AllowRepurchase: 'true', Tags: [{ Key: 'team', Value: 'frontier' }] })).toBe('UPDATE_COMPLETE');
+    expect(lastResponse(cfn).Data).toMatchObject({ State: 'delayed' });
+    expect(lastResponse(cfn).Data?.Note).toMatch(/is bought, but EC2 is delivering it late \(state delayed\)/);
+    expect(emulator.purchases).toHaveLength(1);
+    expect(await cfn.destroy()).toBe('DELETE_COMPLETE');
+  }));
+
+  test('an active UltraServer block reports its interconnect status, and says so when it is impaired', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy(ULTRA);
+    const start = emulator.purchases[0].offering.startDate.getTime();
+    emulator.clock.advance(start - emulator.clock.now().getTime() + 3_600_000); // inside the block: active
+    expect(await cfn.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'frontier' }] })).toBe('UPDATE_COMPLETE');
+    expect(lastResponse(cfn).Data).toMatchObject({ State: 'active', InterconnectStatus: 'impaired' });
+    expect(lastResponse(cfn).Data?.Note).toMatch(/accelerator interconnect of cb-\w+, cb-\w+ is impaired; contact AWS Support/);
+  }, { interconnectStatus: () => 'impaired' }));
+});
