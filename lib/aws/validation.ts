@@ -183,7 +183,7 @@ export function parseWholeNumber(text: string): number | undefined {
 }
 
 export function formatHours(hours: number): string {
-  return hours % HOURS_PER_DAY === 0 ? `${hours / HOURS_PER_DAY} days (${hours} h)` : `${hours} h`;
+  return hours % HOURS_PER_DAY === 0 ? `${hours / HOURS_PER_DAY} day${hours === HOURS_PER_DAY ? '' : 's'} (${hours} h)` : `${hours} h`;
 }
 
 function truncate(s: string): string {

@@ -4,7 +4,7 @@ import { join } from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { AliCapacityReservation, AliCapacityReservationProps } from '../../lib/alicloud';
-import { CapacityBlockInstanceType, CapacityBlockPurchase, CapacityBlockPurchaseProps, InstancePlatform, OfferingSelection } from '../../lib';
+import { CapacityBlockInstanceType, CapacityBlockPurchase, CapacityBlockPurchaseProps, InstancePlatform, OfferingSelection, UltraServerType } from '../../lib';
 import { rehearseAlicloud, rehearseAws } from '../../lib/local';
 import { awsTemplate, rosTemplate } from '../local/templates';
 
@@ -43,6 +43,10 @@ describe('CapacityBlockPurchase refuses bad literal props at synth', () => {
     ['tag aws:', { tags: { 'aws:team': 'x' } }, /tag key must not start with 'aws:'/],
     ['tag reserved', { tags: { 'cdk-capacity-reservations:x': 'y' } }, /tag key must not start with 'cdk-capacity-reservations:'/],
     ['tag value 257', { tags: { team: 'v'.repeat(257) } }, /tag value for 'team' must be at most 256/],
+    ['instances and UltraServers', { ultraserverType: UltraServerType.P6E_GB200_X72, ultraserverCount: 1 }, /instanceType\/instanceCount and ultraserverType\/ultraserverCount cannot be combined/],
+    ['UltraServer count 0', { instanceType: undefined, instanceCount: undefined, ultraserverType: UltraServerType.P6E_GB200_X72, ultraserverCount: 0 }, /ultraserverCount must be a whole number of UltraServers, 1 or more, got 0/],
+    ['UltraServer count 1.5', { instanceType: undefined, instanceCount: undefined, ultraserverType: UltraServerType.P6E_GB200_X72, ultraserverCount: 1.5 }, /ultraserverCount .* got 1.5/],
+    ['UltraServer type without count', { instanceType: undefined, instanceCount: undefined, ultraserverType: UltraServerType.P6E_GB200_X72 }, /an UltraServer block needs both ultraserverType and ultraserverCount; set ultraserverCount/],
   ])('fails on %s', (_name, override, message) => {
     const app = new App();
     const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'us-east-2' } });
@@ -107,6 +111,9 @@ describe('the Lambda handler refuses bad resolved values before any mutating EC2
     ['currency', { CurrencyCode: 'dollars' }, /currencyCode .* got 'dollars'/],
     ['offering id', { OfferingId: 'xyz' }, /offeringId .* got 'xyz'/],
     ['preview flag', { PreviewOnly: 'maybe' }, /previewOnly must be true or false, got 'maybe'/],
+    ['instances and UltraServers', { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '1' }, /instanceType\/instanceCount and ultraserverType\/ultraserverCount cannot be combined/],
+    ['UltraServer type nonsense', { InstanceType: undefined, InstanceCount: undefined, UltraserverType: 'NVL72', UltraserverCount: '1' }, /ultraserverType must be an EC2 UltraServer type such as u-p6e-gb200x72, got 'NVL72'/],
+    ['UltraServer count 0', { InstanceType: undefined, InstanceCount: undefined, UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '0' }, /ultraserverCount .* got 0/],
     ['wait timeout', { WaitTimeoutSeconds: '99999' }, /waitTimeout .* got 99999 seconds/],
     ['tag key aws:', { Tags: [{ Key: 'aws:x', Value: 'y' }] }, /tag key must not start with 'aws:'/],
     ['window in the past', { LatestEnd: new Date(Date.now() + DAY).toISOString() }, /latestEnd .* leaves no room/],

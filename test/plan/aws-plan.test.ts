@@ -138,3 +138,12 @@ test('a caller without permission fails with exit 1, naming the one IAM action t
     ec2.restore();
   }
 });
+
+test('an UltraServer block in a Local Zone is planned through the same judge: the offering, its zone and its price per node-hour', async () => {
+  const file = writeAwsTemplate({ InstanceType: undefined, InstanceCount: undefined, AvailabilityZone: undefined, UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '1', DurationHours: '24', MaxUpfrontFee: '30000', AllAvailabilityZones: 'true' });
+  const { code, out } = await run(file);
+  expect(code).toBe(0);
+  expect(out).toMatch(/1 x UltraServer u-p6e-gb200x72 for 1 day \(24 h\), maxUpfrontFee 30000\.00 USD/);
+  expect(out).toMatch(/-> would buy cb-\S+ in us-east-1-dfw-2a for 27,993\.60 USD \(64\.80 per instance-hour\)/);
+  expect(emulator.calls.every(c => c.params.UltraserverType === 'u-p6e-gb200x72' && c.params.AllAvailabilityZones === 'true')).toBe(true);
+});

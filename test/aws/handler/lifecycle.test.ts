@@ -146,7 +146,7 @@ describe('Update', () => {
     expect(ec2).toHaveReceivedCommandWith(DescribeCapacityBlockExtensionOfferingsCommand, { CapacityReservationId: 'cr-0a', CapacityBlockExtensionDurationHours: 24 });
     expect(ec2).toHaveReceivedCommandWith(PurchaseCapacityBlockExtensionCommand, { CapacityBlockExtensionOfferingId: 'cbe-0ok', CapacityReservationId: 'cr-0a' });
     expect(ec2).toHaveReceivedCommandWith(CreateTagsCommand, { Resources: ['cr-0a'], Tags: [{ Key: EXTENSION_TAG, Value: idempotencyKey(event) }] });
-    expect(result.Data?.Note).toMatch(/Extended cr-0a by 1 days \(24 h\) for 24000.00 USD/);
+    expect(result.Data?.Note).toMatch(/Extended cr-0a by 1 day \(24 h\) for 24000.00 USD/);
   });
 
   test('an extension above the ceiling is refused and not bought', async () => {

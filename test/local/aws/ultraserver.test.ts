@@ -50,7 +50,7 @@ describe('an UltraServer block is bought, tracked and waited for as one', () => 
     const cfn = stack();
     const { AllAvailabilityZones: _all, ...withoutAllZones } = ULTRA;
     expect(await cfn.deploy(withoutAllZones)).toBe('ROLLBACK_COMPLETE');
-    expect(cfn.exchanges[0].response.Reason).toMatch(/No Capacity Block offering for 2 x UltraServer u-p6e-gb200x72 for 1 days \(24 h\).*opted in to that zone, or set allAvailabilityZones: true/);
+    expect(cfn.exchanges[0].response.Reason).toMatch(/No Capacity Block offering for 2 x UltraServer u-p6e-gb200x72 for 1 day \(24 h\).*opted in to that zone, or set allAvailabilityZones: true/);
     expect(emulator.purchases).toHaveLength(0);
   }));
 
