@@ -26,8 +26,8 @@ export function newReport() {
 
 /** A failure reason with its ids, amounts and times (which vary per run) left out, so like reasons group. */
 export function reasonKey(reason: string | undefined): string {
-  // `\b` keeps names such as "EC2" whole.
-  const normalized = (reason ?? 'unknown').replace(/\b(cr|crp|cb)-\w+|\b\d[\d.:TZ-]*/g, '…');
+  // Only numbers that stand alone: "EC2", "p5.48xlarge" and "us-east-1a" stay whole.
+  const normalized = (reason ?? 'unknown').replace(/\b(cr|crp|cb)-\w+|(?<![\w.-])\d[\d.:TZ,-]*/g, '…');
   return normalized.length > 160 ? `${normalized.slice(0, 159)}…` : normalized;
 }
 

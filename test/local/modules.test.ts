@@ -14,9 +14,11 @@ test('the modules an AWS rehearsal asks users to install are the ones, and the v
   expect(externals.filter(name => !(name in AWS_REHEARSAL_MODULES))).toEqual([]);
 });
 
-test('chaos failure reasons keep names such as EC2 whole and leave out only ids, amounts and times', () => {
+test('chaos failure reasons keep names such as EC2, p5.48xlarge and us-east-1a whole and leave out only ids, amounts and times', () => {
   expect(reasonKey('EC2 answered 503 for cr-0123abcd at 2026-11-29T10:00:00Z; the block was released'))
     .toBe('EC2 answered … for … at …; the block was released');
+  expect(reasonKey('No acceptable offering for 4 x p5.48xlarge in us-east-1a: cheapest 6040.32 USD'))
+    .toBe('No acceptable offering for … x p5.48xlarge in us-east-1a: cheapest … USD');
 });
 
 test.each(['console.log', 'line => console.log(line)'])('progress: %s prints while the handlers\' own logs stay muted', async form => {
