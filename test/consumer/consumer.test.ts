@@ -109,6 +109,12 @@ describe('an AWS CDK app', () => {
     expect(output).toMatch(/TrainingBlock\w*: bought cr-\w+/);
   }, 300_000);
 
+  test('./alicloud without the ROS CDK says in one line what to install', () => {
+    const { status, output } = run(app, 'node -e "require(\'cdk-capacity-reservations/alicloud\')"');
+    expect(status).not.toBe(0);
+    expect(output).toMatch(/Error: cdk-capacity-reservations\/alicloud needs the ROS CDK, which your app installs: npm install @alicloud\/ros-cdk-core@'\^1\.12\.0' @alicloud\/ros-cdk-ros@'\^1\.11\.0' @alicloud\/ros-cdk-fc3@'\^1\.11\.0' @alicloud\/ros-cdk-ram@'\^1\.12\.0'\n/);
+  }, 120_000);
+
   test('`npx cdk-capacity-reservations plan` runs from the installed bin', () => {
     const { status, output } = run(app, 'npx cdk-capacity-reservations plan --help');
     expect([status, output]).toEqual([0, expect.stringMatching(/^Usage: cdk-capacity-reservations plan/)]);

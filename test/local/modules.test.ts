@@ -1,5 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { ROS_CDK_MODULES } from '../../lib/alicloud';
 import { AWS_REHEARSAL_MODULES, reasonKey, rehearseAlicloud, writeRosTemplate } from '../../lib/local';
 
 /** What `cdk-capacity-reservations/local` asks of the user's install, and how it reports. */
@@ -12,6 +13,16 @@ test('the modules an AWS rehearsal asks users to install are the ones, and the v
   const bundle = readFileSync(join(__dirname, '..', '..', 'assets', 'capacity-block-handler', 'index.js'), 'utf8');
   const externals = [...new Set([...bundle.matchAll(/require\("(@aws-sdk\/[^"/]+)/g)].map(m => m[1]))];
   expect(externals.filter(name => !(name in AWS_REHEARSAL_MODULES))).toEqual([]);
+});
+
+test('the ROS CDK packages ./alicloud asks users to install are the versions this package is tested with, as the README says', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const install = /<!-- consumer-test: install-ros -->\n```sh\n(.*)\n/.exec(readme)?.[1] ?? '';
+  for (const [name, range] of Object.entries(ROS_CDK_MODULES)) {
+    expect([name, pkg.devDependencies[name]]).toEqual([name, range]);
+    expect(install).toContain(`${name}@${range}`);
+  }
 });
 
 test('chaos failure reasons keep names such as EC2, p5.48xlarge and us-east-1a whole and leave out only ids, amounts and times', () => {
