@@ -127,9 +127,18 @@ async function createAndWait(ecs: EcsCall, request: ReservationRequest, keys: Re
     const kept = await keepOnePerRequest(ecs, request, keys, id);
     onCreated(kept);
     const reservation = await waitUntilActive(ecs, kept, until);
-    if (reservation.status !== 'Released') return reservation;
+    if (reservation.status !== 'Released') {
+      // Converge again before answering: a just-created reservation may be missing from tag listings
+      // for a while, so two deliveries may each have kept their own. By now both are listed, and
+      // every delivery answers the same one (the other's is released), never two live.
+      const again = await keepOnePerRequest(ecs, request, keys, kept);
+      if (again === kept) return reservation;
+      log('another delivery of this request holds the reservation every delivery keeps; answering that one', { kept: again, released: kept });
+      id = again;
+    } else {
+      id = undefined;
+    }
     if (round >= 3) throw new UserError(`Capacity reservation ${kept} was released before it became Active; deploy again`);
-    id = undefined;
   }
 }
 

@@ -134,14 +134,22 @@ export async function keepOnePerRequest(ecs: EcsCall, request: ReservationReques
     const own = await getReservation(ecs, mine);
     if (own && own.status !== 'Released') ids.set(mine, own.zoneId);
   }
-  const rank = (zoneId: string) => (request.zoneIds.indexOf(zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
-  const ordered = [...ids].sort(([a, za], [b, zb]) => rank(za) - rank(zb) || a.localeCompare(b));
+  const ordered = keepOrder(request, [...ids].map(([id, zoneId]) => ({ id, zoneId })));
   if (ordered.length === 0) throw new UserError(`The capacity reservation this request created${mine ? ` (${mine})` : ''} is no longer listed; deploy again`);
-  for (const [id] of ordered.slice(1)) {
-    log('releasing a duplicate another delivery of this request created', { reservationId: id, kept: ordered[0][0] });
+  for (const { id } of ordered.slice(1)) {
+    log('releasing a duplicate another delivery of this request created', { reservationId: id, kept: ordered[0].id });
     await release(ecs, id);
   }
-  return ordered[0][0];
+  return ordered[0].id;
+}
+
+/**
+ * The one order every delivery of a request agrees on: the earliest of zoneIds (zones outside it
+ * last), then the lowest id. The first is the one kept and answered; it never depends on who asks.
+ */
+export function keepOrder<T extends { id: string; zoneId: string }>(request: Pick<ReservationRequest, 'zoneIds'>, reservations: T[]): T[] {
+  const rank = (zoneId: string) => (request.zoneIds.indexOf(zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
+  return [...reservations].sort((a, b) => rank(a.zoneId) - rank(b.zoneId) || a.id.localeCompare(b.id));
 }
 
 /**

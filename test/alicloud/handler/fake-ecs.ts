@@ -31,6 +31,10 @@ export class FakeEcs {
   public readonly reservations = new Map<string, FakeReservation>();
   public readonly calls: Array<{ action: string; query: Record<string, any> }> = [];
   public pendingPolls = 1;
+  /** Ids tag-filtered describes do not return yet (ECS's tag index lags behind a create). */
+  public readonly unlisted = new Set<string>();
+  /** When set, every reservation created is unlisted until a test lists it. */
+  public tagIndexLags = false;
   /** Called on every describe of one reservation, e.g. to move the clock. */
   public onPoll: () => void = () => undefined;
   private readonly tokens = new Map<string, string>();
@@ -93,6 +97,7 @@ export class FakeEcs {
     this.stock[zoneId] -= q.InstanceAmount;
     const id = `crp-fake${this.next++}`;
     this.tokens.set(q.ClientToken, id);
+    if (this.tagIndexLags) this.unlisted.add(id);
     this.reservations.set(id, {
       id, zoneId, instanceType: q.InstanceType, amount: q.InstanceAmount, status: 'Pending',
       name: q.PrivatePoolOptions?.Name, description: q.Description, endTime: q.EndTime,
@@ -113,7 +118,7 @@ export class FakeEcs {
         if (r.status === 'Pending' && ++r.polls > this.pendingPolls) r.status = 'Active';
       }
     }
-    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value);
+    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value && !this.unlisted.has(r.id));
     return {
       CapacityReservationSet: {
         CapacityReservationItem: found.map(r => ({

@@ -402,6 +402,29 @@ describe('duplicate and late Creates', () => {
     expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ecs.live()[0].id });
   });
 
+  test('two concurrent deliveries that each miss the other\'s reservation in the lagging tag listing still end with one, and both answer it', async () => {
+    ecs.stock['cn-hangzhou-h'] = 0;
+    ecs.tagIndexLags = true;
+    let second: Promise<RosResponse> | undefined;
+    let polledOwn = 0;
+    ecs.beforeCall = async (action, q) => {
+      // Delivery 1 found no stock in h; before it creates in i, delivery 2 runs in full and creates in h.
+      if (action === 'CreateCapacityReservation' && q.ZoneId[0] === 'cn-hangzhou-i' && !second) {
+        ecs.stock['cn-hangzhou-h'] = 8;
+        second = invoke(event('Create'));
+        await second;
+      }
+      // Neither reservation shows in tag listings until delivery 1 is waiting on its own (crp-fake2).
+      if (action === 'DescribeCapacityReservations' && q.PrivatePoolOptions?.Ids === JSON.stringify(['crp-fake2']) && ++polledOwn === 2) ecs.unlisted.clear();
+    };
+    const first = await invoke(event('Create'));
+    const again = await second!;
+    expect(ecs.reservations.size).toBe(2);
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1' });
+    expect(first).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1' });
+  });
+
   test('a Create answered after ROS gave up (ROS refuses the answer) releases what it created and says so', async () => {
     seams.respond = async (_url, response) => {
       answers.push(response);
