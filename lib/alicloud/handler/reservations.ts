@@ -1,6 +1,6 @@
 import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs20140526';
 import { log, UserError } from '../../shared/handler-log';
-import { AliReservationAttributes, AliWireTag, REQUEST_TAG, RESOURCE_TAG } from '../wire';
+import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, REQUEST_TAG, RESOURCE_TAG } from '../wire';
 import { asEcsError, EcsCall } from './ecs';
 import { ecsFailure, isGone, NO_STOCK_CODES } from './errors';
 import { clientToken, ReservationRequest, ResourceKeys } from './request';
@@ -242,7 +242,8 @@ export async function modifyInPlace(ecs: EcsCall, id: string, request: Reservati
 
 /** Makes the user tags equal to the request's; the library's own tags are left alone. */
 export async function syncTags(ecs: EcsCall, reservation: Reservation, request: ReservationRequest): Promise<void> {
-  const current = new Map(reservation.tags.filter(t => t.Key !== RESOURCE_TAG && t.Key !== REQUEST_TAG).map(t => [t.Key, t.Value]));
+  // Every key under the reserved prefix is the library's (resource, request, answer markers).
+  const current = new Map(reservation.tags.filter(t => !t.Key.startsWith(ALI_RESERVED_TAG_PREFIX)).map(t => [t.Key, t.Value]));
   const wanted = new Set(request.tags.map(t => t.Key));
   const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
   const toRemove = [...current.keys()].filter(k => !wanted.has(k));

@@ -3,7 +3,7 @@ import { AddressInfo } from 'net';
 import { handler, postResponse, RosEvent, RosRefusedError, RosResponse, seams } from '../../../lib/alicloud/handler';
 import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import { waitPolicy } from '../../../lib/alicloud/handler/reservations';
-import { AliReservationParameters, REQUEST_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
+import { AliReservationParameters, ANSWER_TAG_PREFIX, REQUEST_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
 import { ecsError, FakeEcs } from './fake-ecs';
 
 const RESPONSE_URL = 'https://ros-response.example/presigned?Signature=secret-signature';
@@ -198,7 +198,8 @@ describe('Update', () => {
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
     const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
     await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
-    expect(ecs.callsOf('TagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
+    // The Create's own answer marker aside, only the user's tag changes.
+    expect(ecs.callsOf('TagResources').filter(q => !q.Tag[0].Key.startsWith(ANSWER_TAG_PREFIX))).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
     expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old'] }]);
     expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
   });
@@ -435,6 +436,45 @@ describe('duplicate and late Creates', () => {
     expect(ecs.live()).toHaveLength(0);
     expect(returned.Reason).toMatch(/ROS refused the answer \(HTTP 404\): the stack operation was over, so the reservations this Create made were released: crp-fake1/);
     expect(logged.join('\n')).toMatch(/released what this request created/);
+  });
+
+  test('a redelivered Create whose answer ROS refuses because it holds the first answer keeps the live reservation the stack holds', async () => {
+    const first = await created();
+    seams.respond = async (_url, response) => {
+      answers.push(response);
+      throw new RosRefusedError(409);
+    };
+    const returned = await handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS });
+    expect(ecs.live().map(r => r.id)).toEqual([first.PhysicalResourceId]);
+    expect(returned.Reason).toMatch(/another delivery of this Create answered crp-fake1, so it was kept/);
+    expect(logged.join('\n')).toMatch(/if the stack does not show crp-fake1, release it in the ECS console/);
+  });
+
+  test('of concurrent deliveries whose answers ROS all refuses (it gave up), the last one refused releases the reservation', async () => {
+    const returned: RosResponse[] = [];
+    let inner: Promise<RosResponse> | undefined;
+    seams.respond = async (_url, response) => {
+      answers.push(response);
+      // Delivery 1 is about to POST; delivery 2 runs in full first, and ROS refuses both.
+      if (!inner) {
+        inner = handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS });
+        returned.push(await inner);
+      }
+      throw new RosRefusedError(404);
+    };
+    returned.push(await handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS }));
+    expect(ecs.reservations.size).toBe(1);
+    expect(ecs.live()).toHaveLength(0);
+    expect(returned[0].Reason).toMatch(/another delivery of this Create answered crp-fake1, so it was kept/);
+    expect(returned[1].Reason).toMatch(/the reservations this Create made were released: crp-fake1/);
+  });
+
+  test('a refused delivery keeps the reservation when it had no room for another delivery\'s marker (ECS takes 20 tags)', async () => {
+    const tags = Array.from({ length: 18 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+    await created({ Tags: tags });
+    seams.respond = async () => { throw new RosRefusedError(409); };
+    await handler(Buffer.from(JSON.stringify(event('Create', { Tags: tags }))), { credentials: CREDENTIALS });
+    expect(ecs.live()).toHaveLength(1);
   });
 
   test('a Create whose answer fails transiently (5xx) keeps the reservation and throws, so FC retries the same request', async () => {
