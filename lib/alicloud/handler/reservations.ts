@@ -162,8 +162,12 @@ export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date):
     const reservation = await getReservation(ecs, id);
     if (reservation?.status === 'Active' || reservation?.status === 'Released') return reservation;
     if (Date.now() >= deadline.getTime()) {
+      // Read once more right before releasing: a concurrent delivery (its own deadline later) may
+      // just have seen it Active and answered it; then it is kept and answered here too.
+      const last = await getReservation(ecs, id);
+      if (last?.status === 'Active' || last?.status === 'Released') return last;
       await release(ecs, id);
-      throw new UserError(`Capacity reservation ${id} was still ${reservation?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
+      throw new UserError(`Capacity reservation ${id} was still ${last?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
     }
     await new Promise(resolve => setTimeout(resolve, waitPolicy.pollIntervalMs));
   }

@@ -160,6 +160,20 @@ describe('Create', () => {
     expect(ecs.live()).toHaveLength(0);
   });
 
+  test('a reservation that turns Active just as waitTimeout passes is kept and answered, not released (another delivery may have answered it)', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.pendingPolls = Number.POSITIVE_INFINITY;
+    let polls = 0;
+    ecs.onPoll = () => {
+      jest.setSystemTime(Date.now() + 30_000);
+      // The 4th poll (at the deadline) still shows Pending; right after, it is Active.
+      if (++polls === 5) ecs.reservations.get('crp-fake1')!.status = 'Active';
+    };
+    const answer = await invoke(event('Create', { WaitTimeoutSeconds: 120 }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { Status: 'Active' } });
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+  });
+
   test('invalid parameters fail before any ECS call, naming each', async () => {
     const answer = await invoke(event('Create', { InstanceAmount: 0, Name: 'http://x', Tags: [{ Key: 'acs:x', Value: 'v' }] }));
     expect(answer.Status).toBe('FAILED');
