@@ -64,6 +64,8 @@ export const MAX_WAIT_TIMEOUT_SECONDS = 50 * 60;
 /** The FC function outlives the longest wait, and ROS waits for the function a bit longer still. */
 export const FUNCTION_TIMEOUT_SECONDS = MAX_WAIT_TIMEOUT_SECONDS + 10 * 60;
 export const RESPONSE_MARGIN_SECONDS = 5 * 60;
+/** The longest ROS waits for any reservation (its Timeout property): after that an answer is useless. */
+export const MAX_ROS_TIMEOUT_SECONDS = MAX_WAIT_TIMEOUT_SECONDS + RESPONSE_MARGIN_SECONDS;
 
 /** The RAM actions the handler calls, and nothing else. Tests pin this list. */
 export const ECS_ACTIONS = [
