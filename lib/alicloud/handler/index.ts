@@ -12,7 +12,7 @@ import { ecsFailure } from './errors';
 import { parametersOf, parseReservationRequest, ReservationRequest, resourceKeys, ResourceKeys } from './request';
 import {
   attributesOf, createInFirstZoneWithStock, getReservation, keepOnePerRequest, keepOrder, liveReservationsTagged, modifyInPlace, release,
-  Reservation, syncTags, waitUntilActive,
+  Reservation, syncTags, waitPolicy, waitUntilActive,
 } from './reservations';
 
 export interface RosEvent {
@@ -163,6 +163,9 @@ async function dispatch(event: RosEvent, ecs: EcsCall, progress: Progress): Prom
 async function createAndWait(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys, until: Date, onCreated: (id: string) => void = () => undefined): Promise<Reservation> {
   let id: string | undefined = (await createInFirstZoneWithStock(ecs, request, keys)).id;
   for (let round = 1; ; round++) {
+    // Ours was released by another delivery, which keeps one: wait until the tag listing shows it
+    // (it lags behind a create) rather than fail, or a rollback could miss the one it keeps.
+    if (!id) await untilListed(ecs, keys, until);
     const kept = await keepOnePerRequest(ecs, request, keys, id);
     onCreated(kept);
     const reservation = await waitUntilActive(ecs, kept, until);
@@ -178,6 +181,14 @@ async function createAndWait(ecs: EcsCall, request: ReservationRequest, keys: Re
       id = undefined;
     }
     if (round >= 3) throw new UserError(`Capacity reservation ${kept} was released before it became Active; deploy again`);
+  }
+}
+
+/** The tag index lags by seconds: two minutes at most (a rollback may have released them all). */
+async function untilListed(ecs: EcsCall, keys: ResourceKeys, until: Date): Promise<void> {
+  const end = Math.min(until.getTime(), Date.now() + 120_000);
+  while ((await liveReservationsTagged(ecs, REQUEST_TAG, keys.request)).length === 0 && Date.now() < end) {
+    await new Promise(resolve => setTimeout(resolve, waitPolicy.pollIntervalMs));
   }
 }
 

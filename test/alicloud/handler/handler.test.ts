@@ -440,6 +440,31 @@ describe('duplicate and late Creates', () => {
     expect(first).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1' });
   });
 
+  test('a delivery whose reservation another delivery released waits until the one kept is listed, and answers it instead of failing', async () => {
+    ecs.stock['cn-hangzhou-h'] = 0;
+    const keys = resourceKeys(event('Create'));
+    let other = false;
+    let listings = 0;
+    ecs.beforeCall = async (action, q) => {
+      // While this delivery waits on crp-fake1 (zone i), another delivery creates crp-fake2 in h,
+      // keeps it (the earlier zone) and releases crp-fake1; the tag listing does not show crp-fake2 yet.
+      if (action === 'DescribeCapacityReservations' && q.PrivatePoolOptions?.Ids === JSON.stringify(['crp-fake1']) && !other) {
+        other = true;
+        ecs.stock['cn-hangzhou-h'] = 8;
+        ecs.tagIndexLags = true;
+        await ecs.call('CreateCapacityReservation', {
+          ClientToken: clientToken(keys, 'cn-hangzhou-h'), InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneId: ['cn-hangzhou-h'],
+          Tag: [{ Key: RESOURCE_TAG, Value: keys.resource }, { Key: REQUEST_TAG, Value: keys.request }],
+        });
+        ecs.reservations.get('crp-fake1')!.status = 'Released';
+      }
+      if (action === 'DescribeCapacityReservations' && q.Tag && other && ++listings === 3) ecs.unlisted.clear();
+    };
+    const answer = await invoke(event('Create'));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake2' });
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake2']);
+  });
+
   test('a Create answered after ROS gave up (ROS refuses the answer) releases what it created and says so', async () => {
     seams.respond = async (_url, response) => {
       answers.push(response);
