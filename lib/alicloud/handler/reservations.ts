@@ -1,6 +1,6 @@
 import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs20140526';
 import { log, UserError } from '../../shared/handler-log';
-import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, REQUEST_TAG, RESOURCE_TAG } from '../wire';
+import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, ANSWER_TAG_PREFIX, REQUEST_TAG, RESOURCE_TAG } from '../wire';
 import { asEcsError, EcsCall } from './ecs';
 import { ecsFailure, isGone, NO_STOCK_CODES } from './errors';
 import { clientToken, ReservationRequest, ResourceKeys } from './request';
@@ -250,12 +250,18 @@ export async function syncTags(ecs: EcsCall, reservation: Reservation, request: 
   const current = new Map(reservation.tags.filter(t => !t.Key.startsWith(ALI_RESERVED_TAG_PREFIX)).map(t => [t.Key, t.Value]));
   const wanted = new Set(request.tags.map(t => t.Key));
   const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
-  const toRemove = [...current.keys()].filter(k => !wanted.has(k));
+  // The Create's answer markers matter only while its deliveries settle; by an update they are
+  // stale, and they would take slots the user's tags may need (ECS allows 20).
+  const markers = reservation.tags.filter(t => t.Key.startsWith(ANSWER_TAG_PREFIX)).map(t => t.Key);
+  const toRemove = [...[...current.keys()].filter(k => !wanted.has(k)), ...markers];
+  let action = 'UntagResources';
   try {
-    if (toSet.length > 0) await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], Tag: toSet });
+    // Untag first: it frees slots for the tags set next.
     if (toRemove.length > 0) await ecs('UntagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], TagKey: toRemove });
+    action = 'TagResources';
+    if (toSet.length > 0) await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], Tag: toSet });
   } catch (error) {
-    throw ecsFailure(toSet.length > 0 ? 'TagResources' : 'UntagResources', reservation.id, error);
+    throw ecsFailure(action, reservation.id, error);
   }
 }
 

@@ -79,9 +79,13 @@ export class FakeEcs {
       case 'DescribeCapacityReservations': return this.describe(query);
       case 'ModifyCapacityReservation': return this.modify(query);
       case 'ReleaseCapacityReservation': return this.release(query);
-      case 'TagResources':
-        query.Tag.forEach((t: any) => this.get(query.ResourceId[0]).tags.set(t.Key, t.Value));
+      case 'TagResources': {
+        // ECS allows 20 tags per resource (the error code here is a stand-in: only the refusal matters).
+        const r = this.get(query.ResourceId[0]);
+        if (new Set([...r.tags.keys(), ...query.Tag.map((t: any) => t.Key)]).size > 20) throw ecsError('InvalidTagCount');
+        query.Tag.forEach((t: any) => r.tags.set(t.Key, t.Value));
         return {};
+      }
       case 'UntagResources':
         query.TagKey.forEach((k: string) => this.get(query.ResourceId[0]).tags.delete(k));
         return {};

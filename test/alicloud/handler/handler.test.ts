@@ -209,12 +209,23 @@ describe('Update', () => {
     expect(logged.join('\n')).toMatch(/name was removed from the template; ECS cannot clear it, so the reservation keeps \\"pool-a\\"/);
   });
 
+  test('an update to 18 user tags succeeds after a Create left its answer marker (ECS takes 20 tags), and the marker is removed', async () => {
+    const tags = Array.from({ length: 17 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+    const { PhysicalResourceId } = await created({ Tags: tags });
+    expect([...ecs.reservations.get('crp-fake1')!.tags.keys()].filter(k => k.startsWith(ANSWER_TAG_PREFIX))).toHaveLength(1);
+    const more = [...tags, { Key: 'owner', Value: 'me' }];
+    const answer = await invoke(event('Update', { Tags: more }, { PhysicalResourceId, OldResourceProperties: params({ Tags: tags }) }));
+    expect(answer.Status).toBe('SUCCESS');
+    expect([...ecs.reservations.get('crp-fake1')!.tags.keys()].filter(k => k.startsWith(ANSWER_TAG_PREFIX))).toHaveLength(0);
+    expect(ecs.reservations.get('crp-fake1')!.tags.get('owner')).toBe('me');
+  });
+
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
     const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
     await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
     // The Create's own answer marker aside, only the user's tag changes.
     expect(ecs.callsOf('TagResources').filter(q => !q.Tag[0].Key.startsWith(ANSWER_TAG_PREFIX))).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
-    expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old'] }]);
+    expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old', expect.stringMatching(/^cdk-capacity-reservations:answer:[0-9a-f]{8}$/)] }]);
     expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
   });
 
