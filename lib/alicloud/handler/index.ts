@@ -221,7 +221,7 @@ async function update(event: RosEvent, ecs: EcsCall, keys: ResourceKeys, now: Da
   const modified = await modifyInPlace(ecs, reservation.id, request, old);
   await syncTags(ecs, reservation, request);
   await releaseOthers(ecs, live, reservation.id);
-  const after = modified ? await waitUntilActive(ecs, reservation.id, until) : (await getReservation(ecs, reservation.id)) ?? reservation;
+  const after = modified ? await waitUntilActive(ecs, reservation.id, until, true) : (await getReservation(ecs, reservation.id)) ?? reservation;
   return { physicalResourceId, data: attributesOf(after) };
 }
 

@@ -153,11 +153,12 @@ export function keepOrder<T extends { id: string; zoneId: string }>(request: Pic
 }
 
 /**
- * Polls until Active. At the deadline the reservation is released (it bills by the hour) and the
- * deployment fails: nothing is left billing unseen. A reservation released meanwhile is returned
- * as it is (status Released) for the caller to decide.
+ * Polls until Active. At the deadline a new reservation is released (it bills by the hour) and the
+ * deployment fails: nothing is left billing unseen; one the stack already holds (`held`) is kept
+ * and returned with the status it has.
+ * A reservation released meanwhile is returned as it is (status Released) for the caller to decide.
  */
-export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date): Promise<Reservation> {
+export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date, held = false): Promise<Reservation> {
   for (;;) {
     const reservation = await getReservation(ecs, id);
     if (reservation?.status === 'Active' || reservation?.status === 'Released') return reservation;
@@ -166,6 +167,13 @@ export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date):
       // just have seen it Active and answered it; then it is kept and answered here too.
       const last = await getReservation(ecs, id);
       if (last?.status === 'Active' || last?.status === 'Released') return last;
+      // The reservation the stack already holds (an in-place change): it is tracked and holds the
+      // user's capacity, so it is kept and answered with its status. Failing instead would make
+      // ROS roll back with another change that could time out too: ROLLBACK_FAILED.
+      if (held && last) {
+        log(`capacity reservation ${id} is still ${last.status} after waitTimeout following the change; it is kept (the stack holds it) and answered as ${last.status}`, { reservationId: id });
+        return last;
+      }
       await release(ecs, id);
       throw new UserError(`Capacity reservation ${id} was still ${last?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
     }

@@ -195,6 +195,24 @@ describe('Update', () => {
     expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
   });
 
+  test('an in-place change still not Active at waitTimeout keeps the reservation the stack holds and answers its status (no rollback to time out too)', async () => {
+    const { PhysicalResourceId } = await created();
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.onPoll = () => jest.setSystemTime(Date.now() + 30_000);
+    ecs.beforeCall = (action) => {
+      // ECS takes its time to add capacity: the reservation leaves Active for good here.
+      if (action === 'ModifyCapacityReservation') {
+        ecs.pendingPolls = Number.POSITIVE_INFINITY;
+        Object.assign(ecs.reservations.get('crp-fake1')!, { status: 'Pending', polls: 0 });
+      }
+    };
+    const answer = await invoke(event('Update', { InstanceAmount: 6, WaitTimeoutSeconds: 120 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1', Status: 'Pending' } });
+    expect(logged.join('\n')).toMatch(/crp-fake1 is still Pending after waitTimeout following the change; it is kept/);
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+  });
+
   test('removing endTime makes the reservation Unlimited', async () => {
     const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
     await invoke(event('Update', {}, { PhysicalResourceId, OldResourceProperties: params({ EndTime: '2030-01-01T00:00:00Z' }) }));
