@@ -71,7 +71,7 @@ for (const file of templates('ros.out')) {
   failures += reports.filter(r => !r.ok).length;
   console.log(`\nAlibaba Cloud: ${file} through ROS's sequences (duplicate, late and rolled-back requests)`);
   const ros = await rehearseRosSequences(file, { progress });
-  if (ros.duplicateLive + ros.liveAfterDeletion + ros.rollbackFailed > 0) failures++;
+  if (ros.duplicateLive + ros.liveAfterDeletion + ros.lostWhileHeld + ros.rollbackFailed > 0) failures++;
 }
 
 console.log(`\nRehearsal ${failures === 0 ? 'passed' : `FAILED (${failures})`} in ${((Date.now() - started) / 1000).toFixed(1)} s (simulated clock).`);

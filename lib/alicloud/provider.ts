@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import * as fc from '@alicloud/ros-cdk-fc3';
 import * as ram from '@alicloud/ros-cdk-ram';
-import { ECS_ACTIONS, FUNCTION_TIMEOUT_SECONDS } from './wire';
+import { ECS_ACTIONS, FUNCTION_TIMEOUT_SECONDS, MAX_ROS_TIMEOUT_SECONDS } from './wire';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs): the zipped FC handler, shipped in the package. */
 export const HANDLER_ZIP = path.join(__dirname, '..', '..', 'assets', 'alicloud-capacity-reservation-handler', 'code.zip');
@@ -62,6 +62,13 @@ export class AliCapacityReservationProvider extends ros.Construct {
       timeout: FUNCTION_TIMEOUT_SECONDS,
       role: role.attrArn,
       code: { zipFile: readFileSync(HANDLER_ZIP).toString('base64') },
+    });
+    // ROS invokes FC asynchronously. FC keeps an event up to 86400 s by default (and retries a
+    // throttled one for hours), so a Create could run long after ROS gave up and rolled back, and
+    // create a reservation nobody tracks. Events older than ROS's longest wait are dropped instead.
+    new fc.AsyncInvokeConfig(this, 'CrpAsync', {
+      functionName: fn.attrFunctionName,
+      maxAsyncEventAgeInSeconds: MAX_ROS_TIMEOUT_SECONDS,
     });
     this.serviceToken = ros.Token.asString(fn.attrArn);
   }

@@ -48,6 +48,15 @@ export const RESOURCE_TAG = `${ALI_RESERVED_TAG_PREFIX}resource`;
 /** Identifies the request that created a reservation: a redelivered Create adopts it. */
 export const REQUEST_TAG = `${ALI_RESERVED_TAG_PREFIX}request`;
 export const ALI_RESERVED_TAG_COUNT = 2;
+/**
+ * Written (key + delivery id) on the reservation a Create is about to answer, before it POSTs: a
+ * delivery whose answer ROS refuses must not release what another delivery's accepted answer named.
+ * Values: ANSWER_POSTING, then ANSWER_REFUSED if ROS refused that delivery too. Best effort: beyond
+ * ECS's 20 tags it is not written, and a refused delivery then keeps the reservation.
+ */
+export const ANSWER_TAG_PREFIX = `${ALI_RESERVED_TAG_PREFIX}answer:`;
+export const ANSWER_POSTING = 'posting';
+export const ANSWER_REFUSED = 'refused';
 export const ALI_MAX_TAGS = 20;
 
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 10 * 60;
@@ -55,6 +64,8 @@ export const MAX_WAIT_TIMEOUT_SECONDS = 50 * 60;
 /** The FC function outlives the longest wait, and ROS waits for the function a bit longer still. */
 export const FUNCTION_TIMEOUT_SECONDS = MAX_WAIT_TIMEOUT_SECONDS + 10 * 60;
 export const RESPONSE_MARGIN_SECONDS = 5 * 60;
+/** The longest ROS waits for any reservation (its Timeout property): after that an answer is useless. */
+export const MAX_ROS_TIMEOUT_SECONDS = MAX_WAIT_TIMEOUT_SECONDS + RESPONSE_MARGIN_SECONDS;
 
 /** The RAM actions the handler calls, and nothing else. Tests pin this list. */
 export const ECS_ACTIONS = [

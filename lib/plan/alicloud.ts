@@ -89,6 +89,16 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
     zones.push(await asked.get(key)!);
   }
   const chosen = zones.find(z => z.stock === 'available');
+  // The handler passes a zone over only on a no-stock code; a zone that does not exist stops it
+  // (InvalidZoneId.NotFound). ECS not listing the type in a zone may mean either, so ask which.
+  for (const zone of zones.slice(0, chosen ? zones.indexOf(chosen) : zones.length)) {
+    if (zone.stock === 'unknown' && !(await zoneExists(ecs, region, zone.zoneId))) {
+      return {
+        ...base, verdict: 'invalid', instanceType, instanceAmount, zones,
+        reason: `zone ${zone.zoneId} does not exist in ${region}: the handler would stop there (InvalidZoneId.NotFound), not try the next zone; fix zoneIds`,
+      };
+    }
+  }
   if (!chosen) {
     return { ...base, verdict: 'no-stock', reason: `no stock of ${instanceType} in any of zoneIds (${zones.map(z => `${z.zoneId}: ${z.stockDetail}`).join('; ')})`, instanceType, instanceAmount, zones };
   }
@@ -121,6 +131,12 @@ async function planZone(ecs: EcsCall, regionId: string, zoneId: string, instance
     if (error instanceof AliPlanError) throw error;
     return { zoneId, stock: state, stockDetail, priceError: `${asEcsError(error).code}: ${asEcsError(error).message}` };
   }
+}
+
+/** Whether the region has the zone at all (the same read-only action, asked per zone). */
+async function zoneExists(ecs: EcsCall, regionId: string, zoneId: string): Promise<boolean> {
+  const answer = await call(ecs, 'DescribeAvailableResource', { RegionId: regionId, ZoneId: zoneId, DestinationResource: 'Zone' }) as WireAvailable;
+  return (answer.AvailableZones?.AvailableZone ?? []).some(z => z.ZoneId === zoneId);
 }
 
 /** A read-only ECS call; credentials and permission problems become one-line plan errors. */

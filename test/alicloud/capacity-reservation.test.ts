@@ -251,6 +251,14 @@ describe('function', () => {
     expect(fn.Timeout).toBeGreaterThanOrEqual(3000 + 600);
   });
 
+  test('drops a Create event older than ROS\'s longest wait (3000 + 300 seconds) instead of running it after ROS gave up', () => {
+    const config = only(tpl, 'ALIYUN::FC3::AsyncInvokeConfig').resource.Properties;
+    const fnId = only(tpl, FUNCTION).id;
+
+    expect(config.FunctionName).toEqual({ 'Fn::GetAtt': [fnId, 'FunctionName'] });
+    expect(config.MaxAsyncEventAgeInSeconds).toBe(3000 + 300);
+  });
+
   test('carries its code inline as a zip, so the template deploys with no asset upload', () => {
     const zipFile: string = fn.Code.ZipFile;
     const zip = Buffer.from(zipFile, 'base64');

@@ -4,6 +4,8 @@ import { join } from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../examples/alicloud/stack';
 import { createEcsCall } from '../../lib/alicloud/handler/ecs';
+import { parseReservationRequest, resourceKeys } from '../../lib/alicloud/handler/request';
+import { createInFirstZoneWithStock } from '../../lib/alicloud/handler/reservations';
 import { planAlicloud } from '../../lib/plan/alicloud';
 import { main } from '../../lib/plan/cli';
 import { EcsEmulator, writeRosTemplate } from '../../lib/local';
@@ -70,11 +72,44 @@ test('a zone without stock is passed over for the next zone, as the handler woul
   expect(out).toMatch(/-> would reserve in cn-hangzhou-i/);
 });
 
+test('a zone that does not exist stops the plan as it stops the handler (InvalidZoneId.NotFound), instead of passing to the next zone', async () => {
+  await startEcs({ stock: { 'cn-hangzhou-i': 16 } });
+  const { code, out } = await run(writeRosTemplate({ ZoneIds: ['cn-hangzhou-x', 'cn-hangzhou-i'] }));
+  expect(code).toBe(2);
+  expect(out).toMatch(/Rehearsal\/Pool: invalid: zone cn-hangzhou-x does not exist in cn-hangzhou: the handler would stop there \(InvalidZoneId\.NotFound\), not try the next zone; fix zoneIds/);
+  expect(out).not.toMatch(/would reserve in cn-hangzhou-i/);
+  // The handler against the same ECS: it stops at the first zone.
+  const request = parseReservationRequest({ InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-x', 'cn-hangzhou-i'] }, new Date());
+  const handlerEcs = createEcsCall({ accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret }, 'cn-hangzhou');
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  await expect(createInFirstZoneWithStock(handlerEcs, request, resourceKeys({ StackId: 's', LogicalResourceId: 'Pool', RequestId: 'r' })))
+    .rejects.toThrow(/zone cn-hangzhou-x\) failed with InvalidZoneId\.NotFound/);
+  expect(ecs.calls.filter(c => c.action === 'CreateCapacityReservation').map(c => c.query['ZoneId.1'])).toEqual(['cn-hangzhou-x']);
+  jest.restoreAllMocks();
+});
+
+test('a zone that exists but does not list the type is passed over, as the handler passes over InvalidResourceType.NotSupported', async () => {
+  await startEcs({ stock: { 'cn-hangzhou-h': 16, 'cn-hangzhou-i': 16 } });
+  const options = { parameters: {}, progress: () => undefined, credentials: { accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret } };
+  const real = createEcsCall;
+  // ECS omits the zone when asked for the type there, and lists it when asked for zones.
+  const found = [{ cloud: 'alicloud' as const, stack: 'S', logicalId: 'Pool', properties: { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'] } }];
+  const [plan] = await planAlicloud(found, {
+    ...options,
+    ecs: (c, r) => {
+      const call = real(c, r);
+      return async (action, q) => (action === 'DescribeAvailableResource' && q.ZoneId === 'cn-hangzhou-h' && q.DestinationResource === 'InstanceType')
+        ? { AvailableZones: { AvailableZone: [] } } : call(action, q);
+    },
+  });
+  expect(plan).toMatchObject({ verdict: 'would-reserve', chosenZone: 'cn-hangzhou-i' });
+});
+
 test('no stock in any zone is exit 2, naming the reservation and each zone\'s answer', async () => {
-  await startEcs({ stock: { 'cn-hangzhou-h': 0 } });
+  await startEcs({ stock: { 'cn-hangzhou-h': 0, 'cn-hangzhou-i': 0 } });
   const { code, out } = await run(writeRosTemplate());
   expect(code).toBe(2);
-  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Pool: no-stock: no stock of ecs\.gn7i-c8g1\.2xlarge in any of zoneIds \(cn-hangzhou-h: WithoutStock; cn-hangzhou-i: not offered\)/);
+  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Pool: no-stock: no stock of ecs\.gn7i-c8g1\.2xlarge in any of zoneIds \(cn-hangzhou-h: WithoutStock; cn-hangzhou-i: WithoutStock\)/);
 });
 
 test('parameters the handler would refuse are exit 2 with its own message, before any ECS call', async () => {

@@ -2,14 +2,17 @@
  * Function Compute 3 entry point behind ALIYUN::ROS::CustomResource. ROS delivers the event as a
  * Buffer and waits for our answer at ResponseURL; the event is never logged (the URL is presigned).
  */
+import { randomBytes } from 'crypto';
 import { log, oneLineText, UserError } from '../../shared/handler-log';
-import { AliReservationAttributes, REQUEST_TAG, RESOURCE_TAG } from '../wire';
-import { createEcsCall, EcsCall, FcCredentials } from './ecs';
+import {
+  ALI_MAX_TAGS, ANSWER_POSTING, ANSWER_REFUSED, ANSWER_TAG_PREFIX, AliReservationAttributes, REQUEST_TAG, RESOURCE_TAG,
+} from '../wire';
+import { asEcsError, createEcsCall, EcsCall, FcCredentials } from './ecs';
 import { ecsFailure } from './errors';
 import { parametersOf, parseReservationRequest, ReservationRequest, resourceKeys, ResourceKeys } from './request';
 import {
-  attributesOf, createInFirstZoneWithStock, getReservation, keepOnePerRequest, liveReservationsTagged, modifyInPlace, release,
-  Reservation, syncTags, waitUntilActive,
+  attributesOf, createInFirstZoneWithStock, getReservation, keepOnePerRequest, keepOrder, liveReservationsTagged, modifyInPlace, release,
+  Reservation, syncTags, waitPolicy, waitUntilActive,
 } from './reservations';
 
 export interface RosEvent {
@@ -60,13 +63,21 @@ export async function handler(raw: Buffer | string | RosEvent, context: FcContex
     const physicalResourceId = progress.physicalResourceId || notCreatedId(resourceKeys(event));
     response = { ...echo(event), Status: 'FAILED', Reason: reason, PhysicalResourceId: physicalResourceId };
   }
+  // One id per invocation (FC retries included): it names this delivery's answer marker.
+  const delivery = randomBytes(4).toString('hex');
+  const marked = event.RequestType === 'Create' && response.Status === 'SUCCESS' && await markAnswer(ecs, response.PhysicalResourceId, delivery, ANSWER_POSTING);
   try {
     await seams.respond(event.ResponseURL, response);
   } catch (error) {
-    // ROS refusing the answer to a Create (4xx) means it stopped waiting: a late or redelivered
-    // invocation after the rollback. Nobody would ever release what this request made, so do it now.
+    // ROS refusing the answer to a Create (4xx): either the stack operation is over (a late delivery
+    // after the rollback: nobody would ever release what this request made) or ROS already holds
+    // another delivery's answer. ROS does not document which, so settle safely under both.
     if (event.RequestType === 'Create' && error instanceof RosRefusedError && error.status < 500) {
-      const released = await releaseWhatRequestMade(ecs, resourceKeys(event));
+      const { released, kept } = await settleRefusedCreate(ecs, event, delivery, marked);
+      if (kept) {
+        log(`ROS refused the answer to this Create; kept ${kept}, which another delivery of this request answered and the stack may hold; if the stack does not show ${kept}, release it in the ECS console`, { released, httpStatus: error.status });
+        return { ...response, Status: 'FAILED', Reason: oneLineText(`ROS refused the answer (HTTP ${error.status}): another delivery of this Create answered ${kept}, so it was kept (the stack may hold it); duplicates released: ${released.join(', ') || 'none'}`) };
+      }
       log('ROS refused the answer to this Create (the stack operation is over); released what this request created', { released, httpStatus: error.status });
       return { ...response, Status: 'FAILED', Reason: oneLineText(`ROS refused the answer (HTTP ${error.status}): the stack operation was over, so the reservations this Create made were released: ${released.join(', ') || 'none'}`) };
     }
@@ -77,10 +88,38 @@ export async function handler(raw: Buffer | string | RosEvent, context: FcContex
   return response;
 }
 
-async function releaseWhatRequestMade(ecs: EcsCall, keys: ResourceKeys): Promise<string[]> {
+/**
+ * After ROS refused this delivery's answer to a Create: every reservation of the request except the
+ * one all deliveries keep (and answer) is released. That one is released too unless another
+ * delivery's answer may have named it and been accepted: its marker is still "posting" (it POSTed
+ * and was not refused), or the reservation had no room left for a marker (one may be missing).
+ * Under "ROS gave up" every delivery is refused, so the last refused one releases it.
+ */
+async function settleRefusedCreate(ecs: EcsCall, event: RosEvent, delivery: string, marked: boolean): Promise<{ released: string[]; kept?: string }> {
+  const keys = resourceKeys(event);
   const made = await liveReservationsTagged(ecs, REQUEST_TAG, keys.request);
-  for (const r of made) await release(ecs, r.id);
-  return made.map(r => r.id);
+  const [first, ...others] = keepOrder({ zoneIds: safeParse(event.ResourceProperties, new Date(0)).zoneIds ?? [] }, made);
+  for (const r of others) await release(ecs, r.id);
+  const released = others.map(r => r.id);
+  if (!first) return { released };
+  if (marked) await markAnswer(ecs, first.id, delivery, ANSWER_REFUSED);
+  const tags = (await getReservation(ecs, first.id))?.tags ?? first.tags;
+  const othersAnswering = tags.some(t => t.Key.startsWith(ANSWER_TAG_PREFIX) && t.Key !== ANSWER_TAG_PREFIX + delivery && t.Value !== ANSWER_REFUSED);
+  if (othersAnswering || tags.length >= ALI_MAX_TAGS) return { released, kept: first.id };
+  await release(ecs, first.id);
+  return { released: [...released, first.id] };
+}
+
+/** Best effort: a marker that cannot be written (e.g. ECS's 20-tag limit) only makes refused deliveries keep more. */
+async function markAnswer(ecs: EcsCall, id: string, delivery: string, value: string): Promise<boolean> {
+  if (!id.startsWith('crp-')) return false;
+  try {
+    await ecs('TagResources', { ResourceType: 'capacityreservation', ResourceId: [id], Tag: [{ Key: ANSWER_TAG_PREFIX + delivery, Value: value }] });
+    return true;
+  } catch (error) {
+    log('could not mark the reservation this delivery answers', { reservationId: id, code: asEcsError(error).code });
+    return false;
+  }
 }
 
 /** ROS answered the response POST with an HTTP error. */
@@ -124,12 +163,32 @@ async function dispatch(event: RosEvent, ecs: EcsCall, progress: Progress): Prom
 async function createAndWait(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys, until: Date, onCreated: (id: string) => void = () => undefined): Promise<Reservation> {
   let id: string | undefined = (await createInFirstZoneWithStock(ecs, request, keys)).id;
   for (let round = 1; ; round++) {
+    // Ours was released by another delivery, which keeps one: wait until the tag listing shows it
+    // (it lags behind a create) rather than fail, or a rollback could miss the one it keeps.
+    if (!id) await untilListed(ecs, keys, until);
     const kept = await keepOnePerRequest(ecs, request, keys, id);
     onCreated(kept);
     const reservation = await waitUntilActive(ecs, kept, until);
-    if (reservation.status !== 'Released') return reservation;
+    if (reservation.status !== 'Released') {
+      // Converge again before answering: a just-created reservation may be missing from tag listings
+      // for a while, so two deliveries may each have kept their own. By now both are listed, and
+      // every delivery answers the same one (the other's is released), never two live.
+      const again = await keepOnePerRequest(ecs, request, keys, kept);
+      if (again === kept) return reservation;
+      log('another delivery of this request holds the reservation every delivery keeps; answering that one', { kept: again, released: kept });
+      id = again;
+    } else {
+      id = undefined;
+    }
     if (round >= 3) throw new UserError(`Capacity reservation ${kept} was released before it became Active; deploy again`);
-    id = undefined;
+  }
+}
+
+/** The tag index lags by seconds: two minutes at most (a rollback may have released them all). */
+async function untilListed(ecs: EcsCall, keys: ResourceKeys, until: Date): Promise<void> {
+  const end = Math.min(until.getTime(), Date.now() + 120_000);
+  while ((await liveReservationsTagged(ecs, REQUEST_TAG, keys.request)).length === 0 && Date.now() < end) {
+    await new Promise(resolve => setTimeout(resolve, waitPolicy.pollIntervalMs));
   }
 }
 
@@ -162,7 +221,7 @@ async function update(event: RosEvent, ecs: EcsCall, keys: ResourceKeys, now: Da
   const modified = await modifyInPlace(ecs, reservation.id, request, old);
   await syncTags(ecs, reservation, request);
   await releaseOthers(ecs, live, reservation.id);
-  const after = modified ? await waitUntilActive(ecs, reservation.id, until) : (await getReservation(ecs, reservation.id)) ?? reservation;
+  const after = modified ? await waitUntilActive(ecs, reservation.id, until, true) : (await getReservation(ecs, reservation.id)) ?? reservation;
   return { physicalResourceId, data: attributesOf(after) };
 }
 

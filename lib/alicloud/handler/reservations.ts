@@ -1,6 +1,6 @@
 import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs20140526';
 import { log, UserError } from '../../shared/handler-log';
-import { AliReservationAttributes, AliWireTag, REQUEST_TAG, RESOURCE_TAG } from '../wire';
+import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, ANSWER_TAG_PREFIX, REQUEST_TAG, RESOURCE_TAG } from '../wire';
 import { asEcsError, EcsCall } from './ecs';
 import { ecsFailure, isGone, NO_STOCK_CODES } from './errors';
 import { clientToken, ReservationRequest, ResourceKeys } from './request';
@@ -134,28 +134,48 @@ export async function keepOnePerRequest(ecs: EcsCall, request: ReservationReques
     const own = await getReservation(ecs, mine);
     if (own && own.status !== 'Released') ids.set(mine, own.zoneId);
   }
-  const rank = (zoneId: string) => (request.zoneIds.indexOf(zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
-  const ordered = [...ids].sort(([a, za], [b, zb]) => rank(za) - rank(zb) || a.localeCompare(b));
+  const ordered = keepOrder(request, [...ids].map(([id, zoneId]) => ({ id, zoneId })));
   if (ordered.length === 0) throw new UserError(`The capacity reservation this request created${mine ? ` (${mine})` : ''} is no longer listed; deploy again`);
-  for (const [id] of ordered.slice(1)) {
-    log('releasing a duplicate another delivery of this request created', { reservationId: id, kept: ordered[0][0] });
+  for (const { id } of ordered.slice(1)) {
+    log('releasing a duplicate another delivery of this request created', { reservationId: id, kept: ordered[0].id });
     await release(ecs, id);
   }
-  return ordered[0][0];
+  return ordered[0].id;
 }
 
 /**
- * Polls until Active. At the deadline the reservation is released (it bills by the hour) and the
- * deployment fails: nothing is left billing unseen. A reservation released meanwhile is returned
- * as it is (status Released) for the caller to decide.
+ * The one order every delivery of a request agrees on: the earliest of zoneIds (zones outside it
+ * last), then the lowest id. The first is the one kept and answered; it never depends on who asks.
  */
-export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date): Promise<Reservation> {
+export function keepOrder<T extends { id: string; zoneId: string }>(request: Pick<ReservationRequest, 'zoneIds'>, reservations: T[]): T[] {
+  const rank = (zoneId: string) => (request.zoneIds.indexOf(zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
+  return [...reservations].sort((a, b) => rank(a.zoneId) - rank(b.zoneId) || a.id.localeCompare(b.id));
+}
+
+/**
+ * Polls until Active. At the deadline a new reservation is released (it bills by the hour) and the
+ * deployment fails: nothing is left billing unseen; one the stack already holds (`held`) is kept
+ * and returned with the status it has.
+ * A reservation released meanwhile is returned as it is (status Released) for the caller to decide.
+ */
+export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date, held = false): Promise<Reservation> {
   for (;;) {
     const reservation = await getReservation(ecs, id);
     if (reservation?.status === 'Active' || reservation?.status === 'Released') return reservation;
     if (Date.now() >= deadline.getTime()) {
+      // Read once more right before releasing: a concurrent delivery (its own deadline later) may
+      // just have seen it Active and answered it; then it is kept and answered here too.
+      const last = await getReservation(ecs, id);
+      if (last?.status === 'Active' || last?.status === 'Released') return last;
+      // The reservation the stack already holds (an in-place change): it is tracked and holds the
+      // user's capacity, so it is kept and answered with its status. Failing instead would make
+      // ROS roll back with another change that could time out too: ROLLBACK_FAILED.
+      if (held && last) {
+        log(`capacity reservation ${id} is still ${last.status} after waitTimeout following the change; it is kept (the stack holds it) and answered as ${last.status}`, { reservationId: id });
+        return last;
+      }
       await release(ecs, id);
-      throw new UserError(`Capacity reservation ${id} was still ${reservation?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
+      throw new UserError(`Capacity reservation ${id} was still ${last?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
     }
     await new Promise(resolve => setTimeout(resolve, waitPolicy.pollIntervalMs));
   }
@@ -234,15 +254,22 @@ export async function modifyInPlace(ecs: EcsCall, id: string, request: Reservati
 
 /** Makes the user tags equal to the request's; the library's own tags are left alone. */
 export async function syncTags(ecs: EcsCall, reservation: Reservation, request: ReservationRequest): Promise<void> {
-  const current = new Map(reservation.tags.filter(t => t.Key !== RESOURCE_TAG && t.Key !== REQUEST_TAG).map(t => [t.Key, t.Value]));
+  // Every key under the reserved prefix is the library's (resource, request, answer markers).
+  const current = new Map(reservation.tags.filter(t => !t.Key.startsWith(ALI_RESERVED_TAG_PREFIX)).map(t => [t.Key, t.Value]));
   const wanted = new Set(request.tags.map(t => t.Key));
   const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
-  const toRemove = [...current.keys()].filter(k => !wanted.has(k));
+  // The Create's answer markers matter only while its deliveries settle; by an update they are
+  // stale, and they would take slots the user's tags may need (ECS allows 20).
+  const markers = reservation.tags.filter(t => t.Key.startsWith(ANSWER_TAG_PREFIX)).map(t => t.Key);
+  const toRemove = [...[...current.keys()].filter(k => !wanted.has(k)), ...markers];
+  let action = 'UntagResources';
   try {
-    if (toSet.length > 0) await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], Tag: toSet });
+    // Untag first: it frees slots for the tags set next.
     if (toRemove.length > 0) await ecs('UntagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], TagKey: toRemove });
+    action = 'TagResources';
+    if (toSet.length > 0) await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], Tag: toSet });
   } catch (error) {
-    throw ecsFailure(toSet.length > 0 ? 'TagResources' : 'UntagResources', reservation.id, error);
+    throw ecsFailure(action, reservation.id, error);
   }
 }
 

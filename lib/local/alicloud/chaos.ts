@@ -73,11 +73,12 @@ export async function chaosAlicloud(count: number, baseSeed = 1): Promise<AliCha
       const broke = {
         duplicate: ros.duplicateLive > before.duplicateLive,
         untracked: ros.liveAfterDeletion > before.liveAfterDeletion,
-        other: ros.rollbackFailed > before.rollbackFailed,
+        other: ros.rollbackFailed > before.rollbackFailed || ros.lostWhileHeld > before.lostWhileHeld,
         above: false,
       };
       record(report, seed, broke, stack.failures[0], emulator.faults.injected);
-    }, 1);
+    // ROS's handling of a repeated answer is undocumented: odd seeds refuse it, even seeds accept it.
+    }, 1, { refusesRepeatedAnswers: seed % 2 === 1 });
   }
   return { cloud: 'alicloud', lifecycles: count, ...report, wallMs: Date.now() - started, ros };
 }

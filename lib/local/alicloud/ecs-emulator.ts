@@ -163,7 +163,11 @@ export class EcsEmulator {
       case 'DescribePrice': return this.price(q);
       case 'ModifyCapacityReservation': return this.modify(q);
       case 'ReleaseCapacityReservation': return this.release(q);
-      case 'TagResources': return this.tag(q, (r, i) => r.tags.set(q[`Tag.${i}.Key`], q[`Tag.${i}.Value`] ?? ''), 'Tag', '.Key');
+      case 'TagResources': return this.tag(q, (r, i) => {
+        // ECS allows 20 tags per resource (the code is a stand-in: only the refusal is modelled).
+        if (!r.tags.has(q[`Tag.${i}.Key`]) && r.tags.size >= 20) throw new EcsError('InvalidTagCount', 'A resource can have at most 20 tags.');
+        r.tags.set(q[`Tag.${i}.Key`], q[`Tag.${i}.Value`] ?? '');
+      }, 'Tag', '.Key');
       case 'UntagResources': return this.tag(q, (r, i) => r.tags.delete(q[`TagKey.${i}`]), 'TagKey', '');
       default: throw new EcsError('InvalidAction.NotFound', `Specified api is not found, please check your url and method: ${action}`, 404);
     }

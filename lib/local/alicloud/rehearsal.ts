@@ -38,6 +38,17 @@ export interface RosResponder {
   giveUp(requestId: string): void;
   /** Answers ROS refused, by RequestId. */
   readonly refused: string[];
+  /** The answer ROS took for the request: the first it accepted. */
+  answerOf(requestId: string): Json | undefined;
+}
+
+/**
+ * ROS does not document what its ResponseURL does with a second answer to a request it already
+ * has: accept (and ignore) it, or refuse it. The rehearsal runs both readings.
+ */
+export interface RosReading {
+  /** @default false (a repeated answer is accepted and ignored) */
+  readonly refusesRepeatedAnswers?: boolean;
 }
 
 /**
@@ -72,9 +83,10 @@ export async function rehearseRosSequences(templatePath: string, options: AliReh
   const say = options.progress ?? (() => undefined);
   const counts = newRosInvariants();
   const resources = findResources(templatePath, 'ALIYUN::ROS::CustomResource', p => Array.isArray(p.Parameters?.ZoneIds));
-  for (const resource of resources) {
+  for (const resource of resources) for (const reading of [{}, { refusesRepeatedAnswers: true }] as RosReading[]) {
     const parameters = resource.properties.Parameters as Json;
     const zones: string[] = parameters.ZoneIds;
+    const as = reading.refusesRepeatedAnswers ? ' (ROS refuses repeated answers)' : '';
     const otherType = parameters.InstanceType === 'ecs.gn7i-c16g1.4xlarge' ? 'ecs.gn7i-c8g1.2xlarge' : 'ecs.gn7i-c16g1.4xlarge';
     await withAliHandler({
       stock: Object.fromEntries(zones.map(z => [z, 64])),
@@ -87,18 +99,18 @@ export async function rehearseRosSequences(templatePath: string, options: AliReh
       await quietly(async () => {
         const stack = new RosStack(invoke, emulator, ros, responseUrl, resource.logicalId, counts);
         await stack.create(parameters, { duplicate: 'concurrent' });
-        say(`  [ros] ${resource.logicalId}: concurrent duplicate Creates -> ${emulator.reservations.size} created, ${stack.live().length} live`);
+        say(`  [ros] ${resource.logicalId}${as}: concurrent duplicate Creates -> ${emulator.reservations.size} created, ${stack.live().length} live`);
         if (stack.deployed) {
           await stack.update({ ...parameters, InstanceType: otherType }, { releaseFails: true });
-          say(`  [ros] ${resource.logicalId}: replacement whose old release fails, then ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
+          say(`  [ros] ${resource.logicalId}${as}: replacement whose old release fails, then ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
           await stack.delete();
-          say(`  [ros] ${resource.logicalId}: stack deleted -> ${stack.live().length} live`);
+          say(`  [ros] ${resource.logicalId}${as}: stack deleted -> ${stack.live().length} live`);
         }
         const late = new RosStack(invoke, emulator, ros, responseUrl, resource.logicalId, counts);
         await late.create(parameters, { late: true });
-        say(`  [ros] ${resource.logicalId}: late Create after the rollback Delete -> answer refused ${ros.refused.length} time(s), ${late.live().length} live`);
+        say(`  [ros] ${resource.logicalId}${as}: late Create after the rollback Delete -> answer refused ${ros.refused.length} time(s), ${late.live().length} live`);
       });
-    });
+    }, undefined, reading);
   }
   say(`  [ros] ${rosInvariantsLine(counts)}`);
   return counts;
@@ -109,20 +121,26 @@ export type RosInvoke = (event: Json) => Promise<Json>;
 
 /**
  * The bundled FC handler wired to a fresh ECS emulator and a local ResponseURL, for the length of
- * `work`. The ResponseURL accepts answers (also repeated ones) until ROS gives up on the request;
- * then it answers 404. (Whether ROS refuses a second answer to a request it already has is not
- * documented; it is modelled as accepted.)
+ * `work`. The ResponseURL accepts answers until ROS gives up on the request; then it answers 404.
+ * A repeated answer to a request ROS already has is accepted and ignored, or (one reading of ROS's
+ * undocumented behaviour) refused with 409.
  */
-export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: RosInvoke, emulator: EcsEmulator, responseUrl: string, ros: RosResponder) => Promise<T>, retryBackoffMs = 1_000): Promise<T> {
+export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: RosInvoke, emulator: EcsEmulator, responseUrl: string, ros: RosResponder) => Promise<T>, retryBackoffMs = 1_000, reading: RosReading = {}): Promise<T> {
   const emulator = new EcsEmulator(ecs);
   const given = new Set<string>();
-  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [] };
+  const accepted = new Map<string, Json>();
+  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [], answerOf: id => accepted.get(id) };
   const responder = new LoopbackServer(async request => {
     const answer = JSON.parse(request.body);
     if (given.has(answer.RequestId)) {
       ros.refused.push(answer.RequestId);
       return { status: 404, contentType: 'text/plain', body: 'the request is over' };
     }
+    if (accepted.has(answer.RequestId) && reading.refusesRepeatedAnswers) {
+      ros.refused.push(answer.RequestId);
+      return { status: 409, contentType: 'text/plain', body: 'the request already has an answer' };
+    }
+    if (!accepted.has(answer.RequestId)) accepted.set(answer.RequestId, answer);
     return { status: 200, contentType: 'text/plain', body: '' };
   });
   await emulator.start();

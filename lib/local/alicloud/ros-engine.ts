@@ -14,6 +14,8 @@ export interface RosInvariants {
   duplicateLive: number;
   /** Resources gone from the stack (deleted, rolled back, never answered) with a reservation still live; RETAIN excepted. */
   liveAfterDeletion: number;
+  /** Settled stack states holding the resource with no live reservation behind it (capacity silently lost). */
+  lostWhileHeld: number;
   /** Rollbacks that still failed after the operator continued them three times: ROLLBACK_FAILED. */
   rollbackFailed: number;
   /** Rollback steps that failed once and succeeded when continued (transient ECS faults). */
@@ -23,12 +25,12 @@ export interface RosInvariants {
 }
 
 export function newRosInvariants(): RosInvariants {
-  return { operations: 0, requests: 0, duplicateLive: 0, liveAfterDeletion: 0, rollbackFailed: 0, rollbacksContinued: 0, scenarios: {} };
+  return { operations: 0, requests: 0, duplicateLive: 0, liveAfterDeletion: 0, lostWhileHeld: 0, rollbackFailed: 0, rollbacksContinued: 0, scenarios: {} };
 }
 
 export function rosInvariantsLine(i: RosInvariants): string {
   return `ROS engine: ${i.operations} stack operations, ${i.requests} requests; duplicate live reservations ${i.duplicateLive}, `
-    + `live after deletion ${i.liveAfterDeletion}, ROLLBACK_FAILED ${i.rollbackFailed} (${i.rollbacksContinued} rollback steps continued); `
+    + `live after deletion ${i.liveAfterDeletion}, held but released ${i.lostWhileHeld}, ROLLBACK_FAILED ${i.rollbackFailed} (${i.rollbacksContinued} rollback steps continued); `
     + `scenarios ${JSON.stringify(i.scenarios)}`;
 }
 
@@ -93,13 +95,15 @@ export class RosStack {
     let answer: Json;
     if (options.duplicate === 'concurrent') {
       this.scenario('concurrent duplicate Creates');
-      // ROS keeps the first answer it receives.
+      // ROS keeps the first answer it accepts (a refused delivery may return first).
       answer = await Promise.race([this.send(create), this.send(create)]);
       await this.quiesce();
+      answer = this.ros.answerOf(create.RequestId) ?? answer;
     } else if (options.duplicate === 'sequential') {
       this.scenario('Create delivered again');
       answer = await this.send(create);
       await this.send(create);
+      answer = this.ros.answerOf(create.RequestId) ?? answer;
     } else {
       answer = await this.send(create);
     }
@@ -159,6 +163,7 @@ export class RosStack {
   private settled(holds: boolean, retained: boolean): void {
     const live = this.live().length;
     if (holds && live > 1) this.counts.duplicateLive++;
+    if (holds && live === 0) this.counts.lostWhileHeld++;
     if (!holds && !retained && live > 0) this.counts.liveAfterDeletion++;
   }
 

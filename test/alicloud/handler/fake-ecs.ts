@@ -31,6 +31,10 @@ export class FakeEcs {
   public readonly reservations = new Map<string, FakeReservation>();
   public readonly calls: Array<{ action: string; query: Record<string, any> }> = [];
   public pendingPolls = 1;
+  /** Ids tag-filtered describes do not return yet (ECS's tag index lags behind a create). */
+  public readonly unlisted = new Set<string>();
+  /** When set, every reservation created is unlisted until a test lists it. */
+  public tagIndexLags = false;
   /** Called on every describe of one reservation, e.g. to move the clock. */
   public onPoll: () => void = () => undefined;
   private readonly tokens = new Map<string, string>();
@@ -75,9 +79,13 @@ export class FakeEcs {
       case 'DescribeCapacityReservations': return this.describe(query);
       case 'ModifyCapacityReservation': return this.modify(query);
       case 'ReleaseCapacityReservation': return this.release(query);
-      case 'TagResources':
-        query.Tag.forEach((t: any) => this.get(query.ResourceId[0]).tags.set(t.Key, t.Value));
+      case 'TagResources': {
+        // ECS allows 20 tags per resource (the error code here is a stand-in: only the refusal matters).
+        const r = this.get(query.ResourceId[0]);
+        if (new Set([...r.tags.keys(), ...query.Tag.map((t: any) => t.Key)]).size > 20) throw ecsError('InvalidTagCount');
+        query.Tag.forEach((t: any) => r.tags.set(t.Key, t.Value));
         return {};
+      }
       case 'UntagResources':
         query.TagKey.forEach((k: string) => this.get(query.ResourceId[0]).tags.delete(k));
         return {};
@@ -93,6 +101,7 @@ export class FakeEcs {
     this.stock[zoneId] -= q.InstanceAmount;
     const id = `crp-fake${this.next++}`;
     this.tokens.set(q.ClientToken, id);
+    if (this.tagIndexLags) this.unlisted.add(id);
     this.reservations.set(id, {
       id, zoneId, instanceType: q.InstanceType, amount: q.InstanceAmount, status: 'Pending',
       name: q.PrivatePoolOptions?.Name, description: q.Description, endTime: q.EndTime,
@@ -113,7 +122,7 @@ export class FakeEcs {
         if (r.status === 'Pending' && ++r.polls > this.pendingPolls) r.status = 'Active';
       }
     }
-    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value);
+    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value && !this.unlisted.has(r.id));
     return {
       CapacityReservationSet: {
         CapacityReservationItem: found.map(r => ({

@@ -3,7 +3,7 @@ import { AddressInfo } from 'net';
 import { handler, postResponse, RosEvent, RosRefusedError, RosResponse, seams } from '../../../lib/alicloud/handler';
 import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import { waitPolicy } from '../../../lib/alicloud/handler/reservations';
-import { AliReservationParameters, REQUEST_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
+import { AliReservationParameters, ANSWER_TAG_PREFIX, REQUEST_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
 import { ecsError, FakeEcs } from './fake-ecs';
 
 const RESPONSE_URL = 'https://ros-response.example/presigned?Signature=secret-signature';
@@ -160,6 +160,20 @@ describe('Create', () => {
     expect(ecs.live()).toHaveLength(0);
   });
 
+  test('a reservation that turns Active just as waitTimeout passes is kept and answered, not released (another delivery may have answered it)', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.pendingPolls = Number.POSITIVE_INFINITY;
+    let polls = 0;
+    ecs.onPoll = () => {
+      jest.setSystemTime(Date.now() + 30_000);
+      // The 4th poll (at the deadline) still shows Pending; right after, it is Active.
+      if (++polls === 5) ecs.reservations.get('crp-fake1')!.status = 'Active';
+    };
+    const answer = await invoke(event('Create', { WaitTimeoutSeconds: 120 }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { Status: 'Active' } });
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+  });
+
   test('invalid parameters fail before any ECS call, naming each', async () => {
     const answer = await invoke(event('Create', { InstanceAmount: 0, Name: 'http://x', Tags: [{ Key: 'acs:x', Value: 'v' }] }));
     expect(answer.Status).toBe('FAILED');
@@ -181,6 +195,24 @@ describe('Update', () => {
     expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
   });
 
+  test('an in-place change still not Active at waitTimeout keeps the reservation the stack holds and answers its status (no rollback to time out too)', async () => {
+    const { PhysicalResourceId } = await created();
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.onPoll = () => jest.setSystemTime(Date.now() + 30_000);
+    ecs.beforeCall = (action) => {
+      // ECS takes its time to add capacity: the reservation leaves Active for good here.
+      if (action === 'ModifyCapacityReservation') {
+        ecs.pendingPolls = Number.POSITIVE_INFINITY;
+        Object.assign(ecs.reservations.get('crp-fake1')!, { status: 'Pending', polls: 0 });
+      }
+    };
+    const answer = await invoke(event('Update', { InstanceAmount: 6, WaitTimeoutSeconds: 120 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1', Status: 'Pending' } });
+    expect(logged.join('\n')).toMatch(/crp-fake1 is still Pending after waitTimeout following the change; it is kept/);
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toHaveLength(0);
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+  });
+
   test('removing endTime makes the reservation Unlimited', async () => {
     const { PhysicalResourceId } = await created({ EndTime: '2030-01-01T00:00:00Z' });
     await invoke(event('Update', {}, { PhysicalResourceId, OldResourceProperties: params({ EndTime: '2030-01-01T00:00:00Z' }) }));
@@ -195,11 +227,23 @@ describe('Update', () => {
     expect(logged.join('\n')).toMatch(/name was removed from the template; ECS cannot clear it, so the reservation keeps \\"pool-a\\"/);
   });
 
+  test('an update to 18 user tags succeeds after a Create left its answer marker (ECS takes 20 tags), and the marker is removed', async () => {
+    const tags = Array.from({ length: 17 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+    const { PhysicalResourceId } = await created({ Tags: tags });
+    expect([...ecs.reservations.get('crp-fake1')!.tags.keys()].filter(k => k.startsWith(ANSWER_TAG_PREFIX))).toHaveLength(1);
+    const more = [...tags, { Key: 'owner', Value: 'me' }];
+    const answer = await invoke(event('Update', { Tags: more }, { PhysicalResourceId, OldResourceProperties: params({ Tags: tags }) }));
+    expect(answer.Status).toBe('SUCCESS');
+    expect([...ecs.reservations.get('crp-fake1')!.tags.keys()].filter(k => k.startsWith(ANSWER_TAG_PREFIX))).toHaveLength(0);
+    expect(ecs.reservations.get('crp-fake1')!.tags.get('owner')).toBe('me');
+  });
+
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
     const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
     await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
-    expect(ecs.callsOf('TagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
-    expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old'] }]);
+    // The Create's own answer marker aside, only the user's tag changes.
+    expect(ecs.callsOf('TagResources').filter(q => !q.Tag[0].Key.startsWith(ANSWER_TAG_PREFIX))).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
+    expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old', expect.stringMatching(/^cdk-capacity-reservations:answer:[0-9a-f]{8}$/)] }]);
     expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
   });
 
@@ -402,6 +446,54 @@ describe('duplicate and late Creates', () => {
     expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ecs.live()[0].id });
   });
 
+  test('two concurrent deliveries that each miss the other\'s reservation in the lagging tag listing still end with one, and both answer it', async () => {
+    ecs.stock['cn-hangzhou-h'] = 0;
+    ecs.tagIndexLags = true;
+    let second: Promise<RosResponse> | undefined;
+    let polledOwn = 0;
+    ecs.beforeCall = async (action, q) => {
+      // Delivery 1 found no stock in h; before it creates in i, delivery 2 runs in full and creates in h.
+      if (action === 'CreateCapacityReservation' && q.ZoneId[0] === 'cn-hangzhou-i' && !second) {
+        ecs.stock['cn-hangzhou-h'] = 8;
+        second = invoke(event('Create'));
+        await second;
+      }
+      // Neither reservation shows in tag listings until delivery 1 is waiting on its own (crp-fake2).
+      if (action === 'DescribeCapacityReservations' && q.PrivatePoolOptions?.Ids === JSON.stringify(['crp-fake2']) && ++polledOwn === 2) ecs.unlisted.clear();
+    };
+    const first = await invoke(event('Create'));
+    const again = await second!;
+    expect(ecs.reservations.size).toBe(2);
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1' });
+    expect(first).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1' });
+  });
+
+  test('a delivery whose reservation another delivery released waits until the one kept is listed, and answers it instead of failing', async () => {
+    ecs.stock['cn-hangzhou-h'] = 0;
+    const keys = resourceKeys(event('Create'));
+    let other = false;
+    let listings = 0;
+    ecs.beforeCall = async (action, q) => {
+      // While this delivery waits on crp-fake1 (zone i), another delivery creates crp-fake2 in h,
+      // keeps it (the earlier zone) and releases crp-fake1; the tag listing does not show crp-fake2 yet.
+      if (action === 'DescribeCapacityReservations' && q.PrivatePoolOptions?.Ids === JSON.stringify(['crp-fake1']) && !other) {
+        other = true;
+        ecs.stock['cn-hangzhou-h'] = 8;
+        ecs.tagIndexLags = true;
+        await ecs.call('CreateCapacityReservation', {
+          ClientToken: clientToken(keys, 'cn-hangzhou-h'), InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneId: ['cn-hangzhou-h'],
+          Tag: [{ Key: RESOURCE_TAG, Value: keys.resource }, { Key: REQUEST_TAG, Value: keys.request }],
+        });
+        ecs.reservations.get('crp-fake1')!.status = 'Released';
+      }
+      if (action === 'DescribeCapacityReservations' && q.Tag && other && ++listings === 3) ecs.unlisted.clear();
+    };
+    const answer = await invoke(event('Create'));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake2' });
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake2']);
+  });
+
   test('a Create answered after ROS gave up (ROS refuses the answer) releases what it created and says so', async () => {
     seams.respond = async (_url, response) => {
       answers.push(response);
@@ -412,6 +504,45 @@ describe('duplicate and late Creates', () => {
     expect(ecs.live()).toHaveLength(0);
     expect(returned.Reason).toMatch(/ROS refused the answer \(HTTP 404\): the stack operation was over, so the reservations this Create made were released: crp-fake1/);
     expect(logged.join('\n')).toMatch(/released what this request created/);
+  });
+
+  test('a redelivered Create whose answer ROS refuses because it holds the first answer keeps the live reservation the stack holds', async () => {
+    const first = await created();
+    seams.respond = async (_url, response) => {
+      answers.push(response);
+      throw new RosRefusedError(409);
+    };
+    const returned = await handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS });
+    expect(ecs.live().map(r => r.id)).toEqual([first.PhysicalResourceId]);
+    expect(returned.Reason).toMatch(/another delivery of this Create answered crp-fake1, so it was kept/);
+    expect(logged.join('\n')).toMatch(/if the stack does not show crp-fake1, release it in the ECS console/);
+  });
+
+  test('of concurrent deliveries whose answers ROS all refuses (it gave up), the last one refused releases the reservation', async () => {
+    const returned: RosResponse[] = [];
+    let inner: Promise<RosResponse> | undefined;
+    seams.respond = async (_url, response) => {
+      answers.push(response);
+      // Delivery 1 is about to POST; delivery 2 runs in full first, and ROS refuses both.
+      if (!inner) {
+        inner = handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS });
+        returned.push(await inner);
+      }
+      throw new RosRefusedError(404);
+    };
+    returned.push(await handler(Buffer.from(JSON.stringify(event('Create'))), { credentials: CREDENTIALS }));
+    expect(ecs.reservations.size).toBe(1);
+    expect(ecs.live()).toHaveLength(0);
+    expect(returned[0].Reason).toMatch(/another delivery of this Create answered crp-fake1, so it was kept/);
+    expect(returned[1].Reason).toMatch(/the reservations this Create made were released: crp-fake1/);
+  });
+
+  test('a refused delivery keeps the reservation when it had no room for another delivery\'s marker (ECS takes 20 tags)', async () => {
+    const tags = Array.from({ length: 18 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+    await created({ Tags: tags });
+    seams.respond = async () => { throw new RosRefusedError(409); };
+    await handler(Buffer.from(JSON.stringify(event('Create', { Tags: tags }))), { credentials: CREDENTIALS });
+    expect(ecs.live()).toHaveLength(1);
   });
 
   test('a Create whose answer fails transiently (5xx) keeps the reservation and throws, so FC retries the same request', async () => {

@@ -34,7 +34,7 @@ test('the Alibaba example through ROS\'s sequences: no duplicate live reservatio
   const invariants = await rehearseRosSequences(join(outdir, 'GpuPool.template.json'), { progress: l => lines.push(l) });
 
   process.stdout.write(`${lines.join('\n')}\n`);
-  expect(invariants).toMatchObject({ duplicateLive: 0, liveAfterDeletion: 0, rollbackFailed: 0 });
+  expect(invariants).toMatchObject({ duplicateLive: 0, liveAfterDeletion: 0, lostWhileHeld: 0, rollbackFailed: 0 });
   expect(Object.keys(invariants.scenarios).sort()).toEqual([
     'concurrent duplicate Creates', 'late Create after the rollback Delete (no PhysicalResourceId)', 'rollback Update after a replacement whose old release failed',
   ]);
