@@ -136,6 +136,7 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, now: Da
   const purchased = await purchaseOnce(request, keys, now);
   const note = join(
     purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
+    purchased.partial ? `${purchased.partial}; CapacityReservationIds may miss some, and the next deployment reads them all` : '',
     alsoOwnedNote(owned, purchased.reservationId),
   );
   return { PhysicalResourceId: purchased.reservationId, Data: { WaitDeadline: waitDeadline(request, now), Note: note, CapacityReservationIds: purchased.reservationIds.join(',') } };

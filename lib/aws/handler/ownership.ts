@@ -135,7 +135,7 @@ export function mismatches(block: CapacityReservation, request: CapacityBlockReq
  */
 export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlockRequest, prefer: { requestKey: string; currentId?: string }): CapacityReservation | undefined {
   const candidates = owned.filter(b => isLive(b) && mismatches(b, request).length === 0 && blockHours(b) >= request.durationHours);
-  const rank = (b: CapacityReservation) => (tagValue(b, IDEMPOTENCY_TAG) === prefer.requestKey ? 2 : 0) + (b.CapacityReservationId === prefer.currentId ? 1 : 0);
+  const rank = (b: CapacityReservation) => (tagValue(b, IDEMPOTENCY_TAG) === prefer.requestKey ? 2 : 0) + (holds(b, prefer.currentId) ? 1 : 0);
   return candidates.sort((a, b) => rank(b) - rank(a) || (b.EndDate?.getTime() ?? 0) - (a.EndDate?.getTime() ?? 0))[0];
 }
 
@@ -145,7 +145,15 @@ export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlo
  * be cancelled, so every answer names them: the user keeps paying for them until they end.
  */
 export function otherLiveBlocks(owned: CapacityReservation[], keptId: string | undefined): CapacityReservation[] {
-  return owned.filter(b => isLive(b) && b.CapacityReservationId !== keptId);
+  return owned.filter(b => isLive(b) && !holds(b, keptId));
+}
+
+/**
+ * Whether `id` is one of the block's reservations. A physical id is normally the lowest, but one found
+ * while EC2 listed only part of an UltraServer purchase may be another of its reservations.
+ */
+function holds(block: CapacityReservation, id: string | undefined): boolean {
+  return id !== undefined && reservationIdsOf(block).includes(id);
 }
 
 export function alsoOwnedNote(owned: CapacityReservation[], keptId: string | undefined): string {

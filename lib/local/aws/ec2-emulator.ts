@@ -43,6 +43,12 @@ export interface Ec2EmulatorOptions {
   readonly reservationsPerUltraServer?: number;
   /** The interconnect status DescribeCapacityBlockStatus reports for a block. @default 'ok' */
   readonly interconnectStatus?: (capacityBlockId: string) => string;
+  /**
+   * DescribeCapacityReservations calls during which a new UltraServer purchase lists only its highest
+   * reservation id: EC2's lists are eventually consistent, so a lookup after a lost purchase answer may
+   * see part of the purchase, and not the lowest id it is tracked by. @default 0
+   */
+  readonly ultraserverListingLag?: number;
   /** How many purchases find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
   readonly faults?: FaultPlan;
@@ -76,6 +82,8 @@ export interface EmulatedReservation {
   paymentFailed: boolean;
   /** A state EC2 put it in besides the payment/time ones (delayed, unavailable, …). */
   stateOverride?: string;
+  /** DescribeCapacityReservations lists it from this call on (see ultraserverListingLag). */
+  listedFromDescribe?: number;
 }
 
 export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
@@ -133,6 +141,8 @@ export class Ec2Emulator {
   private readonly scripted: Array<{ action: string; fault: ScriptedEc2Fault; when?: (params: Record<string, string>) => boolean }> = [];
   private readonly xml = new (localVendor().XMLBuilder)({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
   private endpointUrl?: string;
+  /** DescribeCapacityReservations calls so far. */
+  private describes = 0;
 
   constructor(private readonly options: Ec2EmulatorOptions = {}) {
     this.faults = new FaultInjector(options.faults);
@@ -180,6 +190,11 @@ export class Ec2Emulator {
   public reservationsOfPurchase(id: string): EmulatedReservation[] {
     const purchaseId = this.reservations.get(id)?.purchaseId;
     return [...this.reservations.values()].filter(r => r.purchaseId === purchaseId).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** From now on EC2 lists every reservation it holds (ends ultraserverListingLag early). */
+  public listEverything(): void {
+    for (const r of this.reservations.values()) r.listedFromDescribe = undefined;
   }
 
   /** EC2 moves a reservation to a state of its own (delayed, unavailable, …); undefined to clear it. */
@@ -388,12 +403,15 @@ export class Ec2Emulator {
     const purchaseId = [...ids].sort()[0];
     const blocks = Array.from({ length: ultraservers }, () => `cb-${randomBytes(8).toString('hex')}`);
     const instancesPerBlock = offering.instanceCount / ultraservers;
+    const highest = [...ids].sort().pop();
+    const lag = offering.ultraserverType ? this.options.ultraserverListingLag ?? 0 : 0;
     ids.forEach((id, i) => {
       const slot = i % perBlock;
       const share = Math.floor(instancesPerBlock / perBlock) + (slot < instancesPerBlock % perBlock ? 1 : 0);
       this.reservations.set(id, {
         id, blockId: blocks[Math.floor(i / perBlock)], purchaseId, instanceCount: share, offering, platform: p.InstancePlatform,
         createDate: this.clock.now(), tags: new Map(tags), endDate: endOf(offering), paymentFailed,
+        listedFromDescribe: lag > 0 && id !== highest ? this.describes + lag + 1 : undefined,
       });
     });
     const capacityBlockSet = { item: blocks.map(b => this.renderBlock(b)) };
@@ -442,10 +460,13 @@ export class Ec2Emulator {
 
   private describeReservations(p: Record<string, string>): Record<string, unknown> {
     const ids = list(p, 'CapacityReservationId');
+    const call = ++this.describes;
+    const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call;
     for (const id of ids) {
-      if (!this.reservations.has(id)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
+      const r = this.reservations.get(id);
+      if (!r || !listed(r)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
     }
-    let found = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
+    let found = [...this.reservations.values()].filter(r => listed(r) && (ids.length === 0 || ids.includes(r.id)));
     for (let i = 1; p[`Filter.${i}.Name`] !== undefined; i++) {
       const name = p[`Filter.${i}.Name`];
       const values = list(p, `Filter.${i}.Value`);

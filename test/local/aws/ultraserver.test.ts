@@ -81,6 +81,31 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
   }));
 
+  test('a lost UltraServer purchase answer, while EC2 lists only part of the purchase, is tracked by its lowest reservation with every reservation, and not bought again', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+    // The physical id later Updates and Deletes name: the lowest reservation, as for an answered purchase.
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+  }, { ultraserverListingLag: 2 }));
+
+  test('when EC2 still lists only part of a lost UltraServer purchase after every lookup, the block is kept (not failed, not bought again) and later answers never call it another block you pay for', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(lastResponse(cfn).Data?.Note).toMatch(/EC2 listed only part of the purchase/);
+    emulator.listEverything();
+    expect(await cfn.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'frontier' }] })).toBe('UPDATE_COMPLETE');
+    expect(lastResponse(cfn).Data?.Note).not.toMatch(/also owns/);
+    expect(emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.tags.get('team'))).toEqual(['frontier', 'frontier', 'frontier', 'frontier']);
+    expect(await cfn.destroy()).toBe('DELETE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+  }, { ultraserverListingLag: 12 }));
+
   test('fails and buys nothing when every UltraServer offering is above maxUpfrontFee, naming the ceiling and the cheapest offering', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     expect(await cfn.deploy({ ...ULTRA, MaxUpfrontFee: '50000' })).toBe('ROLLBACK_COMPLETE');
