@@ -1,11 +1,10 @@
 import { createHash } from 'crypto';
-import { CapacityReservation, Filter, paginateDescribeCapacityReservations } from '@aws-sdk/client-ec2';
+import { CapacityReservation, Filter } from '@aws-sdk/client-ec2';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue } from '../wire';
-import { ec2, ec2CallOptions } from './ec2';
 import { nominalDurationHours } from '../validation';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
-import { describeBlock, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
+import { describeBlock, listReservations, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -75,11 +74,7 @@ export function blockHours(block: CapacityReservation): number {
 
 /** Capacity Blocks matching `filters` (every page); other reservation types are ignored. */
 export async function describeBlocks(filters: Filter[]): Promise<CapacityReservation[]> {
-  const found: CapacityReservation[] = [];
-  for await (const page of paginateDescribeCapacityReservations({ client: ec2 }, { Filters: filters }, ec2CallOptions())) {
-    found.push(...(page.CapacityReservations ?? []).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block'));
-  }
-  return found;
+  return (await listReservations(filters)).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block');
 }
 
 /** Blocks carrying tag `key` = `value`, checked on the tags EC2 returns, not only on its filter. */

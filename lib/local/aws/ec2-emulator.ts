@@ -49,6 +49,12 @@ export interface Ec2EmulatorOptions {
    * see part of the purchase, and not the lowest id it is tracked by. @default 0
    */
   readonly ultraserverListingLag?: number;
+  /**
+   * Whether DescribeCapacityReservations honours `tag:<key>` filters. EC2's model documents none for it
+   * (instance-type, availability-zone, state, …), so 'refused' answers them as EC2 answers an unknown
+   * filter, InvalidParameterValue. @default 'honoured'
+   */
+  readonly tagFilters?: 'honoured' | 'refused';
   /** How many purchases find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
   readonly faults?: FaultPlan;
@@ -471,7 +477,7 @@ export class Ec2Emulator {
       const name = p[`Filter.${i}.Name`];
       const values = list(p, `Filter.${i}.Value`);
       found = found.filter(r => {
-        if (name.startsWith('tag:')) return values.includes(r.tags.get(name.slice(4)) ?? '\u0000');
+        if (name.startsWith('tag:') && this.options.tagFilters !== 'refused') return values.includes(r.tags.get(name.slice(4)) ?? '\u0000');
         if (name === 'instance-type') return values.includes(r.offering.instanceType);
         if (name === 'availability-zone') return values.includes(r.offering.availabilityZone);
         if (name === 'state') return values.includes(this.stateOf(r));

@@ -27,6 +27,28 @@ const lastResponse = (stack: CloudFormationStack) => stack.exchanges[stack.excha
 const daysFromNow = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 const purchaseCalls = (emulator: Ec2Emulator) => emulator.calls.filter(c => c.action === 'PurchaseCapacityBlock' && c.params.DryRun !== 'true');
 
+describe('EC2 documents no tag filter for DescribeCapacityReservations', () => {
+  // The ownership and idempotency lookups filter by tag; where EC2 refuses such a filter they must still work.
+  test('with tag filters refused, a Create buys once, and the redeploy after its rollback adopts the block instead of failing or buying', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK, { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
+    expect(lastResponse(cfn).Data?.Note).toMatch(/Adopted cr-\w+, which this resource \(Training\/Block\) already owns/);
+  }, { tagFilters: 'refused' }));
+
+  test('with tag filters refused, a purchase whose answer is lost is found by its tags and not bought again', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
+  }, { tagFilters: 'refused' }));
+});
+
 describe('buy once, whatever the engine delivers', () => {
   test('two copies of one Create delivered at the same time buy one block', () => engine(async ({ emulator, stack }) => {
     const cfn = stack('twice-concurrent');
