@@ -432,11 +432,11 @@ export class Ec2Emulator {
   private renderBlock(blockId: string): Record<string, unknown> {
     const members = this.blockMembers(blockId);
     const first = members[0];
-    const states = new Set(members.map(r => this.stateOf(r)));
+    const states = members.map(r => this.stateOf(r));
     return {
       capacityBlockId: blockId, ultraserverType: first.offering.ultraserverType, availabilityZone: first.offering.availabilityZone,
       capacityReservationIdSet: { item: members.map(r => r.id) }, startDate: first.offering.startDate.toISOString(), endDate: first.endDate.toISOString(),
-      createDate: first.createDate.toISOString(), state: states.size === 1 ? [...states][0] : [...states].find(s => s !== 'active' && s !== 'scheduled') ?? 'scheduled',
+      createDate: first.createDate.toISOString(), state: blockState(states),
       tagSet: { item: [...first.tags].map(([key, value]) => ({ key, value })) },
     };
   }
@@ -562,6 +562,18 @@ export class Ec2Emulator {
       body: this.xml.build({ Response: { Errors: { Error: { Code: error.code, Message: error.message } }, RequestID: requestId() } }),
     };
   }
+}
+
+/**
+ * A Capacity Block's state from its reservations'. The model lists fewer block states than reservation
+ * states (no delayed, pending or assessing): where no block state says it, none is sent.
+ */
+const BLOCK_STATES = ['payment-failed', 'failed', 'unavailable', 'cancelled', 'payment-pending', 'scheduled', 'active', 'expired'];
+function blockState(reservationStates: string[]): string | undefined {
+  if (reservationStates.some(s => !BLOCK_STATES.includes(s))) {
+    return BLOCK_STATES.slice(0, 4).find(s => reservationStates.includes(s));
+  }
+  return BLOCK_STATES.find(s => reservationStates.includes(s));
 }
 
 /** Extensions cost 10% more per hour than the block did. */
