@@ -327,7 +327,7 @@ export class Ec2Emulator {
   private generate(instanceType: string, count: number, hours: number): EmulatedOffering[] {
     const region = this.options.region ?? 'us-east-1';
     const perHour = HOURLY_PRICE[instanceType.split('.')[0]] ?? 20;
-    const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 11, 30));
+    const today = this.today();
     const offerings: EmulatedOffering[] = [];
     ['a', 'b', 'c'].forEach((zone, z) => [1, 3, 7, 14].forEach((days, d) => {
       const factor = 1 + 0.04 * z + 0.06 * (3 - d);
@@ -354,7 +354,7 @@ export class Ec2Emulator {
     const perHour = (HOURLY_PRICE[known.instanceType.split('.')[0]] ?? 40) * known.nodes * count;
     const zones: Array<[string, string]> = [[`${region}-dfw-2a`, 'local-zone']];
     if (!known.localZoneOnly) zones.push([`${region}a`, 'availability-zone'], [`${region}b`, 'availability-zone']);
-    const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 11, 30));
+    const today = this.today();
     const key = `cb-${type.replace(/[^a-z0-9]/g, '')}${count}x${hours}`;
     const offerings: EmulatedOffering[] = [];
     zones.forEach(([zone, zoneType], z) => [2, 9].forEach((days, d) => offerings.push({
@@ -368,6 +368,12 @@ export class Ec2Emulator {
       }));
     }
     return offerings;
+  }
+
+  /** 11:30 UTC of the simulated day: EC2 never offers a block that starts before now, however far the clock moved. */
+  private today(): Date {
+    const now = this.clock.now();
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 11, 30));
   }
 
   /** Starts within the hour (on a 5-minute mark) and ends at 11:30 UTC: short of the whole days it is sold as. */

@@ -27,6 +27,24 @@ const lastResponse = (stack: CloudFormationStack) => stack.exchanges[stack.excha
 const daysFromNow = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 const purchaseCalls = (emulator: Ec2Emulator) => emulator.calls.filter(c => c.action === 'PurchaseCapacityBlock' && c.params.DryRun !== 'true');
 
+describe('a rollback never buys', () => {
+  test('with allowRepurchase, a replacement rolled back after the first block expired returns to that block and buys nothing more', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const first = { ...BLOCK, AllowRepurchase: 'true' };
+    await cfn.deploy(first);
+    const expired = emulator.purchases[0];
+    emulator.clock.advance(expired.endDate.getTime() - emulator.clock.now().getTime() + 3_600_000);
+    const bigger = { ...first, InstanceCount: '8', MaxUpfrontFee: '16000' };
+    expect(await cfn.deploy(bigger, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    // The update bought its block (it asked to, and cannot undo it); the rollback bought nothing.
+    expect(emulator.purchases).toHaveLength(2);
+    expect(cfn.resource!.physicalResourceId).toBe(expired.id);
+    const rollback = cfn.exchanges.find(e => e.phase === 'rollback')!.response;
+    expect(rollback.Data).toMatchObject({ State: 'expired' });
+    expect(rollback.Data?.Note).toMatch(/nothing was bought, even with allowRepurchase, as this may be a rollback\. To buy a new block for these properties, deploy them with an earliestStart after /);
+  }));
+});
+
 describe('EC2 documents no tag filter for DescribeCapacityReservations', () => {
   // The ownership and idempotency lookups filter by tag; where EC2 refuses such a filter they must still work.
   test('with tag filters refused, a Create buys once, and the redeploy after its rollback adopts the block instead of failing or buying', () => engine(async ({ emulator, stack }) => {
