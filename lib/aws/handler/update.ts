@@ -49,14 +49,17 @@ export async function planUpdate(currentId: string, current: CapacityReservation
   const owned = await ownedBlocks(keys);
   const adoptable = pickAdoptable(owned, request, { requestKey: keys.request, currentId });
   if (adoptable) return { kind: 'adopt', block: adoptable, owned };
-  const earlier = owned.find(b => b.CapacityReservationId !== currentId && !isLive(b) && b.State !== 'payment-failed' && mismatches(b, request).length === 0);
-  if (earlier && live) {
+  const over = owned.filter(b => b.CapacityReservationId !== currentId && !isLive(b) && mismatches(b, request).length === 0);
+  const earlier = over.find(b => b.State !== 'payment-failed');
+  // Its payment failed, or it expired: either way the rollback goes back to it and buys nothing.
+  const rollbackTarget = earlier ?? over[0];
+  if (rollbackTarget && live) {
     // From a live block back to properties an earlier block of this resource had, now over: what the
     // rollback of a replacement sends (CloudFormation's event does not say which). A rollback must not
     // buy, so this never does, even with allowRepurchase.
     return {
-      kind: 'over', id: earlier.CapacityReservationId!, block: earlier,
-      note: `Back to Capacity Block ${describeBlock(earlier)}, which fits these properties and is over; nothing was bought, even with allowRepurchase, as this may be a rollback. To buy a new block for these properties, deploy them with an earliestStart after ${iso(earlier.StartDate!)}`,
+      kind: 'over', id: rollbackTarget.CapacityReservationId!, block: rollbackTarget,
+      note: `Back to Capacity Block ${describeBlock(rollbackTarget)}, which fits these properties and is over; nothing was bought, even with allowRepurchase, as this may be a rollback. To buy a new block for these properties, deploy them with an earliestStart after ${iso(rollbackTarget.StartDate!)}`,
     };
   }
   if (request.allowRepurchase) return { kind: 'buy' };

@@ -45,6 +45,24 @@ describe('a rollback never buys', () => {
   }));
 });
 
+describe('a rollback never buys, whatever became of the first block', () => {
+  test('with allowRepurchase, a replacement rolled back after the first block\'s payment failed returns to that block and buys nothing more', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    // Waiting ends at once (waitTimeout 0): the Create succeeds while the payment is pending; it fails later.
+    const first = { ...BLOCK, AllowRepurchase: 'true', WaitTimeoutSeconds: '0' };
+    await cfn.deploy(first);
+    const failed = emulator.purchases[0];
+    expect(cfn.status).toBe('CREATE_COMPLETE');
+    emulator.clock.advance(3_600_000);
+    expect(emulator.stateOf(failed)).toBe('payment-failed');
+    const bigger = { ...first, InstanceCount: '8', MaxUpfrontFee: '16000' };
+    expect(await cfn.deploy(bigger, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(emulator.purchases).toHaveLength(2);
+    expect(cfn.resource!.physicalResourceId).toBe(failed.id);
+    expect(cfn.exchanges.find(e => e.phase === 'rollback')!.response.Data).toMatchObject({ State: 'payment-failed' });
+  }, { paymentFails: id => id.includes('4x48') }));
+});
+
 describe('EC2 documents no tag filter for DescribeCapacityReservations', () => {
   // The ownership and idempotency lookups filter by tag; where EC2 refuses such a filter they must still work.
   test('with tag filters refused, a Create buys once, and the redeploy after its rollback adopts the block instead of failing or buying', () => engine(async ({ emulator, stack }) => {
