@@ -50,6 +50,11 @@ export interface Ec2EmulatorOptions {
    */
   readonly ultraserverListingLag?: number;
   /**
+   * DescribeCapacityReservations calls during which a new purchase's reservations show no tags and
+   * match no tag filter: EC2 may apply tags given at creation a moment after the resource. @default 0
+   */
+  readonly tagLag?: number;
+  /**
    * Whether DescribeCapacityReservations honours `tag:<key>` filters. EC2's model documents none for it
    * (instance-type, availability-zone, state, …), so 'refused' answers them as EC2 answers an unknown
    * filter, InvalidParameterValue. @default 'honoured'
@@ -90,6 +95,8 @@ export interface EmulatedReservation {
   stateOverride?: string;
   /** DescribeCapacityReservations lists it from this call on (see ultraserverListingLag). */
   listedFromDescribe?: number;
+  /** DescribeCapacityReservations shows its tags from this call on (see tagLag). */
+  taggedFromDescribe?: number;
 }
 
 export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
@@ -200,7 +207,10 @@ export class Ec2Emulator {
 
   /** From now on EC2 lists every reservation it holds (ends ultraserverListingLag early). */
   public listEverything(): void {
-    for (const r of this.reservations.values()) r.listedFromDescribe = undefined;
+    for (const r of this.reservations.values()) {
+      r.listedFromDescribe = undefined;
+      r.taggedFromDescribe = undefined;
+    }
   }
 
   /** EC2 moves a reservation to a state of its own (delayed, unavailable, …); undefined to clear it. */
@@ -424,6 +434,7 @@ export class Ec2Emulator {
         id, blockId: blocks[Math.floor(i / perBlock)], purchaseId, instanceCount: share, offering, platform: p.InstancePlatform,
         createDate: this.clock.now(), tags: new Map(tags), endDate: endOf(offering), paymentFailed,
         listedFromDescribe: lag > 0 && id !== highest ? this.describes + lag + 1 : undefined,
+        taggedFromDescribe: this.options.tagLag ? this.describes + this.options.tagLag + 1 : undefined,
       });
     });
     const capacityBlockSet = { item: blocks.map(b => this.renderBlock(b)) };
@@ -474,6 +485,7 @@ export class Ec2Emulator {
     const ids = list(p, 'CapacityReservationId');
     const call = ++this.describes;
     const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call;
+    const tagsOf = (r: EmulatedReservation) => ((r.taggedFromDescribe ?? 0) <= call ? r.tags : new Map<string, string>());
     for (const id of ids) {
       const r = this.reservations.get(id);
       if (!r || !listed(r)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
@@ -483,17 +495,17 @@ export class Ec2Emulator {
       const name = p[`Filter.${i}.Name`];
       const values = list(p, `Filter.${i}.Value`);
       found = found.filter(r => {
-        if (name.startsWith('tag:') && this.options.tagFilters !== 'refused') return values.includes(r.tags.get(name.slice(4)) ?? '\u0000');
+        if (name.startsWith('tag:') && this.options.tagFilters !== 'refused') return values.includes(tagsOf(r).get(name.slice(4)) ?? '\u0000');
         if (name === 'instance-type') return values.includes(r.offering.instanceType);
         if (name === 'availability-zone') return values.includes(r.offering.availabilityZone);
         if (name === 'state') return values.includes(this.stateOf(r));
         throw new Ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
       });
     }
-    return { capacityReservationSet: { item: found.map(r => this.render(r)) } };
+    return { capacityReservationSet: { item: found.map(r => this.render(r, tagsOf(r))) } };
   }
 
-  private render(r: EmulatedReservation): Record<string, unknown> {
+  private render(r: EmulatedReservation, tags = r.tags): Record<string, unknown> {
     const region = this.options.region ?? 'us-east-1';
     return {
       capacityReservationId: r.id,
@@ -513,7 +525,7 @@ export class Ec2Emulator {
       createDate: r.createDate.toISOString(),
       reservationType: 'capacity-block',
       capacityBlockId: r.blockId,
-      tagSet: { item: [...r.tags].map(([key, value]) => ({ key, value })) },
+      tagSet: { item: [...tags].map(([key, value]) => ({ key, value })) },
     };
   }
 

@@ -106,6 +106,28 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(emulator.purchases).toHaveLength(1);
   }, { ultraserverListingLag: 12 }));
 
+  test('a lost UltraServer purchase answer, while EC2 shows the new reservations without their tags yet, is found once the tags show, and not bought again', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+  }, { tagLag: 3 }));
+
+  test('when the tags of a lost UltraServer purchase show later than every lookup, nothing is bought again: the Create fails naming the tag to look for, and the next deploy adopts the block', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('ROLLBACK_COMPLETE');
+    expect(cfn.exchanges[0].response.Reason).toMatch(/may have succeeded, but EC2 could not say whether it did .*not buying again\. Look for a Capacity Block tagged cdk-capacity-reservations:idempotency-key=/);
+    expect(emulator.purchases).toHaveLength(1);
+    emulator.listEverything();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.reservationsOfPurchase(emulator.purchases[0].id)[0].id);
+  }, { tagLag: 50 }));
+
   test('fails and buys nothing when every UltraServer offering is above maxUpfrontFee, naming the ceiling and the cheapest offering', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     expect(await cfn.deploy({ ...ULTRA, MaxUpfrontFee: '50000' })).toBe('ROLLBACK_COMPLETE');
