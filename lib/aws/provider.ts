@@ -17,11 +17,12 @@ const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-b
 
 /** Every EC2 action the handler calls, and nothing else. Tests pin this list. */
 export const EC2_ACTIONS = {
-  /** Reads that the Service Authorization Reference gives no resource type: they are granted on "*". */
-  describe: [
-    'ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus',
-  ],
-  /** What isComplete reads while it waits; it searches, buys and tags nothing. */
+  /**
+   * What onEvent reads to search and to find the blocks it owns. These and `wait` have no resource
+   * type in the Service Authorization Reference: they are granted on "*".
+   */
+  describe: ['ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations'],
+  /** What isComplete reads while it waits (the blocks' state and interconnect); it searches, buys and tags nothing. */
   wait: ['ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus'],
   /** Has the resource type capacity-reservation* (aws:ResourceTag), so it is scoped like the extension itself. */
   extensionOfferings: 'ec2:DescribeCapacityBlockExtensionOfferings',
