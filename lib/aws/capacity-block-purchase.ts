@@ -140,7 +140,9 @@ export interface CapacityBlockPurchaseProps {
 
   /**
    * The most this block may cost up front, in `currencyCode`. Offerings above it are never bought,
-   * and an extension (a longer `duration` on update) must cost at most this much on its own.
+   * and an extension (a longer `duration` on update) must cost at most this much on its own. For an
+   * UltraServer block it is the ceiling for all `ultraserverCount` UltraServers together, not per
+   * UltraServer: EC2's `UpfrontFee` is the offering's total price.
    */
   readonly maxUpfrontFee: number;
 

@@ -17,10 +17,15 @@ const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-b
 
 /** Every EC2 action the handler calls, and nothing else. Tests pin this list. */
 export const EC2_ACTIONS = {
-  describe: [
-    'ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlockExtensionOfferings',
-    'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus',
-  ],
+  /**
+   * What onEvent reads to search and to find the blocks it owns. These and `wait` have no resource
+   * type in the Service Authorization Reference: they are granted on "*".
+   */
+  describe: ['ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations'],
+  /** What isComplete reads while it waits (the blocks' state and interconnect); it searches, buys and tags nothing. */
+  wait: ['ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus'],
+  /** Has the resource type capacity-reservation* (aws:ResourceTag), so it is scoped like the extension itself. */
+  extensionOfferings: 'ec2:DescribeCapacityBlockExtensionOfferings',
   purchase: 'ec2:PurchaseCapacityBlock',
   extend: 'ec2:PurchaseCapacityBlockExtension',
   tag: 'ec2:CreateTags',
@@ -103,10 +108,9 @@ export class CapacityBlockProvider extends Construct {
     // A purchase must carry the idempotency and owner tags: an untagged block could never be found again.
     const taggedForUs = { Null: { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' } };
 
-    for (const fn of [onEvent, isComplete]) {
-      // EC2 Describe* actions support no resource-level permissions.
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.describe], resources: ['*'] }));
-    }
+    // These Describe* actions have no resource type in the Service Authorization Reference: "*" only.
+    onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.describe], resources: ['*'] }));
+    isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.wait], resources: ['*'] }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [EC2_ACTIONS.purchase], resources: [reservations], conditions: taggedForUs }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
       actions: [EC2_ACTIONS.tag],
@@ -114,7 +118,7 @@ export class CapacityBlockProvider extends Construct {
       conditions: { StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' }, ...taggedForUs },
     }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
-      actions: [EC2_ACTIONS.tag, EC2_ACTIONS.extend],
+      actions: [EC2_ACTIONS.tag, EC2_ACTIONS.extensionOfferings, EC2_ACTIONS.extend],
       resources: [reservations],
       conditions: boughtByThisLibrary,
     }));
@@ -164,18 +168,18 @@ function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplet
   const invokeReason = (fn: lambda.IFunction, caller: string) =>
     `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
 
-  const describeOnAnyResource = {
+  const describeOnAnyResource = (actions: readonly string[]) => ({
     rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
-    reason: `${EC2_ACTIONS.describe.join(', ')} support no resource-level permissions, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
-  };
+    reason: `${actions.join(', ')} have no resource type in the Service Authorization Reference, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
+  });
   accept(defaultPolicy(onEvent), [
-    describeOnAnyResource,
+    describeOnAnyResource(EC2_ACTIONS.describe),
     {
       rule: 'AwsSolutions-IAM5', finding: `Resource::${ref(reservations)}`,
-      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region; tagging needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag and extend calls need the library\'s idempotency tag on the block',
+      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region; tagging needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the library\'s idempotency tag on the block',
     },
   ]);
-  accept(defaultPolicy(isComplete), [describeOnAnyResource]);
+  accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);
 
   const framework = (id: string) => provider.node.findChild(id) as lambda.Function;
   const frameworkRoles: Array<[lambda.Function, string]> = [

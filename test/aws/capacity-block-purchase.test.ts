@@ -277,6 +277,26 @@ describe('IAM', () => {
     }
   });
 
+  // The Service Authorization Reference gives DescribeCapacityBlockExtensionOfferings the resource type
+  // capacity-reservation* (with aws:ResourceTag), unlike the other Describe* actions, which have none.
+  test('extension offerings are read only for the library\'s own blocks, not on every resource', () => {
+    const extensionOfferings = statements.filter(s => actionsOf(s).includes('ec2:DescribeCapacityBlockExtensionOfferings'));
+    expect(extensionOfferings).toHaveLength(1);
+    expect(resourcesOf(extensionOfferings[0])).not.toContain('*');
+    expect(JSON.stringify(resourcesOf(extensionOfferings[0]))).toMatch(/:capacity-reservation\//);
+    expect(extensionOfferings[0].Condition).toEqual({ Null: { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false' } });
+  });
+
+  test('isComplete may only read reservations and blocks: it searches, buys and tags nothing', () => {
+    const stack = newStack();
+    block(stack);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    const isComplete = Object.entries(policies).filter(([id]) => /IsCompleteRole/.test(id));
+    expect(isComplete).toHaveLength(1);
+    const granted = (isComplete[0][1].Properties.PolicyDocument.Statement as Statement[]).flatMap(actionsOf).filter(a => a.startsWith('ec2:'));
+    expect(granted.sort()).toEqual(['ec2:DescribeCapacityBlockStatus', 'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityReservations']);
+  });
+
   test('PurchaseCapacityBlock is scoped to capacity-reservation ARNs built for the partition', () => {
     const purchase = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.purchase));
 

@@ -107,7 +107,8 @@ async function ultraserverHealth(view: PurchaseView): Promise<{ note: string; in
   if (membersOf(view).length === 1 && !tagValue(view, ULTRASERVER_TAG)) return { note: '', interconnect: '' };
   try {
     const blocks = await describeCapacityBlocks(blockIds);
-    const off = blocks.filter(b => b.State !== 'scheduled' && b.State !== 'active' && b.State !== 'payment-pending');
+    // A block in no state the model names (its reservations delayed, say) adds nothing to their own note.
+    const off = blocks.filter(b => b.State !== undefined && b.State !== 'scheduled' && b.State !== 'active' && b.State !== 'payment-pending');
     const notes = off.map(b => stateNote(b.CapacityBlockId ?? '', b.State ?? 'unknown'));
     const interconnect = view.State === 'active' ? combinedInterconnect(await describeInterconnect(blockIds)) : '';
     if (interconnect === 'impaired') notes.push(`the accelerator interconnect of ${blockIds.join(', ')} is impaired; contact AWS Support`);
@@ -136,6 +137,7 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, now: Da
   const purchased = await purchaseOnce(request, keys, now);
   const note = join(
     purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
+    purchased.partial ? `${purchased.partial}; CapacityReservationIds may miss some, and the next deployment reads them all` : '',
     alsoOwnedNote(owned, purchased.reservationId),
   );
   return { PhysicalResourceId: purchased.reservationId, Data: { WaitDeadline: waitDeadline(request, now), Note: note, CapacityReservationIds: purchased.reservationIds.join(',') } };

@@ -1,11 +1,10 @@
 import { createHash } from 'crypto';
-import { CapacityReservation, Filter, paginateDescribeCapacityReservations } from '@aws-sdk/client-ec2';
+import { CapacityReservation, Filter } from '@aws-sdk/client-ec2';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue } from '../wire';
-import { ec2, ec2CallOptions } from './ec2';
 import { nominalDurationHours } from '../validation';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
-import { describeBlock, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
+import { describeBlock, listReservations, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -75,11 +74,7 @@ export function blockHours(block: CapacityReservation): number {
 
 /** Capacity Blocks matching `filters` (every page); other reservation types are ignored. */
 export async function describeBlocks(filters: Filter[]): Promise<CapacityReservation[]> {
-  const found: CapacityReservation[] = [];
-  for await (const page of paginateDescribeCapacityReservations({ client: ec2 }, { Filters: filters }, ec2CallOptions())) {
-    found.push(...(page.CapacityReservations ?? []).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block'));
-  }
-  return found;
+  return (await listReservations(filters)).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block');
 }
 
 /** Blocks carrying tag `key` = `value`, checked on the tags EC2 returns, not only on its filter. */
@@ -135,7 +130,7 @@ export function mismatches(block: CapacityReservation, request: CapacityBlockReq
  */
 export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlockRequest, prefer: { requestKey: string; currentId?: string }): CapacityReservation | undefined {
   const candidates = owned.filter(b => isLive(b) && mismatches(b, request).length === 0 && blockHours(b) >= request.durationHours);
-  const rank = (b: CapacityReservation) => (tagValue(b, IDEMPOTENCY_TAG) === prefer.requestKey ? 2 : 0) + (b.CapacityReservationId === prefer.currentId ? 1 : 0);
+  const rank = (b: CapacityReservation) => (tagValue(b, IDEMPOTENCY_TAG) === prefer.requestKey ? 2 : 0) + (holds(b, prefer.currentId) ? 1 : 0);
   return candidates.sort((a, b) => rank(b) - rank(a) || (b.EndDate?.getTime() ?? 0) - (a.EndDate?.getTime() ?? 0))[0];
 }
 
@@ -145,7 +140,15 @@ export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlo
  * be cancelled, so every answer names them: the user keeps paying for them until they end.
  */
 export function otherLiveBlocks(owned: CapacityReservation[], keptId: string | undefined): CapacityReservation[] {
-  return owned.filter(b => isLive(b) && b.CapacityReservationId !== keptId);
+  return owned.filter(b => isLive(b) && !holds(b, keptId));
+}
+
+/**
+ * Whether `id` is one of the block's reservations. A physical id is normally the lowest, but one found
+ * while EC2 listed only part of an UltraServer purchase may be another of its reservations.
+ */
+function holds(block: CapacityReservation, id: string | undefined): boolean {
+  return id !== undefined && reservationIdsOf(block).includes(id);
 }
 
 export function alsoOwnedNote(owned: CapacityReservation[], keptId: string | undefined): string {

@@ -26,10 +26,23 @@ export interface Purchased {
   readonly offering?: Offering;
   /** bought now; or bought by an earlier attempt whose answer was lost, and found by its tags. */
   readonly source: 'bought' | 'found-after-lost-answer';
+  /** Found after a lost answer while EC2 still listed only part of the purchase: reservationIds may miss some. */
+  readonly partial?: string;
 }
 
 /** A lookup that saw something it cannot attribute: neither "bought" nor "not bought". */
 class Unattributable extends Error {}
+
+/**
+ * A lookup that found the purchase, but EC2 lists only part of its reservations yet (its lists are
+ * eventually consistent): bought for sure, yet its lowest reservation, the resource's physical id,
+ * may still be missing. Looked for again; kept as it is if it stays partial.
+ */
+class Incomplete extends Unattributable {
+  constructor(public readonly view: PurchaseView, message: string) {
+    super(message);
+  }
+}
 
 /**
  * Buys the best acceptable offering exactly once for this request (lifecycle rules 1–3): refuses
@@ -71,7 +84,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
       // The purchase may have gone through: find it before trying anything else.
       log('purchase outcome unknown; looking for the block before any retry', { offeringId: offering.id, error: lastFailure });
       const bought = await lookForPurchase(keys.request, offering, startedAt);
-      if (bought) return { ...found(bought), offering };
+      if (bought) return { ...found(bought.view), offering, partial: bought.partial };
     }
   }
   throw new UserError(`Could not buy a Capacity Block after ${purchasePolicy.maxAttempts} attempts (last error ${lastFailure}); no block tagged ${IDEMPOTENCY_TAG} was found, so nothing was bought; deploy again to retry`);
@@ -114,7 +127,7 @@ async function buy(offering: Offering, request: CapacityBlockRequest, keys: Reso
     // EC2 accepted the purchase but sent no id: the lookup finds it by its tags.
     const bought = await lookForPurchase(keys.request, offering, startedAt);
     if (!bought) throw new Error('PurchaseCapacityBlock returned no CapacityReservationId');
-    return reservationIdsOf(bought);
+    return reservationIdsOf(bought.view);
   }
   log('bought Capacity Block', {
     capacityReservationId: id, offeringId: offering.id, upfrontFee: money(offering.upfrontFee, offering.currencyCode),
@@ -154,19 +167,27 @@ async function explainRejection(error: unknown, offering: Offering, request: Cap
  * lookups that answered "not there" allow another purchase; one that errors, or sees a block it
  * cannot attribute, proves nothing.
  */
-async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<PurchaseView | undefined> {
+async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<{ view: PurchaseView; partial?: string } | undefined> {
   let answered = false;
   let lastError = '';
+  let partial: Incomplete | undefined;
   for (let i = 0; i < purchasePolicy.lookups; i++) {
     if (i > 0) await sleep(purchasePolicy.lookupDelayMs);
     try {
       const found = await findPurchase(key, { offering, since });
-      if (found) return found;
+      if (found) return { view: found };
       answered = true;
     } catch (error) {
+      if (error instanceof Incomplete) partial = error;
       lastError = error instanceof Unattributable ? error.message : oneLine(error);
-      log('could not tell whether the purchase happened; looking again', { error: lastError });
+      log('could not tell whether the purchase happened, or all of it; looking again', { error: lastError });
     }
+  }
+  if (partial) {
+    // Bought for sure: never buy again, never fail (rule 4); report what EC2 lists.
+    const ids = reservationIdsOf(partial.view).join(', ');
+    log('the purchase is bought, but EC2 lists only part of it; keeping what it lists', { capacityReservationIds: ids, error: partial.message });
+    return { view: partial.view, partial: `EC2 listed only part of the purchase when it was found (${partial.message}): ${ids}` };
   }
   if (!answered) {
     throw new UserError(`The purchase of ${offering.id} may have succeeded, but EC2 could not say whether it did (${lastError}); not buying again. Look for a Capacity Block tagged ${IDEMPOTENCY_TAG}=${key} before deploying again`);
@@ -183,7 +204,8 @@ async function lookForPurchase(key: string, offering: Offering, since: Date): Pr
 export async function findPurchase(key: string, attempt?: { offering: Offering; since: Date }): Promise<PurchaseView | undefined> {
   // One key, one purchase: an UltraServer purchase's reservations all carry it.
   const tagged = await blocksTagged(IDEMPOTENCY_TAG, key);
-  if (tagged.length > 0 || !attempt) return purchaseView(tagged);
+  if (tagged.length > 0) return whole(tagged, attempt?.offering);
+  if (!attempt) return undefined;
   const { offering, since } = attempt;
   const margin = 60_000;
   // An UltraServer block's reservations each hold part of its instances: match them on zone and dates.
@@ -198,12 +220,26 @@ export async function findPurchase(key: string, attempt?: { offering: Offering; 
     && (r.CreateDate?.getTime() ?? 0) >= since.getTime() - margin)
     .sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''));
   const ours = sameShape.filter(r => tagValue(r, IDEMPOTENCY_TAG) === key);
-  if (ours.length > 0) return purchaseView(ours);
+  if (ours.length > 0) return whole(ours, offering);
   const untagged = sameShape.filter(r => (r.Tags ?? []).length === 0);
   if (untagged.length > 0) {
     throw new Unattributable(`${untagged.map(r => r.CapacityReservationId).join(', ')} of exactly that offering shows no tags yet, so whose it is cannot be told`);
   }
   return undefined;
+}
+
+/**
+ * The purchase's reservations as one view, when they hold every instance of the offering bought. An
+ * UltraServer purchase is several reservations, which EC2 may list one by one: with only some of them
+ * the lowest id (the physical id) may be missing, so that is Incomplete, not found.
+ */
+function whole(reservations: CapacityReservation[], offering: Offering | undefined): PurchaseView {
+  const view = purchaseView(reservations)!;
+  const listed = reservations.reduce((n, r) => n + (r.TotalInstanceCount ?? 0), 0);
+  if (offering?.ultraserverType !== undefined && listed < offering.instanceCount) {
+    throw new Incomplete(view, `${reservations.length} reservation(s) with ${listed} of the offering's ${offering.instanceCount} instances are listed yet`);
+  }
+  return view;
 }
 
 function offeringFields(o: Offering, acceptable: number, refused: number): Record<string, unknown> {

@@ -1,11 +1,11 @@
 import {
   CapacityBlock, CapacityBlockStatus, CapacityReservation, DescribeCapacityBlocksCommand, DescribeCapacityBlockStatusCommand,
-  DescribeCapacityReservationsCommand,
+  DescribeCapacityReservationsCommand, Filter, paginateDescribeCapacityReservations,
 } from '@aws-sdk/client-ec2';
 import { parseDecimal } from '../validation';
 import { CapacityBlockAttributes, IDEMPOTENCY_TAG, OFFERING_TAG, ULTRASERVER_TAG, UPFRONT_FEE_TAG } from '../wire';
 import { ec2, ec2CallOptions } from './ec2';
-import { isNotFound, UserError } from './errors';
+import { errorCode, isNotFound, log, UserError } from './errors';
 import { iso } from './offerings';
 
 export async function describeReservation(id: string): Promise<CapacityReservation | undefined> {
@@ -26,8 +26,8 @@ export async function describePurchase(id: string): Promise<PurchaseView | undef
   const reservation = await describeReservation(id);
   const key = reservation && tagValue(reservation, ULTRASERVER_TAG) !== undefined ? tagValue(reservation, IDEMPOTENCY_TAG) : undefined;
   if (!reservation || key === undefined) return reservation;
-  const result = await ec2.send(new DescribeCapacityReservationsCommand({ Filters: [{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [key] }] }), ec2CallOptions());
-  const members = (result.CapacityReservations ?? []).filter(r => tagValue(r, IDEMPOTENCY_TAG) === key && r.CapacityReservationId !== id);
+  const listed = await listReservations([{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [key] }]);
+  const members = listed.filter(r => tagValue(r, IDEMPOTENCY_TAG) === key && r.CapacityReservationId !== id);
   return purchaseView([reservation, ...members]);
 }
 
@@ -48,6 +48,30 @@ export async function describeReservations(ids: string[]): Promise<PurchaseView 
   const missing = ids.filter(id => !found.some(r => r.CapacityReservationId === id));
   const view = purchaseView(found);
   return view && missing.length > 0 ? { ...view, State: undefined } : view;
+}
+
+/**
+ * DescribeCapacityReservations, every page. EC2's model documents no `tag:<key>` filter for it (only
+ * instance-type, availability-zone, state and the like): if EC2 refuses one, list without it. Callers
+ * check the tags on what EC2 returns either way, so the filter only narrows the answer; the ownership
+ * and idempotency lookups must not depend on it, or every deployment would fail before it could buy.
+ */
+export async function listReservations(filters: Filter[]): Promise<CapacityReservation[]> {
+  const list = async (only: Filter[]) => {
+    const found: CapacityReservation[] = [];
+    for await (const page of paginateDescribeCapacityReservations({ client: ec2 }, { Filters: only.length > 0 ? only : undefined }, ec2CallOptions())) {
+      found.push(...(page.CapacityReservations ?? []));
+    }
+    return found;
+  };
+  const untagged = filters.filter(f => !f.Name?.startsWith('tag:'));
+  try {
+    return await list(filters);
+  } catch (error) {
+    if (untagged.length === filters.length || !/^(InvalidParameterValue|InvalidFilter)/.test(errorCode(error))) throw error;
+    log('EC2 refused a tag filter of DescribeCapacityReservations; listing without it and reading the tags', { error: errorCode(error) });
+    return list(untagged);
+  }
 }
 
 /** A symbol, not a member name: it must never pass for a field of EC2's answer. */

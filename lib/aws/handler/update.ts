@@ -29,6 +29,8 @@ export type UpdatePlan =
  * - it is over (expired, payment failed, no longer listed) and this update asks for no other block:
  *   report it as it is; an unrelated update never buys;
  * - another live block this resource owns fits (a rollback after a replacement): adopt it, buy nothing;
+ * - the current block is live and an owned block that fits is over (the rollback of a replacement
+ *   looks like this): report that one, and never buy, even with allowRepurchase;
  * - allowRepurchase: buy;
  * - an owned block that fits is over (a rollback to it): report it;
  * - the current block is over: report it, and what a new block would need;
@@ -47,8 +49,20 @@ export async function planUpdate(currentId: string, current: CapacityReservation
   const owned = await ownedBlocks(keys);
   const adoptable = pickAdoptable(owned, request, { requestKey: keys.request, currentId });
   if (adoptable) return { kind: 'adopt', block: adoptable, owned };
+  const over = owned.filter(b => b.CapacityReservationId !== currentId && !isLive(b) && mismatches(b, request).length === 0);
+  const earlier = over.find(b => b.State !== 'payment-failed');
+  // Its payment failed, or it expired: either way the rollback goes back to it and buys nothing.
+  const rollbackTarget = earlier ?? over[0];
+  if (rollbackTarget && live) {
+    // From a live block back to properties an earlier block of this resource had, now over: what the
+    // rollback of a replacement sends (CloudFormation's event does not say which). A rollback must not
+    // buy, so this never does, even with allowRepurchase.
+    return {
+      kind: 'over', id: rollbackTarget.CapacityReservationId!, block: rollbackTarget,
+      note: `Back to Capacity Block ${describeBlock(rollbackTarget)}, which fits these properties and is over; nothing was bought, even with allowRepurchase, as this may be a rollback. To buy a new block for these properties, deploy them with an earliestStart after ${iso(rollbackTarget.StartDate!)}`,
+    };
+  }
   if (request.allowRepurchase) return { kind: 'buy' };
-  const earlier = owned.find(b => b.CapacityReservationId !== currentId && !isLive(b) && b.State !== 'payment-failed' && mismatches(b, request).length === 0);
   if (earlier) {
     return { kind: 'over', id: earlier.CapacityReservationId!, block: earlier, note: `Back to Capacity Block ${describeBlock(earlier)}, which fits these properties and is over; nothing was bought` };
   }

@@ -43,6 +43,23 @@ export interface Ec2EmulatorOptions {
   readonly reservationsPerUltraServer?: number;
   /** The interconnect status DescribeCapacityBlockStatus reports for a block. @default 'ok' */
   readonly interconnectStatus?: (capacityBlockId: string) => string;
+  /**
+   * DescribeCapacityReservations calls during which a new UltraServer purchase lists only its highest
+   * reservation id: EC2's lists are eventually consistent, so a lookup after a lost purchase answer may
+   * see part of the purchase, and not the lowest id it is tracked by. @default 0
+   */
+  readonly ultraserverListingLag?: number;
+  /**
+   * DescribeCapacityReservations calls during which a new purchase's reservations show no tags and
+   * match no tag filter: EC2 may apply tags given at creation a moment after the resource. @default 0
+   */
+  readonly tagLag?: number;
+  /**
+   * Whether DescribeCapacityReservations honours `tag:<key>` filters. EC2's model documents none for it
+   * (instance-type, availability-zone, state, …), so 'refused' answers them as EC2 answers an unknown
+   * filter, InvalidParameterValue. @default 'honoured'
+   */
+  readonly tagFilters?: 'honoured' | 'refused';
   /** How many purchases find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
   readonly faults?: FaultPlan;
@@ -76,6 +93,10 @@ export interface EmulatedReservation {
   paymentFailed: boolean;
   /** A state EC2 put it in besides the payment/time ones (delayed, unavailable, …). */
   stateOverride?: string;
+  /** DescribeCapacityReservations lists it from this call on (see ultraserverListingLag). */
+  listedFromDescribe?: number;
+  /** DescribeCapacityReservations shows its tags from this call on (see tagLag). */
+  taggedFromDescribe?: number;
 }
 
 export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
@@ -133,6 +154,8 @@ export class Ec2Emulator {
   private readonly scripted: Array<{ action: string; fault: ScriptedEc2Fault; when?: (params: Record<string, string>) => boolean }> = [];
   private readonly xml = new (localVendor().XMLBuilder)({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });
   private endpointUrl?: string;
+  /** DescribeCapacityReservations calls so far. */
+  private describes = 0;
 
   constructor(private readonly options: Ec2EmulatorOptions = {}) {
     this.faults = new FaultInjector(options.faults);
@@ -180,6 +203,14 @@ export class Ec2Emulator {
   public reservationsOfPurchase(id: string): EmulatedReservation[] {
     const purchaseId = this.reservations.get(id)?.purchaseId;
     return [...this.reservations.values()].filter(r => r.purchaseId === purchaseId).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** From now on EC2 lists every reservation it holds (ends ultraserverListingLag early). */
+  public listEverything(): void {
+    for (const r of this.reservations.values()) {
+      r.listedFromDescribe = undefined;
+      r.taggedFromDescribe = undefined;
+    }
   }
 
   /** EC2 moves a reservation to a state of its own (delayed, unavailable, …); undefined to clear it. */
@@ -306,7 +337,7 @@ export class Ec2Emulator {
   private generate(instanceType: string, count: number, hours: number): EmulatedOffering[] {
     const region = this.options.region ?? 'us-east-1';
     const perHour = HOURLY_PRICE[instanceType.split('.')[0]] ?? 20;
-    const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 11, 30));
+    const today = this.today();
     const offerings: EmulatedOffering[] = [];
     ['a', 'b', 'c'].forEach((zone, z) => [1, 3, 7, 14].forEach((days, d) => {
       const factor = 1 + 0.04 * z + 0.06 * (3 - d);
@@ -333,7 +364,7 @@ export class Ec2Emulator {
     const perHour = (HOURLY_PRICE[known.instanceType.split('.')[0]] ?? 40) * known.nodes * count;
     const zones: Array<[string, string]> = [[`${region}-dfw-2a`, 'local-zone']];
     if (!known.localZoneOnly) zones.push([`${region}a`, 'availability-zone'], [`${region}b`, 'availability-zone']);
-    const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 11, 30));
+    const today = this.today();
     const key = `cb-${type.replace(/[^a-z0-9]/g, '')}${count}x${hours}`;
     const offerings: EmulatedOffering[] = [];
     zones.forEach(([zone, zoneType], z) => [2, 9].forEach((days, d) => offerings.push({
@@ -347,6 +378,12 @@ export class Ec2Emulator {
       }));
     }
     return offerings;
+  }
+
+  /** 11:30 UTC of the simulated day: EC2 never offers a block that starts before now, however far the clock moved. */
+  private today(): Date {
+    const now = this.clock.now();
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 11, 30));
   }
 
   /** Starts within the hour (on a 5-minute mark) and ends at 11:30 UTC: short of the whole days it is sold as. */
@@ -388,12 +425,16 @@ export class Ec2Emulator {
     const purchaseId = [...ids].sort()[0];
     const blocks = Array.from({ length: ultraservers }, () => `cb-${randomBytes(8).toString('hex')}`);
     const instancesPerBlock = offering.instanceCount / ultraservers;
+    const highest = [...ids].sort().pop();
+    const lag = offering.ultraserverType ? this.options.ultraserverListingLag ?? 0 : 0;
     ids.forEach((id, i) => {
       const slot = i % perBlock;
       const share = Math.floor(instancesPerBlock / perBlock) + (slot < instancesPerBlock % perBlock ? 1 : 0);
       this.reservations.set(id, {
         id, blockId: blocks[Math.floor(i / perBlock)], purchaseId, instanceCount: share, offering, platform: p.InstancePlatform,
         createDate: this.clock.now(), tags: new Map(tags), endDate: endOf(offering), paymentFailed,
+        listedFromDescribe: lag > 0 && id !== highest ? this.describes + lag + 1 : undefined,
+        taggedFromDescribe: this.options.tagLag ? this.describes + this.options.tagLag + 1 : undefined,
       });
     });
     const capacityBlockSet = { item: blocks.map(b => this.renderBlock(b)) };
@@ -408,11 +449,11 @@ export class Ec2Emulator {
   private renderBlock(blockId: string): Record<string, unknown> {
     const members = this.blockMembers(blockId);
     const first = members[0];
-    const states = new Set(members.map(r => this.stateOf(r)));
+    const states = members.map(r => this.stateOf(r));
     return {
       capacityBlockId: blockId, ultraserverType: first.offering.ultraserverType, availabilityZone: first.offering.availabilityZone,
       capacityReservationIdSet: { item: members.map(r => r.id) }, startDate: first.offering.startDate.toISOString(), endDate: first.endDate.toISOString(),
-      createDate: first.createDate.toISOString(), state: states.size === 1 ? [...states][0] : [...states].find(s => s !== 'active' && s !== 'scheduled') ?? 'scheduled',
+      createDate: first.createDate.toISOString(), state: blockState(states),
       tagSet: { item: [...first.tags].map(([key, value]) => ({ key, value })) },
     };
   }
@@ -442,25 +483,29 @@ export class Ec2Emulator {
 
   private describeReservations(p: Record<string, string>): Record<string, unknown> {
     const ids = list(p, 'CapacityReservationId');
+    const call = ++this.describes;
+    const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call;
+    const tagsOf = (r: EmulatedReservation) => ((r.taggedFromDescribe ?? 0) <= call ? r.tags : new Map<string, string>());
     for (const id of ids) {
-      if (!this.reservations.has(id)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
+      const r = this.reservations.get(id);
+      if (!r || !listed(r)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
     }
-    let found = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
+    let found = [...this.reservations.values()].filter(r => listed(r) && (ids.length === 0 || ids.includes(r.id)));
     for (let i = 1; p[`Filter.${i}.Name`] !== undefined; i++) {
       const name = p[`Filter.${i}.Name`];
       const values = list(p, `Filter.${i}.Value`);
       found = found.filter(r => {
-        if (name.startsWith('tag:')) return values.includes(r.tags.get(name.slice(4)) ?? '\u0000');
+        if (name.startsWith('tag:') && this.options.tagFilters !== 'refused') return values.includes(tagsOf(r).get(name.slice(4)) ?? '\u0000');
         if (name === 'instance-type') return values.includes(r.offering.instanceType);
         if (name === 'availability-zone') return values.includes(r.offering.availabilityZone);
         if (name === 'state') return values.includes(this.stateOf(r));
         throw new Ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
       });
     }
-    return { capacityReservationSet: { item: found.map(r => this.render(r)) } };
+    return { capacityReservationSet: { item: found.map(r => this.render(r, tagsOf(r))) } };
   }
 
-  private render(r: EmulatedReservation): Record<string, unknown> {
+  private render(r: EmulatedReservation, tags = r.tags): Record<string, unknown> {
     const region = this.options.region ?? 'us-east-1';
     return {
       capacityReservationId: r.id,
@@ -480,7 +525,7 @@ export class Ec2Emulator {
       createDate: r.createDate.toISOString(),
       reservationType: 'capacity-block',
       capacityBlockId: r.blockId,
-      tagSet: { item: [...r.tags].map(([key, value]) => ({ key, value })) },
+      tagSet: { item: [...tags].map(([key, value]) => ({ key, value })) },
     };
   }
 
@@ -535,6 +580,18 @@ export class Ec2Emulator {
       body: this.xml.build({ Response: { Errors: { Error: { Code: error.code, Message: error.message } }, RequestID: requestId() } }),
     };
   }
+}
+
+/**
+ * A Capacity Block's state from its reservations'. The model lists fewer block states than reservation
+ * states (no delayed, pending or assessing): where no block state says it, none is sent.
+ */
+const BLOCK_STATES = ['payment-failed', 'failed', 'unavailable', 'cancelled', 'payment-pending', 'scheduled', 'active', 'expired'];
+function blockState(reservationStates: string[]): string | undefined {
+  if (reservationStates.some(s => !BLOCK_STATES.includes(s))) {
+    return BLOCK_STATES.slice(0, 4).find(s => reservationStates.includes(s));
+  }
+  return BLOCK_STATES.find(s => reservationStates.includes(s));
 }
 
 /** Extensions cost 10% more per hour than the block did. */

@@ -82,6 +82,7 @@ interface PendingRequest {
 }
 
 interface Invocation {
+  readonly fn: 'onEvent' | 'isComplete';
   frozen: boolean;
   /** AWS calls made so far, and the one before which a crash stops it (Infinity: none). */
   calls: number;
@@ -108,6 +109,8 @@ const current = new AsyncLocalStorage<Invocation>();
  */
 export class ProviderFramework {
   public readonly invocations: InvocationRecord[] = [];
+  /** Every AWS command each user function called (e.g. PurchaseCapacityBlockCommand), to check against its role's policy. */
+  public readonly commandsBy: Record<'onEvent' | 'isComplete', Set<string>> = { onEvent: new Set(), isComplete: new Set() };
   /** Engine faults injected and duplicate deliveries made, by kind. */
   public readonly injected: Record<string, number> = {};
   private readonly pending = new Map<string, PendingRequest>();
@@ -231,7 +234,7 @@ export class ProviderFramework {
     const context: LambdaContext = { getRemainingTimeInMillis: () => started + budgetMs - Date.now(), functionName: fn, awsRequestId: `${fn}-${this.invocations.length}` };
     const crashes = this.chance(this.faults?.crash);
     if (crashes) this.count('crash');
-    const invocation: Invocation = { frozen: false, calls: 0, crashAt: crashes ? Math.floor(this.random() * 6) : Infinity };
+    const invocation: Invocation = { fn, frozen: false, calls: 0, crashAt: crashes ? Math.floor(this.random() * 6) : Infinity };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), budgetMs); });
     const run = current.run(invocation, () => this.user[fn](event, context));
@@ -265,6 +268,7 @@ export class ProviderFramework {
   private beforeCall(command: string): void {
     const invocation = current.getStore();
     if (!invocation) return;
+    this.commandsBy[invocation.fn].add(command);
     if (invocation.calls++ >= invocation.crashAt) invocation.frozen = true;
     if (command === this.crashAfterCommand) {
       this.crashAfterCommand = undefined;

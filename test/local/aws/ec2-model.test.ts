@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { CloudFormationStack, quietly, withAwsHandler, withProviderFramework } from '../../../lib/local';
-import { answerElementsNotInModel, outputPathInModel, requestParameterInModel } from './ec2-model';
+import { answerElementsNotInModel, enumValuesNotInModel, outputPathInModel, requestParameterInModel } from './ec2-model';
 
 /**
  * The emulator encodes our reading of EC2, so it is checked against EC2's own model: every request
@@ -58,6 +58,10 @@ async function exercise() {
       statuses.push(await ultra.deploy(ULTRA));
       emulator.clock.advance(2 * 3_600_000); // active: the interconnect status is read
       statuses.push(await ultra.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'ml' }] }));
+      // EC2 delivers the block late: its reservations go delayed, a state only reservations have.
+      const ultraPurchase = emulator.purchases.find(r => r.offering.ultraserverType)!;
+      for (const r of emulator.reservationsOfPurchase(ultraPurchase.id)) emulator.setState(r.id, 'delayed');
+      await ultra.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'frontier' }] });
       statuses.push(await ultra.destroy());
     } finally {
       Object.assign(handler.hooks, saved, { afterCall: (_c: string, output: unknown) => output });
@@ -94,6 +98,13 @@ test('every element of every answer the emulator sends is in the EC2 model of it
   expect([...new Set(problems)]).toEqual([]);
 });
 
+test('every state and status the emulator answers is a value the EC2 model lists for that member', () => {
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_' });
+  expect(seen.answers.filter(a => a.action === 'DescribeCapacityBlocks').length).toBeGreaterThan(0);
+  const problems = seen.answers.flatMap(({ action, body }) => enumValuesNotInModel(action, parser.parse(body)[`${action}Response`]));
+  expect([...new Set(problems)]).toEqual([]);
+});
+
 test('every field the handler reads from an EC2 answer is in the EC2 model of its operation', () => {
   const ec2Reads = [...seen.reads].filter(([action]) => SERVED.includes(action));
   expect(ec2Reads.map(([action]) => action)).toEqual(expect.arrayContaining([
@@ -119,6 +130,12 @@ describe('the model checks can fail', () => {
   test('a request parameter named after the SDK member instead of the wire name is caught', () => {
     expect(requestParameterInModel('DescribeCapacityReservations', 'Filter.1.Name')).toBeUndefined();
     expect(requestParameterInModel('DescribeCapacityReservations', 'Filters.1.Name')).toMatch(/no member 'Filters'/);
+  });
+
+  test('a block state that only reservations have is caught', () => {
+    expect(enumValuesNotInModel('DescribeCapacityBlocks', { capacityBlockSet: { item: [{ capacityBlockId: 'cb-1', state: 'delayed' }] } }))
+      .toEqual(["DescribeCapacityBlocks: capacityBlockSet.state 'delayed' is not a CapacityBlockResourceState"]);
+    expect(enumValuesNotInModel('DescribeCapacityReservations', { capacityReservationSet: { item: [{ state: 'delayed' }] } })).toEqual([]);
   });
 
   test('a handler read of a field the answer does not have is caught', () => {

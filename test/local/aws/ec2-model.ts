@@ -100,3 +100,32 @@ export function outputPathInModel(action: string, path: string[]): string | unde
   }
   return undefined;
 }
+
+/**
+ * Enumerated values the model gives by name: where an answer holds one, it must be one the model
+ * lists for that member. (A block state is not a reservation state: the model has a shorter list.)
+ */
+const ENUMS: Array<{ parent: string; child: string; values: Record<string, string>; name: string }> = [
+  { parent: 'capacityBlockSet', child: 'state', values: ec2.CapacityBlockResourceState, name: 'CapacityBlockResourceState' },
+  { parent: 'capacityReservationSet', child: 'state', values: ec2.CapacityReservationState, name: 'CapacityReservationState' },
+  { parent: 'capacityReservation', child: 'state', values: ec2.CapacityReservationState, name: 'CapacityReservationState' },
+  { parent: 'capacityBlockStatusSet', child: 'interconnectStatus', values: ec2.CapacityBlockInterconnectStatus, name: 'CapacityBlockInterconnectStatus' },
+];
+
+export function enumValuesNotInModel(action: string, answer: unknown): string[] {
+  const problems: string[] = [];
+  const walk = (value: unknown, parent: string) => {
+    if (value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) { value.forEach(v => walk(v, parent)); return; }
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      const rule = ENUMS.find(e => e.parent === parent && e.child === key);
+      if (rule && typeof child === 'string' && !Object.values(rule.values).includes(child)) {
+        problems.push(`${action}: ${parent}.${key} '${child}' is not a ${rule.name}`);
+      }
+      // List items sit under 'item': they keep the list's name as their parent.
+      walk(child, key === 'item' ? parent : key);
+    }
+  };
+  walk(answer, action);
+  return problems;
+}

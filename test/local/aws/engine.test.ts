@@ -27,6 +27,64 @@ const lastResponse = (stack: CloudFormationStack) => stack.exchanges[stack.excha
 const daysFromNow = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 const purchaseCalls = (emulator: Ec2Emulator) => emulator.calls.filter(c => c.action === 'PurchaseCapacityBlock' && c.params.DryRun !== 'true');
 
+describe('a rollback never buys', () => {
+  test('with allowRepurchase, a replacement rolled back after the first block expired returns to that block and buys nothing more', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const first = { ...BLOCK, AllowRepurchase: 'true' };
+    await cfn.deploy(first);
+    const expired = emulator.purchases[0];
+    emulator.clock.advance(expired.endDate.getTime() - emulator.clock.now().getTime() + 3_600_000);
+    const bigger = { ...first, InstanceCount: '8', MaxUpfrontFee: '16000' };
+    expect(await cfn.deploy(bigger, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    // The update bought its block (it asked to, and cannot undo it); the rollback bought nothing.
+    expect(emulator.purchases).toHaveLength(2);
+    expect(cfn.resource!.physicalResourceId).toBe(expired.id);
+    const rollback = cfn.exchanges.find(e => e.phase === 'rollback')!.response;
+    expect(rollback.Data).toMatchObject({ State: 'expired' });
+    expect(rollback.Data?.Note).toMatch(/nothing was bought, even with allowRepurchase, as this may be a rollback\. To buy a new block for these properties, deploy them with an earliestStart after /);
+  }));
+});
+
+describe('a rollback never buys, whatever became of the first block', () => {
+  test('with allowRepurchase, a replacement rolled back after the first block\'s payment failed returns to that block and buys nothing more', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    // Waiting ends at once (waitTimeout 0): the Create succeeds while the payment is pending; it fails later.
+    const first = { ...BLOCK, AllowRepurchase: 'true', WaitTimeoutSeconds: '0' };
+    await cfn.deploy(first);
+    const failed = emulator.purchases[0];
+    expect(cfn.status).toBe('CREATE_COMPLETE');
+    emulator.clock.advance(3_600_000);
+    expect(emulator.stateOf(failed)).toBe('payment-failed');
+    const bigger = { ...first, InstanceCount: '8', MaxUpfrontFee: '16000' };
+    expect(await cfn.deploy(bigger, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(emulator.purchases).toHaveLength(2);
+    expect(cfn.resource!.physicalResourceId).toBe(failed.id);
+    expect(cfn.exchanges.find(e => e.phase === 'rollback')!.response.Data).toMatchObject({ State: 'payment-failed' });
+  }, { paymentFails: id => id.includes('4x48') }));
+});
+
+describe('EC2 documents no tag filter for DescribeCapacityReservations', () => {
+  // The ownership and idempotency lookups filter by tag; where EC2 refuses such a filter they must still work.
+  test('with tag filters refused, a Create buys once, and the redeploy after its rollback adopts the block instead of failing or buying', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK, { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
+    expect(lastResponse(cfn).Data?.Note).toMatch(/Adopted cr-\w+, which this resource \(Training\/Block\) already owns/);
+  }, { tagFilters: 'refused' }));
+
+  test('with tag filters refused, a purchase whose answer is lost is found by its tags and not bought again', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
+  }, { tagFilters: 'refused' }));
+});
+
 describe('buy once, whatever the engine delivers', () => {
   test('two copies of one Create delivered at the same time buy one block', () => engine(async ({ emulator, stack }) => {
     const cfn = stack('twice-concurrent');

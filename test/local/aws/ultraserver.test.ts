@@ -81,6 +81,53 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
   }));
 
+  test('a lost UltraServer purchase answer, while EC2 lists only part of the purchase, is tracked by its lowest reservation with every reservation, and not bought again', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+    // The physical id later Updates and Deletes name: the lowest reservation, as for an answered purchase.
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+  }, { ultraserverListingLag: 2 }));
+
+  test('when EC2 still lists only part of a lost UltraServer purchase after every lookup, the block is kept (not failed, not bought again) and later answers never call it another block you pay for', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(lastResponse(cfn).Data?.Note).toMatch(/EC2 listed only part of the purchase/);
+    emulator.listEverything();
+    expect(await cfn.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'frontier' }] })).toBe('UPDATE_COMPLETE');
+    expect(lastResponse(cfn).Data?.Note).not.toMatch(/also owns/);
+    expect(emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.tags.get('team'))).toEqual(['frontier', 'frontier', 'frontier', 'frontier']);
+    expect(await cfn.destroy()).toBe('DELETE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+  }, { ultraserverListingLag: 12 }));
+
+  test('a lost UltraServer purchase answer, while EC2 shows the new reservations without their tags yet, is found once the tags show, and not bought again', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
+    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
+    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
+  }, { tagLag: 3 }));
+
+  test('when the tags of a lost UltraServer purchase show later than every lookup, nothing is bought again: the Create fails naming the tag to look for, and the next deploy adopts the block', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack();
+    expect(await cfn.deploy(ULTRA)).toBe('ROLLBACK_COMPLETE');
+    expect(cfn.exchanges[0].response.Reason).toMatch(/may have succeeded, but EC2 could not say whether it did .*not buying again\. Look for a Capacity Block tagged cdk-capacity-reservations:idempotency-key=/);
+    expect(emulator.purchases).toHaveLength(1);
+    emulator.listEverything();
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.reservationsOfPurchase(emulator.purchases[0].id)[0].id);
+  }, { tagLag: 50 }));
+
   test('fails and buys nothing when every UltraServer offering is above maxUpfrontFee, naming the ceiling and the cheapest offering', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     expect(await cfn.deploy({ ...ULTRA, MaxUpfrontFee: '50000' })).toBe('ROLLBACK_COMPLETE');
@@ -122,6 +169,36 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(emulator.purchases).toHaveLength(1);
   }));
 
+  test('a replacement (more UltraServers, allowRepurchase) rolled back by a later failure returns to the first block: the rollback buys nothing, the cleanup cancels nothing, and every later answer names the block still paid for', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const first = { ...ULTRA, AllowRepurchase: 'true' };
+    await cfn.deploy(first);
+    const held = cfn.resource!.physicalResourceId;
+    const more = { ...first, UltraserverCount: '3', MaxUpfrontFee: '100000' };
+    expect(await cfn.deploy(more, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(emulator.purchases).toHaveLength(2);
+    expect(cfn.resource!.physicalResourceId).toBe(held);
+    const rollback = cfn.exchanges.find(e => e.phase === 'rollback')!;
+    const second = emulator.purchases.find(p => p.id !== held)!;
+    expect(rollback.physicalResourceId).toBe(second.id);
+    expect(rollback.response.PhysicalResourceId).toBe(held);
+    expect(rollback.response.Data?.Note).toMatch(new RegExp(`also owns, and you pay for until they end: ${second.id} \\(UltraServer u-p6e-gb200x72 x 3`));
+    expect(cfn.exchanges.filter(e => e.phase === 'cleanup').map(e => [e.physicalResourceId, e.response.Status])).toEqual([[second.id, 'SUCCESS']]);
+    // The same deploy again adopts the second block it already owns: nothing more is bought.
+    expect(await cfn.deploy(more)).toBe('UPDATE_COMPLETE');
+    expect(cfn.resource!.physicalResourceId).toBe(second.id);
+    expect(emulator.purchases).toHaveLength(2);
+    expect(emulator.calls.filter(c => c.action === 'CancelCapacityReservation')).toHaveLength(0);
+  }));
+
+  test('two copies of a Create delivered at the same time, whose purchase answer is lost while EC2 lists only part of it, buy one block tracked by its lowest reservation', () => engine(async ({ emulator, stack }) => {
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    const cfn = stack('twice-concurrent');
+    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
+    expect(purchaseCalls(emulator)).toHaveLength(1);
+    expect(cfn.resource?.physicalResourceId).toBe(emulator.reservationsOfPurchase(emulator.purchases[0].id)[0].id);
+  }, { ultraserverListingLag: 2, faults: { latencyMs: 25 } }));
+
   test('a longer duration is refused before anything is bought: an UltraServer block is not extended reservation by reservation', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     await cfn.deploy(ULTRA);
@@ -130,6 +207,15 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(cfn.exchanges.find(e => e.response.Status === 'FAILED')!.response.Reason).toMatch(/is UltraServer u-p6e-gb200x72 x 2, which this library does not extend .*nothing was bought/);
     expect(emulator.extensions).toHaveLength(0);
     expect(emulator.calls.filter(c => c.action === 'PurchaseCapacityBlockExtension')).toHaveLength(0);
+  }));
+
+  test.each(['payment-pending', 'payment-failed', 'delayed', 'unavailable', 'failed', 'cancelled', 'pending', 'assessing', 'expired'])('stack deletion with the UltraServer block %s succeeds and cancels nothing', state => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    await cfn.deploy(ULTRA);
+    for (const r of emulator.reservationsOfPurchase(emulator.purchases[0].id)) emulator.setState(r.id, state);
+    expect(await cfn.destroy()).toBe('DELETE_COMPLETE');
+    expect(emulator.calls.filter(c => c.action === 'CancelCapacityReservation')).toHaveLength(0);
+    expect(emulator.purchases).toHaveLength(1);
   }));
 
   test('Delete leaves every reservation of the block to expire', () => engine(async ({ emulator, stack }) => {
