@@ -1,25 +1,12 @@
-import {
-  AwsHandler, CloudFormationStack, Delivery, Ec2Emulator, Ec2EmulatorOptions, ProviderFramework, quietly, withAwsHandler, withProviderFramework,
-} from '../../../lib/local';
+import { CloudFormationStack, Ec2Emulator } from '../../../lib/local';
+import { engineFor } from './engine-harness';
 
 /**
  * The money rules under CloudFormation's engine: the bundled handler runs inside the REAL Provider
  * framework runtime of aws-cdk-lib (only its Lambda, Step Functions and HTTPS calls are stubbed),
  * against the EC2 emulator and a local DynamoDB, through CloudFormation's event sequences.
  */
-interface Engine {
-  readonly handler: AwsHandler;
-  readonly emulator: Ec2Emulator;
-  readonly framework: ProviderFramework;
-  stack(delivery?: Delivery): CloudFormationStack;
-}
-
-function engine<T>(work: (e: Engine) => Promise<T>, ec2: Ec2EmulatorOptions = {}): Promise<T> {
-  return withAwsHandler(ec2, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
-    handler, emulator, framework,
-    stack: (delivery: Delivery = 'once') => new CloudFormationStack(framework, { stackName: 'Training', logicalId: 'Block', region: 'us-east-1' }, () => delivery),
-  }))));
-}
+const engine = engineFor({ stackName: 'Training', logicalId: 'Block' });
 
 /** 4 x p5.48xlarge for 2 days: the emulator offers them for about 6,040-7,600 USD. */
 const BLOCK = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '8000' };

@@ -1,25 +1,12 @@
-import {
-  AwsHandler, CloudFormationStack, Delivery, Ec2Emulator, Ec2EmulatorOptions, ProviderFramework, quietly, withAwsHandler, withProviderFramework,
-} from '../../../lib/local';
+import { CloudFormationStack, Ec2Emulator } from '../../../lib/local';
+import { engineFor } from './engine-harness';
 
 /**
  * UltraServer Capacity Blocks under CloudFormation's engine: the bundled handler inside the real
  * Provider framework runtime, against the EC2 emulator, which sells P6e-GB200 NVL72 UltraServers in
  * the Dallas Local Zone only, one Capacity Block per UltraServer with two reservations each.
  */
-interface Engine {
-  readonly handler: AwsHandler;
-  readonly emulator: Ec2Emulator;
-  readonly framework: ProviderFramework;
-  stack(delivery?: Delivery): CloudFormationStack;
-}
-
-function engine<T>(work: (e: Engine) => Promise<T>, ec2: Ec2EmulatorOptions = {}): Promise<T> {
-  return withAwsHandler(ec2, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
-    handler, emulator, framework,
-    stack: (delivery: Delivery = 'once') => new CloudFormationStack(framework, { stackName: 'Frontier', logicalId: 'Ultra', region: 'us-east-1' }, () => delivery),
-  }))));
-}
+const engine = engineFor({ stackName: 'Frontier', logicalId: 'Ultra' });
 
 /** 2 x u-p6e-gb200x72 for a day: the emulator offers them for about 58,000-67,000 USD. */
 const ULTRA = { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', DurationHours: '24', MaxUpfrontFee: '70000', AllAvailabilityZones: 'true' };
