@@ -18,7 +18,7 @@ import {
   attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect, describePurchase,
   describeReservations, membersOf, PurchaseView, stateNote, tagValue,
 } from './reservation';
-import { extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
+import { describeTrackedPurchase, extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
 
 export interface ProviderEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -162,7 +162,7 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
     // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create.
     return create(request, keys, now);
   }
-  const current = await describePurchase(id);
+  const current = await describeTrackedPurchase(id);
   const plan = await planUpdate(id, current, request, safeParse(event.OldResourceProperties, event, now), keys);
   switch (plan.kind) {
     case 'in-place': {

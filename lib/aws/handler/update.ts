@@ -4,12 +4,33 @@ import {
 } from '@aws-sdk/client-ec2';
 import { formatHours, parseDecimal } from '../validation';
 import { EXTENSION_TAG, RESERVED_TAG_PREFIX, ULTRASERVER_TAG } from '../wire';
+import { sleep } from './budget';
 import { ec2, ec2CallOptions, ec2Purchases } from './ec2';
 import { isDefiniteRejection, log, oneLine, UserError } from './errors';
 import { iso, money } from './offerings';
 import { Block, blockHours, isExtendable, isLive, mismatches, ownedBlocks, pickAdoptable, reservationIdsOf, ResourceKeys } from './ownership';
+import { purchasePolicy } from './purchase';
 import { CapacityBlockRequest } from './request';
-import { describeBlock, tagValue } from './reservation';
+import { describeBlock, describePurchase, PurchaseView, tagValue } from './reservation';
+
+/**
+ * The block the resource tracks, with its tags. Every block this library buys carries tags, but EC2
+ * shows tags given at purchase a moment after the reservation: without them an UltraServer block looks
+ * like a plain reservation of another shape and its other reservations cannot be found, so an update
+ * right after the purchase would take it for a block that no longer fits (and, with allowRepurchase,
+ * buy again). Looks again a few times; never plans on a block that shows no tags.
+ */
+export async function describeTrackedPurchase(id: string): Promise<PurchaseView | undefined> {
+  for (let i = 0; ; i++) {
+    const view = await describePurchase(id);
+    if (!view || (view.Tags ?? []).length > 0) return view;
+    if (i + 1 >= purchasePolicy.lookups) {
+      throw new UserError(`Capacity Block ${id} shows none of its tags yet (EC2 shows the tags of a new block a moment after the purchase), so whether it fits cannot be told; nothing was changed or bought. Deploy again in a minute`);
+    }
+    log('the Capacity Block shows no tags yet; looking again', { capacityReservationId: id });
+    await sleep(purchasePolicy.lookupDelayMs);
+  }
+}
 
 /** What an Update does with the resource's block. */
 export type UpdatePlan =

@@ -2,7 +2,7 @@ import { ChaosReport, faultPlan, newReport, record } from '../chaos-report';
 import { seededRandom } from '../faults';
 import { Json, quietly } from '../resources';
 import { CfnExchange, CloudFormationStack, StackStatus } from './cloudformation';
-import { Ec2Emulator } from './ec2-emulator';
+import { Ec2Emulator, Ec2EmulatorOptions } from './ec2-emulator';
 import { Delivery, EngineFaults, InvocationRecord } from './provider-framework';
 import { asCloudFormationDelivers, AwsHandler, withAwsHandler, withProviderFramework } from './rehearsal';
 
@@ -45,7 +45,8 @@ interface Scenario {
  *
  * Faults: concurrent and sequential duplicate deliveries, a lost Lambda Invoke answer (the framework
  * invokes again), StartExecution throttled, invocations that crash, throttling, 5xx, resets, lost
- * and hung EC2 answers, offerings sold between search and purchase, failed payments.
+ * and hung EC2 answers, offerings sold between search and purchase, failed payments; and EC2's
+ * lists: tags shown late, UltraServer purchases listed partly, tag filters refused (drawConsistency).
  *
  * Invariants, each 0: more than one block bought for one request shape (payment-failed ones aside);
  * a live block left untracked after the final successful deploy (bought, but never in a response
@@ -82,6 +83,7 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
       faults: { ...faultPlan(random, seed, ['PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags'], 0.1), hang: random() < 0.3 ? 0.03 : 0 },
       soldBeforePurchase: Math.floor(random() * 3),
       paymentFails: () => paymentFails,
+      ...drawConsistency(seed, scenario.ultra),
     }, async (handler, emulator) => {
       await withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
         const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, () => deliveries[Math.floor(random() * deliveries.length)]);
@@ -99,7 +101,7 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
         extra.serviceTimeouts += unanswered;
         const failure = succeeded ? undefined : firstLine(stack.exchanges.filter(e => e.response.Status === 'FAILED').pop()?.response.Reason);
         const other = statuses.includes('UPDATE_ROLLBACK_FAILED') || timeouts > 0 || unanswered > 0;
-        record(report, seed, { ...broke, other }, failure, { ...emulator.faults.injected, ...framework.injected });
+        record(report, seed, { ...broke, other }, failure, { ...emulator.faults.injected, ...emulator.lagsShown, ...framework.injected });
         trace?.({
           seed, statuses,
           exchanges: stack.exchanges.map(e => ({ request: e.requestType, phase: e.phase, physicalResourceId: e.physicalResourceId, status: e.response.Status, reason: firstLine(e.response.Reason), properties: e.properties, returned: e.response.PhysicalResourceId })),
@@ -111,6 +113,22 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
     });
   }
   return { cloud: 'aws', lifecycles: count, ...report, ...extra, wallMs: Date.now() - started };
+}
+
+/**
+ * How EC2's lists lag and what they refuse, for one lifecycle: tags of new reservations shown 1-4
+ * DescribeCapacityReservations calls late (1 in 4), an UltraServer purchase listed only partly for
+ * 1-4 calls (1 in 3 UltraServer lifecycles), `tag:` filters refused (1 in 5). They are how EC2
+ * behaves, not injected errors, so they stay on for the final deploy. Drawn from a stream of their
+ * own, so the seed's scenarios and other faults stay what they were before these were added.
+ */
+function drawConsistency(seed: number, ultra: boolean): Pick<Ec2EmulatorOptions, 'tagLag' | 'ultraserverListingLag' | 'tagFilters'> {
+  const random = seededRandom(seed * 104_729 + 17);
+  const lag = () => 1 + Math.floor(random() * 4);
+  const tagLag = random() < 0.25 ? lag() : 0;
+  const listingLag = random() < 1 / 3 ? lag() : 0;
+  const refused = random() < 0.2;
+  return { tagLag, ultraserverListingLag: ultra ? listingLag : 0, tagFilters: refused ? 'refused' : 'honoured' };
 }
 
 /** Create, the updates, a final clean deploy of the last properties, then the stack's deletion. */

@@ -146,6 +146,12 @@ export class Ec2Emulator {
   public readonly parametersRead = new Map<string, Set<string>>();
   public readonly answers: Array<{ action: string; body: string }> = [];
   public readonly faults: FaultInjector;
+  /**
+   * DescribeCapacityReservations calls the consistency options acted on, by option: tagLag (a
+   * reservation asked about still showed no tags), ultraserverListingLag (one was still unlisted),
+   * tagFilterRefused (a tag filter refused). For reports: proof the options really acted.
+   */
+  public readonly lagsShown: Record<string, number> = {};
   public readonly clock: SimulatedClock;
   private readonly server = new LoopbackServer(request => this.handle(request));
   private readonly sold = new Set<string>();
@@ -485,17 +491,26 @@ export class Ec2Emulator {
     const ids = list(p, 'CapacityReservationId');
     const call = ++this.describes;
     const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call;
-    const tagsOf = (r: EmulatedReservation) => ((r.taggedFromDescribe ?? 0) <= call ? r.tags : new Map<string, string>());
+    const tagged = (r: EmulatedReservation) => (r.taggedFromDescribe ?? 0) <= call;
+    const tagsOf = (r: EmulatedReservation) => (tagged(r) ? r.tags : new Map<string, string>());
+    const all = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
+    if (all.some(r => !listed(r))) this.showed('ultraserverListingLag');
+    if (all.some(r => listed(r) && !tagged(r))) this.showed('tagLag');
     for (const id of ids) {
       const r = this.reservations.get(id);
       if (!r || !listed(r)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
     }
-    let found = [...this.reservations.values()].filter(r => listed(r) && (ids.length === 0 || ids.includes(r.id)));
+    let found = all.filter(listed);
     for (let i = 1; p[`Filter.${i}.Name`] !== undefined; i++) {
       const name = p[`Filter.${i}.Name`];
       const values = list(p, `Filter.${i}.Value`);
+      // EC2 refuses an unknown filter whatever it would match.
+      if (name.startsWith('tag:') && this.options.tagFilters === 'refused') {
+        this.showed('tagFilterRefused');
+        throw new Ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
+      }
       found = found.filter(r => {
-        if (name.startsWith('tag:') && this.options.tagFilters !== 'refused') return values.includes(tagsOf(r).get(name.slice(4)) ?? '\u0000');
+        if (name.startsWith('tag:')) return values.includes(tagsOf(r).get(name.slice(4)) ?? '\u0000');
         if (name === 'instance-type') return values.includes(r.offering.instanceType);
         if (name === 'availability-zone') return values.includes(r.offering.availabilityZone);
         if (name === 'state') return values.includes(this.stateOf(r));
@@ -503,6 +518,10 @@ export class Ec2Emulator {
       });
     }
     return { capacityReservationSet: { item: found.map(r => this.render(r, tagsOf(r))) } };
+  }
+
+  private showed(lag: string): void {
+    this.lagsShown[lag] = (this.lagsShown[lag] ?? 0) + 1;
   }
 
   private render(r: EmulatedReservation, tags = r.tags): Record<string, unknown> {

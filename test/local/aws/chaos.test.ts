@@ -9,6 +9,8 @@ test('aws: through CloudFormation\'s sequences and the real Provider framework, 
     .toEqual({ rollbackFailed: 0, lambdaTimeouts: 0, serviceTimeouts: 0 });
   // The engine's faults and sequences really happened.
   expect(Object.keys(report.faultsInjected)).toEqual(expect.arrayContaining(['concurrentDuplicate', 'sequentialDuplicate', 'invokeLost', 'startExecutionThrottled', 'crash', 'hang']));
+  // So did EC2's lagging lists: tags shown late, UltraServer purchases listed partly, tag filters refused.
+  expect(Object.keys(report.faultsInjected)).toEqual(expect.arrayContaining(['tagLag', 'ultraserverListingLag', 'tagFilterRefused']));
   expect(Object.keys(report.operations)).toEqual(expect.arrayContaining(['ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'UPDATE_COMPLETE', 'DELETE_COMPLETE']));
   // UltraServer blocks (several reservations per purchase) went through the same faults, and were bought.
   expect(report.ultraserverLifecycles).toBeGreaterThan(LIFECYCLES / 10);

@@ -115,6 +115,19 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(cfn.resource?.physicalResourceId).toBe(emulator.reservationsOfPurchase(emulator.purchases[0].id)[0].id);
   }, { tagLag: 50 }));
 
+  test('an update right after the purchase, while EC2 does not show the new block\'s tags yet, waits for them: the block is updated in place and nothing is bought, even with allowRepurchase', () => engine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    // waitTimeout 0: the Create answers at once, and the update follows before the tags show.
+    const block = { ...ULTRA, WaitTimeoutSeconds: '0' };
+    expect(await cfn.deploy(block)).toBe('CREATE_COMPLETE');
+    const tracked = cfn.resource!.physicalResourceId;
+    expect(await cfn.deploy({ ...block, AllowRepurchase: 'true', Tags: [{ Key: 'team', Value: 'frontier' }] })).toBe('UPDATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource!.physicalResourceId).toBe(tracked);
+    expect(lastResponse(cfn).Data?.Note).not.toMatch(/Adopted/);
+    expect(emulator.reservationsOfPurchase(tracked).map(r => r.tags.get('team'))).toEqual(['frontier', 'frontier', 'frontier', 'frontier']);
+  }, { tagLag: 4 }));
+
   test('fails and buys nothing when every UltraServer offering is above maxUpfrontFee, naming the ceiling and the cheapest offering', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     expect(await cfn.deploy({ ...ULTRA, MaxUpfrontFee: '50000' })).toBe('ROLLBACK_COMPLETE');
