@@ -140,7 +140,7 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, now: Da
     purchased.partial ? `${purchased.partial}; CapacityReservationIds may miss some, and the next deployment reads them all` : '',
     alsoOwnedNote(owned, purchased.reservationId),
   );
-  return { PhysicalResourceId: purchased.reservationId, Data: { WaitDeadline: waitDeadline(request, now), Note: note, CapacityReservationIds: purchased.reservationIds.join(',') } };
+  return toWaitFor(purchased.reservationId, purchased.reservationIds, request, now, note);
 }
 
 async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
@@ -168,10 +168,7 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
     case 'in-place': {
       await syncTags(plan.block, request);
       const note = await extendIfLonger(plan.block, request, keys.request);
-      return {
-        PhysicalResourceId: id,
-        Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(await ownedBlocks(keys), id)), CapacityReservationIds: reservationIdsOf(plan.block).join(',') },
-      };
+      return toWaitFor(id, reservationIdsOf(plan.block), request, now, join(note, alsoOwnedNote(await ownedBlocks(keys), id)));
     }
     case 'adopt':
       return adopt(plan.block, plan.owned, request, keys, now);
@@ -194,7 +191,7 @@ async function adopt(block: CapacityReservation, owned: CapacityReservation[], r
   const note = tagValue(block, IDEMPOTENCY_TAG) === keys.request
     ? 'Adopted the block an earlier delivery of this request bought'
     : `Adopted ${id}, which this resource (${keys.owner}) already owns and which fits these properties; nothing was bought`;
-  return { PhysicalResourceId: id, Data: { WaitDeadline: waitDeadline(request, now), Note: join(note, alsoOwnedNote(owned, id)), CapacityReservationIds: reservationIdsOf(block).join(',') } };
+  return toWaitFor(id, reservationIdsOf(block), request, now, join(note, alsoOwnedNote(owned, id)));
 }
 
 function join(...notes: string[]): string {
@@ -249,8 +246,10 @@ function isReservationId(id: string): boolean {
   return id.startsWith('cr-');
 }
 
-function waitDeadline(request: CapacityBlockRequest, now: Date): string {
-  return new Date(now.getTime() + request.waitTimeoutSeconds * 1000).toISOString();
+/** The answer for a block the resource tracks: isComplete waits for every one of its reservations until the deadline. */
+function toWaitFor(id: string, reservationIds: string[], request: CapacityBlockRequest, now: Date, note: string): OnEventResult {
+  const WaitDeadline = new Date(now.getTime() + request.waitTimeoutSeconds * 1000).toISOString();
+  return { PhysicalResourceId: id, Data: { WaitDeadline, Note: note, CapacityReservationIds: reservationIds.join(',') } };
 }
 
 function fallbackAttributes(id: string, data: OnEventData | undefined, note: string, state = 'payment-pending'): CapacityBlockAttributes {

@@ -4,7 +4,7 @@ import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverT
 import { nominalDurationHours } from '../validation';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
-import { describeBlock, listReservations, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
+import { byReservationId, describeBlock, listReservations, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -52,7 +52,7 @@ export function reservationIdsOf(block: Block): string[] {
 /** Reservations grouped by the purchase that bought them (its idempotency tag), each as its lowest reservation with the combined state. */
 export function groupByPurchase(reservations: CapacityReservation[]): Block[] {
   const groups = new Map<string, CapacityReservation[]>();
-  for (const r of [...reservations].sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''))) {
+  for (const r of [...reservations].sort(byReservationId)) {
     const key = tagValue(r, IDEMPOTENCY_TAG) ?? `id:${r.CapacityReservationId}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }

@@ -6,7 +6,7 @@ import { errorCode, isDefiniteRejection, log, oneLine, UserError } from './error
 import { judgeOfferings, money, noAcceptableOffering, Offering, searchOfferings } from './offerings';
 import { blocksTagged, describeBlocks, reservationIdsOf, ResourceKeys } from './ownership';
 import { assertWindowStillOpen, CapacityBlockRequest, isUltraServer } from './request';
-import { purchaseView, PurchaseView, tagValue } from './reservation';
+import { byReservationId, purchaseView, PurchaseView, tagValue } from './reservation';
 
 /** Tunables, exported so tests can shorten the waits. */
 export const purchasePolicy = {
@@ -218,7 +218,7 @@ export async function findPurchase(key: string, attempt?: { offering: Offering; 
     && r.StartDate?.getTime() === offering.startDate.getTime()
     && r.EndDate?.getTime() === offering.endDate.getTime()
     && (r.CreateDate?.getTime() ?? 0) >= since.getTime() - margin)
-    .sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''));
+    .sort(byReservationId);
   const ours = sameShape.filter(r => tagValue(r, IDEMPOTENCY_TAG) === key);
   if (ours.length > 0) return whole(ours, offering);
   const untagged = sameShape.filter(r => (r.Tags ?? []).length === 0);

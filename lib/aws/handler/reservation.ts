@@ -80,14 +80,18 @@ const MEMBERS = Symbol('reservations of the purchase');
 /** A purchase as the handler reasons about it: its lowest reservation, the combined state, every member. */
 export type PurchaseView = CapacityReservation & { readonly [MEMBERS]?: CapacityReservation[] };
 
-
 /** Every reservation of the purchase, lowest first (the view itself for an instance block). */
 export function membersOf(view: PurchaseView): CapacityReservation[] {
   return view[MEMBERS] ?? [view];
 }
 
+/** Lowest reservation id first: the order a purchase's reservations are tracked and reported in. */
+export function byReservationId(a: CapacityReservation, b: CapacityReservation): number {
+  return (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? '');
+}
+
 export function purchaseView(reservations: CapacityReservation[]): PurchaseView | undefined {
-  const sorted = [...reservations].sort((a, b) => (a.CapacityReservationId ?? '').localeCompare(b.CapacityReservationId ?? ''));
+  const sorted = [...reservations].sort(byReservationId);
   if (sorted.length <= 1) return sorted[0];
   return { ...sorted[0], State: combinedState(sorted.map(r => r.State)) as CapacityReservation['State'], [MEMBERS]: sorted };
 }
