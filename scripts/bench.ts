@@ -22,7 +22,7 @@ import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../lib';
 import { AliCapacityReservation } from '../lib/alicloud';
 import { plan } from '../lib/plan/cli';
 import {
-  Ec2Call, Ec2Emulator, EcsCall, EcsEmulator, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, writeAwsTemplate, writeRosTemplate,
+  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, withLocalClouds, writeAwsTemplate, writeRosTemplate,
 } from '../lib/local';
 
 type Json = Record<string, any>;
@@ -577,32 +577,24 @@ async function benchPlan(): Promise<Json> {
   }
   writeFileSync(path.join(dir, 'Pools.template.json'), JSON.stringify({ ROSTemplateFormatVersion: '2015-09-01', Resources: pools }));
 
-  const ec2 = new Ec2Emulator({ region: 'us-east-1' });
-  const ecs = new EcsEmulator();
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_EC2: await ec2.start(), AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1',
-    ALIBABA_CLOUD_ECS_ENDPOINT: await ecs.start(), ALIBABA_CLOUD_ECS_PROTOCOL: 'http',
-    ALIBABA_CLOUD_ACCESS_KEY_ID: ecs.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ecs.accessKeySecret,
-  });
   try {
-    const { ms, result } = await timed(() => plan([dir]));
-    const pages = ec2.calls.filter(c => c.action === 'DescribeCapacityBlockOfferings');
-    const questions = new Set(pages.map(p => JSON.stringify({ ...p.params, NextToken: undefined, StartDateRange: undefined, EndDateRange: undefined })));
-    const repeated = pages.length - new Set(pages.map(p => JSON.stringify(p.params))).size;
-    const ecsByAction = groupByAction(ecs.calls);
-    const ecsRepeated = ecs.calls.length - new Set(ecs.calls.map(c => JSON.stringify(c.query))).size;
-    const rows = [
-      { cloud: 'AWS', reservations: 50, 'distinct shapes': questions.size, 'API calls': `${pages.length} offering pages`, 'repeated identical calls': repeated, 'wall ms': fmt(ms, 0) },
-      { cloud: 'Alibaba Cloud', reservations: 50, 'distinct shapes': 2, 'API calls': formatCounts(ecsByAction), 'repeated identical calls': ecsRepeated, 'wall ms': '' },
-    ];
-    console.log(table(rows, ['cloud', 'reservations', 'distinct shapes', 'API calls', 'repeated identical calls', 'wall ms']));
-    const meets = repeated === 0 && ecsRepeated === 0 && questions.size === shapes.length && result.reservations.length === 100;
-    budgets.push({ figure: 'plan, 100 reservations: repeated identical API calls', measured: `${repeated + ecsRepeated} (${pages.length} EC2 pages for ${questions.size} shapes; ${ecs.calls.length} ECS calls)`, budget: '0: one pass per distinct shape', meets });
-    return { ms: round(ms), awsShapes: questions.size, awsPages: pages.length, awsRepeated: repeated, ecsCalls: ecsByAction, ecsRepeated, wouldFail: result.wouldFail.length };
+    return await withLocalClouds({ ec2: { region: 'us-east-1' } }, async ({ ec2, ecs }) => {
+      const { ms, result } = await timed(() => plan([dir]));
+      const pages = ec2.calls.filter(c => c.action === 'DescribeCapacityBlockOfferings');
+      const questions = new Set(pages.map(p => JSON.stringify({ ...p.params, NextToken: undefined, StartDateRange: undefined, EndDateRange: undefined })));
+      const repeated = pages.length - new Set(pages.map(p => JSON.stringify(p.params))).size;
+      const ecsByAction = groupByAction(ecs.calls);
+      const ecsRepeated = ecs.calls.length - new Set(ecs.calls.map(c => JSON.stringify(c.query))).size;
+      const rows = [
+        { cloud: 'AWS', reservations: 50, 'distinct shapes': questions.size, 'API calls': `${pages.length} offering pages`, 'repeated identical calls': repeated, 'wall ms': fmt(ms, 0) },
+        { cloud: 'Alibaba Cloud', reservations: 50, 'distinct shapes': 2, 'API calls': formatCounts(ecsByAction), 'repeated identical calls': ecsRepeated, 'wall ms': '' },
+      ];
+      console.log(table(rows, ['cloud', 'reservations', 'distinct shapes', 'API calls', 'repeated identical calls', 'wall ms']));
+      const meets = repeated === 0 && ecsRepeated === 0 && questions.size === shapes.length && result.reservations.length === 100;
+      budgets.push({ figure: 'plan, 100 reservations: repeated identical API calls', measured: `${repeated + ecsRepeated} (${pages.length} EC2 pages for ${questions.size} shapes; ${ecs.calls.length} ECS calls)`, budget: '0: one pass per distinct shape', meets });
+      return { ms: round(ms), awsShapes: questions.size, awsPages: pages.length, awsRepeated: repeated, ecsCalls: ecsByAction, ecsRepeated, wouldFail: result.wouldFail.length };
+    });
   } finally {
-    process.env = saved;
-    await Promise.all([ec2.stop(), ecs.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

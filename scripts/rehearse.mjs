@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
-const { rehearseAws, rehearseAlicloud, rehearseRosSequences, Ec2Emulator, EcsEmulator } = require('../lib/local/index.js');
+const { rehearseAws, rehearseAlicloud, rehearseRosSequences, withLocalClouds } = require('../lib/local/index.js');
 const { main: planCli } = require('../assets/cli/index.js');
 
 const templates = dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.template.json')).map(f => `${dir}/${f}`) : []);
@@ -25,21 +25,11 @@ let failures = 0;
 {
   const manifest = existsSync('cdk.out/manifest.json') ? JSON.parse(readFileSync('cdk.out/manifest.json', 'utf8')) : { artifacts: {} };
   const region = Object.values(manifest.artifacts).map(a => /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(a.environment ?? '')?.[1]).find(Boolean) ?? 'us-east-1';
-  const ec2 = new Ec2Emulator({ region });
-  const ecs = new EcsEmulator({ hourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 12.5 } });
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_EC2: await ec2.start(), AWS_ACCESS_KEY_ID: 'AKIDLOCALPLAN', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: region,
-    ALIBABA_CLOUD_ECS_ENDPOINT: await ecs.start(), ALIBABA_CLOUD_ECS_PROTOCOL: 'http',
-    ALIBABA_CLOUD_ACCESS_KEY_ID: ecs.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ecs.accessKeySecret,
-  });
-  delete process.env.AWS_PROFILE;
   const places = ['cdk.out', 'ros.out'].filter(p => existsSync(p));
   console.log(`$ cdk-capacity-reservations plan ${places.join(' ')}   (against the local emulators)\n`);
   let progressAndErrors = '';
-  const code = await planCli(['plan', ...places], { stdout: t => process.stdout.write(t), stderr: t => { progressAndErrors += t; } });
-  process.env = saved;
-  await Promise.all([ec2.stop(), ecs.stop()]);
+  const code = await withLocalClouds({ ec2: { region }, ecs: { hourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 12.5 } } }, () =>
+    planCli(['plan', ...places], { stdout: t => process.stdout.write(t), stderr: t => { progressAndErrors += t; } }));
   if (code !== 0) {
     console.log(`${progressAndErrors.trim().split('\n').pop()}\nplan exited ${code}`);
     failures++;

@@ -1,0 +1,31 @@
+import { Ec2Emulator, Ec2EmulatorOptions } from './aws/ec2-emulator';
+import { EcsEmulator, EcsEmulatorOptions } from './alicloud/ecs-emulator';
+
+export interface LocalClouds {
+  readonly ec2: Ec2Emulator;
+  readonly ecs: EcsEmulator;
+}
+
+/**
+ * Both emulators on loopback, with the environment the AWS SDK's default chain and the official
+ * Alibaba client read pointed at them (endpoints, credentials, region) for the length of `work`:
+ * how `npm start` and the bench run the real `plan` CLI without a cloud. The environment and the
+ * servers are restored and stopped afterwards, whatever `work` does.
+ */
+export async function withLocalClouds<T>(options: { ec2?: Ec2EmulatorOptions; ecs?: EcsEmulatorOptions }, work: (clouds: LocalClouds) => Promise<T>): Promise<T> {
+  const ec2 = new Ec2Emulator(options.ec2);
+  const ecs = new EcsEmulator(options.ecs);
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_EC2: await ec2.start(), AWS_ACCESS_KEY_ID: 'AKIDLOCALCLOUDS', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: options.ec2?.region ?? 'us-east-1',
+      ALIBABA_CLOUD_ECS_ENDPOINT: await ecs.start(), ALIBABA_CLOUD_ECS_PROTOCOL: 'http',
+      ALIBABA_CLOUD_ACCESS_KEY_ID: ecs.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: ecs.accessKeySecret,
+    });
+    delete process.env.AWS_PROFILE;
+    return await work({ ec2, ecs });
+  } finally {
+    process.env = saved;
+    await Promise.all([ec2.stop(), ecs.stop()]);
+  }
+}
