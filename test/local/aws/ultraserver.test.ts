@@ -1,4 +1,4 @@
-import { CloudFormationStack, Ec2Emulator } from '../../../lib/local';
+import { CloudFormationStack, Ec2Emulator, Ec2EmulatorOptions } from '../../../lib/local';
 import { engineFor } from './engine-harness';
 
 /**
@@ -57,27 +57,22 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(cfn.resource?.physicalResourceId).toBe(emulator.purchases[0].id);
   }, { faults: { latencyMs: 25 } }));
 
-  test.each(['hangAfter', 'lostAnswer'] as const)('an UltraServer purchase whose answer is lost (%s) is found by its tags, every reservation of it, and not bought again', fault => engine(async ({ emulator, stack }) => {
+  test.each<[string, 'hangAfter' | 'lostAnswer', Ec2EmulatorOptions]>([
+    ['hung after it was carried out', 'hangAfter', {}],
+    ['lost', 'lostAnswer', {}],
+    ['lost while EC2 lists only part of the purchase', 'lostAnswer', { ultraserverListingLag: 2 }],
+    ['lost while EC2 shows the new reservations without their tags yet', 'lostAnswer', { tagLag: 3 }],
+  ])('an UltraServer purchase whose answer is %s is found by its tags, tracked by its lowest reservation with every reservation, and not bought again', (_case, fault, ec2) => engine(async ({ emulator, stack }) => {
     emulator.failNext('PurchaseCapacityBlock', fault);
     const cfn = stack();
     expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
     expect(purchaseCalls(emulator)).toHaveLength(1);
     expect(emulator.purchases).toHaveLength(1);
     const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
-    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
-    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
-  }));
-
-  test('a lost UltraServer purchase answer, while EC2 lists only part of the purchase, is tracked by its lowest reservation with every reservation, and not bought again', () => engine(async ({ emulator, stack }) => {
-    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
-    const cfn = stack();
-    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
-    expect(purchaseCalls(emulator)).toHaveLength(1);
-    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
     // The physical id later Updates and Deletes name: the lowest reservation, as for an answered purchase.
     expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
     expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
-  }, { ultraserverListingLag: 2 }));
+  }, ec2));
 
   test('when EC2 still lists only part of a lost UltraServer purchase after every lookup, the block is kept (not failed, not bought again) and later answers never call it another block you pay for', () => engine(async ({ emulator, stack }) => {
     emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
@@ -92,16 +87,6 @@ describe('the money rules hold for UltraServer blocks', () => {
     expect(await cfn.destroy()).toBe('DELETE_COMPLETE');
     expect(emulator.purchases).toHaveLength(1);
   }, { ultraserverListingLag: 12 }));
-
-  test('a lost UltraServer purchase answer, while EC2 shows the new reservations without their tags yet, is found once the tags show, and not bought again', () => engine(async ({ emulator, stack }) => {
-    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
-    const cfn = stack();
-    expect(await cfn.deploy(ULTRA)).toBe('CREATE_COMPLETE');
-    expect(purchaseCalls(emulator)).toHaveLength(1);
-    const reservations = emulator.reservationsOfPurchase(emulator.purchases[0].id).map(r => r.id);
-    expect(cfn.resource?.physicalResourceId).toBe(reservations[0]);
-    expect(lastResponse(cfn).Data?.CapacityReservationIds).toBe(reservations.join(','));
-  }, { tagLag: 3 }));
 
   test('when the tags of a lost UltraServer purchase show later than every lookup, nothing is bought again: the Create fails naming the tag to look for, and the next deploy adopts the block', () => engine(async ({ emulator, stack }) => {
     emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
