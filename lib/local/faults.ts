@@ -84,12 +84,37 @@ export class FaultInjector {
 /** Simulated time: the emulators' state machines read it; rehearsals move it. */
 export class SimulatedClock {
   private offsetMs = 0;
+  /** While Lambda invocations run, simulated time passes `rate` times faster than real time. */
+  private fast?: { since: number; rate: number; running: number };
 
   public now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date(Date.now() + this.offsetMs + this.fastGainMs());
   }
 
   public advance(ms: number): void {
     this.offsetMs += ms;
+  }
+
+  /**
+   * Simulated time runs `rate` times faster than real time until the returned function is called (at
+   * the end of an invocation whose budgets were scaled by 1/rate), so that what an invocation waits
+   * for (a payment, a listing delay) can happen while it runs. Overlapping invocations share one
+   * fast stretch: time passes once, however many run at the same time.
+   */
+  public runFast(rate: number): () => void {
+    if (this.fast) this.fast.running++;
+    else this.fast = { since: Date.now(), rate, running: 1 };
+    let ended = false;
+    return () => {
+      if (ended || !this.fast) return;
+      ended = true;
+      if (--this.fast.running > 0) return;
+      this.offsetMs += this.fastGainMs();
+      this.fast = undefined;
+    };
+  }
+
+  private fastGainMs(): number {
+    return this.fast ? (Date.now() - this.fast.since) * (this.fast.rate - 1) : 0;
   }
 }

@@ -60,6 +60,26 @@ export interface Ec2EmulatorOptions {
    * filter, InvalidParameterValue. @default 'honoured'
    */
   readonly tagFilters?: 'honoured' | 'refused';
+  /**
+   * PurchaseCapacityBlock answers 200 with its Capacity Blocks but no reservation ids yet, as EC2 does
+   * for UltraServer blocks (and may for instance blocks), for the purchases this selects. Their
+   * reservations are then listed only `listingDelayMs` after the purchase. @default none
+   */
+  readonly answersWithoutIds?: (offering: EmulatedOffering) => boolean;
+  /**
+   * Simulated time after a purchase answered without ids until DescribeCapacityReservations lists its
+   * reservations and DescribeCapacityBlocks names them (the block itself is read by id at once). The
+   * review that found this saw about 40 s. @default 40 s
+   */
+  readonly listingDelayMs?: number;
+  /**
+   * Simulated time from an extension's purchase until its payment clears. EC2 moves the block's
+   * EndDate only then; until then DescribeCapacityBlockExtensionHistory shows it payment-pending and
+   * EC2 refuses another extension of the block (IncorrectState). @default paymentDelayMs
+   */
+  readonly extensionPaymentDelayMs?: number;
+  /** Extension payments that fail (the extension goes payment-failed, EndDate stays). @default none */
+  readonly extensionPaymentFails?: (reservationId: string) => boolean;
   /** How many purchases find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
   readonly faults?: FaultPlan;
@@ -74,8 +94,10 @@ export interface EmulatedExtension {
   readonly offeringId: string;
   readonly hours: number;
   readonly upfrontFee: string;
-  /** The extension marker tag on the block when it was bought (the request that bought it). */
-  readonly requestKey?: string;
+  readonly currencyCode: string;
+  readonly purchaseDate: Date;
+  /** Its payment fails: the block's EndDate never moves. */
+  readonly paymentFails: boolean;
 }
 
 export interface EmulatedReservation {
@@ -89,7 +111,8 @@ export interface EmulatedReservation {
   readonly platform: string;
   readonly createDate: Date;
   readonly tags: Map<string, string>;
-  endDate: Date;
+  /** The end it was bought with; extensions whose payment cleared add to it (see endDateOf). */
+  readonly boughtEndDate: Date;
   paymentFailed: boolean;
   /** A state EC2 put it in besides the payment/time ones (delayed, unavailable, …). */
   stateOverride?: string;
@@ -97,6 +120,8 @@ export interface EmulatedReservation {
   listedFromDescribe?: number;
   /** DescribeCapacityReservations shows its tags from this call on (see tagLag). */
   taggedFromDescribe?: number;
+  /** Listed (and named by its block) only from this simulated instant on (see answersWithoutIds). */
+  listedFrom?: Date;
 }
 
 export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
@@ -106,11 +131,14 @@ export interface Ec2Call {
   readonly action: string;
   readonly params: Record<string, string>;
   readonly fault?: string;
+  /** The tags of each reservation the call names, as they were when it arrived: what IAM's aws:ResourceTag sees. */
+  readonly resourceTags: Array<Record<string, string>>;
 }
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 const HOUR = 3_600_000;
 const MUTATING = new Set(['PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags', 'DeleteTags', 'CancelCapacityReservation']);
+const EXTENSION_STATES = { pending: 'payment-pending', failed: 'payment-failed', succeeded: 'payment-succeeded' } as const;
 /** On-demand-like prices per instance-hour, so generated fees look like the real thing. */
 const HOURLY_PRICE: Record<string, number> = {
   'p4d': 11.57, 'p4de': 14.39, 'p5': 31.46, 'p5e': 34.61, 'p5en': 36.18, 'p6-b200': 48.2, 'p6-b300': 60.1, 'p6e-gb200': 64.8, 'trn1': 9.9, 'trn2': 18.2, 'trn2u': 21.4,
@@ -232,7 +260,24 @@ export class Ec2Emulator {
     if (now.getTime() < r.createDate.getTime() + (this.options.paymentDelayMs ?? 90_000)) return 'payment-pending';
     if (r.paymentFailed) return 'payment-failed';
     if (now < r.offering.startDate) return 'scheduled';
-    return now < r.endDate ? 'active' : 'expired';
+    return now < this.endDateOf(r) ? 'active' : 'expired';
+  }
+
+  /** The block's end: as bought, plus every extension whose payment has cleared. */
+  public endDateOf(r: EmulatedReservation): Date {
+    const paid = this.extensions.filter(e => e.reservationId === r.id && this.extensionStatus(e) === EXTENSION_STATES.succeeded);
+    return new Date(r.boughtEndDate.getTime() + paid.reduce((h, e) => h + e.hours, 0) * HOUR);
+  }
+
+  public extensionStatus(e: EmulatedExtension): string {
+    const delay = this.options.extensionPaymentDelayMs ?? this.options.paymentDelayMs ?? 90_000;
+    if (this.clock.now().getTime() < e.purchaseDate.getTime() + delay) return EXTENSION_STATES.pending;
+    return e.paymentFails ? EXTENSION_STATES.failed : EXTENSION_STATES.succeeded;
+  }
+
+  /** Listed by DescribeCapacityReservations (and named by its block) now: see answersWithoutIds. */
+  private listedNow(r: EmulatedReservation): boolean {
+    return !r.listedFrom || r.listedFrom <= this.clock.now();
   }
 
   private async handle(request: RawRequest): Promise<RawResponse | 'reset'> {
@@ -244,7 +289,7 @@ export class Ec2Emulator {
     const i = this.scripted.findIndex(s => s.action === action && (s.when?.(params) ?? true));
     const scripted = i >= 0 ? this.scripted.splice(i, 1)[0].fault : undefined;
     const fault = scripted ?? this.faults.before();
-    this.calls.push({ action, params: raw, fault });
+    this.calls.push({ action, params: raw, fault, resourceTags: this.tagsOfNamed(raw) });
     if (scripted === 'hangAfter' || scripted === 'lostAnswer') {
       try { this.dispatch(action, params); } catch { /* refused: the client learns nothing either way */ }
       return scripted === 'lostAnswer' ? this.error(new Ec2Error('InternalError', 'An internal error has occurred.', 500)) : new Promise<never>(() => undefined);
@@ -272,6 +317,11 @@ export class Ec2Emulator {
     }
   }
 
+  private tagsOfNamed(raw: Record<string, string>): Array<Record<string, string>> {
+    const ids = [raw.CapacityReservationId, ...list(raw, 'ResourceId')].filter((id): id is string => !!id);
+    return ids.map(id => Object.fromEntries(this.reservations.get(id)?.tags ?? []));
+  }
+
   private recordingReads(action: string, params: Record<string, string>): Record<string, string> {
     const read = this.parametersRead.get(action) ?? new Set<string>();
     this.parametersRead.set(action, read);
@@ -295,6 +345,7 @@ export class Ec2Emulator {
       case 'PurchaseCapacityBlockExtension': return this.purchaseExtension(p);
       case 'DescribeCapacityBlocks': return this.describeCapacityBlocks(p);
       case 'DescribeCapacityBlockStatus': return this.describeCapacityBlockStatus(p);
+      case 'DescribeCapacityBlockExtensionHistory': return this.describeExtensionHistory(p);
       default: throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
     }
   }
@@ -433,19 +484,23 @@ export class Ec2Emulator {
     const instancesPerBlock = offering.instanceCount / ultraservers;
     const highest = [...ids].sort().pop();
     const lag = offering.ultraserverType ? this.options.ultraserverListingLag ?? 0 : 0;
+    const withoutIds = this.options.answersWithoutIds?.(offering) ?? false;
+    const listedFrom = withoutIds ? new Date(this.clock.now().getTime() + (this.options.listingDelayMs ?? 40_000)) : undefined;
     ids.forEach((id, i) => {
       const slot = i % perBlock;
       const share = Math.floor(instancesPerBlock / perBlock) + (slot < instancesPerBlock % perBlock ? 1 : 0);
       this.reservations.set(id, {
         id, blockId: blocks[Math.floor(i / perBlock)], purchaseId, instanceCount: share, offering, platform: p.InstancePlatform,
-        createDate: this.clock.now(), tags: new Map(tags), endDate: endOf(offering), paymentFailed,
+        createDate: this.clock.now(), tags: new Map(tags), boughtEndDate: endOf(offering), paymentFailed,
         listedFromDescribe: lag > 0 && id !== highest ? this.describes + lag + 1 : undefined,
         taggedFromDescribe: this.options.tagLag ? this.describes + this.options.tagLag + 1 : undefined,
+        listedFrom,
       });
     });
     const capacityBlockSet = { item: blocks.map(b => this.renderBlock(b)) };
-    // EC2 answers an UltraServer purchase with its blocks only; an instance purchase with the reservation too.
-    return offering.ultraserverType ? { capacityBlockSet } : { capacityReservation: this.render(this.reservations.get(ids[0])!), capacityBlockSet };
+    // EC2 answers an UltraServer purchase with its blocks only; an instance purchase with the reservation
+    // too, unless it answers before it has the ids (then the blocks name none yet).
+    return offering.ultraserverType || withoutIds ? { capacityBlockSet } : { capacityReservation: this.render(this.reservations.get(ids[0])!), capacityBlockSet };
   }
 
   private blockMembers(blockId: string): EmulatedReservation[] {
@@ -458,7 +513,7 @@ export class Ec2Emulator {
     const states = members.map(r => this.stateOf(r));
     return {
       capacityBlockId: blockId, ultraserverType: first.offering.ultraserverType, availabilityZone: first.offering.availabilityZone,
-      capacityReservationIdSet: { item: members.map(r => r.id) }, startDate: first.offering.startDate.toISOString(), endDate: first.endDate.toISOString(),
+      capacityReservationIdSet: { item: members.filter(r => this.listedNow(r)).map(r => r.id) }, startDate: first.offering.startDate.toISOString(), endDate: this.endDateOf(first).toISOString(),
       createDate: first.createDate.toISOString(), state: blockState(states),
       tagSet: { item: [...first.tags].map(([key, value]) => ({ key, value })) },
     };
@@ -490,7 +545,7 @@ export class Ec2Emulator {
   private describeReservations(p: Record<string, string>): Record<string, unknown> {
     const ids = list(p, 'CapacityReservationId');
     const call = ++this.describes;
-    const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call;
+    const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call && this.listedNow(r);
     const tagged = (r: EmulatedReservation) => (r.taggedFromDescribe ?? 0) <= call;
     const tagsOf = (r: EmulatedReservation) => (tagged(r) ? r.tags : new Map<string, string>());
     const all = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
@@ -538,7 +593,7 @@ export class Ec2Emulator {
       availableInstanceCount: 0,
       state: this.stateOf(r),
       startDate: r.offering.startDate.toISOString(),
-      endDate: r.endDate.toISOString(),
+      endDate: this.endDateOf(r).toISOString(),
       endDateType: 'limited',
       instanceMatchCriteria: 'targeted',
       createDate: r.createDate.toISOString(),
@@ -570,8 +625,8 @@ export class Ec2Emulator {
     return { capacityBlockExtensionOfferingSet: { item: [{
       capacityBlockExtensionOfferingId: `cbe-${r.id.slice(3, 11)}${hours}`,
       instanceType: r.offering.instanceType, instanceCount: r.offering.instanceCount, availabilityZone: r.offering.availabilityZone,
-      startDate: r.offering.startDate.toISOString(), capacityBlockExtensionStartDate: r.endDate.toISOString(),
-      capacityBlockExtensionEndDate: new Date(r.endDate.getTime() + hours * HOUR).toISOString(),
+      startDate: r.offering.startDate.toISOString(), capacityBlockExtensionStartDate: this.endDateOf(r).toISOString(),
+      capacityBlockExtensionEndDate: new Date(this.endDateOf(r).getTime() + hours * HOUR).toISOString(),
       capacityBlockExtensionDurationHours: hours, upfrontFee: extensionFee(r, hours), currencyCode: r.offering.currencyCode, tenancy: 'default',
     }] } };
   }
@@ -580,16 +635,42 @@ export class Ec2Emulator {
     const r = this.reservations.get(p.CapacityReservationId ?? '');
     if (!r) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${p.CapacityReservationId}' does not exist`);
     const hours = Number((p.CapacityBlockExtensionOfferingId ?? '').slice(12));
-    this.extensions.push({
-      reservationId: r.id, offeringId: p.CapacityBlockExtensionOfferingId ?? '', hours,
-      upfrontFee: extensionFee(r, hours), requestKey: r.tags.get('cdk-capacity-reservations:extension-request'),
-    });
-    r.endDate = new Date(r.endDate.getTime() + hours * HOUR);
-    return { capacityBlockExtensionSet: { item: [{
-      capacityReservationId: r.id, capacityBlockExtensionOfferingId: p.CapacityBlockExtensionOfferingId,
-      capacityBlockExtensionDurationHours: hours, capacityBlockExtensionStatus: 'payment-succeeded',
-      capacityBlockExtensionEndDate: r.endDate.toISOString(),
-    }] } };
+    const state = this.stateOf(r);
+    if (state !== 'scheduled' && state !== 'active') {
+      throw new Ec2Error('IncorrectState', `The Capacity Block ${r.id} is ${state}; only scheduled or active blocks can be extended.`);
+    }
+    if (this.extensions.some(e => e.reservationId === r.id && this.extensionStatus(e) === EXTENSION_STATES.pending)) {
+      throw new Ec2Error('IncorrectState', `The Capacity Block ${r.id} has an extension whose payment is pending.`);
+    }
+    const extension: EmulatedExtension = {
+      reservationId: r.id, offeringId: p.CapacityBlockExtensionOfferingId ?? '', hours, upfrontFee: extensionFee(r, hours),
+      currencyCode: r.offering.currencyCode, purchaseDate: this.clock.now(), paymentFails: this.options.extensionPaymentFails?.(r.id) ?? false,
+    };
+    this.extensions.push(extension);
+    return { capacityBlockExtensionSet: { item: [this.renderExtension(extension)] } };
+  }
+
+  private renderExtension(e: EmulatedExtension): Record<string, unknown> {
+    const r = this.reservations.get(e.reservationId)!;
+    // Its window runs from the block's end before it (earlier extensions included) for its hours.
+    const before = this.extensions.slice(0, this.extensions.indexOf(e)).filter(x => x.reservationId === e.reservationId && this.extensionStatus(x) !== EXTENSION_STATES.failed);
+    const start = new Date(r.boughtEndDate.getTime() + before.reduce((h, x) => h + x.hours, 0) * HOUR);
+    return {
+      capacityReservationId: r.id, instanceType: r.offering.instanceType, instanceCount: r.instanceCount, availabilityZone: r.offering.availabilityZone,
+      capacityBlockExtensionOfferingId: e.offeringId, capacityBlockExtensionDurationHours: e.hours, capacityBlockExtensionStatus: this.extensionStatus(e),
+      capacityBlockExtensionPurchaseDate: e.purchaseDate.toISOString(), capacityBlockExtensionStartDate: start.toISOString(),
+      capacityBlockExtensionEndDate: new Date(start.getTime() + e.hours * HOUR).toISOString(), upfrontFee: e.upfrontFee, currencyCode: e.currencyCode,
+    };
+  }
+
+  /** DescribeCapacityBlockExtensionHistory by reservation id: read by id, so it does not lag. */
+  private describeExtensionHistory(p: Record<string, string>): Record<string, unknown> {
+    const ids = list(p, 'CapacityReservationId');
+    for (const id of ids) {
+      if (!this.reservations.get(id)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
+    }
+    const found = this.extensions.filter(e => ids.length === 0 || ids.includes(e.reservationId));
+    return { capacityBlockExtensionSet: { item: found.map(e => this.renderExtension(e)) } };
   }
 
   private error(error: Ec2Error): RawResponse {

@@ -231,6 +231,8 @@ export class ProviderFramework {
     const timeoutSeconds = fn === 'onEvent' ? this.options.timings.onEventTimeoutSeconds : this.options.timings.isCompleteTimeoutSeconds;
     const budgetMs = timeoutSeconds * 1000 * scale;
     const started = Date.now();
+    // Lambda's clock: simulated time passes at the rate the handler's budgets were scaled by, while it runs.
+    const slowDown = this.options.clock.runFast(1 / scale);
     const context: LambdaContext = { getRemainingTimeInMillis: () => started + budgetMs - Date.now(), functionName: fn, awsRequestId: `${fn}-${this.invocations.length}` };
     const crashes = this.chance(this.faults?.crash);
     if (crashes) this.count('crash');
@@ -260,8 +262,7 @@ export class ProviderFramework {
       return lambdaError(invocation.frozen ? 'Runtime.ExitError' : e.name, invocation.frozen ? 'RequestId: crashed Error: Runtime exited' : e.message);
     } finally {
       clearTimeout(timer);
-      // Lambda's clock: the invocation took its share of simulated time.
-      this.options.clock.advance((Date.now() - started) * (1 / scale - 1));
+      slowDown();
     }
   }
 

@@ -175,7 +175,7 @@ async function rehearseBlock(framework: ProviderFramework, emulator: Ec2Emulator
 
   await stack.destroy();
   const left = emulator.reservations.get(physicalId);
-  const afterDelete = left ? `left to expire at ${left.endDate.toISOString()} (blocks cannot be cancelled)` : 'nothing was bought';
+  const afterDelete = left ? `left to expire at ${emulator.endDateOf(left).toISOString()} (blocks cannot be cancelled)` : 'nothing was bought';
   say(`  [aws] ${block.logicalId}: Delete -> ${afterDelete}`);
   return finish({
     ok: stack.status === 'DELETE_COMPLETE', capacityReservationId: physicalId, capacityReservationIds: reservations, state: afterUpdate.State, upfrontFee: `${data.UpfrontFee} ${data.CurrencyCode}`,

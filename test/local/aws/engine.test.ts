@@ -20,7 +20,7 @@ describe('a rollback never buys', () => {
     const first = { ...BLOCK, AllowRepurchase: 'true' };
     await cfn.deploy(first);
     const expired = emulator.purchases[0];
-    emulator.clock.advance(expired.endDate.getTime() - emulator.clock.now().getTime() + 3_600_000);
+    emulator.clock.advance(emulator.endDateOf(expired).getTime() - emulator.clock.now().getTime() + 3_600_000);
     const bigger = { ...first, InstanceCount: '8', MaxUpfrontFee: '16000' };
     expect(await cfn.deploy(bigger, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
     // The update bought its block (it asked to, and cannot undo it); the rollback bought nothing.

@@ -1,48 +1,138 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../../../lib';
-import { CloudFormationStack, quietly, withAwsHandler, withProviderFramework } from '../../../lib/local';
+import { CloudFormationStack, Ec2Call, quietly, withAwsHandler, withProviderFramework } from '../../../lib/local';
+import { ACCOUNT, authorizationRequests, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
 
 /**
  * No emulator evaluates IAM, and a missing permission only shows in a real account, after a deploy
- * that may already have paid. So each function's EC2 calls, over a full lifecycle of an instance
- * block and an UltraServer block under the real engine, are checked against its own role's policy
- * as the construct synthesizes it.
+ * that may already have paid; a permission too wide lets one stack's role spend on another's blocks.
+ * So each function's EC2 calls, over whole lifecycles under the real engine, are evaluated against
+ * its own role's policy as the construct synthesizes it, conditions included (iam-policy.ts), and
+ * calls on another stack's blocks are evaluated too.
  */
-function grantedTo(roleMatch: RegExp): Set<string> {
-  const stack = new Stack(new App(), 'Iam', { env: { account: '123456789012', region: 'us-east-1' } });
+function policyOf(stackName: string, roleMatch: RegExp): Statement[] {
+  const stack = new Stack(new App(), stackName, { env: { account: ACCOUNT, region: REGION } });
   new CapacityBlockPurchase(stack, 'Block', { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), maxUpfrontFee: 8000 });
   const policies = Object.entries(Template.fromStack(stack).findResources('AWS::IAM::Policy')).filter(([id]) => roleMatch.test(id));
   expect(policies).toHaveLength(1);
-  return new Set((policies[0][1].Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap(s => [s.Action].flat()));
+  return resolve(policies[0][1].Properties.PolicyDocument.Statement, stackName) as Statement[];
 }
+
+const ec2ActionsOf = (statements: Statement[]) => new Set(statements.flatMap(s => [s.Action].flat()).filter(a => a.startsWith('ec2:')));
 
 const BLOCK = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '8000' };
 const ULTRA = { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', DurationHours: '24', MaxUpfrontFee: '70000', AllAvailabilityZones: 'true' };
 
-test('every EC2 call each function makes over whole lifecycles is granted to that function\'s role, and no function is granted an EC2 action it never calls', () => withAwsHandler({}, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
-  const instance = new CloudFormationStack(framework, { stackName: 'IamA', logicalId: 'Block', region: 'us-east-1' });
-  await instance.deploy({ ...BLOCK, Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'cost', Value: 'a' }] });
-  emulator.clock.advance(3_600_000);
-  await instance.deploy({ ...BLOCK, DurationHours: '72', Tags: [{ Key: 'team', Value: 'research' }] });
-  await instance.deploy({ ...BLOCK, PreviewOnly: 'true' });
-  await instance.destroy();
-  const ultra = new CloudFormationStack(framework, { stackName: 'IamU', logicalId: 'Ultra', region: 'us-east-1' });
-  await ultra.deploy(ULTRA);
-  emulator.clock.advance(emulator.purchases[emulator.purchases.length - 1].offering.startDate.getTime() - emulator.clock.now().getTime() + 3_600_000);
-  await ultra.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'ml' }] });
-  await ultra.destroy();
+/** Every call the handler made in whole lifecycles of an instance block and an UltraServer block, per function. */
+async function lifecycleCalls(stackName: string): Promise<Record<'onEvent' | 'isComplete', Ec2Call[]>> {
+  return withAwsHandler({}, async (handler, emulator) => {
+    const byFunction: Record<'onEvent' | 'isComplete', Ec2Call[]> = { onEvent: [], isComplete: [] };
+    let attributed = 0;
+    // The emulator records calls in order and the functions never overlap here (one delivery each):
+    // the calls made while a function ran are that function's.
+    const attribute = (fn: 'onEvent' | 'isComplete') => {
+      byFunction[fn].push(...emulator.calls.slice(attributed));
+      attributed = emulator.calls.length;
+    };
+    const traced = new Proxy(handler, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== 'onEvent' && key !== 'isComplete') return value;
+        return async (event: unknown, context: unknown) => {
+          attribute(key === 'onEvent' ? 'isComplete' : 'onEvent');
+          try {
+            return await value.call(target, event, context);
+          } finally {
+            attribute(key);
+          }
+        };
+      },
+    });
+    await quietly(() => withProviderFramework(traced, emulator, handler.providerTimings, async framework => {
+      const instance = new CloudFormationStack(framework, { stackName, logicalId: 'Block', region: REGION });
+      await instance.deploy({ ...BLOCK, Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'cost', Value: 'a' }] });
+      emulator.clock.advance(3_600_000);
+      await instance.deploy({ ...BLOCK, DurationHours: '72', Tags: [{ Key: 'team', Value: 'research' }] });
+      await instance.deploy({ ...BLOCK, PreviewOnly: 'true' });
+      await instance.destroy();
+      const ultra = new CloudFormationStack(framework, { stackName, logicalId: 'Ultra', region: REGION });
+      await ultra.deploy(ULTRA);
+      emulator.clock.advance(emulator.purchases[emulator.purchases.length - 1].offering.startDate.getTime() - emulator.clock.now().getTime() + 3_600_000);
+      await ultra.deploy({ ...ULTRA, Tags: [{ Key: 'team', Value: 'ml' }] });
+      await ultra.destroy();
+    }));
+    return byFunction;
+  });
+}
 
-  const ec2Actions = (commands: Set<string>) => [...commands].filter(c => !/^(GetItem|PutItem|UpdateItem|DeleteItem)Command$/.test(c)).map(c => `ec2:${c.replace(/Command$/, '')}`);
-  const onEventCalls = ec2Actions(framework.commandsBy.onEvent);
-  const isCompleteCalls = ec2Actions(framework.commandsBy.isComplete);
-  expect(onEventCalls).toEqual(expect.arrayContaining(['ec2:PurchaseCapacityBlock', 'ec2:PurchaseCapacityBlockExtension', 'ec2:CreateTags', 'ec2:DeleteTags']));
-  expect(isCompleteCalls).toEqual(expect.arrayContaining(['ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus']));
+describe('each function may make exactly the EC2 calls it makes, conditions included', () => {
+  let calls: Record<'onEvent' | 'isComplete', Ec2Call[]>;
+  const onEventPolicy = () => policyOf('IamA', /ProviderOnEventRole/);
+  const isCompletePolicy = () => policyOf('IamA', /ProviderIsCompleteRole/);
+  beforeAll(async () => {
+    calls = await lifecycleCalls('IamA');
+  });
 
-  const onEventGrants = [...grantedTo(/ProviderOnEventRole/)].filter(a => a.startsWith('ec2:'));
-  const isCompleteGrants = [...grantedTo(/ProviderIsCompleteRole/)].filter(a => a.startsWith('ec2:'));
-  expect(onEventCalls.filter(a => !onEventGrants.includes(a))).toEqual([]);
-  expect(isCompleteCalls.filter(a => !isCompleteGrants.includes(a))).toEqual([]);
-  expect(onEventGrants.filter(a => !onEventCalls.includes(a)).sort()).toEqual([]);
-  expect(isCompleteGrants.filter(a => !isCompleteCalls.includes(a)).sort()).toEqual([]);
-}))));
+  test('every EC2 call onEvent makes, the dry run of previewOnly included, is allowed by its role\'s policy', () => {
+    const policy = onEventPolicy();
+    const actions = new Set(calls.onEvent.map(c => c.action));
+    expect([...actions]).toEqual(expect.arrayContaining(['PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags', 'DeleteTags', 'DescribeCapacityBlockExtensionHistory']));
+    expect(calls.onEvent.some(c => c.action === 'PurchaseCapacityBlock' && c.params.DryRun === 'true')).toBe(true);
+    const denied = calls.onEvent.flatMap(authorizationRequests).filter(r => !isAllowed(policy, r));
+    expect(denied).toEqual([]);
+  });
+
+  test('every EC2 call isComplete makes is allowed by its role\'s policy', () => {
+    const policy = isCompletePolicy();
+    expect(new Set(calls.isComplete.map(c => c.action))).toEqual(new Set(['DescribeCapacityReservations', 'DescribeCapacityBlocks', 'DescribeCapacityBlockStatus']));
+    expect(calls.isComplete.flatMap(authorizationRequests).filter(r => !isAllowed(policy, r))).toEqual([]);
+  });
+
+  test('no function is granted an EC2 action it never calls', () => {
+    const called = (fn: 'onEvent' | 'isComplete') => new Set(calls[fn].map(c => `ec2:${c.action}`));
+    expect([...ec2ActionsOf(onEventPolicy())].filter(a => !called('onEvent').has(a))).toEqual([]);
+    expect([...ec2ActionsOf(isCompletePolicy())].filter(a => !called('isComplete').has(a))).toEqual([]);
+  });
+});
+
+describe('a stack\'s role may spend on and retag only its own blocks', () => {
+  const policy = () => policyOf('Training', /ProviderOnEventRole/);
+  const arn = `arn:aws:ec2:${REGION}:${ACCOUNT}:capacity-reservation/cr-0other`;
+  const ownedBy = (owner: string) => ({
+    'aws:ResourceTag/cdk-capacity-reservations:owner': owner,
+    'aws:ResourceTag/cdk-capacity-reservations:idempotency-key': 'k',
+  });
+  const mutations = (owner: string): AuthorizationRequest[] => [
+    { action: 'ec2:PurchaseCapacityBlockExtension', resource: arn, context: ownedBy(owner) },
+    { action: 'ec2:DescribeCapacityBlockExtensionOfferings', resource: arn, context: ownedBy(owner) },
+    { action: 'ec2:CreateTags', resource: arn, context: { ...ownedBy(owner), 'aws:RequestTag/team': 'ml', 'aws:TagKeys': ['team'] } },
+    { action: 'ec2:DeleteTags', resource: arn, context: { ...ownedBy(owner), 'aws:TagKeys': ['team'] } },
+  ];
+
+  test('its role may extend, and change the user tags of, a block this stack owns', () => {
+    expect(mutations('Training/Block').filter(r => !isAllowed(policy(), r))).toEqual([]);
+  });
+
+  test('fails to extend or retag a block another stack owns, even one whose name starts like this one\'s', () => {
+    for (const other of ['Inference/Block', 'Training2/Block', 'TrainingX/Block']) {
+      expect(mutations(other).filter(r => isAllowed(policy(), r))).toEqual([]);
+    }
+  });
+
+  test('fails to overwrite or remove the library\'s own tags on its own blocks', () => {
+    for (const key of ['cdk-capacity-reservations:owner', 'cdk-capacity-reservations:idempotency-key', 'cdk-capacity-reservations:upfront-fee']) {
+      expect(isAllowed(policy(), { action: 'ec2:CreateTags', resource: arn, context: { ...ownedBy('Training/Block'), [`aws:RequestTag/${key}`]: 'x', 'aws:TagKeys': [key] } })).toBe(false);
+      expect(isAllowed(policy(), { action: 'ec2:DeleteTags', resource: arn, context: { ...ownedBy('Training/Block'), 'aws:TagKeys': [key] } })).toBe(false);
+    }
+  });
+
+  test('fails to buy a block tagged for another stack', () => {
+    const purchase = (owner: string): AuthorizationRequest => ({
+      action: 'ec2:PurchaseCapacityBlock', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:capacity-reservation/*`,
+      context: { 'aws:RequestTag/cdk-capacity-reservations:owner': owner, 'aws:RequestTag/cdk-capacity-reservations:idempotency-key': 'k', 'aws:TagKeys': ['cdk-capacity-reservations:owner', 'cdk-capacity-reservations:idempotency-key'] },
+    });
+    expect(isAllowed(policy(), purchase('Training/Block'))).toBe(true);
+    expect(isAllowed(policy(), purchase('Inference/Block'))).toBe(false);
+  });
+});
