@@ -467,6 +467,7 @@ function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): s
   }
   errors.push(rules.windowError(props.earliestStart, props.latestEnd, durationHours));
   errors.push(rules.leadTimeError(props.earliestStart, new Date()));
+  errors.push(rules.latestEndPassedError(props.latestEnd, new Date()));
   if (props.offeringId !== undefined) {
     errors.push(rules.pinnedOfferingConflicts({
       earliestStart: props.earliestStart,

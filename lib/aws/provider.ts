@@ -18,10 +18,10 @@ const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-b
 /** Every EC2 action the handler calls, and nothing else. Tests pin this list. */
 export const EC2_ACTIONS = {
   /**
-   * What onEvent reads to search and to find the blocks it owns. These and `wait` have no resource
-   * type in the Service Authorization Reference: they are granted on "*".
+   * What onEvent reads to search, to read the blocks its ledger holds (by id) and their extensions.
+   * These and `wait` have no resource type in the Service Authorization Reference: they are granted on "*".
    */
-  describe: ['ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations'],
+  describe: ['ec2:DescribeCapacityBlockOfferings', 'ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockExtensionHistory'],
   /** What isComplete reads while it waits (the blocks' state and interconnect); it searches, buys and tags nothing. */
   wait: ['ec2:DescribeCapacityReservations', 'ec2:DescribeCapacityBlocks', 'ec2:DescribeCapacityBlockStatus'],
   /** Has the resource type capacity-reservation* (aws:ResourceTag), so it is scoped like the extension itself. */
@@ -68,7 +68,8 @@ export class CapacityBlockProvider extends Construct {
     };
 
     // The purchase claims: one item per CloudFormation request, written with a condition so that two
-    // deliveries of one request never both buy. Items expire by TTL; nothing else is stored.
+    // deliveries of one request never both buy; they expire by TTL. And the ledger of each resource
+    // (handler/ledger.ts): what it bought and answered, kept for the life of the stack.
     const claims = new dynamodb.Table(this, 'Claims', {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -104,32 +105,40 @@ export class CapacityBlockProvider extends Construct {
 
     const stack = Stack.of(this);
     const reservations = stack.formatArn({ service: 'ec2', resource: 'capacity-reservation', resourceName: '*' });
-    const boughtByThisLibrary = { Null: { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false' } };
-    // A purchase must carry the idempotency and owner tags: an untagged block could never be found again.
-    const taggedForUs = { Null: { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' } };
+    // Every block this library buys carries an owner tag "<stack name>/<logical id>": this stack's role
+    // may buy only blocks tagged as its own, and extend or retag only blocks another of its purchases made.
+    const ownedByThisStack = `${stack.stackName}/*`;
+    const taggedForThisStack = {
+      'Null': { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' },
+      'StringLike': { [`aws:RequestTag/${OWNER_TAG}`]: ownedByThisStack },
+    };
+    const boughtByThisStack = { StringLike: { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack } };
+    // After the purchase, tags are the user's: none of the library's own may be written or removed, and
+    // keys must be named (DeleteTags naming no keys deletes every tag).
+    const userTagsOnly = {
+      'Null': { 'aws:TagKeys': 'false' },
+      'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
+    };
 
     // These Describe* actions have no resource type in the Service Authorization Reference: "*" only.
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.describe], resources: ['*'] }));
     isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.wait], resources: ['*'] }));
-    onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [EC2_ACTIONS.purchase], resources: [reservations], conditions: taggedForUs }));
+    // A purchase (and its dry run: EC2 authorizes it the same way) must carry the idempotency and owner tags.
+    onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [EC2_ACTIONS.purchase], resources: [reservations], conditions: taggedForThisStack }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
       actions: [EC2_ACTIONS.tag],
       resources: [reservations],
-      conditions: { StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' }, ...taggedForUs },
+      conditions: { StringEquals: { 'ec2:CreateAction': 'PurchaseCapacityBlock' }, ...taggedForThisStack },
     }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
-      actions: [EC2_ACTIONS.tag, EC2_ACTIONS.extensionOfferings, EC2_ACTIONS.extend],
+      actions: [EC2_ACTIONS.extensionOfferings, EC2_ACTIONS.extend],
       resources: [reservations],
-      conditions: boughtByThisLibrary,
+      conditions: boughtByThisStack,
     }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({
-      actions: [EC2_ACTIONS.untag],
+      actions: [EC2_ACTIONS.tag, EC2_ACTIONS.untag],
       resources: [reservations],
-      // DeleteTags naming no keys deletes every tag: keys must be named, and none of ours.
-      conditions: {
-        Null: { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false', 'aws:TagKeys': 'false' },
-        'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
-      },
+      conditions: { ...boughtByThisStack, ...userTagsOnly },
     }));
 
     const provider = new cr.Provider(this, 'Provider', {
@@ -150,7 +159,7 @@ export class CapacityBlockProvider extends Construct {
     acceptNagFindings(this, onEvent, isComplete, reservations, provider);
     accept(claims.node.defaultChild as CfnResource, [{
       rule: 'AwsSolutions-DDB3',
-      reason: 'The table holds only purchase claims: one item per CloudFormation request, needed for the minutes that request runs and deleted by TTL after a day. Point-in-time recovery would restore nothing anyone uses; the blocks themselves carry their idempotency and owner tags in EC2',
+      reason: 'The table holds purchase claims (one item per CloudFormation request, deleted by TTL after a day) and one ledger item per reservation resource. Point-in-time recovery would restore nothing the handler needs: a resource whose ledger is missing starts it again from the blocks EC2 lists with its owner tag, which every purchase carries',
     }]);
   }
 }
@@ -176,7 +185,7 @@ function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplet
     describeOnAnyResource(EC2_ACTIONS.describe),
     {
       rule: 'AwsSolutions-IAM5', finding: `Resource::${ref(reservations)}`,
-      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region; tagging needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the library\'s idempotency tag on the block',
+      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region, only with an owner tag naming this stack; tagging at creation needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the block\'s owner tag to name this stack (tag and untag: user tag keys only)',
     },
   ]);
   accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);

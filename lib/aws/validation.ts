@@ -70,9 +70,19 @@ export function instanceCountError(count: number): string | undefined {
 }
 
 export function maxUpfrontFeeError(fee: number): string | undefined {
-  return Number.isFinite(fee) && fee > 0
+  if (!Number.isFinite(fee) || fee <= 0) return `maxUpfrontFee must be a positive number (the most you will pay up front), got ${fee}`;
+  // The template carries the ceiling as JavaScript writes the number, and the handler compares it
+  // exactly, as a decimal, with EC2's fees: 1e21 would be written "1e+21", which it refuses.
+  return PLAIN_DECIMAL.test(String(fee))
     ? undefined
-    : `maxUpfrontFee must be a positive number (the most you will pay up front), got ${fee}`;
+    : `maxUpfrontFee must be a plain decimal amount such as 60000 or 60000.50, got ${fee}, which the template would carry as '${String(fee)}'`;
+}
+
+/** A latestEnd that has passed can never hold a block: refused before anything is deployed. */
+export function latestEndPassedError(latestEnd: Date | undefined, now: Date): string | undefined {
+  return latestEnd !== undefined && !Number.isNaN(latestEnd.getTime()) && latestEnd.getTime() <= now.getTime()
+    ? `latestEnd ${latestEnd.toISOString()} has already passed; move it into the future`
+    : undefined;
 }
 
 export function currencyCodeError(code: string): string | undefined {
@@ -176,6 +186,19 @@ const WHOLE_NUMBER = /^\d+$/;
  */
 export function parseDecimal(text: string): number | undefined {
   return PLAIN_DECIMAL.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * Compares two plain decimals exactly: negative, zero or positive as `a` is below, equal to or above
+ * `b`. Money is never compared as floating point: 40000.000000000001 reads as 40000 in binary.
+ */
+export function compareDecimal(a: string, b: string): number {
+  if (!PLAIN_DECIMAL.test(a) || !PLAIN_DECIMAL.test(b)) throw new Error(`not plain decimals: '${a}', '${b}'`);
+  const [aWhole, aFraction = ''] = a.split('.');
+  const [bWhole, bFraction = ''] = b.split('.');
+  const digits = Math.max(aFraction.length, bFraction.length);
+  const difference = BigInt(aWhole + aFraction.padEnd(digits, '0')) - BigInt(bWhole + bFraction.padEnd(digits, '0'));
+  return difference === BigInt(0) ? 0 : difference < BigInt(0) ? -1 : 1;
 }
 
 export function parseWholeNumber(text: string): number | undefined {

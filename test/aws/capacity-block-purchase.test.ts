@@ -279,12 +279,13 @@ describe('IAM', () => {
 
   // The Service Authorization Reference gives DescribeCapacityBlockExtensionOfferings the resource type
   // capacity-reservation* (with aws:ResourceTag), unlike the other Describe* actions, which have none.
-  test('extension offerings are read only for the library\'s own blocks, not on every resource', () => {
-    const extensionOfferings = statements.filter(s => actionsOf(s).includes('ec2:DescribeCapacityBlockExtensionOfferings'));
-    expect(extensionOfferings).toHaveLength(1);
-    expect(resourcesOf(extensionOfferings[0])).not.toContain('*');
-    expect(JSON.stringify(resourcesOf(extensionOfferings[0]))).toMatch(/:capacity-reservation\//);
-    expect(extensionOfferings[0].Condition).toEqual({ Null: { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false' } });
+  test('extension offerings are read, and extensions bought, only for this stack\'s own blocks, not on every resource', () => {
+    const extension = statements.filter(s => actionsOf(s).includes('ec2:DescribeCapacityBlockExtensionOfferings'));
+    expect(extension).toHaveLength(1);
+    expect(actionsOf(extension[0]).sort()).toEqual([EC2_ACTIONS.extensionOfferings, EC2_ACTIONS.extend].sort());
+    expect(resourcesOf(extension[0])).not.toContain('*');
+    expect(JSON.stringify(resourcesOf(extension[0]))).toMatch(/:capacity-reservation\//);
+    expect(extension[0].Condition).toEqual({ StringLike: { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack } });
   });
 
   test('isComplete may only read reservations and blocks: it searches, buys and tags nothing', () => {
@@ -309,9 +310,14 @@ describe('IAM', () => {
     expect(JSON.stringify(resources)).not.toContain('arn:aws');
   });
 
-  const mustCarryOurTags = { Null: { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' } };
+  // The stack's name, as CloudFormation deploys it ('Stack' here).
+  const ownedByThisStack = 'Stack/*';
+  const mustCarryOurTags = {
+    Null: { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' },
+    StringLike: { [`aws:RequestTag/${OWNER_TAG}`]: ownedByThisStack },
+  };
 
-  test('a purchase, and tagging during it, must carry the idempotency and owner tags: an untagged block could never be found again', () => {
+  test('a purchase, and tagging during it, must carry the idempotency tag and an owner tag naming this stack: an untagged block could never be found again', () => {
     const purchase = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.purchase));
     expect(purchase.map(s => s.Condition)).toEqual([mustCarryOurTags]);
 
@@ -321,12 +327,15 @@ describe('IAM', () => {
     expect(resourcesOf(tagOnPurchase[0])).not.toContain('*');
   });
 
-  test('untagging must name its keys (DeleteTags without keys deletes every tag) and none of the library\'s own', () => {
-    const untag = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.untag));
-    expect(untag.map(s => s.Condition)).toEqual([{
-      'Null': { [`aws:ResourceTag/${IDEMPOTENCY_TAG}`]: 'false', 'aws:TagKeys': 'false' },
+  test('after the purchase, tags may be written and removed only on this stack\'s blocks, by name (DeleteTags without keys deletes every tag), and none of the library\'s own', () => {
+    const retag = statements.filter(s => actionsOf(s).includes(EC2_ACTIONS.untag));
+    expect(retag).toHaveLength(1);
+    expect(actionsOf(retag[0]).sort()).toEqual([EC2_ACTIONS.tag, EC2_ACTIONS.untag].sort());
+    expect(retag[0].Condition).toEqual({
+      'StringLike': { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack },
+      'Null': { 'aws:TagKeys': 'false' },
       'ForAllValues:StringNotLike': { 'aws:TagKeys': ['cdk-capacity-reservations:*'] },
-    }]);
+    });
   });
 });
 

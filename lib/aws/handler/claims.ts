@@ -22,7 +22,11 @@ type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: fals
 // Created on first use: the table name and the endpoint (AWS_ENDPOINT_URL_DYNAMODB) come from the environment.
 let store: { table: string; client: DynamoDBClient; layer: DynamoDBPersistenceLayer } | undefined;
 
-function persistence(): DynamoDBPersistenceLayer {
+/**
+ * The stack's claims table: Powertools' request claims, and the ledger of each resource (ledger.ts).
+ * Nothing is bought without it.
+ */
+export function claimsTable(): { table: string; client: DynamoDBClient; layer: DynamoDBPersistenceLayer } {
   const table = process.env[CLAIMS_TABLE_ENV];
   if (!table) throw new UserError(`${CLAIMS_TABLE_ENV} is not set, so no purchase claim can be taken and nothing is bought; deploy the provider from this library`);
   if (store?.table !== table) {
@@ -30,7 +34,7 @@ function persistence(): DynamoDBPersistenceLayer {
     const client = guardCalls(new DynamoDBClient({ maxAttempts: 4, requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true } }));
     store = { table, client, layer: new DynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: client }) };
   }
-  return store.layer;
+  return store;
 }
 
 /**
@@ -48,7 +52,7 @@ export async function underClaim<T>(key: string, context: LambdaContextLike, wor
   if (process.env.POWERTOOLS_IDEMPOTENCY_DISABLED) {
     throw new UserError('POWERTOOLS_IDEMPOTENCY_DISABLED is set, which would turn off the purchase claim; nothing is bought while it is set. Remove it from the function\'s environment');
   }
-  const layer = persistence();
+  const layer = claimsTable().layer;
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', throwOnNoIdempotencyKey: true, expiresAfterSeconds: claimPolicy.keepSeconds });
   config.registerLambdaContext(context as never);
   let finished: Outcome<T> | undefined;

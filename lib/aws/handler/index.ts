@@ -2,23 +2,26 @@
  * Lambda entry points behind the Provider framework: `onEvent` decides and buys, `isComplete` waits
  * for the payment. Both must never log the event as it arrives: it carries the ResponseURL.
  */
-import { CapacityReservation } from '@aws-sdk/client-ec2';
 import {
-  CapacityBlockAttributes, CapacityBlockWireProperties, IDEMPOTENCY_TAG, ULTRASERVER_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS,
+  CapacityBlockAttributes, CapacityBlockWireProperties, ULTRASERVER_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS,
   PREVIEW_ID_PREFIX, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS, SERVICE_TIMEOUT_SECONDS,
 } from '../wire';
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from './budget';
 import { underClaim } from './claims';
 import { log, oneLine, UserError } from './errors';
+import { deleteReleases, Ledger, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
+import {
+  alsoOwnedNote, blockHours, describeOwned, holds, idOf, isLiveOwned, mismatches, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
+  pickAdoptable, resourceKeys, ResourceKeys,
+} from './ownership';
 import { preview } from './preview';
-import { purchaseOnce } from './purchase';
-import { alsoOwnedNote, blockHours, mismatches, otherLiveBlocks, ownedBlocks, pickAdoptable, reservationIdsOf, resourceKeys, ResourceKeys } from './ownership';
+import { adoptOrBuy, purchaseOnce, resolveIntents } from './purchase';
 import { CapacityBlockRequest, parseRequest } from './request';
 import {
-  attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect, describePurchase,
-  describeReservations, membersOf, PurchaseView, stateNote, tagValue,
+  attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect,
+  describeReservations, membersOf, PurchaseView, readReservations, reservationIdsOfBlocks, stateNote, tagValue,
 } from './reservation';
-import { describeTrackedPurchase, extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
+import { changesTheBlock, extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
 
 export interface ProviderEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -53,15 +56,21 @@ export async function onEvent(event: ProviderEvent, lambdaContext?: LambdaContex
   const context = contextOrDefault(lambdaContext);
   try {
     if (event.RequestType === 'Delete') {
-      return await withBudget(context, timeouts.onEventMarginMs, () => remove(event.PhysicalResourceId ?? ''));
+      return await withBudget(context, timeouts.onEventMarginMs, () => remove(event));
     }
     const now = clock.now();
     // Bad input fails here, before any EC2 call or DynamoDB write.
     const request = parse(event.ResourceProperties, event, now);
     const keys = resourceKeys(event);
-    return await underClaim(keys.request, context, () => (event.RequestType === 'Create'
-      ? create(request, keys, now)
-      : update(event, request, keys, now)));
+    return await underClaim(keys.request, context, async () => {
+      const tracked = isBoughtId(event.PhysicalResourceId) ? event.PhysicalResourceId : undefined;
+      const ledger = await openLedger(keys, tracked, tracked ? propertiesDigest(event.OldResourceProperties) : undefined);
+      const answer = event.RequestType === 'Create'
+        ? await create(request, keys, ledger, now)
+        : await update(event, request, keys, ledger, now);
+      await recordAnswer(ledger, answer.PhysicalResourceId, propertiesDigest(event.ResourceProperties));
+      return answer;
+    });
   } catch (error) {
     throw failure(error);
   }
@@ -69,7 +78,7 @@ export async function onEvent(event: ProviderEvent, lambdaContext?: LambdaContex
 
 export async function isComplete(event: ProviderEvent, lambdaContext?: LambdaContextLike): Promise<IsCompleteResult> {
   const id = event.PhysicalResourceId ?? '';
-  if (event.RequestType === 'Delete' || !isReservationId(id) || event.Data?.Settled === 'true') {
+  if (event.RequestType === 'Delete' || !isBoughtId(id) || event.Data?.Settled === 'true') {
     return { IsComplete: true };
   }
   const deadline = new Date(event.Data?.WaitDeadline ?? 0);
@@ -78,14 +87,28 @@ export async function isComplete(event: ProviderEvent, lambdaContext?: LambdaCon
     const now = clock.now();
     try {
       // Every reservation of the purchase (an UltraServer block has several) must be paid before the wait ends.
-      const ids = (event.Data?.CapacityReservationIds ?? '').split(',').filter(Boolean);
-      const reservation = await describeReservations(ids.includes(id) ? ids : [id]);
+      let ids = (event.Data?.CapacityReservationIds ?? '').split(',').filter(Boolean);
+      if (ids.length === 0 && id.startsWith('cr-')) ids = [id];
+      if (ids.length === 0) {
+        // EC2 answered the purchase before it named the reservations: follow the block until it does.
+        const blockIds = (event.Data?.CapacityBlockIds ?? id).split(',').filter(Boolean);
+        ids = [...(await reservationIdsOfBlocks(blockIds)).values()].flat().sort();
+        if (ids.length === 0) {
+          if (now < deadline) return { IsComplete: false };
+          const note = join(event.Data?.Note ?? '', `Capacity Block ${blockIds.join(', ')} is bought, but EC2 named none of its reservations before waitTimeout; the next deployment of this resource reads them`);
+          return { IsComplete: true, Data: fallbackAttributes(id, event.Data, note) };
+        }
+      }
+      const reservation = await describeReservations(ids);
       const decision = decideWait(reservation, id, deadline, now);
       if (!decision.complete) return { IsComplete: false };
       const ultraserver = reservation ? await ultraserverHealth(reservation) : { note: '', interconnect: '' };
-      log('Capacity Block ready', { capacityReservationId: id, state: reservation?.State, ...(ultraserver.interconnect ? { interconnectStatus: ultraserver.interconnect } : {}) });
+      log('Capacity Block ready', { capacityReservationId: reservation?.CapacityReservationId ?? id, state: reservation?.State, ...(ultraserver.interconnect ? { interconnectStatus: ultraserver.interconnect } : {}) });
       const note = [event.Data?.Note, decision.note, ultraserver.note].filter(Boolean).join('. ');
-      return { IsComplete: true, Data: reservation ? attributesOf(reservation, note, ultraserver.interconnect) : fallbackAttributes(id, event.Data, note) };
+      if (!reservation) return { IsComplete: true, Data: fallbackAttributes(id, event.Data, note) };
+      // A block tracked by its block id is tracked by its lowest reservation once EC2 names it.
+      const attributes = attributesOf(reservation, note, ultraserver.interconnect);
+      return { IsComplete: true, ...(id.startsWith('cb-') ? { PhysicalResourceId: attributes.CapacityReservationId } : {}), Data: attributes };
     } catch (error) {
       if (error instanceof UserError) throw failure(error);
       // A transient read failure must not fail a paid block (rule 4): poll again, or finish honestly.
@@ -124,32 +147,35 @@ async function ultraserverHealth(view: PurchaseView): Promise<{ note: string; in
  * owns live blocks none of which fits (an earlier deployment bought one and then failed, or the stack
  * was deleted and created again with other properties) buys another only with allowRepurchase.
  */
-async function create(request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
-  const owned = await ownedBlocks(keys);
+async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date): Promise<OnEventResult> {
+  const open = await resolveIntents(ledger);
+  const owned = await ownedBlocks(ledger);
   const adoptable = pickAdoptable(owned, request, { requestKey: keys.request });
   if (request.previewOnly) {
-    const hint = adoptable ? `; without previewOnly this resource would adopt ${adoptable.CapacityReservationId}, which it already owns, and buy nothing` : '';
-    return previewResult(await preview(request, now, hint));
+    const hint = adoptable ? `; without previewOnly this resource would adopt ${idOf(adoptable)}, which it already owns, and buy nothing` : '';
+    return previewResult(await preview(request, keys, now, hint));
   }
   if (adoptable) return adopt(adoptable, owned, request, keys, now);
+  if (open.length > 0) throw unsettledError(`An earlier purchase of this resource (${open[0].offeringId}, ${open[0].intentAt})`, open[0].intentAt, adoptOrBuy(open[0].requestKey));
   const live = otherLiveBlocks(owned, undefined);
-  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], mismatchesOrLength(live[0], request), live.length > 1 ? live.length - 1 : 0);
-  const purchased = await purchaseOnce(request, keys, now);
+  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], mismatchesOrLength(live[0], request), live.length - 1);
+  const purchased = await purchaseOnce(request, keys, ledger, now);
   const note = join(
     purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
     purchased.partial ? `${purchased.partial}; CapacityReservationIds may miss some, and the next deployment reads them all` : '',
-    alsoOwnedNote(owned, purchased.reservationId),
+    purchased.reservationIds.length === 0 ? `EC2 answered the purchase of ${purchased.blockIds.join(', ')} before naming its reservations; the block is tracked by its id until it does` : '',
+    alsoOwnedNote(owned, undefined),
   );
-  return toWaitFor(purchased.reservationId, purchased.reservationIds, request, now, note);
+  return toWaitFor(purchased.reservationIds[0] ?? purchased.blockIds[0], purchased, request, now, note);
 }
 
-async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
+async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date): Promise<OnEventResult> {
   const id = event.PhysicalResourceId ?? '';
   if (request.previewOnly) {
     // Allowed even over a bought block, because it is what the rollback of "remove previewOnly" sends.
-    const hint = isReservationId(id) ? `; Capacity Block ${id} stays bought and runs until its end date, but this resource no longer tracks it` : '';
+    const hint = isBoughtId(id) ? `; Capacity Block ${id} stays bought and runs until its end date, but this resource no longer tracks it` : '';
     try {
-      return previewResult(await preview(request, now, hint));
+      return previewResult(await preview(request, keys, now, hint));
     } catch (error) {
       // An update of a preview buys nothing, so it never fails: failing would wedge CloudFormation's
       // rollback of it. What a purchase would meet is in State and Note.
@@ -158,40 +184,67 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
       return { PhysicalResourceId: previewId, Data: { ...fallbackAttributes('', undefined, note, 'preview-failed'), Settled: 'true' } };
     }
   }
-  if (!isReservationId(id)) {
+  const held = purchaseHolding(ledger.record, id);
+  if (!held) {
     // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create.
-    return create(request, keys, now);
+    return create(request, keys, ledger, now);
   }
-  const current = await describeTrackedPurchase(id);
-  const plan = await planUpdate(id, current, request, safeParse(event.OldResourceProperties, event, now), keys);
+  await resolveIntents(ledger);
+  const owned = await ownedBlocks(ledger);
+  const current = owned.find(b => holds(b, id))!;
+  const plan = planUpdate(current, owned, request, propertiesDigest(event.ResourceProperties), changesTheBlock(safeParse(event.OldResourceProperties, event, now), request));
   switch (plan.kind) {
     case 'in-place': {
-      await syncTags(plan.block, request);
-      const note = await extendIfLonger(plan.block, request, keys.request);
-      return toWaitFor(id, reservationIdsOf(plan.block), request, now, join(note, alsoOwnedNote(await ownedBlocks(keys), id)));
+      if (!plan.block.view) {
+        return toWaitFor(id, plan.block.purchase, request, now, `Capacity Block ${id} is bought and EC2 does not list it yet; its tags follow on the next deployment`);
+      }
+      await syncTags(plan.block.view, request);
+      const note = await extendIfLonger(plan.block.view, request, keys.request, ledger);
+      // Tracked by its block id until EC2 named the reservations; by the lowest of them from then on.
+      const tracked = id.startsWith('cb-') ? idOf(plan.block) : id;
+      return toWaitFor(tracked, plan.block.purchase, request, now, join(note, alsoOwnedNote(owned, tracked)));
     }
+    case 'roll-back':
+      return rollBack(plan.block, owned, request);
     case 'adopt':
-      return adopt(plan.block, plan.owned, request, keys, now);
+      return adopt(plan.block, owned, request, keys, now);
     case 'buy': {
-      log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: current ? describeBlock(current) : id });
-      return create(request, keys, now);
+      log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: describeOwned(current) });
+      return create(request, keys, ledger, now);
     }
     case 'over':
-      return {
-        PhysicalResourceId: plan.id,
-        Data: { ...(plan.block ? attributesOf(plan.block, plan.note) : fallbackAttributes(plan.id, undefined, plan.note, 'expired')), Settled: 'true' },
-      };
+      return settled(plan.block, plan.note, 'expired');
   }
 }
 
-async function adopt(block: CapacityReservation, owned: CapacityReservation[], request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
-  const id = block.CapacityReservationId!;
+async function adopt(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
+  const id = idOf(block);
   log('adopting a Capacity Block this resource already owns; nothing is bought', { capacityReservationId: id });
-  await syncTags(block, request);
-  const note = tagValue(block, IDEMPOTENCY_TAG) === keys.request
+  if (block.view) await syncTags(block.view, request);
+  const note = block.purchase.requestKey === keys.request
     ? 'Adopted the block an earlier delivery of this request bought'
     : `Adopted ${id}, which this resource (${keys.owner}) already owns and which fits these properties; nothing was bought`;
-  return toWaitFor(id, reservationIdsOf(block), request, now, join(note, alsoOwnedNote(owned, id)));
+  return toWaitFor(id, block.purchase, request, now, join(note, alsoOwnedNote(owned, id)));
+}
+
+/**
+ * CloudFormation rolls back to a block it still tracks, answered for these very properties: back to
+ * it as it is (live or over), tags included, buying nothing, even with allowRepurchase.
+ */
+async function rollBack(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest): Promise<OnEventResult> {
+  log('rolling back to the Capacity Block these properties were answered with; nothing is bought', { capacityReservationId: idOf(block) });
+  if (block.view && isLiveOwned(block)) await syncTags(block.view, request);
+  return settled(block, join(`Back to ${describeOwned(block)}, which these properties were deployed with; nothing was bought`, alsoOwnedNote(owned, physicalIdOf(block.purchase))));
+}
+
+/** Remembers what CloudFormation is answered with: a later rollback to these properties goes back to this purchase. */
+async function recordAnswer(ledger: Ledger, physicalId: string, digest: string): Promise<void> {
+  if (!purchaseHolding(ledger.record, physicalId)) return;
+  await ledger.remember(record => {
+    const purchase = purchaseHolding(record, physicalId)!;
+    Object.assign(purchase, { released: false, trackedAs: physicalId });
+    if (!purchase.answeredFor.includes(digest)) purchase.answeredFor.push(digest);
+  });
 }
 
 function join(...notes: string[]): string {
@@ -199,27 +252,39 @@ function join(...notes: string[]): string {
 }
 
 /** Why a block does not serve a request, duration included (a shorter block is not adopted). */
-function mismatchesOrLength(block: CapacityReservation, request: CapacityBlockRequest): string[] {
-  const why = mismatches(block, request);
-  return why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(block)} h)`];
+function mismatchesOrLength(block: OwnedBlock, request: CapacityBlockRequest): string[] {
+  if (!block.view) return [`the block was bought moments ago and EC2 does not list it yet`];
+  const why = mismatches(block.view, request);
+  return why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(block.view)} h)`];
 }
 
 function previewResult(result: { physicalResourceId: string; data: CapacityBlockAttributes }): OnEventResult {
   return { PhysicalResourceId: result.physicalResourceId, Data: { ...result.data, Settled: 'true' } };
 }
 
-/** Lifecycle rule 6: a block cannot be cancelled; deleting the resource leaves it to expire. */
-async function remove(id: string): Promise<OnEventResult> {
-  if (!isReservationId(id)) {
+/**
+ * Lifecycle rule 6: a block cannot be cancelled; deleting the resource leaves it to expire. The ledger
+ * notes that CloudFormation let go of it, so that no later update takes it for a rollback target.
+ */
+async function remove(event: ProviderEvent): Promise<OnEventResult> {
+  const id = event.PhysicalResourceId ?? '';
+  if (!isBoughtId(id)) {
     log('nothing was bought for this resource; nothing to delete', { physicalResourceId: id });
     return { PhysicalResourceId: id };
   }
   let summary = id;
   try {
-    const block = await describePurchase(id);
-    summary = block ? describeBlock(block) : `${id} (no longer listed by EC2)`;
+    const ledger = await Ledger.read(resourceKeys(event).owner);
+    const purchase = ledger && purchaseHolding(ledger.record, id);
+    if (ledger && purchase && deleteReleases(purchase, id)) {
+      await ledger.change(record => {
+        purchaseHolding(record, id)!.released = true;
+      });
+    }
+    const [block] = await readReservations([id]);
+    summary = block ? describeBlock(block) : `${id} (not listed by EC2)`;
   } catch (error) {
-    log('could not read the Capacity Block while deleting; deleting anyway', { error: oneLine(error) });
+    log('could not read the Capacity Block or its ledger while deleting; deleting anyway', { error: oneLine(error) });
   }
   log(`Capacity Block ${summary} cannot be cancelled: CloudFormation no longer tracks it, and it expires by itself at its end date`);
   return { PhysicalResourceId: id };
@@ -242,15 +307,24 @@ function regionOf(stackId: string): string | undefined {
   return stackId.split(':')[3] || undefined;
 }
 
-function isReservationId(id: string): boolean {
-  return id.startsWith('cr-');
+/** A physical id of something bought: its lowest reservation, or its Capacity Block until EC2 names the reservations. */
+function isBoughtId(id: string | undefined): id is string {
+  return id !== undefined && (id.startsWith('cr-') || id.startsWith('cb-'));
 }
 
 /** The answer for a block the resource tracks: isComplete waits for every one of its reservations until the deadline. */
-function toWaitFor(id: string, reservationIds: string[], request: CapacityBlockRequest, now: Date, note: string): OnEventResult {
+function toWaitFor(id: string, ids: { reservationIds: string[]; blockIds: string[] }, request: CapacityBlockRequest, now: Date, note: string): OnEventResult {
   const WaitDeadline = new Date(now.getTime() + request.waitTimeoutSeconds * 1000).toISOString();
-  return { PhysicalResourceId: id, Data: { WaitDeadline, Note: note, CapacityReservationIds: reservationIds.join(',') } };
+  return { PhysicalResourceId: id, Data: { WaitDeadline, Note: note, CapacityReservationIds: ids.reservationIds.join(','), CapacityBlockIds: ids.blockIds.join(',') } };
 }
+
+/** The answer for a block that needs no waiting (a rollback, a block that is over): its attributes as they are. */
+function settled(block: OwnedBlock, note: string, state?: string): OnEventResult {
+  const id = physicalIdOf(block.purchase);
+  return { PhysicalResourceId: id, Data: { ...(block.view ? attributesOf(block.view, note) : fallbackAttributes(id, undefined, note, state)), Settled: 'true' } };
+}
+
+
 
 function fallbackAttributes(id: string, data: OnEventData | undefined, note: string, state = 'payment-pending'): CapacityBlockAttributes {
   return {

@@ -1,5 +1,5 @@
 import { CapacityBlockOffering, DescribeCapacityBlockOfferingsCommandInput, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
-import { nominalDurationHours, parseDecimal } from '../validation';
+import { compareDecimal, nominalDurationHours, parseDecimal } from '../validation';
 import { ec2, ec2CallOptions } from './ec2';
 import { UserError } from './errors';
 import { CapacityBlockRequest, describeShape, isUltraServer } from './request';
@@ -114,7 +114,7 @@ function refusalReason(o: Offering, r: CapacityBlockRequest, exclude: ReadonlySe
   if (r.offeringId !== undefined && o.id !== r.offeringId) return `not the pinned offering ${r.offeringId}`;
   if (!Number.isFinite(o.upfrontFee)) return `upfront fee '${o.upfrontFeeText}' is not a plain decimal number`;
   if (o.currencyCode !== r.currencyCode) return `priced in ${o.currencyCode || 'an unknown currency'}, not ${r.currencyCode}`;
-  if (o.upfrontFee > r.maxUpfrontFee) return `${money(o.upfrontFee, o.currencyCode)} > maxUpfrontFee ${money(r.maxUpfrontFee, r.currencyCode)}`;
+  if (compareDecimal(o.upfrontFeeText, r.maxUpfrontFeeText) > 0) return `${decimalMoney(o.upfrontFeeText, o.currencyCode)} > maxUpfrontFee ${decimalMoney(r.maxUpfrontFeeText, r.currencyCode)}`;
   if (isUltraServer(r)) {
     if (o.ultraserverType !== r.ultraserverType) return o.ultraserverType ? `UltraServer type ${o.ultraserverType}` : `instances of ${o.instanceType}, not UltraServers`;
     if (o.ultraserverCount !== r.ultraserverCount) return `${o.ultraserverCount ?? 'an unknown number of'} UltraServers`;
@@ -157,6 +157,12 @@ function formatLength(minutes: number): string {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/** A plain decimal amount as written, with at least two decimals: exact where rounding would hide a difference. */
+export function decimalMoney(text: string, currency: string): string {
+  const [whole, fraction = ''] = text.split('.');
+  return `${whole}.${fraction.padEnd(2, '0')} ${currency}`;
 }
 
 export function money(amount: number, currency: string): string {

@@ -1,10 +1,13 @@
 import { createHash } from 'crypto';
 import { CapacityReservation, Filter } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue } from '../wire';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { nominalDurationHours } from '../validation';
+import { clock } from './budget';
+import { log, oneLine } from './errors';
+import { INTENT_SETTLE_MS, Ledger, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
-import { byReservationId, describeBlock, listReservations, membersOf, purchaseView, PurchaseView, tagValue } from './reservation';
+import { byReservationId, describeBlock, listReservations, membersOf, purchaseView, PurchaseView, readReservations, reservationIdsOfBlocks, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -12,7 +15,7 @@ const HOUR_MS = 3_600_000;
 export interface ResourceKeys {
   /** One CloudFormation request: its redeliveries share it (claim and idempotency tag). */
   readonly request: string;
-  /** The resource across requests: stack name + logical id (see OWNER_TAG). */
+  /** The resource across requests: stack name + logical id (see OWNER_TAG); its ledger's key. */
   readonly owner: string;
 }
 
@@ -22,9 +25,10 @@ export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; 
   // creation failed after a purchase must be deleted and created again, with a new id, and must
   // still find the block it paid for.
   const stackName = /^arn:[^:]+:cloudformation:[^:]*:[^:]*:stack\/([^/]+)\//.exec(ids.StackId)?.[1] ?? ids.StackId;
+  // EC2 tag values hold 256 characters; a long logical id is hashed. The stack name stays readable in
+  // front: IAM lets a stack's role act only on blocks whose owner tag starts with "<stack name>/".
   const readable = `${stackName}/${ids.LogicalResourceId}`;
-  // EC2 tag values hold 256 characters; a longer name pair is hashed (rare: names are ≤ 128 + 255).
-  const owner = readable.length <= 256 ? readable : `sha256:${createHash('sha256').update(readable).digest('hex')}`;
+  const owner = readable.length <= 256 ? readable : `${stackName}/sha256:${createHash('sha256').update(ids.LogicalResourceId).digest('hex')}`;
   return { request, owner };
 }
 
@@ -38,25 +42,12 @@ export function isLive(block: CapacityReservation): boolean {
   return LIVE_STATES.has(block.State ?? '');
 }
 
-/**
- * One purchase (one PurchaseCapacityBlock): an instance block is one reservation, an UltraServer
- * block several. The resource tracks it by its lowest reservation id; the others ride along.
- */
+/** One purchase (one PurchaseCapacityBlock): an instance block is one reservation, an UltraServer block several. */
 export type Block = PurchaseView;
 
 /** The reservation ids of a purchase, lowest first. */
 export function reservationIdsOf(block: Block): string[] {
   return membersOf(block).map(r => r.CapacityReservationId ?? '').filter(Boolean);
-}
-
-/** Reservations grouped by the purchase that bought them (its idempotency tag), each as its lowest reservation with the combined state. */
-export function groupByPurchase(reservations: CapacityReservation[]): Block[] {
-  const groups = new Map<string, CapacityReservation[]>();
-  for (const r of [...reservations].sort(byReservationId)) {
-    const key = tagValue(r, IDEMPOTENCY_TAG) ?? `id:${r.CapacityReservationId}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups.values()].map(members => purchaseView(members)!);
 }
 
 /** A block can be extended only while scheduled or active. */
@@ -82,15 +73,9 @@ export async function blocksTagged(key: string, value: string): Promise<Capacity
   return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }])).filter(b => tagValue(b, key) === value);
 }
 
-export async function ownedBlocks(keys: ResourceKeys): Promise<Block[]> {
-  return groupByPurchase(await blocksTagged(OWNER_TAG, keys.owner));
-}
-
 /**
- * What about a block does not fit the request: each item needs a different block. The block is
- * compared with the request itself, never with the old properties, so a rollback to properties the
- * block satisfies is always in place. Duration is not here: a longer block fits, a shorter one may
- * be extended (see `fits`).
+ * What about a block does not fit the request: each item needs a different block. Duration is not
+ * here: a longer block fits, a shorter one may be extended (see `fits`).
  */
 export function mismatches(block: CapacityReservation, request: CapacityBlockRequest): string[] {
   const found: string[] = [];
@@ -123,15 +108,167 @@ export function mismatches(block: CapacityReservation, request: CapacityBlockReq
   return found;
 }
 
+/** A purchase of the resource's ledger, with what EC2 says of it now (read by id). */
+export interface OwnedBlock {
+  readonly purchase: LedgerPurchase;
+  /** Undefined while EC2 does not list it yet (just bought) or any more (long over). */
+  readonly view?: PurchaseView;
+}
+
+/** The id to name a purchase by in messages and answers. */
+export function idOf(block: OwnedBlock): string {
+  return block.view?.CapacityReservationId ?? block.purchase.reservationIds[0] ?? block.purchase.blockIds[0] ?? 'an unnamed block';
+}
+
 /**
- * The block this resource already owns that serves the request without buying anything: live, fitting
- * and at least as long as asked. Prefers the block this very request bought (a redelivery), then
- * `currentId`, then the one that ends last.
+ * Bought and not over. A purchase EC2 does not list yet is live: it was bought moments ago (EC2's
+ * lists lag) and may never be bought again.
  */
-export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlockRequest, prefer: { requestKey: string; currentId?: string }): CapacityReservation | undefined {
-  const candidates = owned.filter(b => isLive(b) && mismatches(b, request).length === 0 && blockHours(b) >= request.durationHours);
-  const rank = (b: CapacityReservation) => (tagValue(b, IDEMPOTENCY_TAG) === prefer.requestKey ? 2 : 0) + (holds(b, prefer.currentId) ? 1 : 0);
-  return candidates.sort((a, b) => rank(b) - rank(a) || (b.EndDate?.getTime() ?? 0) - (a.EndDate?.getTime() ?? 0))[0];
+export function isLiveOwned(block: OwnedBlock): boolean {
+  if (block.view) return block.view.State === undefined || isLive(block.view);
+  return Date.parse(block.purchase.intentAt) > clock.now().getTime() - INTENT_SETTLE_MS;
+}
+
+/** Serves the request without buying anything: live, fitting and at least as long as asked. */
+export function serves(block: OwnedBlock, request: CapacityBlockRequest): boolean {
+  return block.view !== undefined && isLiveOwned(block) && mismatches(block.view, request).length === 0 && blockHours(block.view) >= request.durationHours;
+}
+
+export function describeOwned(block: OwnedBlock): string {
+  return block.view ? describeBlock(block.view) : `${idOf(block)} (bought ${iso(new Date(block.purchase.intentAt))}, not listed by EC2)`;
+}
+
+/**
+ * The resource's ledger. A resource without one yet (its stack's first event since this version of
+ * the library, or a stack created again under the same name) starts it from the blocks EC2 lists with
+ * its owner tag: CloudFormation tracks only `physicalId`, last answered for `answeredProperties`.
+ */
+export async function openLedger(keys: ResourceKeys, physicalId?: string, answeredDigest?: string): Promise<Ledger> {
+  const existing = await Ledger.read(keys.owner);
+  if (existing) return existing;
+  const listed = await blocksTagged(OWNER_TAG, keys.owner);
+  const groups = new Map<string, CapacityReservation[]>();
+  for (const r of [...listed].sort(byReservationId)) {
+    const key = tagValue(r, IDEMPOTENCY_TAG) ?? `id:${r.CapacityReservationId}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const record: LedgerRecord = { purchases: [...groups.values()].map(members => importedPurchase(members)), extensions: [] };
+  if (physicalId && !purchaseHolding(record, physicalId)) {
+    // Not listed with the owner tag (EC2's lists lag, or it was bought before owner tags): read by id.
+    // One EC2 lists no more is over; it is still what CloudFormation tracks, and never a reason to buy.
+    const [reservation] = physicalId.startsWith('cr-') ? await readReservations([physicalId]) : [];
+    record.purchases.push(reservation ? importedPurchase([reservation]) : unlistedPurchase(physicalId));
+  }
+  for (const purchase of record.purchases) {
+    const tracked = physicalId !== undefined && (purchase.reservationIds.includes(physicalId) || purchase.blockIds.includes(physicalId));
+    purchase.released = !tracked;
+    if (tracked) purchase.trackedAs = physicalId;
+    if (tracked && answeredDigest) purchase.answeredFor.push(answeredDigest);
+  }
+  if (record.purchases.length > 0) log('started this resource\'s ledger from the blocks EC2 lists with its owner tag', { owner: keys.owner, blocks: record.purchases.map(p => p.reservationIds[0]) });
+  return Ledger.start(keys.owner, record);
+}
+
+function unlistedPurchase(physicalId: string): LedgerPurchase {
+  const ids = { reservationIds: physicalId.startsWith('cr-') ? [physicalId] : [], blockIds: physicalId.startsWith('cb-') ? [physicalId] : [] };
+  return {
+    requestKey: '', offeringId: '', upfrontFee: '', currencyCode: '', outcome: 'bought', intentAt: new Date(0).toISOString(), ...ids,
+    answeredFor: [], released: false,
+  };
+}
+
+function importedPurchase(members: CapacityReservation[]): LedgerPurchase {
+  const first = members[0];
+  const [fee = '', currency = ''] = (tagValue(first, UPFRONT_FEE_TAG) ?? '').split(' ');
+  return {
+    requestKey: tagValue(first, IDEMPOTENCY_TAG) ?? '',
+    offeringId: tagValue(first, OFFERING_TAG) ?? '',
+    upfrontFee: fee,
+    currencyCode: currency,
+    ultraserver: tagValue(first, ULTRASERVER_TAG),
+    outcome: 'bought',
+    intentAt: (first.CreateDate ?? clock.now()).toISOString(),
+    blockIds: [...new Set(members.map(r => r.CapacityBlockId).filter((b): b is string => !!b))],
+    reservationIds: members.map(r => r.CapacityReservationId ?? '').filter(Boolean).sort(),
+    answeredFor: [],
+    released: true,
+  };
+}
+
+/**
+ * Every purchase of the ledger as EC2 shows it now, read by id (reads by id do not lag the way tag
+ * listings do). Reservation ids EC2 named only after the purchase's answer are learnt from its
+ * blocks and written to the ledger. The reserved tags come from the ledger: EC2 may show a new
+ * block's tags a moment late.
+ */
+export async function ownedBlocks(ledger: Ledger): Promise<OwnedBlock[]> {
+  const unnamed = ledger.record.purchases.filter(p => p.outcome === 'bought' && p.reservationIds.length === 0 && p.blockIds.length > 0);
+  if (unnamed.length > 0) {
+    try {
+      const named = await reservationIdsOfBlocks(unnamed.flatMap(p => p.blockIds));
+      if (named.size > 0) {
+        await ledger.change(record => {
+          for (const p of record.purchases) {
+            const ids = p.blockIds.flatMap(b => named.get(b) ?? []).sort();
+            if (p.reservationIds.length === 0 && ids.length > 0) p.reservationIds = ids;
+          }
+        });
+      }
+    } catch (error) {
+      log('could not read the reservation ids of a new block yet', { error: oneLine(error) });
+    }
+  }
+  const reservations = await readReservations(ledger.record.purchases.filter(p => p.outcome === 'bought').flatMap(p => p.reservationIds));
+  await completePartialPurchases(ledger, reservations);
+  return ledger.record.purchases.filter(p => p.outcome === 'bought').map(purchase => {
+    const members = reservations.filter(r => purchase.reservationIds.includes(r.CapacityReservationId ?? ''));
+    const view = purchaseView(members.map(r => ({ ...r, Tags: withReservedTags(r.Tags ?? [], purchase) })));
+    // A reservation EC2 does not list leaves the purchase's state unknown.
+    const partial = view && members.length < purchase.reservationIds.length;
+    return { purchase, view: partial ? { ...view, State: undefined } : view };
+  });
+}
+
+/**
+ * A purchase found after a lost answer while EC2 listed only part of it (an UltraServer block is several
+ * reservations, listed one by one) holds fewer instances than its offering: its other reservations are
+ * recovered by its idempotency tag once EC2 lists them, and written to the ledger.
+ */
+async function completePartialPurchases(ledger: Ledger, reservations: CapacityReservation[]): Promise<void> {
+  const listedInstances = (p: LedgerPurchase) => reservations.filter(r => p.reservationIds.includes(r.CapacityReservationId ?? '')).reduce((n, r) => n + (r.TotalInstanceCount ?? 0), 0);
+  for (const partial of ledger.record.purchases.filter(p => p.outcome === 'bought' && p.requestKey && p.instanceCount && listedInstances(p) < p.instanceCount)) {
+    const members = await blocksTagged(IDEMPOTENCY_TAG, partial.requestKey).catch(() => []);
+    const ids = [...new Set([...partial.reservationIds, ...members.map(r => r.CapacityReservationId ?? '').filter(Boolean)])].sort();
+    if (ids.length === partial.reservationIds.length) continue;
+    reservations.push(...members.filter(r => !reservations.some(known => known.CapacityReservationId === r.CapacityReservationId)));
+    const blockIds = [...new Set([...partial.blockIds, ...members.map(r => r.CapacityBlockId).filter((b): b is string => !!b)])];
+    await ledger.change(record => {
+      const purchase = record.purchases.find(p => p.requestKey === partial.requestKey && p.offeringId === partial.offeringId)!;
+      Object.assign(purchase, { reservationIds: ids, blockIds });
+    });
+  }
+}
+
+/** EC2's tags of a reservation, with the library's own as the ledger knows them (EC2 may show them late). */
+function withReservedTags(tags: Array<{ Key?: string; Value?: string }>, purchase: LedgerPurchase): Array<{ Key?: string; Value?: string }> {
+  const reserved: Array<[string, string | undefined]> = [
+    [IDEMPOTENCY_TAG, purchase.requestKey || undefined],
+    [OFFERING_TAG, purchase.offeringId || undefined],
+    [UPFRONT_FEE_TAG, purchase.upfrontFee ? `${purchase.upfrontFee} ${purchase.currencyCode}` : undefined],
+    [ULTRASERVER_TAG, purchase.ultraserver],
+  ];
+  const known = reserved.filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return [...tags.filter(t => !known.some(([k]) => k === t.Key)), ...known.map(([Key, Value]) => ({ Key, Value }))];
+}
+
+/**
+ * The block this resource already owns that serves the request without buying anything. Prefers the
+ * block this very request bought (a redelivery), then `currentId`, then the one that ends last.
+ */
+export function pickAdoptable(owned: OwnedBlock[], request: CapacityBlockRequest, prefer: { requestKey: string; currentId?: string }): OwnedBlock | undefined {
+  const rank = (b: OwnedBlock) => (b.purchase.requestKey === prefer.requestKey ? 2 : 0) + (holds(b, prefer.currentId) ? 1 : 0);
+  return owned.filter(b => serves(b, request))
+    .sort((a, b) => rank(b) - rank(a) || (b.view?.EndDate?.getTime() ?? 0) - (a.view?.EndDate?.getTime() ?? 0))[0];
 }
 
 /**
@@ -139,19 +276,15 @@ export function pickAdoptable(owned: CapacityReservation[], request: CapacityBlo
  * does not track (a replacement, a rollback, a deployment that failed after its purchase). They cannot
  * be cancelled, so every answer names them: the user keeps paying for them until they end.
  */
-export function otherLiveBlocks(owned: CapacityReservation[], keptId: string | undefined): CapacityReservation[] {
-  return owned.filter(b => isLive(b) && !holds(b, keptId));
+export function otherLiveBlocks(owned: OwnedBlock[], keptId: string | undefined): OwnedBlock[] {
+  return owned.filter(b => isLiveOwned(b) && !holds(b, keptId));
 }
 
-/**
- * Whether `id` is one of the block's reservations. A physical id is normally the lowest, but one found
- * while EC2 listed only part of an UltraServer purchase may be another of its reservations.
- */
-function holds(block: CapacityReservation, id: string | undefined): boolean {
-  return id !== undefined && reservationIdsOf(block).includes(id);
+export function holds(block: OwnedBlock, id: string | undefined): boolean {
+  return id !== undefined && (block.purchase.reservationIds.includes(id) || block.purchase.blockIds.includes(id));
 }
 
-export function alsoOwnedNote(owned: CapacityReservation[], keptId: string | undefined): string {
+export function alsoOwnedNote(owned: OwnedBlock[], keptId: string | undefined): string {
   const others = otherLiveBlocks(owned, keptId);
-  return others.length === 0 ? '' : `This resource also owns, and you pay for until they end: ${others.map(describeBlock).join('; ')}`;
+  return others.length === 0 ? '' : `This resource also owns, and you pay for until they end: ${others.map(describeOwned).join('; ')}`;
 }

@@ -3,10 +3,16 @@ import { CapacityBlockAttributes, PREVIEW_ID_PREFIX } from '../wire';
 import { ec2, ec2CallOptions } from './ec2';
 import { errorCode, oneLine, UserError } from './errors';
 import { judgeOfferings, money, noAcceptableOffering, searchOfferings } from './offerings';
+import { ResourceKeys } from './ownership';
+import { purchaseTags } from './purchase';
 import { assertWindowStillOpen, CapacityBlockRequest } from './request';
 
-/** previewOnly: the same search and choice as a purchase, then a DryRun purchase. Buys nothing. */
-export async function preview(request: CapacityBlockRequest, now: Date, hint = ''): Promise<{ physicalResourceId: string; data: CapacityBlockAttributes }> {
+/**
+ * previewOnly: the same search and choice as a purchase, then a DryRun purchase with the same tags.
+ * Buys nothing. EC2 authorizes a dry run like the call, the role's tag conditions included, so a
+ * preview that passes here would pass as a purchase.
+ */
+export async function preview(request: CapacityBlockRequest, keys: ResourceKeys, now: Date, hint = ''): Promise<{ physicalResourceId: string; data: CapacityBlockAttributes }> {
   assertWindowStillOpen(request, now);
   const judgement = judgeOfferings(await searchOfferings(request, now), request);
   const best = judgement.acceptable[0];
@@ -16,6 +22,7 @@ export async function preview(request: CapacityBlockRequest, now: Date, hint = '
     await ec2.send(new PurchaseCapacityBlockCommand({
       CapacityBlockOfferingId: best.id,
       InstancePlatform: request.instancePlatform as never,
+      TagSpecifications: purchaseTags(request, keys, best),
       DryRun: true,
     }), ec2CallOptions());
   } catch (error) {

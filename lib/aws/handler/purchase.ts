@@ -1,12 +1,13 @@
-import { CapacityBlock, CapacityReservation, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
+import { CapacityBlock, CapacityReservation, PurchaseCapacityBlockCommand, PurchaseCapacityBlockCommandOutput } from '@aws-sdk/client-ec2';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG, WireTag } from '../wire';
 import { clock, remainingMs, sleep, timeouts } from './budget';
 import { ec2CallOptions, ec2Purchases } from './ec2';
 import { errorCode, isDefiniteRejection, log, oneLine, UserError } from './errors';
-import { judgeOfferings, money, noAcceptableOffering, Offering, searchOfferings } from './offerings';
-import { blocksTagged, describeBlocks, reservationIdsOf, ResourceKeys } from './ownership';
+import { INTENT_SETTLE_MS, Ledger, LedgerPurchase, LedgerRecord, Outcome, unsettledError } from './ledger';
+import { decimalMoney, judgeOfferings, money, noAcceptableOffering, Offering, searchOfferings } from './offerings';
+import { blocksTagged, reservationIdsOf, ResourceKeys } from './ownership';
 import { assertWindowStillOpen, CapacityBlockRequest, isUltraServer } from './request';
-import { byReservationId, purchaseView, PurchaseView, tagValue } from './reservation';
+import { blockIdsOf, membersOf, purchaseView, PurchaseView, reservationIdsOfBlocks } from './reservation';
 
 /** Tunables, exported so tests can shorten the waits. */
 export const purchasePolicy = {
@@ -15,14 +16,16 @@ export const purchasePolicy = {
   /** After an ambiguous purchase failure: how many times, and how far apart, to look for the block. */
   lookups: 4,
   lookupDelayMs: 5_000,
+  /** After a 200 that named no reservation: how long onEvent follows the block for them (isComplete goes on after). */
+  idWaitMs: 60_000,
 };
 
 /** What a purchase produced. */
 export interface Purchased {
-  /** The lowest reservation id of the purchase: the resource's physical id. */
-  readonly reservationId: string;
-  /** Every reservation of the purchase (several for an UltraServer block), lowest first. */
+  /** Every reservation of the purchase (several for an UltraServer block), lowest first; empty while EC2 has not named them. */
   readonly reservationIds: string[];
+  /** The Capacity Block ids EC2 answered. */
+  readonly blockIds: string[];
   readonly offering?: Offering;
   /** bought now; or bought by an earlier attempt whose answer was lost, and found by its tags. */
   readonly source: 'bought' | 'found-after-lost-answer';
@@ -30,35 +33,19 @@ export interface Purchased {
   readonly partial?: string;
 }
 
-/** A lookup that saw something it cannot attribute: neither "bought" nor "not bought". */
-class Unattributable extends Error {}
-
-/**
- * A lookup that found the purchase, but EC2 lists only part of its reservations yet (its lists are
- * eventually consistent): bought for sure, yet its lowest reservation, the resource's physical id,
- * may still be missing. Looked for again; kept as it is if it stays partial.
- */
-class Incomplete extends Unattributable {
-  constructor(public readonly view: PurchaseView, message: string) {
-    super(message);
-  }
-}
-
 /**
  * Buys the best acceptable offering exactly once for this request (lifecycle rules 1–3): refuses
- * everything above the ceiling, and moves on to the next offering when the chosen one sells out
- * between search and purchase. The caller holds the request's claim and has already adopted what
- * the resource owns; here every retry still looks before it buys.
+ * everything above the ceiling, and moves on to the next offering when EC2 refuses the chosen one
+ * (sold out between search and purchase). Every purchase is written to the resource's ledger as an
+ * intent first and with its outcome after. A 200 is final, with or without reservation ids; an answer
+ * that never came leaves the intent open and buys nothing more: EC2's lists lag behind a purchase, so
+ * not finding it proves nothing until the intent has settled (INTENT_SETTLE_MS).
  */
-export async function purchaseOnce(request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<Purchased> {
+export async function purchaseOnce(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date): Promise<Purchased> {
   assertWindowStillOpen(request, now);
   const soldOut = new Set<string>();
   let lastFailure = '';
   for (let attempt = 1; attempt <= purchasePolicy.maxAttempts; attempt++) {
-    if (attempt > 1) {
-      const earlier = await findPurchase(keys.request);
-      if (earlier) return found(earlier);
-    }
     const judgement = judgeOfferings(await searchOfferings(request, now), request, soldOut);
     const offering = judgement.acceptable[0];
     if (!offering) {
@@ -69,25 +56,109 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
     }
     assertTimeToBuy(offering);
     log('buying Capacity Block offering', offeringFields(offering, judgement.acceptable.length, judgement.refused.length));
-    const startedAt = clock.now();
+    const intentAt = clock.now();
+    await ledger.change(record => record.purchases.push(intent(keys.request, offering, request, intentAt)));
+    let answer: PurchaseCapacityBlockCommandOutput;
     try {
-      const ids = await buy(offering, request, keys, startedAt);
-      return { reservationId: ids[0], reservationIds: ids, offering, source: 'bought' };
+      answer = await ec2Purchases.send(new PurchaseCapacityBlockCommand({
+        CapacityBlockOfferingId: offering.id,
+        InstancePlatform: request.instancePlatform as never,
+        TagSpecifications: purchaseTags(request, keys, offering),
+      }), ec2CallOptions());
     } catch (error) {
       lastFailure = oneLine(error);
       if (isDefiniteRejection(error)) {
+        await settle(ledger, keys.request, offering.id, { outcome: 'not-bought' });
         await explainRejection(error, offering, request, now);
         soldOut.add(offering.id);
         log('offering sold out at purchase time; searching again', { offeringId: offering.id, error: lastFailure });
         continue;
       }
-      // The purchase may have gone through: find it before trying anything else.
-      log('purchase outcome unknown; looking for the block before any retry', { offeringId: offering.id, error: lastFailure });
-      const bought = await lookForPurchase(keys.request, offering, startedAt);
-      if (bought) return { ...found(bought.view), offering, partial: bought.partial };
+      // The purchase may have gone through: find it, and never buy again while it may have.
+      log('purchase outcome unknown; looking for the block', { offeringId: offering.id, error: lastFailure });
+      const bought = await lookForPurchase(keys.request, offering);
+      if (!bought) {
+        throw unsettledError(`The purchase of ${offering.id} (${decimalMoney(offering.upfrontFeeText, offering.currencyCode)}, ${lastFailure})`, intentAt.toISOString(), adoptOrBuy(keys.request));
+      }
+      const found = { reservationIds: reservationIdsOf(bought.view), blockIds: blockIdsOf(bought.view) };
+      await settle(ledger, keys.request, offering.id, { outcome: 'bought', ...found });
+      return { ...found, offering, source: 'found-after-lost-answer', partial: bought.partial };
+    }
+    // A 200 is final: bought, whether or not EC2 named the reservations yet.
+    const blockIds = (answer.CapacityBlocks ?? []).map(b => b.CapacityBlockId).filter((b): b is string => !!b);
+    let reservationIds = purchasedReservationIds(answer);
+    log('bought Capacity Block', { capacityReservationIds: reservationIds, capacityBlockIds: blockIds, offeringId: offering.id, upfrontFee: money(offering.upfrontFee, offering.currencyCode) });
+    // If this write fails, the intent stays open and the next event finds the block by its tags.
+    await ledger.remember(record => settled(record, keys.request, offering.id, { outcome: 'bought', reservationIds, blockIds }));
+    if (reservationIds.length === 0) reservationIds = await followBlocks(ledger, keys.request, offering.id, blockIds);
+    return { reservationIds, blockIds, offering, source: 'bought' };
+  }
+  throw new UserError(`Could not buy a Capacity Block after ${purchasePolicy.maxAttempts} attempts (last error ${lastFailure}); EC2 refused each, so nothing was bought; deploy again to retry`);
+}
+
+/**
+ * The tags of a purchase, given in the purchase call (and in its dry run: IAM authorizes a dry run like
+ * the call, tag conditions included): the user's, then the library's, which find the block again.
+ */
+export function purchaseTags(request: CapacityBlockRequest, keys: ResourceKeys, offering: Offering): Array<{ ResourceType: 'capacity-reservation'; Tags: WireTag[] }> {
+  return [{
+    ResourceType: 'capacity-reservation',
+    Tags: [
+      ...request.tags,
+      { Key: IDEMPOTENCY_TAG, Value: keys.request },
+      { Key: OWNER_TAG, Value: keys.owner },
+      { Key: OFFERING_TAG, Value: offering.id },
+      { Key: UPFRONT_FEE_TAG, Value: `${offering.upfrontFeeText} ${offering.currencyCode}` },
+      ...(isUltraServer(request) ? [{ Key: ULTRASERVER_TAG, Value: ultraserverTagValue(request.ultraserverType!, request.ultraserverCount!) }] : []),
+    ],
+  }];
+}
+
+function intent(requestKey: string, offering: Offering, request: CapacityBlockRequest, at: Date): LedgerPurchase {
+  return {
+    requestKey, offeringId: offering.id, upfrontFee: offering.upfrontFeeText, currencyCode: offering.currencyCode,
+    ultraserver: isUltraServer(request) ? ultraserverTagValue(request.ultraserverType!, request.ultraserverCount!) : undefined,
+    instanceCount: offering.instanceCount, outcome: 'intent', intentAt: at.toISOString(), blockIds: [], reservationIds: [], answeredFor: [], released: false,
+  };
+}
+
+/** Writes what became of the intent of `requestKey` to buy `offeringId`. */
+async function settle(ledger: Ledger, requestKey: string, offeringId: string, outcome: Partial<LedgerPurchase> & { outcome: Outcome }): Promise<void> {
+  await ledger.change(record => settled(record, requestKey, offeringId, outcome));
+}
+
+function settled(record: LedgerRecord, requestKey: string, offeringId: string, outcome: Partial<LedgerPurchase>): void {
+  const purchase = record.purchases.find(p => p.requestKey === requestKey && p.offeringId === offeringId);
+  if (purchase) Object.assign(purchase, outcome);
+}
+
+/** What deploying again after an open purchase intent does. */
+export function adoptOrBuy(requestKey: string): string {
+  return `the resource adopts the block if EC2 shows one tagged ${IDEMPOTENCY_TAG}=${requestKey} by then, and buys only if it does not`;
+}
+
+/**
+ * After a 200 that named no reservation (UltraServer blocks; sometimes instance blocks): follows the
+ * blocks by id until EC2 names their reservations, within `idWaitMs` and the invocation's time. An
+ * empty answer leaves the block id as the physical id; isComplete and the next event go on from there.
+ */
+async function followBlocks(ledger: Ledger, requestKey: string, offeringId: string, blockIds: string[]): Promise<string[]> {
+  const until = Date.now() + purchasePolicy.idWaitMs * (purchasePolicy.lookupDelayMs / 5_000);
+  while (blockIds.length > 0 && Date.now() < until && remainingMs() > timeouts.ec2RequestMs * 2 + purchasePolicy.lookupDelayMs) {
+    await sleep(purchasePolicy.lookupDelayMs);
+    try {
+      const named = await reservationIdsOfBlocks(blockIds);
+      const ids = blockIds.flatMap(b => named.get(b) ?? []).sort();
+      if (ids.length > 0) {
+        await ledger.remember(record => settled(record, requestKey, offeringId, { reservationIds: ids }));
+        return ids;
+      }
+    } catch (error) {
+      log('could not read the new block yet; looking again', { error: oneLine(error) });
     }
   }
-  throw new UserError(`Could not buy a Capacity Block after ${purchasePolicy.maxAttempts} attempts (last error ${lastFailure}); no block tagged ${IDEMPOTENCY_TAG} was found, so nothing was bought; deploy again to retry`);
+  log('EC2 has not named the reservations of the new block yet; tracking it by its block id', { capacityBlockIds: blockIds });
+  return [];
 }
 
 /** A purchase starts only if there is time left to learn its outcome: the answer, or the lookups after a lost one. */
@@ -96,44 +167,6 @@ function assertTimeToBuy(offering: Offering): void {
   if (remainingMs() < needed) {
     throw new UserError(`Not enough time left in this invocation to buy ${offering.id} and confirm the outcome; nothing was bought. Deploy again`);
   }
-}
-
-function found(view: PurchaseView): Purchased {
-  return { reservationId: view.CapacityReservationId!, reservationIds: reservationIdsOf(view), source: 'found-after-lost-answer' };
-}
-
-/** Buys `offering`; answers every reservation id of the purchase, lowest first. */
-async function buy(offering: Offering, request: CapacityBlockRequest, keys: ResourceKeys, startedAt: Date): Promise<string[]> {
-  const result = await ec2Purchases.send(new PurchaseCapacityBlockCommand({
-    CapacityBlockOfferingId: offering.id,
-    InstancePlatform: request.instancePlatform as never,
-    TagSpecifications: [{
-      ResourceType: 'capacity-reservation',
-      Tags: [
-        ...request.tags,
-        { Key: IDEMPOTENCY_TAG, Value: keys.request },
-        { Key: OWNER_TAG, Value: keys.owner },
-        { Key: OFFERING_TAG, Value: offering.id },
-        { Key: UPFRONT_FEE_TAG, Value: `${offering.upfrontFeeText} ${offering.currencyCode}` },
-        ...(isUltraServer(request) ? [{ Key: ULTRASERVER_TAG, Value: ultraserverTagValue(request.ultraserverType!, request.ultraserverCount!) }] : []),
-      ],
-    }],
-  }), ec2CallOptions());
-  // An UltraServer purchase answers CapacityBlocks[], each with several reservations (and maybe no
-  // CapacityReservation): the resource tracks the purchase by its lowest reservation id.
-  const ids = purchasedReservationIds(result);
-  const id = ids[0];
-  if (!id) {
-    // EC2 accepted the purchase but sent no id: the lookup finds it by its tags.
-    const bought = await lookForPurchase(keys.request, offering, startedAt);
-    if (!bought) throw new Error('PurchaseCapacityBlock returned no CapacityReservationId');
-    return reservationIdsOf(bought.view);
-  }
-  log('bought Capacity Block', {
-    capacityReservationId: id, offeringId: offering.id, upfrontFee: money(offering.upfrontFee, offering.currencyCode),
-    ...(ids.length > 1 ? { capacityReservationIds: ids, capacityBlockIds: (result.CapacityBlocks ?? []).map(b => b.CapacityBlockId) } : {}),
-  });
-  return ids;
 }
 
 /** Every reservation id a PurchaseCapacityBlock answer names, lowest first. */
@@ -163,83 +196,49 @@ async function explainRejection(error: unknown, offering: Offering, request: Cap
 }
 
 /**
- * After an ambiguous failure: look for the block a few times, as a new block may show late. Only
- * lookups that answered "not there" allow another purchase; one that errors, or sees a block it
- * cannot attribute, proves nothing.
+ * After an ambiguous failure: look for the block by its idempotency tag a few times, as a new block
+ * shows late. Not finding it proves nothing (EC2's lists lag): the caller buys nothing more either way.
+ * A purchase EC2 lists only in part (an UltraServer block is several reservations) is bought all the
+ * same; the ledger completes its reservations once EC2 lists them (ownedBlocks).
  */
-async function lookForPurchase(key: string, offering: Offering, since: Date): Promise<{ view: PurchaseView; partial?: string } | undefined> {
-  let answered = false;
-  let lastError = '';
-  let partial: Incomplete | undefined;
-  for (let i = 0; i < purchasePolicy.lookups; i++) {
+async function lookForPurchase(key: string, offering: Offering): Promise<{ view: PurchaseView; partial?: string } | undefined> {
+  let found: { view: PurchaseView; partial?: string } | undefined;
+  // A purchase listed in part is looked for again: its lowest reservation, the physical id, may be missing.
+  for (let i = 0; i < purchasePolicy.lookups && (!found || found.partial); i++) {
     if (i > 0) await sleep(purchasePolicy.lookupDelayMs);
-    try {
-      const found = await findPurchase(key, { offering, since });
-      if (found) return { view: found };
-      answered = true;
-    } catch (error) {
-      if (error instanceof Incomplete) partial = error;
-      lastError = error instanceof Unattributable ? error.message : oneLine(error);
-      log('could not tell whether the purchase happened, or all of it; looking again', { error: lastError });
+    const view = await findPurchase(key).catch(error => log('could not look for the block; looking again', { error: oneLine(error) }));
+    if (!view) continue;
+    const listed = membersOf(view).reduce((n, r) => n + (r.TotalInstanceCount ?? 0), 0);
+    found = { view, partial: listed < offering.instanceCount ? `EC2 listed only part of the purchase when it was found (${listed} of ${offering.instanceCount} instances): ${reservationIdsOf(view).join(', ')}` : undefined };
+  }
+  return found;
+}
+
+/**
+ * Intents of earlier deliveries whose answer never came (a crash, a timeout, a lost answer): a
+ * purchase EC2 lists with the intent's idempotency tag was bought; one it still does not list once
+ * the intent has settled was not. Returns the intents that stay open: while one is, nothing is bought.
+ */
+export async function resolveIntents(ledger: Ledger): Promise<LedgerPurchase[]> {
+  for (const open of ledger.record.purchases.filter(p => p.outcome === 'intent')) {
+    const found = await findPurchase(open.requestKey).catch(error => {
+      log('could not look for the block of an earlier purchase attempt', { error: oneLine(error) });
+      return undefined;
+    });
+    if (found) {
+      log('an earlier purchase attempt of this resource went through; it is in the ledger now', { capacityReservationId: found.CapacityReservationId, offeringId: open.offeringId });
+      await settle(ledger, open.requestKey, open.offeringId, { outcome: 'bought', reservationIds: reservationIdsOf(found), blockIds: blockIdsOf(found) });
+    } else if (Date.parse(open.intentAt) + INTENT_SETTLE_MS <= clock.now().getTime()) {
+      log('an earlier purchase attempt of this resource did not go through', { offeringId: open.offeringId, intentAt: open.intentAt });
+      await settle(ledger, open.requestKey, open.offeringId, { outcome: 'not-bought' });
     }
   }
-  if (partial) {
-    // Bought for sure: never buy again, never fail (rule 4); report what EC2 lists.
-    const ids = reservationIdsOf(partial.view).join(', ');
-    log('the purchase is bought, but EC2 lists only part of it; keeping what it lists', { capacityReservationIds: ids, error: partial.message });
-    return { view: partial.view, partial: `EC2 listed only part of the purchase when it was found (${partial.message}): ${ids}` };
-  }
-  if (!answered) {
-    throw new UserError(`The purchase of ${offering.id} may have succeeded, but EC2 could not say whether it did (${lastError}); not buying again. Look for a Capacity Block tagged ${IDEMPOTENCY_TAG}=${key} before deploying again`);
-  }
-  return undefined;
+  return ledger.record.purchases.filter(p => p.outcome === 'intent');
 }
 
-/**
- * The block bought for this request key: by its idempotency tag. With `attempt`, also among the
- * blocks of exactly the attempted offering created since it began, reading their own tags, because
- * EC2's tag filter may lag behind a new block. Such a block with another key belongs to someone else
- * and is ignored; one with no tags yet cannot be attributed, so the lookup does not answer.
- */
-export async function findPurchase(key: string, attempt?: { offering: Offering; since: Date }): Promise<PurchaseView | undefined> {
-  // One key, one purchase: an UltraServer purchase's reservations all carry it.
-  const tagged = await blocksTagged(IDEMPOTENCY_TAG, key);
-  if (tagged.length > 0) return whole(tagged, attempt?.offering);
-  if (!attempt) return undefined;
-  const { offering, since } = attempt;
-  const margin = 60_000;
-  // An UltraServer block's reservations each hold part of its instances: match them on zone and dates.
-  const ultraserver = offering.ultraserverType !== undefined;
-  const sameShape = (await describeBlocks([
-    ...(ultraserver ? [] : [{ Name: 'instance-type', Values: [offering.instanceType] }]),
-    { Name: 'availability-zone', Values: [offering.availabilityZone] },
-  ])).filter(r =>
-    (ultraserver || r.TotalInstanceCount === offering.instanceCount)
-    && r.StartDate?.getTime() === offering.startDate.getTime()
-    && r.EndDate?.getTime() === offering.endDate.getTime()
-    && (r.CreateDate?.getTime() ?? 0) >= since.getTime() - margin)
-    .sort(byReservationId);
-  const ours = sameShape.filter(r => tagValue(r, IDEMPOTENCY_TAG) === key);
-  if (ours.length > 0) return whole(ours, offering);
-  const untagged = sameShape.filter(r => (r.Tags ?? []).length === 0);
-  if (untagged.length > 0) {
-    throw new Unattributable(`${untagged.map(r => r.CapacityReservationId).join(', ')} of exactly that offering shows no tags yet, so whose it is cannot be told`);
-  }
-  return undefined;
-}
-
-/**
- * The purchase's reservations as one view, when they hold every instance of the offering bought. An
- * UltraServer purchase is several reservations, which EC2 may list one by one: with only some of them
- * the lowest id (the physical id) may be missing, so that is Incomplete, not found.
- */
-function whole(reservations: CapacityReservation[], offering: Offering | undefined): PurchaseView {
-  const view = purchaseView(reservations)!;
-  const listed = reservations.reduce((n, r) => n + (r.TotalInstanceCount ?? 0), 0);
-  if (offering?.ultraserverType !== undefined && listed < offering.instanceCount) {
-    throw new Incomplete(view, `${reservations.length} reservation(s) with ${listed} of the offering's ${offering.instanceCount} instances are listed yet`);
-  }
-  return view;
+/** The purchase of one request, by its idempotency tag (every reservation of an UltraServer purchase carries it). */
+export async function findPurchase(key: string): Promise<PurchaseView | undefined> {
+  return purchaseView(await blocksTagged(IDEMPOTENCY_TAG, key));
 }
 
 function offeringFields(o: Offering, acceptable: number, refused: number): Record<string, unknown> {

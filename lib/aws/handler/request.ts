@@ -18,6 +18,8 @@ export interface CapacityBlockRequest {
   readonly allAvailabilityZones: boolean;
   readonly durationHours: number;
   readonly maxUpfrontFee: number;
+  /** The ceiling as the template wrote it: fees are compared with it exactly, in decimal (compareDecimal). */
+  readonly maxUpfrontFeeText: string;
   readonly currencyCode: string;
   readonly offeringId?: string;
   readonly earliestStart?: Date;
@@ -110,6 +112,7 @@ export function parseRequest(props: CapacityBlockWireProperties, region: string 
     allAvailabilityZones: flag('allAvailabilityZones', props.AllAvailabilityZones),
     durationHours,
     maxUpfrontFee,
+    maxUpfrontFeeText: String(props.MaxUpfrontFee ?? ''),
     currencyCode,
     offeringId,
     earliestStart,

@@ -3,51 +3,56 @@ import {
   DescribeCapacityReservationsCommand, Filter, paginateDescribeCapacityReservations,
 } from '@aws-sdk/client-ec2';
 import { parseDecimal } from '../validation';
-import { CapacityBlockAttributes, IDEMPOTENCY_TAG, OFFERING_TAG, ULTRASERVER_TAG, UPFRONT_FEE_TAG } from '../wire';
+import { CapacityBlockAttributes, OFFERING_TAG, ULTRASERVER_TAG, UPFRONT_FEE_TAG } from '../wire';
 import { ec2, ec2CallOptions } from './ec2';
 import { errorCode, isNotFound, log, UserError } from './errors';
 import { iso } from './offerings';
 
-export async function describeReservation(id: string): Promise<CapacityReservation | undefined> {
+/**
+ * Reservations read by id, every one EC2 lists: reads by id do not lag the way tag listings do. One
+ * call for all; if EC2 refuses it because one id is unknown (a block long over, or one it does not
+ * list yet), each is read on its own and the unknown ones left out.
+ */
+export async function readReservations(ids: string[]): Promise<CapacityReservation[]> {
+  if (ids.length === 0) return [];
   try {
-    const result = await ec2.send(new DescribeCapacityReservationsCommand({ CapacityReservationIds: [id] }), ec2CallOptions());
-    return result.CapacityReservations?.[0];
+    return (await ec2.send(new DescribeCapacityReservationsCommand({ CapacityReservationIds: ids }), ec2CallOptions())).CapacityReservations ?? [];
   } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
+    if (!isNotFound(error) || ids.length === 1) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    return (await Promise.all(ids.map(id => readReservations([id])))).flat();
   }
 }
 
 /**
- * The reservation `id` with every other reservation of its purchase (an UltraServer block), found by
- * the purchase's idempotency tag. An instance block is just the reservation: no extra call.
+ * The reservation ids EC2 names for each Capacity Block, read by block id: how a purchase that EC2
+ * answered before it had the ids is followed until they show. Blocks EC2 does not know yet are left out.
  */
-export async function describePurchase(id: string): Promise<PurchaseView | undefined> {
-  const reservation = await describeReservation(id);
-  const key = reservation && tagValue(reservation, ULTRASERVER_TAG) !== undefined ? tagValue(reservation, IDEMPOTENCY_TAG) : undefined;
-  if (!reservation || key === undefined) return reservation;
-  const listed = await listReservations([{ Name: `tag:${IDEMPOTENCY_TAG}`, Values: [key] }]);
-  const members = listed.filter(r => tagValue(r, IDEMPOTENCY_TAG) === key && r.CapacityReservationId !== id);
-  return purchaseView([reservation, ...members]);
+export async function reservationIdsOfBlocks(blockIds: string[]): Promise<Map<string, string[]>> {
+  const named = new Map<string, string[]>();
+  let blocks: CapacityBlock[];
+  try {
+    blocks = await describeCapacityBlocks(blockIds);
+  } catch (error) {
+    if (isNotFound(error)) return named;
+    throw error;
+  }
+  for (const block of blocks) {
+    if (block.CapacityBlockId && (block.CapacityReservationIds ?? []).length > 0) named.set(block.CapacityBlockId, [...block.CapacityReservationIds!].sort());
+  }
+  return named;
 }
 
 /**
  * Several reservations of one purchase, read by id (exact: no tag filter that may lag), as one view:
- * the lowest reservation with the combined state.
+ * the lowest reservation with the combined state, unknown while EC2 does not list every one of them.
  */
 export async function describeReservations(ids: string[]): Promise<PurchaseView | undefined> {
-  if (ids.length <= 1) return describeReservation(ids[0] ?? '');
-  let found: CapacityReservation[];
-  try {
-    found = (await ec2.send(new DescribeCapacityReservationsCommand({ CapacityReservationIds: ids }), ec2CallOptions())).CapacityReservations ?? [];
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-  // A reservation EC2 does not list yet leaves the purchase's state unknown.
-  const missing = ids.filter(id => !found.some(r => r.CapacityReservationId === id));
+  const found = await readReservations(ids);
   const view = purchaseView(found);
-  return view && missing.length > 0 ? { ...view, State: undefined } : view;
+  return view && found.length < ids.length ? { ...view, State: undefined } : view;
 }
 
 /**

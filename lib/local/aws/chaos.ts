@@ -7,6 +7,8 @@ import { Delivery, EngineFaults, InvocationRecord } from './provider-framework';
 import { asCloudFormationDelivers, AwsHandler, withAwsHandler, withProviderFramework } from './rehearsal';
 
 const IDEMPOTENCY_TAG = 'cdk-capacity-reservations:idempotency-key';
+/** How long a purchase intent whose answer was lost blocks another purchase (lib/aws/handler/ledger.ts INTENT_SETTLE_MS). */
+const INTENT_SETTLE_MS = 10 * 60_000;
 /** On-demand-like price of the emulator's p5.48xlarge offerings, per instance-hour (before its zone/lead markup). */
 const P5_HOURLY = 31.46;
 /** The emulator's u-trn2x64 UltraServer: 4 trn2u.48xlarge nodes at 21.40 per node-hour. */
@@ -87,7 +89,9 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
     }, async (handler, emulator) => {
       await withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
         const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, () => deliveries[Math.floor(random() * deliveries.length)]);
-        const { statuses, finalDeploy } = await quietly(() => lifecycle(stack, scenario, () => { emulator.quiet(); framework.quiet(); }));
+        // The final deploy comes as an operator follows a failure's advice: later, once an open purchase
+        // intent has settled (an answer lost to a fault may leave one; nothing is bought until then).
+        const { statuses, finalDeploy } = await quietly(() => lifecycle(stack, scenario, () => { emulator.quiet(); framework.quiet(); emulator.clock.advance(INTENT_SETTLE_MS + 60_000); }));
         for (const status of statuses) extra.operations[status] = (extra.operations[status] ?? 0) + 1;
         if (scenario.ultra) extra.ultraserverLifecycles++;
         extra.ultraserverPurchases += emulator.purchases.filter(r => r.offering.ultraserverType).length;

@@ -1,5 +1,5 @@
 import {
-  DescribeCapacityBlockOfferingsCommand, DescribeCapacityReservationsCommand, EC2Client, PurchaseCapacityBlockCommand,
+  CapacityBlockOffering, DescribeCapacityBlockOfferingsCommand, DescribeCapacityBlocksCommand, DescribeCapacityReservationsCommand, EC2Client, PurchaseCapacityBlockCommand,
   PurchaseCapacityBlockCommandInput,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -187,72 +187,45 @@ describe('never buy twice', () => {
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 
-  test('a block of exactly the offering showing our key, found while EC2\'s tag filter lags, counts as bought', async () => {
-    const offer = offering('cb-0only', 40000);
-    const event = createEvent();
-    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
-    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('InternalError', 503));
-    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
-      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0lagging', {}, offer, resourceKeys(event).request)] : [],
-    }));
-
-    expect((await onEvent(event)).PhysicalResourceId).toBe('cr-0lagging');
-    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
-  });
-
-  test('a block of the same shape that another resource bought is never adopted, and the purchase is not repeated blindly', async () => {
+  // What EC2 may list after a lost answer while its tag filter lags: blocks of exactly the offering's
+  // shape. None is taken for this purchase, and nothing more is bought while its outcome is unknown.
+  test.each([
+    ['a block another resource bought', (offer: CapacityBlockOffering) => reservation('cr-0sibling', {}, offer, 'the-sibling-request-key')],
+    ['a block that shows no tags yet', (offer: CapacityBlockOffering) => reservation('cr-0untagged', { Tags: [] }, offer)],
+    ['a block created before the attempt', (offer: CapacityBlockOffering) => reservation('cr-0old', { Tags: [], CreateDate: new Date(Date.now() - 3_600_000) }, offer)],
+  ])('after a lost purchase answer, %s of the same shape is never adopted, nothing more is bought, and the reason names the tag to look for', async (_kind, lookalike) => {
     const offer = offering('cb-0only', 40000);
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
     ec2.on(PurchaseCapacityBlockCommand).rejectsOnce(ec2Error('InternalError', 503)).resolves({ CapacityReservation: { CapacityReservationId: 'cr-0ours' } });
-    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
-      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0sibling', {}, offer, 'the-sibling-request-key')] : [],
-    }));
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({ CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [lookalike(offer)] : [] }));
 
-    const result = await onEvent(createEvent());
-
-    expect(result.PhysicalResourceId).toBe('cr-0ours');
-  });
-
-  test('an untagged block of exactly the offering cannot be attributed: nothing is bought again, and the reason says where to look', async () => {
-    const offer = offering('cb-0only', 40000);
-    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
-    ec2.on(PurchaseCapacityBlockCommand).rejects(ec2Error('InternalError', 503));
-    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
-      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type' ? [reservation('cr-0untagged', { Tags: [] }, offer)] : [],
-    }));
-
-    await expect(onEvent(createEvent())).rejects.toThrow(/may have succeeded.*cr-0untagged of exactly that offering shows no tags yet.*not buying again/);
+    await expect(onEvent(createEvent())).rejects.toThrow(/The purchase of cb-0only \(40000.00 USD, InternalError: .*\) may have gone through: its answer never came .*nothing more was bought\. Deploy again after .*tagged cdk-capacity-reservations:idempotency-key=/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
-  });
-
-  test('a block of the same shape created before the attempt is not taken for this purchase', async () => {
-    const offer = offering('cb-0only', 40000);
-    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offer] });
-    ec2.on(PurchaseCapacityBlockCommand).rejectsOnce(ec2Error('InternalError', 503)).resolves({ CapacityReservation: { CapacityReservationId: 'cr-0ours' } });
-    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => ({
-      CapacityReservations: input.Filters?.[0]?.Name === 'instance-type'
-        ? [reservation('cr-0old', { Tags: [], CreateDate: new Date(Date.now() - 3_600_000) }, offer)]
-        : [],
-    }));
-
-    expect((await onEvent(createEvent())).PhysicalResourceId).toBe('cr-0ours');
   });
 
   test('when the block cannot even be looked for after a lost answer, it does not buy again', async () => {
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000)] });
     ec2.on(PurchaseCapacityBlockCommand).rejects(lostAnswer());
     ec2.on(DescribeCapacityReservationsCommand)
-      .resolvesOnce({ CapacityReservations: [] }) // the adoption check before buying
+      .resolvesOnce({ CapacityReservations: [] }) // the ledger starts from what the resource owns: nothing
       .rejects(ec2Error('InternalError', 500));
-    await expect(onEvent(createEvent())).rejects.toThrow(/may have succeeded, but EC2 could not say whether it did .*not buying again. Look for a Capacity Block tagged cdk-capacity-reservations:idempotency-key=/);
+    await expect(onEvent(createEvent())).rejects.toThrow(/may have gone through: its answer never came .*nothing more was bought\. Deploy again after .*tagged cdk-capacity-reservations:idempotency-key=/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 
-  test('after lost answers with no block to be found, gives up after a bounded number of attempts', async () => {
-    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000)] });
-    ec2.on(PurchaseCapacityBlockCommand).rejects(lostAnswer());
-    await expect(onEvent(createEvent())).rejects.toThrow(/after 3 attempts.*nothing was bought/);
-    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, purchasePolicy.maxAttempts);
+  test('a 200 that names no reservation is final: the block is tracked by its Capacity Block id, never bought again', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [offering('cb-0only', 40000), offering('cb-0next', 41000)] });
+    ec2.on(PurchaseCapacityBlockCommand).resolves({ CapacityBlocks: [{ CapacityBlockId: 'cb-0bought', CapacityReservationIds: [] }] });
+    ec2.on(DescribeCapacityBlocksCommand).resolves({ CapacityBlocks: [{ CapacityBlockId: 'cb-0bought', CapacityReservationIds: [] }] });
+    Object.assign(purchasePolicy, { idWaitMs: 0 });
+    try {
+      const result = await onEvent(createEvent());
+      expect(result.PhysicalResourceId).toBe('cb-0bought');
+      expect(result.Data?.Note).toMatch(/EC2 answered the purchase of cb-0bought before naming its reservations/);
+    } finally {
+      Object.assign(purchasePolicy, { idWaitMs: 60_000 });
+    }
+    expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockCommand, 1);
   });
 });
 

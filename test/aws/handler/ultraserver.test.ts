@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isComplete, onEvent, ProviderEvent } from '../../../lib/aws/handler';
 import { judgeOfferings, toOffering } from '../../../lib/aws/handler/offerings';
+import { LedgerPurchase } from '../../../lib/aws/handler/ledger';
 import { mismatches, pickAdoptable } from '../../../lib/aws/handler/ownership';
 import { parseRequest } from '../../../lib/aws/handler/request';
 import { ULTRASERVER_TAG } from '../../../lib/aws/wire';
@@ -186,7 +187,10 @@ describe('the new reservation states', () => {
 describe('updates of an UltraServer block', () => {
   test('a tag-only update of a block EC2 no longer lists buys nothing, even with allowRepurchase (NaN instance counts are no change)', async () => {
     const props = { ...ULTRA, AllowRepurchase: 'true' };
-    ec2.on(DescribeCapacityReservationsCommand).rejects(Object.assign(new Error('gone'), { name: 'InvalidCapacityReservationId.NotFound' }));
+    ec2.on(DescribeCapacityReservationsCommand).callsFake(input => {
+      if (input.CapacityReservationIds) throw Object.assign(new Error('gone'), { name: 'InvalidCapacityReservationId.NotFound' });
+      return { CapacityReservations: [] };
+    });
     const event: ProviderEvent = {
       ...createEvent({ ...props, Tags: [{ Key: 'team', Value: 'ml' }] } as never, 'req-update-1'),
       RequestType: 'Update', PhysicalResourceId: 'cr-0gone', OldResourceProperties: { ...props } as never,
@@ -206,6 +210,7 @@ describe('blocks short of whole days are adopted like the rest', () => {
     const request = parseRequest({ InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '9000', LatestEnd: end.toISOString(), AllowRepurchase: 'true' }, 'us-east-2', new Date(Date.UTC(2030, 0, 1)));
     const block = reservation('cr-0short', { StartDate: start, EndDate: end, TotalInstanceCount: 4, InstanceType: 'p5.48xlarge', State: 'scheduled' });
     expect(mismatches(block, request)).toEqual([]);
-    expect(pickAdoptable([block], request, { requestKey: 'other' })?.CapacityReservationId).toBe('cr-0short');
+    const owned = { purchase: { reservationIds: ['cr-0short'], blockIds: [], requestKey: 'k', intentAt: start.toISOString() } as unknown as LedgerPurchase, view: block };
+    expect(pickAdoptable([owned], request, { requestKey: 'other' })?.view?.CapacityReservationId).toBe('cr-0short');
   });
 });

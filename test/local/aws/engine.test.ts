@@ -28,7 +28,7 @@ describe('a rollback never buys', () => {
     expect(cfn.resource!.physicalResourceId).toBe(expired.id);
     const rollback = cfn.exchanges.find(e => e.phase === 'rollback')!.response;
     expect(rollback.Data).toMatchObject({ State: 'expired' });
-    expect(rollback.Data?.Note).toMatch(/nothing was bought, even with allowRepurchase, as this may be a rollback\. To buy a new block for these properties, deploy them with an earliestStart after /);
+    expect(rollback.Data?.Note).toMatch(/^Back to cr-\w+ \(4 x p5\.48xlarge in us-east-1\w, expired, .*\), which these properties were deployed with; nothing was bought/);
   }));
 });
 

@@ -26,7 +26,8 @@ const ULTRA = { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', Durati
 
 /** Every call the handler made in whole lifecycles of an instance block and an UltraServer block, per function. */
 async function lifecycleCalls(stackName: string): Promise<Record<'onEvent' | 'isComplete', Ec2Call[]>> {
-  return withAwsHandler({}, async (handler, emulator) => {
+  // EC2 answers an UltraServer purchase before it names the reservations: the handler follows the block.
+  return withAwsHandler({ answersWithoutIds: o => o.ultraserverType !== undefined, listingDelayMs: 40_000 }, async (handler, emulator) => {
     const byFunction: Record<'onEvent' | 'isComplete', Ec2Call[]> = { onEvent: [], isComplete: [] };
     let attributed = 0;
     // The emulator records calls in order and the functions never overlap here (one delivery each):
