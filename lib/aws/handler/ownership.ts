@@ -4,10 +4,10 @@ import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverT
 import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
 import { log, oneLine } from './errors';
-import { INTENT_SETTLE_MS, Ledger, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
+import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
-import { byReservationId, describeBlock, listReservations, membersOf, purchaseView, PurchaseView, readReservations, reservationIdsOfBlocks, tagValue } from './reservation';
+import { byReservationId, describeBlock, extensionHistory, listReservations, membersOf, purchaseView, PurchaseView, readReservations, reservationIdsOfBlocks, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -165,8 +165,21 @@ export async function openLedger(keys: ResourceKeys, physicalId?: string, answer
     if (tracked) purchase.trackedAs = physicalId;
     if (tracked && answeredDigest) purchase.answeredFor.push(answeredDigest);
   }
-  if (record.purchases.length > 0) log('started this resource\'s ledger from the blocks EC2 lists with its owner tag', { owner: keys.owner, blocks: record.purchases.map(p => p.reservationIds[0]) });
+  if (record.purchases.length > 0) {
+    record.extensions = await importedExtensions(record.purchases.flatMap(p => p.reservationIds));
+    log('started this resource\'s ledger from the blocks EC2 lists with its owner tag', { owner: keys.owner, blocks: record.purchases.map(p => p.reservationIds[0]) });
+  }
   return Ledger.start(keys.owner, record);
+}
+
+/** The extensions EC2's history shows for the imported blocks; a block it no longer knows has none to add. */
+async function importedExtensions(reservationIds: string[]): Promise<LedgerExtension[]> {
+  const history = reservationIds.length === 0 ? [] : await extensionHistory(reservationIds).catch(() => []);
+  return history.map(e => ({
+    requestKey: '', reservationId: e.CapacityReservationId ?? '', offeringId: e.CapacityBlockExtensionOfferingId ?? '', upfrontFee: e.UpfrontFee ?? '',
+    currencyCode: e.CurrencyCode ?? '', hours: e.CapacityBlockExtensionDurationHours ?? 0,
+    outcome: e.CapacityBlockExtensionStatus === 'payment-failed' ? 'not-bought' : 'bought', intentAt: (e.CapacityBlockExtensionPurchaseDate ?? new Date(0)).toISOString(),
+  }));
 }
 
 function unlistedPurchase(physicalId: string): LedgerPurchase {

@@ -1,5 +1,5 @@
 import {
-  CapacityBlock, CapacityBlockStatus, CapacityReservation, DescribeCapacityBlocksCommand, DescribeCapacityBlockStatusCommand,
+  CapacityBlock, CapacityBlockExtension, CapacityBlockStatus, CapacityReservation, DescribeCapacityBlockExtensionHistoryCommand, DescribeCapacityBlocksCommand, DescribeCapacityBlockStatusCommand,
   DescribeCapacityReservationsCommand, Filter, paginateDescribeCapacityReservations,
 } from '@aws-sdk/client-ec2';
 import { parseDecimal } from '../validation';
@@ -24,6 +24,12 @@ export async function readReservations(ids: string[]): Promise<CapacityReservati
     }
     return (await Promise.all(ids.map(id => readReservations([id])))).flat();
   }
+}
+
+/** DescribeCapacityBlockExtensionHistory of blocks, read by their ids. */
+export async function extensionHistory(reservationIds: string[]): Promise<CapacityBlockExtension[]> {
+  const result = await ec2.send(new DescribeCapacityBlockExtensionHistoryCommand({ CapacityReservationIds: reservationIds }), ec2CallOptions());
+  return result.CapacityBlockExtensions ?? [];
 }
 
 /**

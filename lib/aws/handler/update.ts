@@ -1,6 +1,6 @@
 import {
-  CapacityBlockExtension, CapacityReservation, CreateTagsCommand, DeleteTagsCommand, DescribeCapacityBlockExtensionHistoryCommand,
-  DescribeCapacityBlockExtensionOfferingsCommand, PurchaseCapacityBlockExtensionCommand,
+  CapacityBlockExtension, CapacityReservation, CreateTagsCommand, DeleteTagsCommand, DescribeCapacityBlockExtensionOfferingsCommand,
+  PurchaseCapacityBlockExtensionCommand,
 } from '@aws-sdk/client-ec2';
 import { compareDecimal, formatHours, parseDecimal } from '../validation';
 import { RESERVED_TAG_PREFIX, ULTRASERVER_TAG } from '../wire';
@@ -11,7 +11,7 @@ import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerRecord, unsettledError
 import { decimalMoney, iso } from './offerings';
 import { Block, blockHours, describeOwned, idOf, isExtendable, isLiveOwned, mismatches, OwnedBlock, pickAdoptable, reservationIdsOf } from './ownership';
 import { CapacityBlockRequest } from './request';
-import { describeBlock, tagValue } from './reservation';
+import { describeBlock, extensionHistory, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -120,7 +120,7 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
   const id = block.CapacityReservationId!;
   // A block already as long as asked needs no extension, whatever is pending.
   if (blockHours(block) >= request.durationHours) return lengthNote(block, request, 0);
-  const history = await extensionHistory(id);
+  const history = await extensionHistory([id]);
   await settleExtensionIntents(ledger, id, history);
   const pendingHours = history.filter(e => e.CapacityBlockExtensionStatus === 'payment-pending').reduce((h, e) => h + (e.CapacityBlockExtensionDurationHours ?? 0), 0);
   const boughtHours = blockHours(block) + pendingHours;
@@ -205,12 +205,6 @@ function lengthNote(block: CapacityReservation, request: CapacityBlockRequest, p
     return `Capacity Block ${block.CapacityReservationId} already runs ${formatHours(hours)}, longer than duration ${formatHours(request.durationHours)}; a block cannot be shortened, so it still ends ${iso(block.EndDate!)}${pending}`;
   }
   return pending ? `Capacity Block ${block.CapacityReservationId} runs ${formatHours(hours)} as asked${pending}` : '';
-}
-
-/** DescribeCapacityBlockExtensionHistory of one block, read by its id. */
-async function extensionHistory(id: string): Promise<CapacityBlockExtension[]> {
-  const result = await ec2.send(new DescribeCapacityBlockExtensionHistoryCommand({ CapacityReservationIds: [id] }), ec2CallOptions());
-  return result.CapacityBlockExtensions ?? [];
 }
 
 /**

@@ -67,8 +67,14 @@ export const LAMBDA_TIME_SCALE = 0.02;
 
 let productionBudgets: { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number } | undefined;
 
+/** What a rehearsal may do besides calling the handler. */
+export interface AwsRehearsalSeams {
+  /** Gives the provider a new, empty claims table, as a stack created again has: every resource's ledger starts over. */
+  newClaimsTable(): Promise<void>;
+}
+
 /** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
-export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator) => Promise<T>): Promise<T> {
+export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   requireAwsRehearsalModules('rehearseAws (and the AWS chaos suite)');
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
@@ -87,7 +93,7 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
     handler.clock.now = () => emulator.clock.now();
     handler.retryPolicy.waitBackoff = false;
     scaleBudgets(handler, LAMBDA_TIME_SCALE);
-    return await work(handler, emulator);
+    return await work(handler, emulator, { newClaimsTable: async () => { process.env[CLAIMS_TABLE_ENV] = await claims.newTable(); } });
   } finally {
     handler.clock.now = realClock;
     process.env = saved;
