@@ -1,5 +1,7 @@
 import { EC2Client, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
 import { judgeOfferings, money, Offering, offeringsQuery, toOffering } from '../aws/handler/offerings';
+import { ownedLiveBlocks, ownerKey } from '../aws/handler/ownership';
+import { describeBlock, PurchaseView } from '../aws/handler/reservation';
 import { CapacityBlockRequest, describeShape, parseRequest } from '../aws/handler/request';
 import { CapacityBlockWireProperties } from '../aws/wire';
 import { FoundReservation, Json, resolveTokens } from './templates';
@@ -10,8 +12,13 @@ export interface AwsBlockPlan {
   readonly stack: string;
   readonly logicalId: string;
   readonly region: string;
-  /** `would-buy` and `preview` succeed; the rest would fail the deploy, for `reason`. */
-  readonly verdict: 'would-buy' | 'preview' | 'no-acceptable-offering' | 'invalid' | 'unresolved';
+  /**
+   * `would-buy` and `preview` succeed; `owned`: a deployed stack's resource already owns a live block
+   * that serves these properties, so a deployment adopts it and buys nothing. The rest would fail the
+   * deploy, for `reason` (`needs-allow-repurchase`: it owns live blocks none of which serves, and a
+   * deployment buys another only with allowRepurchase).
+   */
+  readonly verdict: 'would-buy' | 'preview' | 'owned' | 'needs-allow-repurchase' | 'no-acceptable-offering' | 'invalid' | 'unresolved';
   readonly reason?: string;
   readonly shape?: string;
   readonly maxUpfrontFee?: string;
@@ -59,7 +66,7 @@ export async function planAws(found: FoundReservation[], options: AwsPlanOptions
   try {
     for (const block of found) {
       const region = block.region ?? options.region ?? (defaultRegion ??= await sdkRegion(clientFor(undefined)));
-      plans.push(await planBlock(block, region, options, (request, label) => {
+      plans.push(await planBlock(block, region, { ...options, owned: (owner, request, r) => ownedBy(clientFor(r), owner, request, options.progress) }, (request, label) => {
         const query = offeringsQuery(request, options.now);
         const key = JSON.stringify([region ?? '', query]);
         if (!searches.has(key)) searches.set(key, readOfferings(clientFor(region), query, label, options.progress));
@@ -72,7 +79,9 @@ export async function planAws(found: FoundReservation[], options: AwsPlanOptions
   return plans;
 }
 
-async function planBlock(block: FoundReservation, region: string | undefined, options: AwsPlanOptions, search: (request: CapacityBlockRequest, label: string) => Promise<Offering[]>): Promise<AwsBlockPlan> {
+type OwnedLookup = (owner: string, request: CapacityBlockRequest, region: string | undefined) => Promise<{ live: PurchaseView[]; serving?: PurchaseView }>;
+
+async function planBlock(block: FoundReservation, region: string | undefined, options: AwsPlanOptions & { owned: OwnedLookup }, search: (request: CapacityBlockRequest, label: string) => Promise<Offering[]>): Promise<AwsBlockPlan> {
   const base = { cloud: 'aws' as const, stack: block.stack, logicalId: block.logicalId, region: region ?? '', offerings: [] };
   const { properties, unresolved } = resolveTokens(block.properties, options.parameters);
   if (unresolved.length > 0) return { ...base, verdict: 'unresolved', reason: `depends on values known only at deploy time: ${unresolved.join('; ')}` };
@@ -85,6 +94,13 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
   const shape = describeShape(request);
   const ceiling = money(request.maxUpfrontFee, request.currencyCode);
   const judgement = judgeOfferings(await search(request, `${shape} in ${base.region}`), request);
+  if (!request.previewOnly) {
+    const owned = await options.owned(ownerKey(block.stack, block.logicalId), request, region);
+    if (owned.serving) return { ...base, verdict: 'owned', reason: `${describeBlock(owned.serving)} (adopted, nothing bought)`, shape, maxUpfrontFee: ceiling };
+    if (owned.live.length > 0 && !request.allowRepurchase) {
+      return { ...base, verdict: 'needs-allow-repurchase', reason: `this resource already holds ${owned.live.map(describeBlock).join('; ')}, which cannot be modified or cancelled, and these properties need a new block; revert them, or set allowRepurchase: true to buy one`, shape, maxUpfrontFee: ceiling };
+    }
+  }
   const offerings = [
     ...judgement.acceptable.map((offering, i) => ({ offering, verdict: i === 0 ? (request.previewOnly ? 'would preview' : 'would buy') : 'acceptable, not chosen' })),
     ...[...judgement.refused].sort((a, b) => feeOrder(a.offering) - feeOrder(b.offering)).map(({ offering, reason }) => ({ offering, verdict: reason })),
@@ -103,6 +119,19 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
       upfrontFee: best.upfrontFee, currencyCode: best.currencyCode, perInstanceHour: perInstanceHour(best),
     },
   };
+}
+
+/**
+ * The live blocks a deployed stack's resource owns, and the one that serves the request. Read-only; a caller
+ * that may not list reservations still gets the plan, told that owned blocks were not checked.
+ */
+async function ownedBy(client: EC2Client, owner: string, request: CapacityBlockRequest, progress: (line: string) => void): Promise<{ live: PurchaseView[]; serving?: PurchaseView }> {
+  try {
+    return await ownedLiveBlocks(owner, request, client);
+  } catch (error) {
+    progress(`could not check the blocks ${owner} owns (${explainAwsError(error, 'DescribeCapacityReservations').message}); planning as if it owned none`);
+    return { live: [] };
+  }
 }
 
 /** The region the SDK's own chain resolves (AWS_REGION, the profile), for templates that name none. */
@@ -136,7 +165,7 @@ async function readOfferings(client: EC2Client, query: ReturnType<typeof offerin
 }
 
 /** One line: what went wrong with the credentials, the region or the permissions, and the fix. */
-export function explainAwsError(error: unknown): PlanCloudError {
+export function explainAwsError(error: unknown, action = 'DescribeCapacityBlockOfferings'): PlanCloudError {
   const e = error as { name?: string; message?: string };
   const name = e?.name ?? 'Error';
   if (name === 'CredentialsProviderError' || /credential/i.test(e?.message ?? '')) {
@@ -146,9 +175,9 @@ export function explainAwsError(error: unknown): PlanCloudError {
     return new PlanCloudError('AWS: no region; deploy the stack with an env region, set AWS_REGION, or pass --region');
   }
   if (/^(UnauthorizedOperation|AccessDenied|AuthFailure)/.test(name)) {
-    return new PlanCloudError(`AWS: ${name}: grant the caller ec2:DescribeCapacityBlockOfferings (read-only; the plan calls nothing else)`);
+    return new PlanCloudError(`AWS: ${name}: grant the caller ec2:DescribeCapacityBlockOfferings and ec2:DescribeCapacityReservations (read-only; the plan calls nothing else)`);
   }
-  return new PlanCloudError(`AWS: DescribeCapacityBlockOfferings failed: ${name}: ${(e?.message ?? String(error)).split('\n')[0]}`);
+  return new PlanCloudError(`AWS: ${action} failed: ${name}: ${(e?.message ?? String(error)).split('\n')[0]}`);
 }
 
 /** CloudFormation delivers every scalar property as a string; so does the plan, to parse as the handler does. */

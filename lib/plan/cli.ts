@@ -87,7 +87,7 @@ export async function plan(paths: string[], options: PlanOptions = {}): Promise<
   const hourlyTotals: Record<string, number> = {};
   for (const p of alicloud) if (p.hourlyCost !== undefined && p.currency) hourlyTotals[p.currency] = (hourlyTotals[p.currency] ?? 0) + p.hourlyCost;
   const wouldFail = reservations
-    .filter(p => !['would-buy', 'preview', 'would-reserve'].includes(p.verdict))
+    .filter(p => !['would-buy', 'preview', 'owned', 'would-reserve'].includes(p.verdict))
     .map(p => ({ reservation: `${p.stack}/${p.logicalId}`, reason: `${p.verdict}: ${p.reason ?? ''}` }));
   return { reservations, upfrontTotals, hourlyTotals, wouldFail };
 }

@@ -29,6 +29,7 @@ export function formatPlan(report: PlanReport): string {
 
 function formatAws(p: AwsBlockPlan): string {
   const head = `AWS ${p.stack}/${p.logicalId} (${p.region})${p.shape ? `: ${p.shape}, maxUpfrontFee ${p.maxUpfrontFee}` : ''}`;
+  if (p.verdict === 'owned') return `${head}\n  -> owned: ${p.reason}`;
   if (p.offerings.length === 0) return `${head}\n  ${p.verdict}: ${p.reason ?? ''}`;
   const rows = p.offerings.map(({ offering: o, verdict }) => ({
     ' ': o.id === p.chosen?.offeringId ? '*' : '',

@@ -26,6 +26,10 @@ describe('CapacityBlockPurchase refuses bad literal props at synth', () => {
     ['fee -5', { maxUpfrontFee: -5 }, /maxUpfrontFee .* got -5/],
     ['fee NaN', { maxUpfrontFee: NaN }, /maxUpfrontFee .* got NaN/],
     ['fee Infinity', { maxUpfrontFee: Infinity }, /maxUpfrontFee .* got Infinity/],
+    // The template would carry these as '1e+21' and '1e-7', which the deploy-time parser refuses.
+    ['fee 1e21', { maxUpfrontFee: 1e21 }, /maxUpfrontFee must be a plain decimal amount such as 60000 or 60000\.50, got 1e\+21, which the template would carry as '1e\+21'/],
+    ['fee 1e-7', { maxUpfrontFee: 1e-7 }, /maxUpfrontFee must be a plain decimal amount .* got 1e-7/],
+    ['latestEnd already past', { latestEnd: future(-1) }, /latestEnd .* has already passed; move it into the future/],
     ['duration 36 h', { duration: Duration.hours(36) }, /duration .* got 36 h/],
     ['duration 15 days', { duration: Duration.days(15) }, /duration .* got 15 days/],
     ['duration 183 days', { duration: Duration.days(183) }, /duration .* got 183 days/],

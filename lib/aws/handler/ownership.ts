@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { CapacityReservation, Filter } from '@aws-sdk/client-ec2';
+import { CapacityReservation, EC2Client, Filter } from '@aws-sdk/client-ec2';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
@@ -25,11 +25,17 @@ export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; 
   // creation failed after a purchase must be deleted and created again, with a new id, and must
   // still find the block it paid for.
   const stackName = /^arn:[^:]+:cloudformation:[^:]*:[^:]*:stack\/([^/]+)\//.exec(ids.StackId)?.[1] ?? ids.StackId;
-  // EC2 tag values hold 256 characters; a long logical id is hashed. The stack name stays readable in
-  // front: IAM lets a stack's role act only on blocks whose owner tag starts with "<stack name>/".
-  const readable = `${stackName}/${ids.LogicalResourceId}`;
-  const owner = readable.length <= 256 ? readable : `${stackName}/sha256:${createHash('sha256').update(ids.LogicalResourceId).digest('hex')}`;
-  return { request, owner };
+  return { request, owner: ownerKey(stackName, ids.LogicalResourceId) };
+}
+
+/**
+ * The owner tag of a resource's blocks. EC2 tag values hold 256 characters; a long logical id is
+ * hashed. The stack name stays readable in front: IAM lets a stack's role act only on blocks whose
+ * owner tag starts with "<stack name>/".
+ */
+export function ownerKey(stackName: string, logicalId: string): string {
+  const readable = `${stackName}/${logicalId}`;
+  return readable.length <= 256 ? readable : `${stackName}/sha256:${createHash('sha256').update(logicalId).digest('hex')}`;
 }
 
 /**
@@ -64,13 +70,24 @@ export function blockHours(block: CapacityReservation): number {
 }
 
 /** Capacity Blocks matching `filters` (every page); other reservation types are ignored. */
-export async function describeBlocks(filters: Filter[]): Promise<CapacityReservation[]> {
-  return (await listReservations(filters)).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block');
+export async function describeBlocks(filters: Filter[], client?: EC2Client): Promise<CapacityReservation[]> {
+  return (await listReservations(filters, client)).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block');
 }
 
 /** Blocks carrying tag `key` = `value`, checked on the tags EC2 returns, not only on its filter. */
-export async function blocksTagged(key: string, value: string): Promise<CapacityReservation[]> {
-  return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }])).filter(b => tagValue(b, key) === value);
+export async function blocksTagged(key: string, value: string, client?: EC2Client): Promise<CapacityReservation[]> {
+  return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }], client)).filter(b => tagValue(b, key) === value);
+}
+
+/**
+ * The live blocks a resource owns, as EC2 lists them by owner tag, and the one that serves `request`
+ * (what a deployment would adopt, buying nothing). For `plan`, which does not read a deployed ledger.
+ */
+export async function ownedLiveBlocks(owner: string, request: CapacityBlockRequest, client: EC2Client): Promise<{ live: PurchaseView[]; serving?: PurchaseView }> {
+  const listed = await blocksTagged(OWNER_TAG, owner, client);
+  const keyOf = (r: CapacityReservation) => tagValue(r, IDEMPOTENCY_TAG) ?? r.CapacityReservationId;
+  const live = [...new Set(listed.map(keyOf))].map(key => purchaseView(listed.filter(r => keyOf(r) === key))!).filter(isLive);
+  return { live, serving: live.find(view => mismatches(view, request).length === 0 && blockHours(view) >= request.durationHours) };
 }
 
 /**

@@ -127,9 +127,10 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
   const extraHours = request.durationHours - boughtHours;
   if (extraHours <= 0) return lengthNote(block, request, pendingHours);
   const open = ledger.record.extensions.find(e => e.reservationId === id && e.outcome === 'intent');
-  if (open?.requestKey === requestKey) {
-    // This update's claim was taken over after a crash: its first delivery already asked for the extension.
-    return `An extension of ${id} by ${formatHours(open.hours)} was already requested by this update; not bought again`;
+  if (open && extraHours <= open.hours) {
+    // Asked for already (by this update's earlier delivery, or by one whose answer was lost): it may
+    // have gone through, so it is not bought again; the rollback of any later change lands here too.
+    return `An extension of ${id} by ${formatHours(open.hours)} (${open.offeringId}) was requested and its outcome is not known yet; not bought again. Check the block's end date in the EC2 console`;
   }
   if (open) throw unsettledError(`An earlier extension of Capacity Block ${id} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once EC2 shows it; or revert duration to ${formatHours(boughtHours)}`);
   if (pendingHours > 0) {
