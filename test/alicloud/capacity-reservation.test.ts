@@ -179,6 +179,11 @@ describe('custom resource', () => {
     });
   });
 
+  test('removalPolicy RETAIN_ON_UPDATE_OR_DELETE (CloudFormation\'s RetainExceptOnCreate) is written for the handler, which releases on create rollback only', () => {
+    const policy = (ReservationRemovalPolicy as unknown as Record<string, ReservationRemovalPolicy>).RETAIN_ON_UPDATE_OR_DELETE;
+    expect(parametersFor({ removalPolicy: policy }).RemovalPolicy).toBe('retain-on-update-or-delete');
+  });
+
   test('an endTime Date is written as yyyy-MM-ddTHH:mm:ssZ without milliseconds', () => {
     const parameters = parametersFor({ endTime: new Date('2099-06-30T12:34:56.789Z') });
 

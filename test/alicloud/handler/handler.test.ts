@@ -688,3 +688,159 @@ describe('the ROS response protocol', () => {
     expect(JSON.parse(received[0].body)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'crp-1', StackId: 's', RequestId: 'r', LogicalResourceId: 'l' });
   });
 });
+
+/**
+ * Issue 17: ECS's tag index lags a create, FC delivers an event again up to about an hour late, and
+ * ROS rolls back. The handler decides from what cannot lag: the ids it created or was handed
+ * (read by PrivatePoolOptions.Ids), a ClientToken per resource and generation (ECS answers a repeat
+ * with the first reservation) and the ledger on the reservation; tag listings only recover.
+ */
+describe('decisions that survive tag lag, late duplicates and rollbacks', () => {
+  const refusing = (status: number) => async (_url: string, response: RosResponse) => {
+    answers.push(response);
+    throw new RosRefusedError(status);
+  };
+  const delivered = (e: RosEvent) => handler(Buffer.from(JSON.stringify(e)), { credentials: CREDENTIALS });
+
+  test('a late Create after the rollback Delete releases the reservation it answered although tag listings do not show it yet', async () => {
+    ecs.tagIndexLag = 10;
+    expect((await invoke(event('Delete'))).Status).toBe('SUCCESS');
+    seams.respond = refusing(404);
+    await delivered(event('Create'));
+    expect(ecs.reservations.size).toBe(1);
+    expect(ecs.live()).toEqual([]);
+  });
+
+  test('two concurrent deliveries of one Create that fall back to different zones end with one reservation, decided by the ClientToken, not by a lagging listing', async () => {
+    ecs.tagIndexLag = 50;
+    let second: Promise<RosResponse> | undefined;
+    ecs.failNext('CreateCapacityReservation', ecsError('NoStock'), { zone: 'cn-hangzhou-h' });
+    ecs.beforeCall = async (action, q) => {
+      // Delivery 1 found no stock in h; before it creates in i, delivery 2 runs in full and creates in h.
+      if (action === 'CreateCapacityReservation' && q.ZoneId[0] === 'cn-hangzhou-i' && !second) {
+        second = invoke(event('Create'));
+        await second;
+      }
+    };
+    const first = await invoke(event('Create'));
+    const again = await second!;
+    expect(ecs.live()).toHaveLength(1);
+    expect(first).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ecs.live()[0].id });
+    expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: ecs.live()[0].id });
+  });
+
+  test('a Delete right after a replacement releases the new reservation although the tag index lags (the update waited until it was listed)', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.tagIndexLag = 10;
+    const update = await invoke(event('Update', { ZoneIds: ['cn-hangzhou-i'] }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() }));
+    expect(update).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake2' } });
+    expect((await invoke(event('Delete', { ZoneIds: ['cn-hangzhou-i'] }, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+    expect(ecs.live()).toEqual([]);
+  });
+
+  test('a rollback right after a replacement goes back with one reservation billing, not a third beside the second', async () => {
+    const { PhysicalResourceId } = await created();
+    ecs.tagIndexLag = 10;
+    await invoke(event('Update', { ZoneIds: ['cn-hangzhou-i'] }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() }));
+    const rollback = await invoke(event('Update', {}, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ ZoneIds: ['cn-hangzhou-i'] }) }));
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(ecs.live()).toHaveLength(1);
+  });
+
+  test('removalPolicy retain: a zone replacement rolled back re-adopts the original and releases the replacement, leaving nothing tied to no stack', async () => {
+    const retain = { RemovalPolicy: 'retain' };
+    const { PhysicalResourceId } = await created(retain);
+    await invoke(event('Update', { ...retain, ZoneIds: ['cn-hangzhou-i'] }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params(retain) }));
+    const rollback = await invoke(event('Update', retain, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ ...retain, ZoneIds: ['cn-hangzhou-i'] }) }));
+    expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(ecs.reservations.get('crp-fake1')!.tags.has(RESOURCE_TAG)).toBe(true);
+  });
+
+  test('a reservation still Pending at waitTimeout, which ECS refuses to release until it is Active, is released once it may be, so the rollback Delete succeeds', async () => {
+    jest.useFakeTimers({ doNotFake: ['setTimeout', 'setImmediate', 'nextTick', 'queueMicrotask'] });
+    ecs.pendingPolls = 8; // 4 polls fit in waitTimeout (30 s each): still Pending then
+    ecs.onPoll = () => jest.setSystemTime(Date.now() + 30_000);
+    const answer = await invoke(event('Create', { WaitTimeoutSeconds: 120 }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/crp-fake1 was still Pending after waitTimeout, so it was released/);
+    const rollback = await invoke(event('Delete', { WaitTimeoutSeconds: 120 }, { RequestId: 'req-rollback', PhysicalResourceId: answer.PhysicalResourceId }));
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(ecs.live()).toEqual([]);
+  });
+
+  test('a late duplicate Create after an in-place Update keeps the reservation the stack holds, though ROS refuses its answer', async () => {
+    const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }] });
+    await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params({ Tags: [{ Key: 'team', Value: 'ml' }] }) }));
+    seams.respond = refusing(404);
+    await delivered(event('Create', { Tags: [{ Key: 'team', Value: 'ml' }] }));
+    expect(ecs.live().map(r => r.id)).toEqual([PhysicalResourceId]);
+    expect(ecs.live()[0].tags.get('team')).toBe('infra');
+  });
+
+  test('a late duplicate of an older Update changes nothing a newer Update set', async () => {
+    const { PhysicalResourceId } = await created();
+    const u1 = event('Update', { InstanceAmount: 5 }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() });
+    await invoke(u1);
+    await invoke(event('Update', { InstanceAmount: 6 }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params({ InstanceAmount: 5 }) }));
+    const modifies = ecs.callsOf('ModifyCapacityReservation').length;
+    const late = await invoke(u1);
+    expect(late.Status).toBe('SUCCESS');
+    expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(modifies);
+    expect(ecs.reservations.get(PhysicalResourceId)!.amount).toBe(6);
+  });
+
+  test('a Delete or Update naming a reservation this resource did not create (no tag of it) never releases or modifies it', async () => {
+    ecs.reservations.set('crp-foreign', {
+      id: 'crp-foreign', zoneId: 'cn-hangzhou-h', instanceType: 'ecs.gn7i-c8g1.2xlarge', amount: 4, status: 'Active', tags: new Map([['team', 'other']]), polls: 0,
+    });
+    await invoke(event('Update', { InstanceAmount: 2 }, { PhysicalResourceId: 'crp-foreign', OldResourceProperties: params() }));
+    await invoke(event('Delete', {}, { PhysicalResourceId: 'crp-foreign' }));
+    expect(ecs.reservations.get('crp-foreign')).toMatchObject({ status: 'Active', amount: 4 });
+    expect([...ecs.calls].filter(c => /^(Release|Modify|Tag|Untag)/.test(c.action) && JSON.stringify(c.query).includes('crp-foreign'))).toEqual([]);
+  });
+});
+
+describe('removalPolicy retain-on-update-or-delete (CloudFormation\'s RetainExceptOnCreate)', () => {
+  const policy = { RemovalPolicy: 'retain-on-update-or-delete' };
+  afterEach(() => { delete (seams as any).stackStatus; });
+
+  test('releases the reservation when ROS rolls back the stack\'s creation', async () => {
+    (seams as any).stackStatus = async () => 'CREATE_ROLLBACK_IN_PROGRESS';
+    const { PhysicalResourceId } = await created(policy);
+    expect((await invoke(event('Delete', policy, { RequestId: 'req-rollback', PhysicalResourceId }))).Status).toBe('SUCCESS');
+    expect(ecs.live()).toEqual([]);
+  });
+
+  test('keeps the reservation when the stack is deleted', async () => {
+    (seams as any).stackStatus = async () => 'DELETE_IN_PROGRESS';
+    const { PhysicalResourceId } = await created(policy);
+    expect((await invoke(event('Delete', policy, { PhysicalResourceId }))).Status).toBe('SUCCESS');
+    expect(ecs.live().map(r => r.id)).toEqual([PhysicalResourceId]);
+    expect(ecs.callsOf('ReleaseCapacityReservation')).toEqual([]);
+  });
+});
+
+describe('deploy-time parsing refuses what is not what the construct writes, before any ECS call', () => {
+  test.each<[string, unknown]>([['"0x10"', '0x10'], ['"1e3"', '1e3'], ['true', true], ['4.0 as " 4"', ' 4'], ['[4]', [4]]])('fails for instanceAmount %s', async (_what, amount) => {
+    const answer = await invoke(event('Create', { InstanceAmount: amount as number }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/instanceAmount must be a decimal whole number/);
+    expect(ecs.calls).toEqual([]);
+  });
+
+  test('fails for Tags given as a map instead of a list of {Key, Value}', async () => {
+    const answer = await invoke(event('Create', { Tags: { team: 'ml' } as never }));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/tags must be a list of \{Key, Value\}/);
+    expect(ecs.calls).toEqual([]);
+  });
+
+  test('fails on OperationDenied (the type or zone is not authorized for the account) instead of reading it as no stock', async () => {
+    ecs.failNext('CreateCapacityReservation', ecsError('OperationDenied'), { zone: 'cn-hangzhou-h' });
+    const answer = await invoke(event('Create'));
+    expect(answer.Status).toBe('FAILED');
+    expect(answer.Reason).toMatch(/failed with OperationDenied: the instance type or zone is not available or not authorized/);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+  });
+});
