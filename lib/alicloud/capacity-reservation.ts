@@ -20,12 +20,21 @@ export enum ReservationPlatform {
   WINDOWS = 'Windows',
 }
 
-/** What deleting the resource does to the reservation. */
+/** What deleting the resource, or replacing its reservation, does to the reservation. */
 export enum ReservationRemovalPolicy {
   /** Release it (billing stops). */
   RELEASE = 'release',
-  /** Keep it; you release it yourself. */
+  /**
+   * Keep it when the stack is deleted or an update replaces it, and when ROS rolls back the
+   * stack's creation; you release it yourself. A replacement that ROS rolls back goes back to it.
+   */
   RETAIN = 'retain',
+  /**
+   * Like RETAIN, except that the reservation is released when ROS rolls back the stack's creation
+   * (CloudFormation's RetainExceptOnCreate, aws-cdk-lib's RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
+   * a failed first deploy leaves nothing billing. The handler reads the stack's status (ROS GetStack).
+   */
+  RETAIN_ON_UPDATE_OR_DELETE = 'retain-on-update-or-delete',
 }
 
 export interface AliCapacityReservationProps {
@@ -118,7 +127,7 @@ export class AliCapacityReservation extends ros.Construct {
       Platform: props.platform,
       ResourceGroupId: props.resourceGroupId,
       Tags: tags.length > 0 ? tags : undefined,
-      RemovalPolicy: props.removalPolicy === ReservationRemovalPolicy.RETAIN ? 'retain' : undefined,
+      RemovalPolicy: props.removalPolicy === ReservationRemovalPolicy.RELEASE ? undefined : props.removalPolicy,
       WaitTimeoutSeconds: props.waitTimeout,
     };
     // ROS CDK makes a resource's logical id its bare construct id (ignoring the path), so the

@@ -4,7 +4,7 @@ import { join } from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../examples/alicloud/stack';
 import { createEcsCall } from '../../lib/alicloud/handler/ecs';
-import { parseReservationRequest, resourceKeys } from '../../lib/alicloud/handler/request';
+import { clientToken, parseReservationRequest, resourceKeys } from '../../lib/alicloud/handler/request';
 import { createInFirstZoneWithStock } from '../../lib/alicloud/handler/reservations';
 import { planAlicloud } from '../../lib/plan/alicloud';
 import { main } from '../../lib/plan/cli';
@@ -82,7 +82,7 @@ test('a zone that does not exist stops the plan as it stops the handler (Invalid
   const request = parseReservationRequest({ InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-x', 'cn-hangzhou-i'] }, new Date());
   const handlerEcs = createEcsCall({ accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret }, 'cn-hangzhou');
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  await expect(createInFirstZoneWithStock(handlerEcs, request, resourceKeys({ StackId: 's', LogicalResourceId: 'Pool', RequestId: 'r' })))
+  await expect(createInFirstZoneWithStock(handlerEcs, request, clientToken(resourceKeys({ StackId: 's', LogicalResourceId: 'Pool', RequestId: 'r' }), 'g0:r'), []))
     .rejects.toThrow(/zone cn-hangzhou-x\) failed with InvalidZoneId\.NotFound/);
   expect(ecs.calls.filter(c => c.action === 'CreateCapacityReservation').map(c => c.query['ZoneId.1'])).toEqual(['cn-hangzhou-x']);
   jest.restoreAllMocks();

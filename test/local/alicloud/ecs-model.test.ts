@@ -4,7 +4,7 @@ import { join } from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../../examples/alicloud/stack';
 import { createEcsCall, EcsCall } from '../../../lib/alicloud/handler/ecs';
-import { resourceKeys } from '../../../lib/alicloud/handler/request';
+import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import {
   createInFirstZoneWithStock, getReservation, liveReservationsTagged, modifyInPlace, release, syncTags, waitPolicy, waitUntilActive,
 } from '../../../lib/alicloud/handler/reservations';
@@ -44,7 +44,7 @@ describe('the ECS emulator and the handler follow the official ECS model', () =>
       description: 'first', matchCriteria: 'Open' as const, endTime: '2030-01-01T00:00:00Z', platform: 'Linux', tags: [{ Key: 'team', Value: 'ml' }],
       removalPolicy: 'release' as const, waitTimeoutSeconds: 600,
     };
-    const { id } = await createInFirstZoneWithStock(ecs, request, keys);
+    const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, 'g0:r1'), [{ Key: RESOURCE_TAG, Value: keys.resource }]);
     const active = await waitUntilActive(ecs, id, new Date(Date.now() + 60_000));
     await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource);
     await modifyInPlace(ecs, id, { ...request, name: 'pool-b', description: 'second', instanceAmount: 3 }, request);
