@@ -110,6 +110,11 @@ function createRpcCall(credentials: FcCredentials, regionId: string, service: { 
   };
 }
 
+/** Throttled, 5xx or no answer (after the client's own retries): whether ECS acted is unknown. */
+export function outcomeUnknown(error: unknown): boolean {
+  return RETRYABLE.test(asEcsError(error).code);
+}
+
 export function asEcsError(error: unknown): EcsError {
   const e = error as { code?: unknown; message?: unknown; data?: { statusCode?: number; Message?: string } };
   return {

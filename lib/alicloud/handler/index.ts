@@ -107,11 +107,15 @@ export async function handler(raw: Buffer | string | RosEvent, context: FcContex
  */
 async function settleRefusedCreate(ctx: Context, delivery: string, marked: boolean, answered: string): Promise<{ released: string[]; kept?: string }> {
   const { ecs, keys, mark } = ctx;
-  const strays = (await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource))
-    .filter(r => r.id !== answered && readLedger(r.tags)?.generation === 0 && readLedger(r.tags)?.requests.join() === mark);
+  // What this request made, recovered from the listing: with one ClientToken there is one, unless ECS forgot the token.
+  const made = (await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource))
+    .filter(r => readLedger(r.tags)?.generation === 0 && readLedger(r.tags)?.requests[0] === mark)
+    .sort((a, b) => Number(b.id === answered) - Number(a.id === answered) || a.id.localeCompare(b.id));
+  const first = answered.startsWith('crp-') ? answered : made[0]?.id;
+  const strays = made.filter(r => r.id !== first);
   for (const r of strays) await release(ecs, r.id);
   const released = strays.map(r => r.id);
-  const mine = answered.startsWith('crp-') ? await getReservation(ecs, answered) : undefined;
+  const mine = first ? await getReservation(ecs, first) : undefined;
   if (!mine || mine.status === 'Released' || !heldBy(mine, keys)) return { released };
   if (readLedger(mine.tags)?.requests.at(-1) !== mark) return { released, kept: mine.id };
   if (marked) await markAnswer(ecs, mine.id, delivery, ANSWER_REFUSED);
@@ -183,7 +187,7 @@ async function create(ctx: Context): Promise<Outcome> {
   const now = new Date(waitPolicy.now());
   const request = parseReservationRequest(event.ResourceProperties, now);
   const ledger: Ledger = { generation: 0, requests: [mark] };
-  const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, `g0:${mark}`), [resourceTag(keys), ledgerTag(ledger)]);
+  const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, `g0:${mark}`), [resourceTag(keys), ledgerTag(ledger)], deadline(request, now));
   ctx.progress.physicalResourceId = id;
   const made = await getReservation(ecs, id);
   if (!made || made.status === 'Released') {
@@ -260,12 +264,13 @@ async function update(ctx: Context): Promise<Outcome> {
     return ended(ecs, request, old, current, held.others, physicalResourceId);
   }
   // A rollback goes back to what was answered before, not to "a live one fits": ROS rolling back
-  // the update that made `current` takes back the original removalPolicy retain kept.
-  const back = current && await retainedOriginal(ctx, current, request, old);
+  // the update that made `current` takes back the original (kept by a retain policy, or still
+  // held because that update failed before letting go of it) and releases the replacement.
+  const back = current && await replacedOriginal(ctx, current, request, old);
   if (back) {
-    log('rolling back a replacement: the original reservation, kept by removalPolicy retain, is held again; the replacement is released', { reservationId: back.id, released: current.id });
+    log('rolling back a replacement: the reservation it replaced is held again; the replacement is released', { reservationId: back.id, released: current.id });
     await tag(ecs, back.id, [resourceTag(keys), ledgerTag(withRequest(readLedger(back.tags) ?? { generation: 0, requests: [] }, ctx.mark))]);
-    for (const r of [current, ...held.others]) await release(ecs, r.id, until);
+    for (const r of [current, ...held.others].filter(x => x.id !== back.id)) await release(ecs, r.id, until);
     return { physicalResourceId, data: attributesOf((await getReservation(ecs, back.id)) ?? back) };
   }
   const replacement = current ? replacementReasons(current, request, old) : ['the reservation no longer exists'];
@@ -296,7 +301,7 @@ async function update(ctx: Context): Promise<Outcome> {
  */
 async function createAndWait(ctx: Context, request: ReservationRequest, ledger: Ledger, until: Date): Promise<Reservation> {
   const { ecs, keys } = ctx;
-  const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, `g${ledger.generation}:${ctx.mark}`), [resourceTag(keys), ledgerTag(ledger)]);
+  const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, `g${ledger.generation}:${ctx.mark}`), [resourceTag(keys), ledgerTag(ledger)], until);
   const reservation = await waitUntilActive(ecs, id, until);
   if (reservation.status === 'Released') throw new UserError(`Capacity reservation ${id} was released before it became Active; deploy again`);
   const end = Math.min(until.getTime(), waitPolicy.now() + waitPolicy.listingWaitMs);
@@ -312,14 +317,14 @@ async function createAndWait(ctx: Context, request: ReservationRequest, ledger: 
 
 /**
  * When this update undoes the one that made `current` (its OldResourceProperties are what
- * `current` was made for) and removalPolicy retain kept the reservation `current` replaced, which
- * fits this request: that original.
+ * `current` was made for), the reservation `current` replaced, if it is live, still this
+ * resource's (held, or kept by a retain policy) and fits this request.
  */
-async function retainedOriginal(ctx: Context, current: Reservation, request: ReservationRequest, old: Partial<ReservationRequest>): Promise<Reservation | undefined> {
+async function replacedOriginal(ctx: Context, current: Reservation, request: ReservationRequest, old: Partial<ReservationRequest>): Promise<Reservation | undefined> {
   const ledger = readLedger(current.tags);
   if (!ledger?.replaced || ledger.fingerprint !== fingerprint(ctx.event.OldResourceProperties)) return undefined;
   const original = await getReservation(ctx.ecs, ledger.replaced);
-  if (!original || original.status === 'Released' || !retainedFrom(original, ctx.keys)) return undefined;
+  if (!original || original.status === 'Released' || !(heldBy(original, ctx.keys) || retainedFrom(original, ctx.keys))) return undefined;
   return replacementReasons(original, request, old).length === 0 ? original : undefined;
 }
 

@@ -1,7 +1,7 @@
 import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs20140526';
 import { log, UserError } from '../../shared/handler-log';
 import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, ANSWER_TAG_PREFIX, RESOURCE_TAG, RETAINED_PREFIX } from '../wire';
-import { asEcsError, EcsCall } from './ecs';
+import { asEcsError, EcsCall, outcomeUnknown } from './ecs';
 import { ecsFailure, isGone, NO_STOCK_CODES } from './errors';
 import { ReservationRequest, ResourceKeys } from './request';
 
@@ -115,9 +115,9 @@ export async function liveReservationsTagged(ecs: EcsCall, key: string, value: s
  * first made; a duplicate that tries another zone than the first did gets IdempotentParameterMismatch
  * and then asks each zone with the token until ECS names the reservation made with it.
  */
-export async function createInFirstZoneWithStock(ecs: EcsCall, request: ReservationRequest, token: string, libraryTags: AliWireTag[]): Promise<{ id: string; zoneId: string }> {
+export async function createInFirstZoneWithStock(ecs: EcsCall, request: ReservationRequest, token: string, libraryTags: AliWireTag[], until?: Date): Promise<{ id: string; zoneId: string }> {
   const create = async (zoneId: string) => {
-    const body = await ecs('CreateCapacityReservation', {
+    const body = await askUntilAnswered(until, () => ecs('CreateCapacityReservation', {
       ClientToken: token,
       InstanceType: request.instanceType,
       InstanceAmount: request.instanceAmount,
@@ -129,7 +129,7 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
       Platform: request.platform,
       ResourceGroupId: request.resourceGroupId,
       Tag: [...request.tags, ...libraryTags],
-    });
+    }));
     const id = String(body.PrivatePoolOptionsId ?? '');
     if (!id) throw new UserError(`ECS CreateCapacityReservation in ${zoneId} returned no PrivatePoolOptionsId; check the ECS console for a reservation tagged ${RESOURCE_TAG}`);
     return { id, zoneId };
@@ -149,6 +149,23 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
     }
   }
   throw new UserError(`No stock of ${request.instanceAmount} x ${request.instanceType} in any of zoneIds: ${soldOut.join(', ')}; add zones, lower instanceAmount or try another instance type`);
+}
+
+/**
+ * A create whose outcome is unknown (throttled, 5xx, no answer after the client's retries) may have
+ * made the reservation: asked again with the same ClientToken until `until`, ECS answers its id
+ * (or makes it). Giving up early would leave a reservation no later request knows the id of.
+ */
+async function askUntilAnswered<T>(until: Date | undefined, call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!until || !outcomeUnknown(error) || waitPolicy.now() >= until.getTime()) throw error;
+      log('ECS did not answer the create; asking again with the same ClientToken', { code: asEcsError(error).code });
+      await waitPolicy.sleep(waitPolicy.pollIntervalMs);
+    }
+  }
 }
 
 /** ECS's answer to a ClientToken used before with other parameters (the ECS idempotence reference). */
