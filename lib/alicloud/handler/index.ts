@@ -49,8 +49,12 @@ export const seams = {
 };
 
 /** The stack's status (ROS GetStack): only removalPolicy retain-on-update-or-delete asks it. */
-async function getStackStatus(credentials: FcCredentials, regionId: string, stackId: string): Promise<string> {
-  const body = await createRosCall(credentials, regionId)('GetStack', { StackId: stackId });
+function getStackStatus(credentials: FcCredentials, regionId: string, stackId: string): Promise<string> {
+  return readStackStatus(createRosCall(credentials, regionId), stackId);
+}
+
+export async function readStackStatus(ros: EcsCall, stackId: string): Promise<string> {
+  const body = await ros('GetStack', { StackId: stackId });
   return String(body.Status ?? '');
 }
 
