@@ -111,6 +111,8 @@ export async function handler(raw: Buffer | string | RosEvent, context: FcContex
  */
 async function settleRefusedCreate(ctx: Context, delivery: string, marked: boolean, answered: string): Promise<{ released: string[]; kept?: string }> {
   const { ecs, keys, mark } = ctx;
+  // First, before anything that can fail: a delivery that dies after this must not look like one still answering.
+  if (marked) await markAnswer(ecs, answered, delivery, ANSWER_REFUSED);
   // What this request made, recovered from the listing: with one ClientToken there is one, unless ECS forgot the token.
   const made = (await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource))
     .filter(r => readLedger(r.tags)?.generation === 0 && readLedger(r.tags)?.requests[0] === mark)
@@ -122,7 +124,6 @@ async function settleRefusedCreate(ctx: Context, delivery: string, marked: boole
   const mine = first ? await getReservation(ecs, first) : undefined;
   if (!mine || mine.status === 'Released' || !heldBy(mine, keys)) return { released };
   if (readLedger(mine.tags)?.requests.at(-1) !== mark) return { released, kept: mine.id };
-  if (marked) await markAnswer(ecs, mine.id, delivery, ANSWER_REFUSED);
   const tags = (await getReservation(ecs, mine.id))?.tags ?? mine.tags;
   const othersAnswering = tags.some(t => t.Key.startsWith(ANSWER_TAG_PREFIX) && t.Key !== ANSWER_TAG_PREFIX + delivery && t.Value !== ANSWER_REFUSED);
   if (othersAnswering || tags.length >= ALI_MAX_TAGS) return { released, kept: mine.id };
@@ -212,8 +213,10 @@ interface Held {
   readonly head?: Reservation;
   /** Other live reservations tied to it: left by an interrupted run, never answered. */
   readonly others: Reservation[];
-  /** The newest ledger known, released reservations included. */
+  /** The newest ledger known (the head's, else the newest generation's, released ones included). */
   readonly ledger?: Ledger;
+  /** Every ledger known: a request one of them lists before a newer one is a late duplicate. */
+  readonly ledgers: Ledger[];
   /** The PhysicalResourceId names a live reservation this resource did not make. */
   readonly foreign?: Reservation;
 }
@@ -231,7 +234,8 @@ async function resolveHeld(ctx: Context): Promise<Held> {
   const live = newestFirst.filter(r => r.status !== 'Released' && heldBy(r, keys));
   const head = live[0];
   const foreign = byId && !ours(byId) && byId.status !== 'Released' ? byId : undefined;
-  return { head, others: live.slice(1), ledger: readLedger((head ?? newestFirst[0])?.tags ?? []), foreign };
+  const ledgers = newestFirst.map(r => readLedger(r.tags)).filter((l): l is Ledger => l !== undefined);
+  return { head, others: live.slice(1), ledger: readLedger((head ?? newestFirst[0])?.tags ?? []), ledgers, foreign };
 }
 
 /** Writes this request into the ledger of the reservation it is about to act on (an intent, read by later deliveries). */
@@ -257,7 +261,7 @@ async function update(ctx: Context): Promise<Outcome> {
     throw new UserError(`The resource names capacity reservation ${held.foreign.id}, which it did not create (it lacks this resource's ${RESOURCE_TAG} tag), so it is left alone; nothing changed`);
   }
   const current = held.head;
-  if (isStale(held.ledger, ctx.mark)) {
+  if (held.ledgers.some(l => isStale(l, ctx.mark))) {
     log('a late duplicate of an older request: a newer one has acted since; nothing is changed', { reservationId: current?.id });
     return { physicalResourceId, data: current ? attributesOf(current) : undefined };
   }

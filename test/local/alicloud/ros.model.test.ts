@@ -14,7 +14,7 @@ import { newRosInvariants, RosInvariants, RosStack } from '../../../lib/local/al
  * -- --runs N); a failure prints the shrunk sequence and the seed, path and replayPath that replay it
  * (FC_SEED, FC_PATH, FC_REPLAY_PATH).
  */
-const RUNS = Number(process.env.FC_RUNS ?? 12);
+const RUNS = Number(process.env.FC_RUNS ?? 150);
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
 const TYPES = ['ecs.gn7i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge'];
 const POLICIES = [undefined, 'retain', 'retain-on-update-or-delete'] as const;
@@ -159,7 +159,7 @@ const cloud = fc.record({
 test('ROS sequences x ECS behaviour: at most one live reservation held, none untied unless retained, no ROLLBACK_FAILED, no foreign release', async () => {
   const runs: number[] = [];
   process.stdout.write(`fast-check: ${RUNS} runs from seed ${SEED} (FC_SEED=${SEED} replays)\n`);
-  await fc.assert(fc.asyncProperty(cloud, create, fc.commands(commands, { maxCommands: 8, replayPath: process.env.FC_REPLAY_PATH }), async (c, first, cmds) => {
+  await fc.assert(fc.asyncProperty(cloud, create, fc.commands(commands, { maxCommands: 12, replayPath: process.env.FC_REPLAY_PATH }), async (c, first, cmds) => {
     await withAliHandler({
       stock: { 'cn-hangzhou-h': c.firstZoneStock, 'cn-hangzhou-i': 16 },
       flakyStock: c.flakyFirstZone ? { 'cn-hangzhou-h': 0.5 } : undefined,
