@@ -180,4 +180,4 @@ test('ROS sequences x ECS behaviour: at most one live reservation held, none unt
   }), { numRuns: RUNS, seed: SEED, path: process.env.FC_PATH });
   const steps = runs.reduce((a, b) => a + b, 0);
   process.stdout.write(`fast-check: ${runs.length} sequences, ${steps} steps, 4 invariants checked after every step, 0 violations\n`);
-}, 600_000);
+}, Math.max(600_000, RUNS * 2_000));
