@@ -138,7 +138,7 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
   for (const zoneId of request.zoneIds) {
     try {
       const made = await create(zoneId);
-      log('created capacity reservation (or ECS answered the one this ClientToken made)', { reservationId: made.id, zoneId, triedBefore: soldOut });
+      log('created capacity reservation', { reservationId: made.id, zoneId, triedBefore: soldOut, note: 'or ECS answered the one this ClientToken made' });
       return made;
     } catch (error) {
       const code = asEcsError(error).code;

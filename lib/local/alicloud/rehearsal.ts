@@ -188,16 +188,15 @@ async function rehearseReservation(invoke: RosInvoke, emulator: EcsEmulator, res
   const parameters = resource.properties.Parameters as Json;
   const base = { ResponseURL: responseUrl, StackId: randomUUID(), LogicalResourceId: resource.logicalId, RegionId: 'cn-hangzhou', ResourceType: 'ALIYUN::ROS::CustomResource' };
   const zonesTried = () => emulator.calls.slice(callsBefore).filter(c => c.action === 'CreateCapacityReservation').map(c => `${c.query['ZoneId.1']}${c.fault ? ` (${c.fault})` : ''}`);
-  let firstTried: string[] | undefined;
   const report = (r: Partial<AliReservationReport>): AliReservationReport => ({
-    logicalId: resource.logicalId, ok: false, zonesTried: firstTried ?? zonesTried(), reservationsCreated: emulator.reservations.size - createdBefore,
+    logicalId: resource.logicalId, ok: false, zonesTried: firstTried, reservationsCreated: emulator.reservations.size - createdBefore,
     releasedOnDelete: false, ecsCalls: emulator.calls.length - callsBefore, ...r,
   });
 
   say(`  [alicloud] ${resource.logicalId}: Create ${parameters.InstanceAmount} x ${parameters.InstanceType}, zones ${parameters.ZoneIds.join(' then ')}`);
   const create = { ...base, RequestType: 'Create', RequestId: randomUUID(), ResourceProperties: resource.properties };
   let answer = await invoke(create);
-  firstTried = zonesTried();
+  const firstTried = zonesTried();
   if (options.redeliver ?? true) {
     const again = await invoke(create);
     say(`  [alicloud] ${resource.logicalId}: Create delivered again -> ${again.PhysicalResourceId === answer.PhysicalResourceId ? 'same reservation' : `DIFFERENT ${again.PhysicalResourceId}`}`);
