@@ -162,6 +162,8 @@ function literalPropErrors(props: AliCapacityReservationProps, endTime: string |
   if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date(0)));
   if (literal(props.resourceGroupId)) errors.push(rules.resourceGroupIdError(props.resourceGroupId));
   if (literal(props.waitTimeout)) errors.push(rules.waitTimeoutError(props.waitTimeout));
+  // Written through as given (RELEASE is the default and left out): a plain-JS string must be one ECS's handler knows.
+  if (literal(props.removalPolicy)) errors.push(rules.removalPolicyError(props.removalPolicy));
   const tags = Object.entries(props.tags ?? {}).filter(([k, v]) => literal(k) && literal(v)).map(([Key, Value]) => ({ Key, Value }));
   errors.push(...rules.aliTagErrors(tags));
   return errors.filter((e): e is string => e !== undefined);

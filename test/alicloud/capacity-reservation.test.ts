@@ -183,6 +183,11 @@ describe('custom resource', () => {
     expect(parametersFor({ removalPolicy: ReservationRemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }).RemovalPolicy).toBe('retain-on-update-or-delete');
   });
 
+  test('fails at synth on a removalPolicy the handler does not know (plain JavaScript)', () => {
+    expect(() => reservation(newStack(), { removalPolicy: 'destroy' as ReservationRemovalPolicy }))
+      .toThrow(/removalPolicy must be one of release, retain, retain-on-update-or-delete, got 'destroy'/);
+  });
+
   test('an endTime Date is written as yyyy-MM-ddTHH:mm:ssZ without milliseconds', () => {
     const parameters = parametersFor({ endTime: new Date('2099-06-30T12:34:56.789Z') });
 
