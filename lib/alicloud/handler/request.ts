@@ -2,7 +2,10 @@ import { createHash } from 'crypto';
 import { UserError } from '../../shared/handler-log';
 import * as rules from '../validation';
 import { RemovalPolicyValue } from '../validation';
+import { ResourceKeys } from '../resource-keys';
 import { AliReservationParameters, AliWireTag, DEFAULT_WAIT_TIMEOUT_SECONDS } from '../wire';
+
+export { resourceKeys, ResourceKeys } from '../resource-keys';
 
 /** The resource's parameters, parsed and validated. */
 export interface ReservationRequest {
@@ -87,20 +90,6 @@ function tagsOf(raw: unknown, errors: Array<string | undefined>): AliWireTag[] {
   if (Array.isArray(raw) && raw.every(isTag)) return raw.map(t => ({ Key: t.Key, Value: String(t.Value ?? '') }));
   errors.push(`tags must be a list of {Key, Value}, got ${JSON.stringify(raw).slice(0, 80)}`);
   return [];
-}
-
-/** Keys that tie reservations to the resource (stable) and to one request (redeliveries share it). */
-export interface ResourceKeys {
-  readonly resource: string;
-  readonly request: string;
-}
-
-export function resourceKeys(e: { StackId: string; LogicalResourceId: string; RequestId: string }): ResourceKeys {
-  const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
-  return {
-    resource: hash(`${e.StackId}\n${e.LogicalResourceId}`),
-    request: hash(`${e.StackId}\n${e.LogicalResourceId}\n${e.RequestId}`),
-  };
 }
 
 /**

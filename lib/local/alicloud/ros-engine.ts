@@ -1,5 +1,5 @@
 import { randomUUID } from 'crypto';
-import { resourceKeys } from '../../alicloud/handler/request';
+import { resourceKeys } from '../../alicloud/resource-keys';
 import { RESOURCE_TAG, RETAINED_PREFIX } from '../../alicloud/wire';
 import { Json } from '../resources';
 import { EcsEmulator } from './ecs-emulator';
