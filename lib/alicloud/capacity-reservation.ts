@@ -20,12 +20,21 @@ export enum ReservationPlatform {
   WINDOWS = 'Windows',
 }
 
-/** What deleting the resource does to the reservation. */
+/** What deleting the resource, or replacing its reservation, does to the reservation. */
 export enum ReservationRemovalPolicy {
   /** Release it (billing stops). */
   RELEASE = 'release',
-  /** Keep it; you release it yourself. */
+  /**
+   * Keep it when the stack is deleted or an update replaces it, and when ROS rolls back the
+   * stack's creation; you release it yourself. A replacement that ROS rolls back goes back to it.
+   */
   RETAIN = 'retain',
+  /**
+   * Like RETAIN, except that the reservation is released when ROS rolls back the stack's creation
+   * (CloudFormation's RetainExceptOnCreate, aws-cdk-lib's RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
+   * a failed first deploy leaves nothing billing. The handler reads the stack's status (ROS GetStack).
+   */
+  RETAIN_ON_UPDATE_OR_DELETE = 'retain-on-update-or-delete',
 }
 
 export interface AliCapacityReservationProps {
@@ -118,7 +127,7 @@ export class AliCapacityReservation extends ros.Construct {
       Platform: props.platform,
       ResourceGroupId: props.resourceGroupId,
       Tags: tags.length > 0 ? tags : undefined,
-      RemovalPolicy: props.removalPolicy === ReservationRemovalPolicy.RETAIN ? 'retain' : undefined,
+      RemovalPolicy: props.removalPolicy === ReservationRemovalPolicy.RELEASE ? undefined : props.removalPolicy,
       WaitTimeoutSeconds: props.waitTimeout,
     };
     // ROS CDK makes a resource's logical id its bare construct id (ignoring the path), so the
@@ -153,6 +162,8 @@ function literalPropErrors(props: AliCapacityReservationProps, endTime: string |
   if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date(0)));
   if (literal(props.resourceGroupId)) errors.push(rules.resourceGroupIdError(props.resourceGroupId));
   if (literal(props.waitTimeout)) errors.push(rules.waitTimeoutError(props.waitTimeout));
+  // Written through as given (RELEASE is the default and left out): a plain-JS string must be one ECS's handler knows.
+  if (literal(props.removalPolicy)) errors.push(rules.removalPolicyError(props.removalPolicy));
   const tags = Object.entries(props.tags ?? {}).filter(([k, v]) => literal(k) && literal(v)).map(([Key, Value]) => ({ Key, Value }));
   errors.push(...rules.aliTagErrors(tags));
   return errors.filter((e): e is string => e !== undefined);

@@ -63,8 +63,11 @@ export function resourceGroupIdError(id: string): string | undefined {
   return /^rg-[a-z0-9]+$/.test(id) ? undefined : `resourceGroupId must be a resource group id such as rg-acfmxazb4ph6aiy, got '${id}'`;
 }
 
+export const REMOVAL_POLICIES = ['release', 'retain', 'retain-on-update-or-delete'] as const;
+export type RemovalPolicyValue = typeof REMOVAL_POLICIES[number];
+
 export function removalPolicyError(value: string): string | undefined {
-  return value === 'release' || value === 'retain' ? undefined : `removalPolicy must be release or retain, got '${value}'`;
+  return (REMOVAL_POLICIES as readonly string[]).includes(value) ? undefined : `removalPolicy must be one of ${REMOVAL_POLICIES.join(', ')}, got '${value}'`;
 }
 
 export function waitTimeoutError(seconds: number): string | undefined {

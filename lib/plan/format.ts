@@ -56,8 +56,10 @@ function formatAlicloud(p: AliReservationPlan): string {
     'stock': `${z.stock} (${z.stockDetail})`,
     'price per instance-hour': z.hourlyPrice !== undefined && Number.isFinite(z.hourlyPrice) ? amount(z.hourlyPrice, z.currency ?? '') : (z.priceError ?? '-'),
   }));
+  const until = p.totalCost !== undefined ? `${amount(p.totalCost, p.currency ?? '')} until endTime ${p.endTime} (${p.hours} h), released then`
+    : `${amount(p.thirtyDayCost ?? 0, p.currency ?? '')} per 30 days, billed until released`;
   const outcome = p.chosenZone
-    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${amount(p.thirtyDayCost!, p.currency)} per 30 days, billed until released` : ''}`
+    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${until}` : ''}`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
   return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per instance-hour']))}\n${outcome}`;
 }

@@ -134,7 +134,7 @@ const ECS_MUTATING = ['CreateCapacityReservation', 'ModifyCapacityReservation', 
 describe('the FC handler refuses bad resolved values before any mutating ECS call', () => {
   test.each<[string, Record<string, unknown>, RegExp]>([
     ['amount 0', { InstanceAmount: 0 }, /instanceAmount must be a whole number of at least 1, got 0/],
-    ['amount text', { InstanceAmount: 'four' }, /instanceAmount must be a number, got 'four'/],
+    ['amount text', { InstanceAmount: 'four' }, /instanceAmount must be a decimal whole number, got "four"/],
     ['amount above 1000', { InstanceAmount: '1001' }, /instanceAmount must be at most 1000/],
     ['type', { InstanceType: 'gpu' }, /instanceType .* got 'gpu'/],
     ['zones empty', { ZoneIds: [] }, /zoneIds must name at least one zone/],
@@ -143,7 +143,7 @@ describe('the FC handler refuses bad resolved values before any mutating ECS cal
     ['end time past', { EndTime: '2021-01-01T00:00:00Z' }, /endTime must be in the future, got 2021-01-01T00:00:00Z/],
     ['platform', { Platform: 'BSD' }, /platform must be Linux or Windows, got 'BSD'/],
     ['resource group', { ResourceGroupId: 'grp' }, /resourceGroupId .* got 'grp'/],
-    ['removal policy', { RemovalPolicy: 'destroy' }, /removalPolicy must be release or retain, got 'destroy'/],
+    ['removal policy', { RemovalPolicy: 'destroy' }, /removalPolicy must be one of release, retain, retain-on-update-or-delete, got 'destroy'/],
     ['wait timeout', { WaitTimeoutSeconds: 5 }, /waitTimeout must be 60-3000 seconds, got 5/],
     ['tag key acs:', { Tags: [{ Key: 'acs:team', Value: 'x' }] }, /tag key must not start with 'aliyun' or 'acs:', got 'acs:team'/],
   ])('fails on %s', async (_name, parameters, message) => {
