@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 /**
  * The contract between CapacityBlockPurchase (which writes it into the template) and the handler
  * (which reads it from the CloudFormation event). Keys are PascalCase and part of users' templates:
@@ -87,6 +89,15 @@ export const IDEMPOTENCY_TAG = `${RESERVED_TAG_PREFIX}idempotency-key`;
  * was told FAILED after a purchase, a stack deleted and created again under the same name).
  */
 export const OWNER_TAG = `${RESERVED_TAG_PREFIX}owner`;
+/**
+ * The OWNER_TAG value: `<stack name>/<logical id>`, or its sha256 when longer than the 256
+ * characters an EC2 tag value holds (rare: names are <= 128 + 255). The construct derives it too,
+ * to select an UltraServer block's reservations by tag (Karpenter).
+ */
+export function ownerTagValue(stackName: string, logicalId: string): string {
+  const readable = `${stackName}/${logicalId}`;
+  return readable.length <= 256 ? readable : `sha256:${createHash('sha256').update(readable).digest('hex')}`;
+}
 export const UPFRONT_FEE_TAG = `${RESERVED_TAG_PREFIX}upfront-fee`;
 export const OFFERING_TAG = `${RESERVED_TAG_PREFIX}offering-id`;
 /** Marks an extension request before its purchase, so a redelivered Update never extends twice. */
