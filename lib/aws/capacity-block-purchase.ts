@@ -53,7 +53,10 @@ export interface ICapacityBlock extends IResource {
 
   /**
    * An EventBridge rule for EC2's "Capacity Block Expiration Warning" of this block, sent 40 minutes
-   * before the end; instances in the block start terminating 10 minutes after it.
+   * before the end; instances in the block start terminating 10 minutes after it (an UltraServer
+   * block's, 60 minutes before the end). Karpenter (1.6 or newer) drains a block's nodes by itself
+   * 10 minutes before EC2 starts terminating them: 40 minutes before the end of an instance block,
+   * as this event arrives.
    */
   onExpirationWarning(id: string, options?: events.OnEventOptions): events.Rule;
 }
