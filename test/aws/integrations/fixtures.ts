@@ -13,26 +13,12 @@ export function newStack(context: Record<string, unknown> = {}): Stack {
 
 /** Four p5.48xlarge in us-east-2a, the block most specs use. */
 export function p5Block(stack: Stack, overrides: Partial<CapacityBlockPurchaseProps> = {}): CapacityBlockPurchase {
-  return new CapacityBlockPurchase(stack, 'Block', {
-    instanceType: CapacityBlockInstanceType.P5_48XLARGE,
-    instanceCount: 4,
-    duration: Duration.days(2),
-    maxUpfrontFee: 6_500,
-    availabilityZone: BLOCK_ZONE,
-    ...overrides,
-  });
+  return new CapacityBlockPurchase(stack, 'Block', { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), maxUpfrontFee: 6_500, availabilityZone: BLOCK_ZONE, ...overrides });
 }
 
 /** One P6e-GB200 NVL72 UltraServer (18 nodes) in us-east-2a. */
 export function ultraBlock(stack: Stack, overrides: Partial<CapacityBlockPurchaseProps> = {}): CapacityBlockPurchase {
-  return new CapacityBlockPurchase(stack, 'Ultra', {
-    ultraserverType: UltraServerType.P6E_GB200_X72,
-    ultraserverCount: 1,
-    duration: Duration.days(1),
-    maxUpfrontFee: 30_000,
-    availabilityZone: BLOCK_ZONE,
-    ...overrides,
-  });
+  return new CapacityBlockPurchase(stack, 'Ultra', { ultraserverType: UltraServerType.P6E_GB200_X72, ultraserverCount: 1, duration: Duration.days(1), maxUpfrontFee: 30_000, availabilityZone: BLOCK_ZONE, ...overrides });
 }
 
 /** A VPC with public and private subnets in three zones. */
