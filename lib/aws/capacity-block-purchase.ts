@@ -1,10 +1,18 @@
-import { Annotations, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as resourcegroups from 'aws-cdk-lib/aws-resourcegroups';
 import { Construct } from 'constructs';
 import { InstancePlatform, OfferingSelection } from './instance-platform';
 import { CapacityBlockInstanceType } from './instance-type';
+import { applyToAutoScalingGroup } from './integrations/auto-scaling-group';
+import { BlockFacts } from './integrations/block-facts';
+import { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options, capacityBlockNodegroup } from './integrations/eks-nodegroup';
+import { karpenterRequirements, karpenterSelectorTerms, KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './integrations/karpenter';
+import { parallelClusterQueue, ParallelClusterQueueOptions } from './integrations/parallelcluster';
 import { CapacityBlockProvider } from './provider';
 import { UltraServerType } from './ultraserver-type';
 import * as rules from './validation';
@@ -45,7 +53,10 @@ export interface ICapacityBlock extends IResource {
 
   /**
    * An EventBridge rule for EC2's "Capacity Block Expiration Warning" of this block, sent 40 minutes
-   * before the end; instances in the block start terminating 10 minutes after it.
+   * before the end; instances in the block start terminating 10 minutes after it (an UltraServer
+   * block's, 60 minutes before the end). Karpenter (1.6 or newer) drains a block's nodes by itself
+   * 10 minutes before EC2 starts terminating them: 40 minutes before the end of an instance block,
+   * as this event arrives.
    */
   onExpirationWarning(id: string, options?: events.OnEventOptions): events.Rule;
 }
@@ -321,6 +332,8 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   private readonly instanceType?: CapacityBlockInstanceType;
   private readonly capacityReservationArns: string[];
   private reservationGroup?: resourcegroups.CfnGroup;
+  /** What the integrations check consumers against (the literal props among them). */
+  private readonly blockFacts: BlockFacts;
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
     super(scope, id);
@@ -382,6 +395,16 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     this.currencyCode = attr('CurrencyCode');
     this.state = attr('State');
     this.purchasedOfferingId = attr('OfferingId');
+    this.blockFacts = {
+      block: this,
+      instanceType: props.instanceType?.name ?? props.ultraserverType?.instanceType,
+      instanceCount: props.instanceCount,
+      literalZone: props.availabilityZone !== undefined && !Token.isUnresolved(props.availabilityZone) ? props.availabilityZone : undefined,
+      zoneAttribute: this.availabilityZone,
+      reservationId: this.capacityReservationId,
+      ultraserverType: props.ultraserverType?.name,
+      applyToLaunchTemplate: launchTemplate => this.applyToLaunchTemplate(launchTemplate),
+    };
   }
 
   /**
@@ -437,6 +460,85 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   private literalTags(): WireTag[] {
     const rendered: WireTag[] = this.tags.renderTags() ?? [];
     return rendered.filter(t => !Token.isUnresolved(t.Key) && !Token.isUnresolved(t.Value));
+  }
+
+  /**
+   * A managed node group of an `aws-eks` cluster that runs on this block: capacity type
+   * `CAPACITY_BLOCK`, a launch template targeting the block (a resource group of its reservations
+   * for an UltraServer block) with the `capacity-block` market type and the block's instance type,
+   * subnets in the block's zone, and min = desired = max = the block's instance count unless given.
+   *
+   * Fails at synth when the options contradict the block: another instance type or capacity type,
+   * subnets outside its zone (the purchase must set `availabilityZone`), more nodes than it holds,
+   * or a launch template that requests Spot. EKS launches nodes only while the block is active: if
+   * it starts after the deployment, pass `desiredSize: 0` and scale up when it is delivered
+   * (`onDelivered`), and set the desired size to 0 before upgrading the node group.
+   *
+   * @param cluster the cluster (an `eks.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  public applyToNodegroup(cluster: eks.ICluster, id: string, options: CapacityBlockNodegroupOptions = {}): eks.Nodegroup {
+    return capacityBlockNodegroup(this.blockFacts, cluster, id, options, eks.Nodegroup);
+  }
+
+  /**
+   * `applyToNodegroup` for an `aws-eks-v2` cluster (the module built on the native
+   * AWS::EKS::Cluster resource, with EKS Auto Mode). Auto Mode NodePools use
+   * `karpenterSelectorTerms` and `karpenterRequirements` instead.
+   *
+   * @param cluster the cluster (an `eks_v2.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  public applyToNodegroupV2(cluster: eksv2.ICluster, id: string, options: CapacityBlockNodegroupV2Options = {}): eksv2.Nodegroup {
+    return capacityBlockNodegroup(this.blockFacts, cluster, id, options, eksv2.Nodegroup);
+  }
+
+  /**
+   * Launch an Auto Scaling group's instances into this block, through its launch template (an
+   * `ec2.LaunchTemplate` of this app, given as `launchTemplate` or `mixedInstancesPolicy`).
+   *
+   * Fails at synth when the group contradicts the block: another instance type, Spot instances,
+   * subnets outside its zone (the purchase must set `availabilityZone`), more instances than it
+   * holds, a launch configuration, or distribution segments without `capacity-block`.
+   */
+  public applyToAutoScalingGroup(autoScalingGroup: autoscaling.AutoScalingGroup): void {
+    applyToAutoScalingGroup(this.blockFacts, autoScalingGroup);
+  }
+
+  /**
+   * The `capacityReservationSelectorTerms` entries that select this block, for a Karpenter
+   * `EC2NodeClass` (Karpenter 1.6 or newer with the `ReservedCapacity` feature gate) or an EKS Auto
+   * Mode `NodeClass`: the reservation id for an instance block; for an UltraServer block, a tag term
+   * on the owner tag this library writes on each of its reservations.
+   */
+  public karpenterSelectorTerms(): KarpenterCapacityReservationSelectorTerm[] {
+    if (this.previewOnly) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so Karpenter has nothing to select; remove previewOnly first`);
+    }
+    const resource = (this.node.findChild('Resource') as CustomResource).node.defaultChild as CfnResource;
+    return karpenterSelectorTerms(this.blockFacts, resource);
+  }
+
+  /**
+   * The requirements that keep a Karpenter (or EKS Auto Mode) `NodePool` on this block:
+   * `karpenter.sh/capacity-type` In `reserved`, the block's instance type and its zone.
+   */
+  public karpenterRequirements(): KarpenterNodeSelectorRequirement[] {
+    return karpenterRequirements(this.blockFacts);
+  }
+
+  /**
+   * A `Scheduling.SlurmQueues[]` entry of an AWS ParallelCluster 3 cluster configuration that runs
+   * on this block (`CapacityType: CAPACITY_BLOCK`, the block as `CapacityReservationTarget`,
+   * `MinCount == MaxCount`), as an object to serialize into the configuration (for example through
+   * `Stack.toJsonString` into the ParallelCluster CloudFormation resource, so the id resolves).
+   *
+   * @param options the queue name, its subnets (in the block's zone) and the node count
+   */
+  public parallelClusterQueue(options: ParallelClusterQueueOptions): { [key: string]: any } {
+    return parallelClusterQueue(this.blockFacts, options);
   }
 }
 

@@ -3,3 +3,4 @@ export * from './instance-type';
 export * from './ultraserver-type';
 export * from './instance-platform';
 export * from './spend-limit';
+export * from './integrations';

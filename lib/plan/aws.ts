@@ -1,9 +1,9 @@
 import { EC2Client, paginateDescribeCapacityBlockOfferings } from '@aws-sdk/client-ec2';
 import { judgeOfferings, money, Offering, offeringsQuery, toOffering } from '../aws/handler/offerings';
-import { ownedLiveBlocks, ownerKey } from '../aws/handler/ownership';
+import { ownedLiveBlocks } from '../aws/handler/ownership';
 import { describeBlock, PurchaseView } from '../aws/handler/reservation';
 import { CapacityBlockRequest, describeShape, parseRequest } from '../aws/handler/request';
-import { CapacityBlockWireProperties } from '../aws/wire';
+import { CapacityBlockWireProperties, ownerTagValue } from '../aws/wire';
 import { FoundReservation, Json, resolveTokens } from './templates';
 
 /** What one CapacityBlockPurchase would do if it were deployed now. */
@@ -95,7 +95,7 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
   const ceiling = money(request.maxUpfrontFee, request.currencyCode);
   const judgement = judgeOfferings(await search(request, `${shape} in ${base.region}`), request);
   if (!request.previewOnly) {
-    const owned = await options.owned(ownerKey(block.stack, block.logicalId), request, region);
+    const owned = await options.owned(ownerTagValue(block.stack, block.logicalId), request, region);
     if (owned.serving) return { ...base, verdict: 'owned', reason: `${describeBlock(owned.serving)} (adopted, nothing bought)`, shape, maxUpfrontFee: ceiling };
     if (owned.live.length > 0 && !request.allowRepurchase) {
       return { ...base, verdict: 'needs-allow-repurchase', reason: `this resource already holds ${owned.live.map(describeBlock).join('; ')}, which cannot be modified or cancelled, and these properties need a new block; revert them, or set allowRepurchase: true to buy one`, shape, maxUpfrontFee: ceiling };

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { CapacityReservation, EC2Client, Filter } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ownerTagValue, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
 import { log, oneLine } from './errors';
@@ -25,17 +25,7 @@ export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; 
   // creation failed after a purchase must be deleted and created again, with a new id, and must
   // still find the block it paid for.
   const stackName = /^arn:[^:]+:cloudformation:[^:]*:[^:]*:stack\/([^/]+)\//.exec(ids.StackId)?.[1] ?? ids.StackId;
-  return { request, owner: ownerKey(stackName, ids.LogicalResourceId) };
-}
-
-/**
- * The owner tag of a resource's blocks. EC2 tag values hold 256 characters; a long logical id is
- * hashed. The stack name stays readable in front: IAM lets a stack's role act only on blocks whose
- * owner tag starts with "<stack name>/".
- */
-export function ownerKey(stackName: string, logicalId: string): string {
-  const readable = `${stackName}/${logicalId}`;
-  return readable.length <= 256 ? readable : `${stackName}/sha256:${createHash('sha256').update(logicalId).digest('hex')}`;
+  return { request, owner: ownerTagValue(stackName, ids.LogicalResourceId) };
 }
 
 /**
