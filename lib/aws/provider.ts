@@ -50,7 +50,7 @@ export class CapacityBlockProvider extends Construct {
   private constructor(scope: Stack, id: string) {
     super(scope, id);
     const code = lambda.Code.fromAsset(HANDLER_ASSET_DIR);
-    const runtime = lambda.determineLatestNodeRuntime(this);
+    const runtime = latestNodeRuntime();
 
     // One log group for every function of the provider and the waiter's execution events (Lambda
     // names each stream after its function). Kept for a year, and kept after the stack is deleted:
@@ -146,6 +146,10 @@ export class CapacityBlockProvider extends Construct {
       waiterStateMachineLogOptions: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.serviceToken = provider.serviceToken;
+    // The framework picks its functions' runtime with determineLatestNodeRuntime and offers no option.
+    for (const fn of provider.node.findAll()) {
+      if (fn instanceof lambda.CfnFunction) fn.runtime = runtime.name;
+    }
 
     acceptNagFindings(this, onEvent, isComplete, reservations, provider);
     accept(claims.node.defaultChild as CfnResource, [{
@@ -153,6 +157,18 @@ export class CapacityBlockProvider extends Construct {
       reason: 'The table holds only purchase claims: one item per CloudFormation request, needed for the minutes that request runs and deleted by TTL after a day. Point-in-time recovery would restore nothing anyone uses; the blocks themselves carry their idempotency and owner tags in EC2',
     }]);
   }
+}
+
+/**
+ * The newest Node.js runtime the installed aws-cdk-lib declares. `determineLatestNodeRuntime` answers
+ * a regional fact that lags behind the Runtime constants (aws-cdk-lib 2.278 declares nodejs26.x and
+ * still answers nodejs24.x); cdk-nag's AwsSolutions-L1 compares with the constants, as a user would.
+ */
+export function latestNodeRuntime(): lambda.Runtime {
+  const version = (runtime: lambda.Runtime) => Number(/^nodejs(\d+(?:\.\d+)?)/.exec(runtime.name)?.[1] ?? -1);
+  return lambda.Runtime.ALL
+    .filter(r => r.family === lambda.RuntimeFamily.NODEJS && version(r) >= 0)
+    .reduce((newest, r) => (version(r) > version(newest) ? r : newest));
 }
 
 /**
