@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as resourcegroups from 'aws-cdk-lib/aws-resourcegroups';
 import { Construct } from 'constructs';
+import { PropSpec, propTypeErrors } from '../shared/prop-types';
 import { InstancePlatform, OfferingSelection } from './instance-platform';
 import { CapacityBlockInstanceType } from './instance-type';
 import { CapacityBlockProvider } from './provider';
@@ -324,6 +325,10 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
     super(scope, id);
+    const typeErrors = propTypeErrors(props, PROP_SPECS);
+    if (typeErrors.length > 0) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path}: ${typeErrors.join('; ')}`);
+    }
     const errors = literalPropErrors(props, Stack.of(this).region);
     if (errors.length > 0) {
       throw new Error(`CapacityBlockPurchase ${this.node.path}: ${errors.join('; ')}`);
@@ -337,6 +342,8 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     Annotations.of(this).addInfo(this.previewOnly
       ? 'previewOnly: buys nothing; reports the offering it would buy'
       : `Buys a Capacity Block for up to ${Token.isUnresolved(props.maxUpfrontFee) ? 'the maxUpfrontFee given at deploy time' : `${props.maxUpfrontFee} ${this.maxUpfrontFeeCurrency}`} up front, non-refundable: a Capacity Block cannot be cancelled. Each extension may cost that much again`);
+    const typeWarning = props.instanceType && !Token.isUnresolved(props.instanceType.name) ? rules.capacityBlockInstanceTypeWarning(props.instanceType.name) : undefined;
+    if (typeWarning) Annotations.of(this).addWarningV2(INSTANCE_TYPE_WARNING, typeWarning);
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, props.tags);
     this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags(), props.ultraserverType !== undefined) });
 
@@ -439,6 +446,31 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     return rendered.filter(t => !Token.isUnresolved(t.Key) && !Token.isUnresolved(t.Value));
   }
 }
+
+/** The id of the synth warning for an instance type EC2 did not sell as Capacity Blocks at release (`Annotations.acknowledgeWarning`). */
+const INSTANCE_TYPE_WARNING = 'cdk-capacity-reservations:instanceType';
+
+/** What each prop is at run time, for JavaScript callers: TypeScript and jsii check it for the others. */
+const PROP_SPECS: Record<keyof CapacityBlockPurchaseProps, PropSpec> = {
+  instanceType: { kind: { type: 'instance', is: value => value instanceof CapacityBlockInstanceType, example: "a CapacityBlockInstanceType such as CapacityBlockInstanceType.P5_48XLARGE or CapacityBlockInstanceType.of('p5.48xlarge')" } },
+  instanceCount: { kind: { type: 'number' } },
+  ultraserverType: { kind: { type: 'instance', is: value => value instanceof UltraServerType, example: "an UltraServerType such as UltraServerType.P6E_GB200_X72 or UltraServerType.of('u-p6e-gb200x72')" } },
+  ultraserverCount: { kind: { type: 'number' } },
+  allAvailabilityZones: { kind: { type: 'boolean' } },
+  duration: { kind: { type: 'instance', is: value => value instanceof Duration, example: 'a Duration such as Duration.days(2)' }, required: 'how long the block lasts, e.g. duration: Duration.days(2)' },
+  maxUpfrontFee: { kind: { type: 'number' }, required: 'the most you will pay up front, in currencyCode (USD by default), e.g. maxUpfrontFee: 6500' },
+  currencyCode: { kind: { type: 'string' } },
+  offeringId: { kind: { type: 'string' } },
+  earliestStart: { kind: { type: 'date' } },
+  latestEnd: { kind: { type: 'date' } },
+  availabilityZone: { kind: { type: 'string' } },
+  selection: { kind: { type: 'one-of', values: Object.values(OfferingSelection) } },
+  instancePlatform: { kind: { type: 'instance', is: value => value instanceof InstancePlatform, example: "an InstancePlatform such as InstancePlatform.LINUX_UNIX or InstancePlatform.of('Ubuntu Pro')" } },
+  previewOnly: { kind: { type: 'boolean' } },
+  waitTimeout: { kind: { type: 'instance', is: value => value instanceof Duration, example: 'a Duration such as Duration.minutes(30)' } },
+  allowRepurchase: { kind: { type: 'boolean' } },
+  tags: { kind: { type: 'string-map' } },
+};
 
 /** Every literal prop checked at synth; tokens are checked by the handler once they resolve. */
 function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): string[] {

@@ -1,6 +1,7 @@
 import type { DescribeAvailableResourceResponseBody, DescribePriceResponseBody } from '@alicloud/ecs20140526';
 import { asEcsError, createEcsCall, EcsCall, FcCredentials } from '../alicloud/handler/ecs';
 import { parseReservationRequest, ReservationRequest } from '../alicloud/handler/request';
+import { regionOfZone } from '../alicloud/validation';
 import { FoundReservation, resolveTokens } from './templates';
 
 /** One zone of zoneIds, as ECS answers for it now. */
@@ -167,11 +168,6 @@ export function credentialsFromEnvironment(): FcCredentials {
   return { accessKeyId, accessKeySecret, securityToken: process.env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined };
 }
 
-/** cn-hangzhou-h → cn-hangzhou; ap-southeast-1a → ap-southeast-1. */
-export function regionOfZone(zoneId: string | undefined): string | undefined {
-  if (!zoneId) return undefined;
-  return /^([a-z]+-[a-z]+-\d+)[a-z]$/.exec(zoneId)?.[1] ?? /^([a-z]+-[a-z]+(?:-\d+)?)-[a-z0-9]+$/.exec(zoneId)?.[1];
-}
 
 /** The JSON ECS sends (PascalCase keys: the SDK models' name maps), as far as the plan reads it. */
 type Capitalized<T> = T extends Array<infer U> ? Array<Capitalized<U>>
