@@ -49,6 +49,9 @@ export interface AliPlanOptions {
 /** Failures of the plan itself (credentials, region, permissions): exit 1, one line each. */
 export class AliPlanError extends Error {}
 
+/** ECS does not know the instance type: that reservation would fail, the plan goes on. */
+class InstanceTypeRefused extends Error {}
+
 /**
  * Plans every AliCapacityReservation: per zone of zoneIds, in order, whether the type has stock now
  * (DescribeAvailableResource) and its pay-as-you-go hourly price (DescribePrice), then the zone the
@@ -87,7 +90,12 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
       options.progress(`asking ECS about ${instanceType} in ${zoneId}`);
       asked.set(key, planZone(ecs, region, zoneId, instanceType));
     }
-    zones.push(await asked.get(key)!);
+    try {
+      zones.push(await asked.get(key)!);
+    } catch (error) {
+      if (!(error instanceof InstanceTypeRefused)) throw error;
+      return { ...base, verdict: 'invalid', instanceType, instanceAmount, zones, reason: `ECS refused instance type ${instanceType} (${error.message}): the create would fail the same way; fix instanceType` };
+    }
   }
   const chosen = zones.find(z => z.stock === 'available');
   // The handler passes a zone over only on a no-stock code; a zone that does not exist stops it
@@ -152,6 +160,7 @@ async function call(ecs: EcsCall, action: string, query: Record<string, unknown>
     if (/^(Forbidden|NoPermission)/.test(e.code)) {
       throw new AliPlanError(`Alibaba Cloud: ${e.code} on ${action}: grant the caller ecs:DescribeAvailableResource and ecs:DescribePrice (read-only; the plan calls nothing else)`);
     }
+    if (/^Invalid\.?InstanceType/.test(e.code)) throw new InstanceTypeRefused(`${e.code}: ${e.message}`);
     if (/RegionId/.test(e.code)) throw new AliPlanError(`Alibaba Cloud: ${e.code}: the region is not valid; pass --region (e.g. cn-hangzhou)`);
     if (action === 'DescribePrice') throw error;
     throw new AliPlanError(`Alibaba Cloud: ${action} failed: ${e.code}: ${e.message}`);
