@@ -2,6 +2,7 @@ import { execFileSync } from 'child_process';
 import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { unzipSync } from 'fflate';
+import * as semver from 'semver';
 
 /** jsii compiles the AWS API for Python, Java, .NET and Go; `npm test` builds first, so .jsii exists. */
 test('the jsii assembly exports the AWS API with every language target', () => {
@@ -58,4 +59,19 @@ test('the tarball ships each artefact once (the FC handler only as the zip the t
   ]);
   expect(files.filter(f => /(^|\/)(handler|plan)\//.test(f) || /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   expect(packed.size).toBeLessThanOrEqual(PACKAGE_BUDGETS.tarballBytes);
+});
+
+test('the engines range is one every runtime dependency supports, the Node.js running the tests is in it, and the README states it', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  const range: string = pkg.engines.node;
+  // aws-cdk-lib (the peer), the AWS SDK (bundled into the plan CLI) and dynalite (the ./local AWS rehearsal).
+  const needs = Object.fromEntries(['aws-cdk-lib', '@aws-sdk/client-ec2', 'dynalite'].map(name => [name, JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).engines.node]));
+
+  expect(Object.entries(needs).filter(([, theirs]) => !semver.subset(range, theirs))).toEqual([]);
+  expect(semver.satisfies(process.version, range)).toBe(true);
+  expect(readFileSync(join(__dirname, '..', 'README.md'), 'utf8')).toContain(`\`engines\`: \`node ${range}\``);
+});
+
+test('the jsii assembly says how stable the API is', () => {
+  expect(JSON.parse(readFileSync(join(__dirname, '..', '.jsii'), 'utf8')).docs?.stability).toBe('experimental');
 });
