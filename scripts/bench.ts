@@ -362,7 +362,7 @@ function benchBundles(): Json {
     };
   });
   console.log(table(rows.map(r => ({
-    'bundle': r.name, 'file': path.relative(ROOT, r.file), 'bytes': r.bytes.toLocaleString('en-US'), 'KiB': fmt(r.kib),
+    'bundle': r.name, 'file': r.file === ali ? 'index.js of the code.zip' : path.relative(ROOT, r.file), 'bytes': r.bytes.toLocaleString('en-US'), 'KiB': fmt(r.kib),
     'cold require ms (median of 5)': r.requireMedianMs === undefined ? '-' : fmt(r.requireMedianMs), 'budget': r.budget,
     'meets?': r.meets === undefined ? '' : yesNo(r.meets),
   })), ['bundle', 'file', 'bytes', 'KiB', 'cold require ms (median of 5)', 'budget', 'meets?']));
@@ -372,7 +372,7 @@ function benchBundles(): Json {
     budgets.push({ figure: figures[r.name.split(' ')[0]], measured: `${r.bytes.toLocaleString('en-US')} bytes`, budget: r.budget, meets: r.meets! });
   }
   const tarball = benchTarball();
-  return { bundles: rows.map(({ require: _r, ...r }) => ({ ...r, file: path.relative(ROOT, r.file), kib: round(r.kib, 2), requireMedianMs: r.requireMedianMs === undefined ? undefined : round(r.requireMedianMs, 2) })), tarball };
+  return { bundles: rows.map(({ require: _r, ...r }) => ({ ...r, file: r.file === ali ? 'code.zip:index.js' : path.relative(ROOT, r.file), kib: round(r.kib, 2), requireMedianMs: r.requireMedianMs === undefined ? undefined : round(r.requireMedianMs, 2) })), tarball };
 }
 
 /** What `npm install cdk-capacity-reservations` downloads: the packed tarball (npm pack --dry-run). */
