@@ -9,10 +9,10 @@ import { latestNodeRuntime } from '../../lib/aws/provider';
  * A fresh install resolves aws-cdk-lib to the newest release of the peer range. aws-cdk-lib 2.278
  * added `Runtime.NODEJS_26_X`, while `determineLatestNodeRuntime` (which the Provider framework uses
  * for its own functions) still answers the regional fact nodejs24.x, and cdk-nag's AwsSolutions-L1
- * compares every function with the newest Node.js runtime in `Runtime.ALL`. These specs declare such
- * a newer runtime, as that release does, before the stack is built.
+ * compares every function with the newest Node.js runtime in `Runtime.ALL`. These specs declare that
+ * runtime, as that release does, before the stack is built (a no-op once the lockfile has 2.278).
  */
-const NEWER = new lambda.Runtime('nodejs98.x', lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });
+const NEWER = new lambda.Runtime('nodejs26.x', lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });
 
 function stackWithBlock(): Stack {
   const stack = new Stack(new App(), 'Stack', { env: { account: '123456789012', region: 'us-east-2' } });
