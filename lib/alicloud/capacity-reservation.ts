@@ -1,5 +1,6 @@
 import * as ros from '@alicloud/ros-cdk-core';
 import * as ROS from '@alicloud/ros-cdk-ros';
+import { PropSpec, propTypeErrors } from '../shared/prop-types';
 import { AliCapacityReservationProvider } from './provider';
 import * as rules from './validation';
 import {
@@ -109,11 +110,17 @@ export class AliCapacityReservation extends ros.Construct {
       throw new Error(`AliCapacityReservation id '${id}' is already used in this stack at ${clash.node.path}; ROS names the resource by the bare construct id, so give each reservation in a stack its own id`);
     }
     super(scope, id);
+    const typeErrors = propTypeErrors(props, PROP_SPECS);
+    if (typeErrors.length > 0) {
+      throw new Error(`AliCapacityReservation ${this.node.path}: ${typeErrors.join('; ')}`);
+    }
     const endTime = props.endTime instanceof Date ? rules.formatEndTime(props.endTime) : props.endTime;
     const errors = literalPropErrors(props, endTime);
     if (errors.length > 0) {
       throw new Error(`AliCapacityReservation ${this.node.path}: ${errors.join('; ')}`);
     }
+    const typeWarning = ros.Token.isUnresolved(props.instanceType) ? undefined : rules.instanceTypeWarning(props.instanceType);
+    if (typeWarning) this.node.addWarning(typeWarning);
     const waitTimeout = props.waitTimeout ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const tags = Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     const parameters: AliReservationParameters = {
@@ -148,6 +155,22 @@ export class AliCapacityReservation extends ros.Construct {
   }
 }
 
+/** What each prop is at run time, for JavaScript callers (TypeScript checks it for the others). */
+const PROP_SPECS: Record<keyof AliCapacityReservationProps, PropSpec> = {
+  instanceType: { kind: { type: 'string' }, required: "one ECS instance type, e.g. instanceType: 'ecs.gn7i-c8g1.2xlarge'" },
+  instanceAmount: { kind: { type: 'number' }, required: 'how many instances to reserve, e.g. instanceAmount: 4' },
+  zoneIds: { kind: { type: 'string-array' }, required: "the zones to try in order, e.g. zoneIds: ['cn-hangzhou-h']" },
+  name: { kind: { type: 'string' } },
+  description: { kind: { type: 'string' } },
+  matchCriteria: { kind: { type: 'one-of', values: Object.values(MatchCriteria) } },
+  endTime: { kind: { type: 'any-of', kinds: [{ type: 'string' }, { type: 'date' }] } },
+  platform: { kind: { type: 'one-of', values: Object.values(ReservationPlatform) } },
+  resourceGroupId: { kind: { type: 'string' } },
+  tags: { kind: { type: 'string-map' } },
+  removalPolicy: { kind: { type: 'one-of', values: Object.values(ReservationRemovalPolicy) } },
+  waitTimeout: { kind: { type: 'number' } },
+};
+
 function literalPropErrors(props: AliCapacityReservationProps, endTime: string | undefined): string[] {
   const literal = <T>(value: T | undefined): value is T => value !== undefined && !ros.Token.isUnresolved(value);
   const errors: Array<string | undefined> = [];
@@ -162,8 +185,6 @@ function literalPropErrors(props: AliCapacityReservationProps, endTime: string |
   if (literal(endTime)) errors.push(rules.endTimeError(endTime, new Date(0)));
   if (literal(props.resourceGroupId)) errors.push(rules.resourceGroupIdError(props.resourceGroupId));
   if (literal(props.waitTimeout)) errors.push(rules.waitTimeoutError(props.waitTimeout));
-  // Written through as given (RELEASE is the default and left out): a plain-JS string must be one ECS's handler knows.
-  if (literal(props.removalPolicy)) errors.push(rules.removalPolicyError(props.removalPolicy));
   const tags = Object.entries(props.tags ?? {}).filter(([k, v]) => literal(k) && literal(v)).map(([Key, Value]) => ({ Key, Value }));
   errors.push(...rules.aliTagErrors(tags));
   return errors.filter((e): e is string => e !== undefined);

@@ -1,11 +1,13 @@
 import { Annotations, CfnResource, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as resourcegroups from 'aws-cdk-lib/aws-resourcegroups';
 import { Construct } from 'constructs';
+import { PropSpec, propTypeErrors } from '../shared/prop-types';
 import { InstancePlatform, OfferingSelection } from './instance-platform';
 import { CapacityBlockInstanceType } from './instance-type';
 import { applyToAutoScalingGroup } from './integrations/auto-scaling-group';
@@ -44,9 +46,29 @@ export interface ICapacityBlock extends IResource {
 
   /**
    * Launch the template's instances into this block: sets the capacity reservation target and the
-   * `capacity-block` market type, both of which EC2 requires for Capacity Block launches.
+   * `capacity-block` market type, both of which EC2 requires for Capacity Block launches. The
+   * template must be defined in this app (a `LaunchTemplate`); for an L1 use `applyToCfnLaunchTemplate`.
    */
-  applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void;
+  applyToLaunchTemplate(launchTemplate: ec2.ILaunchTemplate): void;
+
+  /** `applyToLaunchTemplate` for an `ec2.CfnLaunchTemplate`. */
+  applyToCfnLaunchTemplate(launchTemplate: ec2.CfnLaunchTemplate): void;
+
+  /**
+   * A metric of the block from CloudWatch's `AWS/EC2CapacityReservations` namespace (dimension
+   * `CapacityReservationId`), the average over 5 minutes unless `props` says otherwise. For an
+   * UltraServer block, the reservation `capacityReservationId` names (EC2 reports each reservation).
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** The percentage of the block's instance capacity in use (`InstanceUtilization`). */
+  metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** How many instances run in the block (`UsedInstanceCount`). */
+  metricUsedInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** How many more instances the block can take (`AvailableInstanceCount`). */
+  metricAvailableInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /** An EventBridge rule for EC2's "Capacity Block Delivered" event of this block (its start). */
   onDelivered(id: string, options?: events.OnEventOptions): events.Rule;
@@ -70,9 +92,53 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
   public abstract readonly capacityReservationArn: string;
   public abstract readonly capacityReservationIds: string[];
 
-  public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
-    const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
-    cfn.addPropertyOverride('LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId', this.capacityReservationId);
+  public applyToLaunchTemplate(launchTemplate: ec2.ILaunchTemplate): void {
+    const cfn = launchTemplate.node.defaultChild;
+    if (!(cfn instanceof ec2.CfnLaunchTemplate)) {
+      throw new Error(`launch template ${launchTemplate.node.path} is not defined in this app (an imported template's data cannot be changed here); create it in this app, or set its CapacityReservationTarget to ${this.node.path}'s reservation and its MarketType to capacity-block where it is defined`);
+    }
+    this.pointAtBlock(cfn, launchTemplate.node.path, launchTemplate instanceof ec2.LaunchTemplate ? launchTemplate.instanceType?.toString() : undefined);
+  }
+
+  public applyToCfnLaunchTemplate(launchTemplate: ec2.CfnLaunchTemplate): void {
+    const data = Token.isUnresolved(launchTemplate.launchTemplateData) ? undefined : launchTemplate.launchTemplateData as ec2.CfnLaunchTemplate.LaunchTemplateDataProperty;
+    this.pointAtBlock(launchTemplate, launchTemplate.node.path, data?.instanceType);
+  }
+
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/EC2CapacityReservations',
+      metricName,
+      dimensionsMap: { CapacityReservationId: this.capacityReservationId },
+      statistic: cloudwatch.Stats.AVERAGE,
+      ...props,
+    }).attachTo(this);
+  }
+
+  public metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InstanceUtilization', props);
+  }
+
+  public metricUsedInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('UsedInstanceCount', props);
+  }
+
+  public metricAvailableInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('AvailableInstanceCount', props);
+  }
+
+  /**
+   * The CapacityReservationTarget key and value a launch template names this block by, once the
+   * template (its instance type, when set) may use the block.
+   * @internal
+   */
+  protected _launchTarget(_templatePath: string, _templateType: string | undefined): [string, string] {
+    return ['CapacityReservationId', this.capacityReservationId];
+  }
+
+  private pointAtBlock(cfn: ec2.CfnLaunchTemplate, templatePath: string, templateType: string | undefined): void {
+    const [key, value] = this._launchTarget(templatePath, templateType);
+    cfn.addPropertyOverride(`LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.${key}`, value);
     cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
   }
 
@@ -230,6 +296,13 @@ export interface CapacityBlockPurchaseProps {
    * @default - no tags beyond the ones this library writes (prefix `cdk-capacity-reservations:`)
    */
   readonly tags?: { [key: string]: string };
+
+  /**
+   * The provider that buys the block: one you made to set its log retention, KMS keys or VPC
+   * (`new CapacityBlockProvider(stack, 'Provider', { ... })`), for any number of blocks.
+   * @default - the stack's own provider, with default options, made by its first block
+   */
+  readonly provider?: CapacityBlockProvider;
 }
 
 /**
@@ -337,6 +410,10 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
     super(scope, id);
+    const typeErrors = propTypeErrors(props, PROP_SPECS);
+    if (typeErrors.length > 0) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path}: ${typeErrors.join('; ')}`);
+    }
     const errors = literalPropErrors(props, Stack.of(this).region);
     if (errors.length > 0) {
       throw new Error(`CapacityBlockPurchase ${this.node.path}: ${errors.join('; ')}`);
@@ -350,6 +427,8 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     Annotations.of(this).addInfo(this.previewOnly
       ? 'previewOnly: buys nothing; reports the offering it would buy'
       : `Buys a Capacity Block for up to ${Token.isUnresolved(props.maxUpfrontFee) ? 'the maxUpfrontFee given at deploy time' : `${props.maxUpfrontFee} ${this.maxUpfrontFeeCurrency}`} up front, non-refundable: a Capacity Block cannot be cancelled. Each extension may cost that much again`);
+    const typeWarning = props.instanceType && !Token.isUnresolved(props.instanceType.name) ? rules.capacityBlockInstanceTypeWarning(props.instanceType.name) : undefined;
+    if (typeWarning) Annotations.of(this).addWarningV2(INSTANCE_TYPE_WARNING, typeWarning);
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, props.tags);
     this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags(), props.ultraserverType !== undefined) });
 
@@ -375,7 +454,7 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     };
 
     const resource = new CustomResource(this, 'Resource', {
-      serviceToken: CapacityBlockProvider.getOrCreate(this).serviceToken,
+      serviceToken: (props.provider ?? CapacityBlockProvider.getOrCreate(this)).serviceToken,
       resourceType: RESOURCE_TYPE,
       properties,
       // Explicit, so the budget every layer fits into is in the template (see SERVICE_TIMEOUT_SECONDS).
@@ -408,29 +487,23 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   }
 
   /**
-   * Launch the template's instances into this block. The template's instance type, if set, must be
-   * the block's.
+   * A template's instance type, if set, must be the block's. An UltraServer block is several
+   * reservations and a launch template names one target: EC2's documented way to launch into
+   * UltraServer Capacity Blocks is a Capacity Reservation resource group holding them.
+   * @internal
    */
-  public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
+  protected _launchTarget(templatePath: string, templateType: string | undefined): [string, string] {
     if (this.previewOnly) {
       throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so no launch template can use it; remove previewOnly first`);
     }
-    const templateType = launchTemplate.instanceType?.toString();
     const blockType = this.instanceType?.name ?? this.ultraserverType?.instanceType;
     if (templateType !== undefined && blockType !== undefined && !Token.isUnresolved(templateType) && !Token.isUnresolved(blockType) && templateType !== blockType) {
       const what = this.ultraserverType ? `UltraServers of ${this.ultraserverType.name}, whose nodes are` : '';
-      throw new Error(`launch template ${launchTemplate.node.path} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${what} ${blockType}; use the same instance type`.replace('  ', ' '));
+      throw new Error(`launch template ${templatePath} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${what} ${blockType}; use the same instance type`.replace('  ', ' '));
     }
-    if (!this.ultraserverType) {
-      super.applyToLaunchTemplate(launchTemplate);
-      return;
-    }
-    // An UltraServer block is several reservations, and a launch template names one target: EC2's
-    // documented way to launch into UltraServer Capacity Blocks is a Capacity Reservation resource
-    // group holding them, targeted by CapacityReservationResourceGroupArn.
-    const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
-    cfn.addPropertyOverride('LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationResourceGroupArn', this.reservationResourceGroup().attrArn);
-    cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
+    return this.ultraserverType
+      ? ['CapacityReservationResourceGroupArn', this.reservationResourceGroup().attrArn]
+      : super._launchTarget(templatePath, templateType);
   }
 
   /**
@@ -541,6 +614,32 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     return parallelClusterQueue(this.blockFacts, options);
   }
 }
+
+/** The id of the synth warning for an instance type EC2 did not sell as Capacity Blocks at release (`Annotations.acknowledgeWarning`). */
+const INSTANCE_TYPE_WARNING = 'cdk-capacity-reservations:instanceType';
+
+/** What each prop is at run time, for JavaScript callers: TypeScript and jsii check it for the others. */
+const PROP_SPECS: Record<keyof CapacityBlockPurchaseProps, PropSpec> = {
+  instanceType: { kind: { type: 'instance', is: value => value instanceof CapacityBlockInstanceType, example: "a CapacityBlockInstanceType such as CapacityBlockInstanceType.P5_48XLARGE or CapacityBlockInstanceType.of('p5.48xlarge')" } },
+  instanceCount: { kind: { type: 'number' } },
+  ultraserverType: { kind: { type: 'instance', is: value => value instanceof UltraServerType, example: "an UltraServerType such as UltraServerType.P6E_GB200_X72 or UltraServerType.of('u-p6e-gb200x72')" } },
+  ultraserverCount: { kind: { type: 'number' } },
+  allAvailabilityZones: { kind: { type: 'boolean' } },
+  duration: { kind: { type: 'instance', is: value => value instanceof Duration, example: 'a Duration such as Duration.days(2)' }, required: 'how long the block lasts, e.g. duration: Duration.days(2)' },
+  maxUpfrontFee: { kind: { type: 'number' }, required: 'the most you will pay up front, in currencyCode (USD by default), e.g. maxUpfrontFee: 6500' },
+  currencyCode: { kind: { type: 'string' } },
+  offeringId: { kind: { type: 'string' } },
+  earliestStart: { kind: { type: 'date' } },
+  latestEnd: { kind: { type: 'date' } },
+  availabilityZone: { kind: { type: 'string' } },
+  selection: { kind: { type: 'one-of', values: Object.values(OfferingSelection) } },
+  instancePlatform: { kind: { type: 'instance', is: value => value instanceof InstancePlatform, example: "an InstancePlatform such as InstancePlatform.LINUX_UNIX or InstancePlatform.of('Ubuntu Pro')" } },
+  previewOnly: { kind: { type: 'boolean' } },
+  waitTimeout: { kind: { type: 'instance', is: value => value instanceof Duration, example: 'a Duration such as Duration.minutes(30)' } },
+  allowRepurchase: { kind: { type: 'boolean' } },
+  tags: { kind: { type: 'string-map' } },
+  provider: { kind: { type: 'instance', is: value => value instanceof CapacityBlockProvider, example: "a CapacityBlockProvider (new CapacityBlockProvider(stack, 'Provider', { ... }))" } },
+};
 
 /** Every literal prop checked at synth; tokens are checked by the handler once they resolve. */
 function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): string[] {

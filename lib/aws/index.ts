@@ -1,4 +1,5 @@
 export * from './capacity-block-purchase';
+export { CapacityBlockProvider, CapacityBlockProviderProps } from './provider';
 export * from './instance-type';
 export * from './ultraserver-type';
 export * from './instance-platform';

@@ -1,7 +1,9 @@
 import * as path from 'path';
-import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -32,33 +34,83 @@ export const EC2_ACTIONS = {
   untag: 'ec2:DeleteTags',
 } as const;
 
+/** Options of a CapacityBlockProvider: where its functions run and how its logs and claims are kept. */
+export interface CapacityBlockProviderProps {
+  /**
+   * How long the provider's log group keeps what was searched, bought and why. The log group is kept
+   * after the stack is deleted either way: the blocks outlive the stack.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A KMS key for the provider's log group. A key of this app gets the key policy statement
+   * CloudWatch Logs needs; an imported key must already allow `logs.<region>.amazonaws.com` to use it.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * A KMS key for the DynamoDB table of purchase claims; the onEvent function may use it for that table.
+   * @default - DynamoDB's AWS owned key
+   */
+  readonly claimsTableEncryptionKey?: kms.IKey;
+
+  /**
+   * A VPC for the provider's Lambda functions (the Provider framework's too). Its subnets need a route
+   * to the EC2, DynamoDB, Lambda, Step Functions and S3 (CloudFormation's response URL) endpoints:
+   * a NAT gateway or VPC endpoints.
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Which subnets of `vpc` the functions use.
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups for the functions in `vpc`.
+   * @default - one security group for all of them, outbound only
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+}
+
 /**
- * The Lambda functions and Provider framework behind every CapacityBlockPurchase of a stack.
- * One per stack, found through the construct tree (never a module-level cache).
+ * The Lambda functions and Provider framework behind CapacityBlockPurchase resources: 18 resources,
+ * however many blocks use it. Each stack gets one with default options, made by its first block;
+ * create one yourself to set options, and pass it as the blocks' `provider`.
  */
 export class CapacityBlockProvider extends Construct {
+  /** The id of the provider a stack makes for its blocks when they name none. */
   public static readonly ID = 'CapacityBlockPurchaseProvider';
 
+  /** The stack's own provider, with default options: found through the construct tree, made on first use. */
   public static getOrCreate(scope: Construct): CapacityBlockProvider {
     const stack = Stack.of(scope);
     const existing = stack.node.tryFindChild(CapacityBlockProvider.ID);
     return existing instanceof CapacityBlockProvider ? existing : new CapacityBlockProvider(stack, CapacityBlockProvider.ID);
   }
 
+  /** The ServiceToken of the custom resources it serves. */
   public readonly serviceToken: string;
 
-  private constructor(scope: Stack, id: string) {
+  constructor(scope: Construct, id: string, props: CapacityBlockProviderProps = {}) {
     super(scope, id);
     const code = lambda.Code.fromAsset(HANDLER_ASSET_DIR);
-    const runtime = lambda.determineLatestNodeRuntime(this);
+    const runtime = latestNodeRuntime();
+    const network = vpcOptions(this, props);
 
     // One log group for every function of the provider and the waiter's execution events (Lambda
     // names each stream after its function). Kept for a year, and kept after the stack is deleted:
     // the blocks bought outlive the stack, and this log says what was bought and why.
     const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_YEAR,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
+      encryptionKey: props.logEncryptionKey,
     });
+    if (props.logEncryptionKey) allowLogsToUse(props.logEncryptionKey, this);
     // Roles of our own making: they may write to that log group only, instead of the managed
     // AWSLambdaBasicExecutionRole (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group).
     const role = (roleId: string, description: string): iam.Role => {
@@ -75,6 +127,7 @@ export class CapacityBlockProvider extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiration',
       removalPolicy: RemovalPolicy.DESTROY,
+      ...(props.claimsTableEncryptionKey ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.claimsTableEncryptionKey } : {}),
     });
 
     const onEvent = new lambda.Function(this, 'OnEvent', {
@@ -89,8 +142,11 @@ export class CapacityBlockProvider extends Construct {
       role: role('OnEventRole', 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks'),
       logGroup,
       environment: { [CLAIMS_TABLE_ENV]: claims.tableName },
+      ...network,
     });
     claims.grant(onEvent, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    // The key actions aws-cdk's own Table grants give a reader and writer of a customer-managed-key table.
+    props.claimsTableEncryptionKey?.grant(onEvent, ...CLAIMS_KEY_ACTIONS);
     const isComplete = new lambda.Function(this, 'IsComplete', {
       code,
       runtime,
@@ -101,6 +157,7 @@ export class CapacityBlockProvider extends Construct {
       description: 'cdk-capacity-reservations: waits for Capacity Block payment',
       role: role('IsCompleteRole', 'cdk-capacity-reservations: waits for Capacity Block payment'),
       logGroup,
+      ...network,
     });
 
     const stack = Stack.of(this);
@@ -153,8 +210,20 @@ export class CapacityBlockProvider extends Construct {
       // Every state transition, but never the execution input: it is the CloudFormation event, with its ResponseURL.
       disableWaiterStateMachineLogging: false,
       waiterStateMachineLogOptions: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      ...network,
     });
     this.serviceToken = provider.serviceToken;
+    // The framework picks its functions' runtime with determineLatestNodeRuntime and offers no option.
+    for (const fn of provider.node.findAll()) {
+      if (fn instanceof lambda.CfnFunction) fn.runtime = runtime.name;
+    }
+    if (props.vpc) allowVpcAccess(this, [onEvent, isComplete, ...FRAMEWORK_FUNCTIONS.map(f => provider.node.findChild(f) as lambda.Function)]);
+    if (props.claimsTableEncryptionKey) {
+      accept(defaultPolicy(onEvent), CLAIMS_KEY_ACTIONS.filter(a => a.endsWith('*')).map(action => ({
+        rule: 'AwsSolutions-IAM5', finding: `Action::${action}`,
+        reason: `The claims table is encrypted with claimsTableEncryptionKey: onEvent gets the key actions aws-cdk's own DynamoDB Table grants give a reader and writer (${CLAIMS_KEY_ACTIONS.join(', ')}), on that one key only`,
+      })));
+    }
 
     acceptNagFindings(this, onEvent, isComplete, reservations, provider);
     accept(claims.node.defaultChild as CfnResource, [{
@@ -162,6 +231,67 @@ export class CapacityBlockProvider extends Construct {
       reason: 'The table holds purchase claims (one item per CloudFormation request, deleted by TTL after a day) and one ledger item per reservation resource. Point-in-time recovery would restore nothing the handler needs: a resource whose ledger is missing starts it again from the blocks EC2 lists with its owner tag, which every purchase carries',
     }]);
   }
+}
+
+/** What aws-cdk-lib's Table.grantReadWriteData grants on a customer managed key (its KEY_READ and KEY_WRITE actions). */
+const CLAIMS_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+
+/** The Lambda functions the Provider framework makes (with an isComplete handler). */
+const FRAMEWORK_FUNCTIONS = ['framework-onEvent', 'framework-isComplete', 'framework-onTimeout'];
+
+/** The VPC placement every function of the provider shares: one outbound-only security group unless given. */
+function vpcOptions(scope: Construct, props: CapacityBlockProviderProps): Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
+  if (!props.vpc) {
+    if (props.vpcSubnets || props.securityGroups) throw new Error(`CapacityBlockProvider ${scope.node.path}: vpcSubnets and securityGroups need vpc; set vpc too`);
+    return {};
+  }
+  const securityGroups = props.securityGroups ?? [new ec2.SecurityGroup(scope, 'SecurityGroup', {
+    vpc: props.vpc, allowAllOutbound: true, description: 'cdk-capacity-reservations: provider functions (outbound only: EC2, DynamoDB, Lambda, Step Functions, S3)',
+  })];
+  return { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups };
+}
+
+/**
+ * Functions in a VPC need to manage their network interfaces. The roles are this provider's own (no
+ * AWS managed policy), so they get the actions of AWSLambdaVPCAccessExecutionRole in one policy, and
+ * each function waits for it: Lambda checks the permission when the function is created.
+ */
+function allowVpcAccess(scope: Construct, functions: lambda.Function[]): void {
+  const policy = new iam.Policy(scope, 'VpcAccess', {
+    roles: [...new Set(functions.map(f => f.role!))],
+    statements: [new iam.PolicyStatement({
+      actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      resources: ['*'],
+    })],
+  });
+  for (const fn of functions) fn.node.addDependency(policy);
+  accept(policy.node.defaultChild as CfnResource, [{
+    rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
+    reason: 'The provider functions run in the VPC given as vpc: Lambda needs these network-interface actions (those of the AWS managed AWSLambdaVPCAccessExecutionRole), which take no resource scoping for Describe* and are created per invocation environment',
+  }]);
+}
+
+/** CloudWatch Logs encrypts a log group with a customer managed key only if the key policy lets it. */
+function allowLogsToUse(key: kms.IKey, scope: Construct): void {
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+  }), true);
+}
+
+/**
+ * The newest Node.js runtime the installed aws-cdk-lib declares. `determineLatestNodeRuntime` answers
+ * a regional fact that lags behind the Runtime constants (aws-cdk-lib 2.278 declares nodejs26.x and
+ * still answers nodejs24.x); cdk-nag's AwsSolutions-L1 compares with the constants, as a user would.
+ */
+export function latestNodeRuntime(): lambda.Runtime {
+  const version = (runtime: lambda.Runtime) => Number(/^nodejs(\d+(?:\.\d+)?)/.exec(runtime.name)?.[1] ?? -1);
+  return lambda.Runtime.ALL
+    .filter(r => r.family === lambda.RuntimeFamily.NODEJS && version(r) >= 0)
+    .reduce((newest, r) => (version(r) > version(newest) ? r : newest));
 }
 
 /**

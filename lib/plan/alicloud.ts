@@ -1,6 +1,7 @@
 import type { DescribeAvailableResourceResponseBody, DescribePriceResponseBody } from '@alicloud/ecs20140526';
 import { asEcsError, createEcsCall, EcsCall, FcCredentials } from '../alicloud/handler/ecs';
 import { parseReservationRequest, ReservationRequest } from '../alicloud/handler/request';
+import { regionOfZone } from '../alicloud/validation';
 import { FoundReservation, resolveTokens } from './templates';
 
 /** One zone of zoneIds, as ECS answers for it now. */
@@ -53,6 +54,9 @@ export interface AliPlanOptions {
 /** Failures of the plan itself (credentials, region, permissions): exit 1, one line each. */
 export class AliPlanError extends Error {}
 
+/** ECS does not know the instance type: that reservation would fail, the plan goes on. */
+class InstanceTypeRefused extends Error {}
+
 /**
  * Plans every AliCapacityReservation: per zone of zoneIds, in order, whether the type has stock now
  * (DescribeAvailableResource) and its pay-as-you-go hourly price (DescribePrice), then the zone the
@@ -91,7 +95,12 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
       options.progress(`asking ECS about ${instanceType} in ${zoneId}`);
       asked.set(key, planZone(ecs, region, zoneId, request));
     }
-    zones.push(await asked.get(key)!);
+    try {
+      zones.push(await asked.get(key)!);
+    } catch (error) {
+      if (!(error instanceof InstanceTypeRefused)) throw error;
+      return { ...base, verdict: 'invalid', instanceType, instanceAmount, zones, reason: `ECS refused instance type ${instanceType} (${error.message}): the create would fail the same way; fix instanceType` };
+    }
   }
   const chosen = zones.find(z => z.stock === 'available');
   // The handler passes a zone over only on a no-stock code; a zone that does not exist stops it
@@ -168,6 +177,7 @@ async function call(ecs: EcsCall, action: string, query: Record<string, unknown>
     if (/^(Forbidden|NoPermission)/.test(e.code)) {
       throw new AliPlanError(`Alibaba Cloud: ${e.code} on ${action}: grant the caller ecs:DescribeAvailableResource and ecs:DescribePrice (read-only; the plan calls nothing else)`);
     }
+    if (/^Invalid\.?InstanceType/.test(e.code)) throw new InstanceTypeRefused(`${e.code}: ${e.message}`);
     if (/RegionId/.test(e.code)) throw new AliPlanError(`Alibaba Cloud: ${e.code}: the region is not valid; pass --region (e.g. cn-hangzhou)`);
     if (action === 'DescribePrice') throw error;
     throw new AliPlanError(`Alibaba Cloud: ${action} failed: ${e.code}: ${e.message}`);
@@ -184,11 +194,6 @@ export function credentialsFromEnvironment(): FcCredentials {
   return { accessKeyId, accessKeySecret, securityToken: process.env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined };
 }
 
-/** cn-hangzhou-h → cn-hangzhou; ap-southeast-1a → ap-southeast-1. */
-export function regionOfZone(zoneId: string | undefined): string | undefined {
-  if (!zoneId) return undefined;
-  return /^([a-z]+-[a-z]+-\d+)[a-z]$/.exec(zoneId)?.[1] ?? /^([a-z]+-[a-z]+(?:-\d+)?)-[a-z0-9]+$/.exec(zoneId)?.[1];
-}
 
 /** The JSON ECS sends (PascalCase keys: the SDK models' name maps), as far as the plan reads it. */
 type Capitalized<T> = T extends Array<infer U> ? Array<Capitalized<U>>

@@ -38,6 +38,9 @@ export interface AwsBlockPlan {
 /** Failures of the plan itself (credentials, region, permissions): exit 1, one line each. */
 export class PlanCloudError extends Error {}
 
+/** EC2 refused a block's search itself (e.g. an instance type it does not sell as Capacity Blocks): that block would fail. */
+export class PlanRequestRefused extends Error {}
+
 export interface AwsPlanOptions {
   readonly now: Date;
   /** Region for templates whose cloud assembly does not name one. @default the SDK's (AWS_REGION, profile) */
@@ -93,7 +96,14 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
   }
   const shape = describeShape(request);
   const ceiling = money(request.maxUpfrontFee, request.currencyCode);
-  const judgement = judgeOfferings(await search(request, `${shape} in ${base.region}`), request);
+  let listed: Offering[];
+  try {
+    listed = await search(request, `${shape} in ${base.region}`);
+  } catch (error) {
+    if (error instanceof PlanRequestRefused) return { ...base, verdict: 'invalid', reason: error.message, shape, maxUpfrontFee: ceiling };
+    throw error;
+  }
+  const judgement = judgeOfferings(listed, request);
   if (!request.previewOnly) {
     const owned = await options.owned(ownerTagValue(block.stack, block.logicalId), request, region);
     if (owned.serving) return { ...base, verdict: 'owned', reason: `${describeBlock(owned.serving)} (adopted, nothing bought)`, shape, maxUpfrontFee: ceiling };
@@ -109,7 +119,7 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
   if (!best) {
     const reason = judgement.refused.length === 0
       ? `EC2 offers no ${shape}${request.availabilityZone ? ` in ${request.availabilityZone}` : ''} in the requested window`
-      : `none of the ${judgement.refused.length} offerings is acceptable (cheapest: ${money(Math.min(...judgement.refused.map(r => r.offering.upfrontFee).filter(Number.isFinite)), request.currencyCode)} against maxUpfrontFee ${ceiling})`;
+      : `none of the ${judgement.refused.length} offerings is acceptable: ${whyNoneFits(listed, request)}`;
     return { ...base, verdict: 'no-acceptable-offering', reason, shape, maxUpfrontFee: ceiling, offerings };
   }
   return {
@@ -132,6 +142,36 @@ async function ownedBy(client: EC2Client, owner: string, request: CapacityBlockR
     progress(`could not check the blocks ${owner} owns (${explainAwsError(error, 'DescribeCapacityReservations').message}); planning as if it owned none`);
     return { live: [] };
   }
+}
+
+/**
+ * What keeps every offering out, found by relaxing one criterion at a time: the zone, the ceiling,
+ * the window or the currency that alone stands between the request and an offering. The fee is only
+ * named when it is what refuses (a wrong zone is not fixed by a higher ceiling).
+ */
+function whyNoneFits(offerings: Offering[], request: CapacityBlockRequest): string {
+  const cheapest = (relaxed: Partial<CapacityBlockRequest>) => judgeOfferings(offerings, { ...request, ...relaxed }).acceptable
+    .sort((a, b) => feeOrder(a) - feeOrder(b));
+  const causes: string[] = [];
+  const elsewhere = request.availabilityZone === undefined ? [] : cheapest({ availabilityZone: undefined });
+  if (elsewhere.length > 0) {
+    const zones = [...new Set(elsewhere.map(o => o.availabilityZone))].sort();
+    causes.push(`none is in ${request.availabilityZone}; ${elsewhere.length} would fit in ${zones.join(', ')} (cheapest ${money(elsewhere[0].upfrontFee, elsewhere[0].currencyCode)}): change or drop availabilityZone`);
+  }
+  const pricier = cheapest({ maxUpfrontFee: Infinity, maxUpfrontFeeText: '9'.repeat(40) });
+  if (pricier.length > 0) {
+    causes.push(`the cheapest that meets every other criterion costs ${money(pricier[0].upfrontFee, pricier[0].currencyCode)}, above maxUpfrontFee ${money(request.maxUpfrontFee, request.currencyCode)}: raise maxUpfrontFee`);
+  }
+  const later = request.earliestStart === undefined && request.latestEnd === undefined ? [] : cheapest({ earliestStart: undefined, latestEnd: undefined });
+  if (later.length > 0) causes.push(`${later.length} would fit outside the window earliestStart..latestEnd: widen it`);
+  const otherCurrency = offerings.filter(o => o.currencyCode !== request.currencyCode);
+  if (otherCurrency.length === offerings.length) causes.push(`every offering is priced in ${[...new Set(otherCurrency.map(o => o.currencyCode))].join(', ')}, not ${request.currencyCode}: set currencyCode`);
+  if (causes.length > 0) return causes.join('; ');
+  // No one criterion alone: the most common first refusal says where to start.
+  const counts = new Map<string, number>();
+  for (const { reason } of judgeOfferings(offerings, request).refused) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  const [reason, count] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  return `each fails more than one criterion; the most common: ${reason} (${count} of ${offerings.length})`;
 }
 
 /** The region the SDK's own chain resolves (AWS_REGION, the profile), for templates that name none. */
@@ -165,7 +205,7 @@ async function readOfferings(client: EC2Client, query: ReturnType<typeof offerin
 }
 
 /** One line: what went wrong with the credentials, the region or the permissions, and the fix. */
-export function explainAwsError(error: unknown, action = 'DescribeCapacityBlockOfferings'): PlanCloudError {
+export function explainAwsError(error: unknown, action = 'DescribeCapacityBlockOfferings'): PlanCloudError | PlanRequestRefused {
   const e = error as { name?: string; message?: string };
   const name = e?.name ?? 'Error';
   if (name === 'CredentialsProviderError' || /credential/i.test(e?.message ?? '')) {
@@ -173,6 +213,9 @@ export function explainAwsError(error: unknown, action = 'DescribeCapacityBlockO
   }
   if (/Region is missing/i.test(e?.message ?? '')) {
     return new PlanCloudError('AWS: no region; deploy the stack with an env region, set AWS_REGION, or pass --region');
+  }
+  if (/^(InvalidParameterValue|InvalidParameterCombination)$/.test(name)) {
+    return new PlanRequestRefused(`EC2 refused the search: ${name}: ${(e?.message ?? '').split('\n')[0]}`);
   }
   if (/^(UnauthorizedOperation|AccessDenied|AuthFailure)/.test(name)) {
     return new PlanCloudError(`AWS: ${name}: grant the caller ec2:DescribeCapacityBlockOfferings and ec2:DescribeCapacityReservations (read-only; the plan calls nothing else)`);

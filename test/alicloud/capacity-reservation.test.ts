@@ -185,7 +185,7 @@ describe('custom resource', () => {
 
   test('fails at synth on a removalPolicy the handler does not know (plain JavaScript)', () => {
     expect(() => reservation(newStack(), { removalPolicy: 'destroy' as ReservationRemovalPolicy }))
-      .toThrow(/removalPolicy must be one of release, retain, retain-on-update-or-delete, got 'destroy'/);
+      .toThrow(/removalPolicy must be one of 'release', 'retain', 'retain-on-update-or-delete', got string "destroy"/);
   });
 
   test('an endTime Date is written as yyyy-MM-ddTHH:mm:ssZ without milliseconds', () => {

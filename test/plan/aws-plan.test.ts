@@ -85,7 +85,7 @@ test('a resource that owns a live block which does not serve new properties woul
 test('exits 2 when an offering is above every ceiling, naming the block and why', async () => {
   const { code, out } = await run(template(['5000']));
   expect(code).toBe(2);
-  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Block: no-acceptable-offering: none of the 12 offerings is acceptable \(cheapest: 6040\.32 USD against maxUpfrontFee 5000\.00 USD\)/);
+  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Block: no-acceptable-offering: none of the 12 offerings is acceptable: the cheapest that meets every other criterion costs 6040\.32 USD, above maxUpfrontFee 5000\.00 USD: raise maxUpfrontFee/);
 });
 
 test('asks EC2 once per distinct question, however many blocks share it, and adds up what they would buy', async () => {
@@ -153,9 +153,9 @@ test('no region anywhere fails with exit 1 and says where to give one', async ()
   expect((await run(template(['6500']), '--region', 'us-east-1')).code).toBe(0);
 });
 
-test('nothing to plan, or a path that does not exist, is exit 1 with why', async () => {
+test('nothing to plan, or a path that does not exist, is exit 64 (usage) with why', async () => {
   expect((await run(join(tmpdir(), 'no-such-cdk.out'))).err).toMatch(/does not exist; synthesize first/);
-  expect((await run(join(tmpdir(), 'no-such-cdk.out'))).code).toBe(1);
+  expect((await run(join(tmpdir(), 'no-such-cdk.out'))).code).toBe(64);
 });
 
 test('a caller without permission fails with exit 1, naming the one IAM action to grant', async () => {

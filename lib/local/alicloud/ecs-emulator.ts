@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'crypto';
 import { FaultInjector, FaultPlan, seededRandom, SimulatedClock } from '../faults';
 import { localVendor } from '../modules';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
+import { refuseUnknownEcsInstanceType } from '../instance-types';
 
 export interface EcsEmulatorOptions {
   /** The AccessKey pair requests must be signed with. */
@@ -201,6 +202,7 @@ export class EcsEmulator {
   }
 
   private dispatch(action: string, q: Record<string, string>): Record<string, unknown> {
+    refuseUnknownEcsInstanceType(q.InstanceType, (code, message) => new EcsError(code, message));
     switch (action) {
       case 'CreateCapacityReservation': return this.create(q);
       case 'DescribeCapacityReservations': return this.describe(q);

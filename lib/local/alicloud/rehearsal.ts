@@ -5,7 +5,7 @@ import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, Rehearsal
 import { EcsEmulator, EcsEmulatorOptions } from './ecs-emulator';
 import { newRosInvariants, RosInvariants, rosInvariantsLine, RosStack } from './ros-engine';
 
-const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'index.js');
+const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'code.zip');
 
 export interface AliRehearsalOptions extends RehearsalOptions {
   readonly ecs?: EcsEmulatorOptions;

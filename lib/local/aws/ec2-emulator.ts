@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { localVendor } from '../modules';
 import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
+import { refuseUnknownEc2InstanceType } from '../instance-types';
 
 /** A Capacity Block offering in the emulator's inventory. */
 export interface EmulatedOffering {
@@ -370,6 +371,7 @@ export class Ec2Emulator {
     if (ultraserver && (p.InstanceType || p.InstanceCount)) {
       throw new Ec2Error('InvalidParameterCombination', 'UltraserverType cannot be combined with InstanceType or InstanceCount');
     }
+    refuseUnknownEc2InstanceType(p.InstanceType, (code, message) => new Ec2Error(code, message));
     const allZones = p.AllAvailabilityZones === 'true';
     const optedIn = new Set(this.options.optedInLocalZones ?? []);
     const generated = () => (ultraserver
