@@ -15,7 +15,7 @@ import { BlockFacts } from './integrations/block-facts';
 import { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options, capacityBlockNodegroup } from './integrations/eks-nodegroup';
 import { karpenterRequirements, karpenterSelectorTerms, KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './integrations/karpenter';
 import { parallelClusterQueue, ParallelClusterQueueOptions } from './integrations/parallelcluster';
-import { CapacityBlockProvider } from './provider';
+import { CapacityBlockProvider, registerConsumer } from './provider';
 import { UltraServerType } from './ultraserver-type';
 import * as rules from './validation';
 import {
@@ -453,8 +453,10 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
       Tags: Lazy.any({ produce: () => this.tags.renderTags() }) as unknown as WireTag[],
     };
 
+    const provider = props.provider ?? CapacityBlockProvider.getOrCreate(this);
+    registerConsumer(provider, this);
     const resource = new CustomResource(this, 'Resource', {
-      serviceToken: (props.provider ?? CapacityBlockProvider.getOrCreate(this)).serviceToken,
+      serviceToken: provider.serviceToken,
       resourceType: RESOURCE_TYPE,
       properties,
       // Explicit, so the budget every layer fits into is in the template (see SERVICE_TIMEOUT_SECONDS).

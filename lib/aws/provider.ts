@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -96,6 +96,9 @@ export class CapacityBlockProvider extends Construct {
   /** The ServiceToken of the custom resources it serves. */
   public readonly serviceToken: string;
 
+  /** The stacks whose blocks it buys: its IAM conditions name each one's owner tags. */
+  private readonly consumers = new Set<Stack>();
+
   constructor(scope: Construct, id: string, props: CapacityBlockProviderProps = {}) {
     super(scope, id);
     const code = lambda.Code.fromAsset(HANDLER_ASSET_DIR);
@@ -162,9 +165,12 @@ export class CapacityBlockProvider extends Construct {
 
     const stack = Stack.of(this);
     const reservations = stack.formatArn({ service: 'ec2', resource: 'capacity-reservation', resourceName: '*' });
-    // Every block this library buys carries an owner tag "<stack name>/<logical id>": this stack's role
-    // may buy only blocks tagged as its own, and extend or retag only blocks another of its purchases made.
-    const ownedByThisStack = `${stack.stackName}/*`;
+    // Every block this library buys carries an owner tag "<stack name>/<logical id>": the role may buy
+    // only blocks tagged for a stack whose blocks it serves, and extend or retag only those.
+    const ownedByThisStack = Lazy.any({ produce: () => {
+      const patterns = [...new Set([...this.consumers].map(s => `${s.stackName}/*`))];
+      return patterns.length === 0 ? `${stack.stackName}/*` : patterns.length === 1 ? patterns[0] : patterns;
+    } });
     const taggedForThisStack = {
       'Null': { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' },
       'StringLike': { [`aws:RequestTag/${OWNER_TAG}`]: ownedByThisStack },
@@ -315,7 +321,7 @@ function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplet
     describeOnAnyResource(EC2_ACTIONS.describe),
     {
       rule: 'AwsSolutions-IAM5', finding: `Resource::${ref(reservations)}`,
-      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region, only with an owner tag naming this stack; tagging at creation needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the block\'s owner tag to name this stack (tag and untag: user tag keys only)',
+      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region, only with an owner tag naming a stack this provider serves; tagging at creation needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the block\'s owner tag to name such a stack (tag and untag: user tag keys only)',
     },
   ]);
   accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);
@@ -350,6 +356,19 @@ function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplet
     rule: 'AwsSolutions-SF2',
     reason: 'The waiter runs one task (isComplete every 30 s, then onTimeout); its execution history and the ALL-level log events in the provider log group show every step, so X-Ray tracing would add only cost and X-Ray write rights (xray:PutTraceSegments, GetSamplingRules...) on "*"',
   }]);
+}
+
+/**
+ * Records that `block`'s stack buys through `provider`. A provider may serve blocks in other top-level
+ * stacks of the app (one provider instead of 18 resources per stack): its role may then act on the
+ * blocks whose owner tag names any of them, and on no other stack's.
+ */
+export function registerConsumer(provider: CapacityBlockProvider, block: Construct): void {
+  const stack = Stack.of(block);
+  if (stack !== Stack.of(provider) && Token.isUnresolved(stack.stackName)) {
+    throw new Error(`${block.node.path} uses the CapacityBlockProvider of stack ${Stack.of(provider).node.path}, but its own stack's name is known only at deploy time (a nested stack); share a provider only among top-level stacks, or give the block its own stack's provider`);
+  }
+  (provider as unknown as { consumers: Set<Stack> }).consumers.add(stack);
 }
 
 function defaultPolicy(fn: lambda.Function): CfnResource {
