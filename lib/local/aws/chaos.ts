@@ -89,7 +89,12 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
     }, async (handler, emulator, seams) => {
       await withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
         const delivery = () => deliveries[Math.floor(random() * deliveries.length)];
-        const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, delivery, 2, seams.newClaimsTable);
+        // A stack created again has a new claims table, and deleting and creating a stack takes minutes.
+        const newStack = async () => {
+          emulator.clock.advance(3 * 60_000);
+          await seams.newClaimsTable();
+        };
+        const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, delivery, 2, newStack);
         // The final deploy comes as an operator follows a failure's advice: later, once an open purchase
         // intent has settled (an answer lost to a fault may leave one; nothing is bought until then).
         const { statuses, finalDeploy } = await quietly(() => lifecycle(stack, scenario, () => { emulator.quiet(); framework.quiet(); emulator.clock.advance(INTENT_SETTLE_MS + 60_000); }));

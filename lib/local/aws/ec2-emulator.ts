@@ -61,6 +61,11 @@ export interface Ec2EmulatorOptions {
    */
   readonly tagLagMs?: number;
   /**
+   * The longest the lags counted in calls (tagLag, ultraserverListingLag) last, in simulated time
+   * after the purchase. EC2's lists lag by seconds, not by how often they are read. @default 2 min
+   */
+  readonly lagCapMs?: number;
+  /**
    * Whether DescribeCapacityReservations honours `tag:<key>` filters. EC2's model documents none for it
    * (instance-type, availability-zone, state, …), so 'refused' answers them as EC2 answers an unknown
    * filter, InvalidParameterValue. @default 'honoured'
@@ -558,8 +563,11 @@ export class Ec2Emulator {
   private describeReservations(p: Record<string, string>): Record<string, unknown> {
     const ids = list(p, 'CapacityReservationId');
     const call = ++this.describes;
-    const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call && this.listedNow(r);
-    const tagged = (r: EmulatedReservation) => (r.taggedFromDescribe ?? 0) <= call && this.clock.now().getTime() >= r.createDate.getTime() + (this.options.tagLagMs ?? 0);
+    // Lags counted in calls end at the latest lagCapMs after the purchase: EC2's lists catch up in time,
+    // however few calls were made meanwhile.
+    const caughtUp = (r: EmulatedReservation) => this.clock.now().getTime() >= r.createDate.getTime() + (this.options.lagCapMs ?? 2 * 60_000);
+    const listed = (r: EmulatedReservation) => ((r.listedFromDescribe ?? 0) <= call || caughtUp(r)) && this.listedNow(r);
+    const tagged = (r: EmulatedReservation) => ((r.taggedFromDescribe ?? 0) <= call || caughtUp(r)) && this.clock.now().getTime() >= r.createDate.getTime() + (this.options.tagLagMs ?? 0);
     const tagsOf = (r: EmulatedReservation) => (tagged(r) ? r.tags : new Map<string, string>());
     const all = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
     if (all.some(r => !listed(r))) this.showed('ultraserverListingLag');
