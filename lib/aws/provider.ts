@@ -1,16 +1,9 @@
 import * as path from 'path';
-import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import {
-  CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS,
-  QUERY_INTERVAL_SECONDS, RESERVED_TAG_PREFIX,
-} from './wire';
+import { accept, defaultPolicy, nagReference, purchaseFunctions } from './provider-parts';
+import { IDEMPOTENCY_TAG, OWNER_TAG, RESERVED_TAG_PREFIX } from './wire';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs); shipped in the npm package. */
 const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-block-handler');
@@ -49,58 +42,11 @@ export class CapacityBlockProvider extends Construct {
 
   private constructor(scope: Stack, id: string) {
     super(scope, id);
-    const code = lambda.Code.fromAsset(HANDLER_ASSET_DIR);
-    const runtime = lambda.determineLatestNodeRuntime(this);
-
-    // One log group for every function of the provider and the waiter's execution events (Lambda
-    // names each stream after its function). Kept for a year, and kept after the stack is deleted:
-    // the blocks bought outlive the stack, and this log says what was bought and why.
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // Roles of our own making: they may write to that log group only, instead of the managed
-    // AWSLambdaBasicExecutionRole (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group).
-    const role = (roleId: string, description: string): iam.Role => {
-      const r = new iam.Role(this, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
-      logGroup.grantWrite(r);
-      return r;
-    };
-
-    // The purchase claims: one item per CloudFormation request, written with a condition so that two
-    // deliveries of one request never both buy; they expire by TTL. And the ledger of each resource
-    // (handler/ledger.ts): what it bought and answered, kept for the life of the stack.
-    const claims = new dynamodb.Table(this, 'Claims', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'expiration',
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
-    const onEvent = new lambda.Function(this, 'OnEvent', {
-      code,
-      runtime,
-      handler: 'index.onEvent',
-      // Claim + search (all pages) + purchase + resolving an ambiguous purchase outcome; the handler
-      // keeps its own deadline 15 s before this.
-      timeout: Duration.seconds(ON_EVENT_TIMEOUT_SECONDS),
-      memorySize: 256,
-      description: 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks',
-      role: role('OnEventRole', 'cdk-capacity-reservations: searches and purchases EC2 Capacity Blocks'),
-      logGroup,
-      environment: { [CLAIMS_TABLE_ENV]: claims.tableName },
-    });
-    claims.grant(onEvent, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
-    const isComplete = new lambda.Function(this, 'IsComplete', {
-      code,
-      runtime,
-      handler: 'index.isComplete',
-      // The handler answers "not yet" 10 s before this rather than let a hung EC2 read time it out.
-      timeout: Duration.seconds(IS_COMPLETE_TIMEOUT_SECONDS),
-      memorySize: 256,
-      description: 'cdk-capacity-reservations: waits for Capacity Block payment',
-      role: role('IsCompleteRole', 'cdk-capacity-reservations: waits for Capacity Block payment'),
-      logGroup,
+    const { onEvent, isComplete, provider } = purchaseFunctions(this, {
+      assetDir: HANDLER_ASSET_DIR,
+      onEventPurpose: 'searches and purchases EC2 Capacity Blocks',
+      isCompletePurpose: 'waits for Capacity Block payment',
+      noBackupReason: 'The table holds purchase claims (one item per CloudFormation request, deleted by TTL after a day) and one ledger item per reservation resource. Point-in-time recovery would restore nothing the handler needs: a resource whose ledger is missing starts it again from the blocks EC2 lists with its owner tag, which every purchase carries',
     });
 
     const stack = Stack.of(this);
@@ -115,10 +61,7 @@ export class CapacityBlockProvider extends Construct {
     const boughtByThisStack = { StringLike: { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack } };
     // After the purchase, tags are the user's: none of the library's own may be written or removed, and
     // keys must be named (DeleteTags naming no keys deletes every tag).
-    const userTagsOnly = {
-      'Null': { 'aws:TagKeys': 'false' },
-      'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
-    };
+    const userTagsOnly = userTagKeysOnly();
 
     // These Describe* actions have no resource type in the Service Authorization Reference: "*" only.
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...EC2_ACTIONS.describe], resources: ['*'] }));
@@ -140,125 +83,27 @@ export class CapacityBlockProvider extends Construct {
       resources: [reservations],
       conditions: { ...boughtByThisStack, ...userTagsOnly },
     }));
-
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: onEvent,
-      isCompleteHandler: isComplete,
-      queryInterval: Duration.seconds(QUERY_INTERVAL_SECONDS),
-      totalTimeout: Duration.seconds(PROVIDER_TOTAL_TIMEOUT_SECONDS),
-      logGroup,
-      frameworkOnEventRole: role('FrameworkOnEventRole', 'cdk-capacity-reservations: custom resource provider framework (onEvent)'),
-      // isComplete and onTimeout need the same rights; the framework asks for a role apart from onEvent's.
-      frameworkCompleteAndTimeoutRole: role('FrameworkWaiterRole', 'cdk-capacity-reservations: custom resource provider framework (isComplete, onTimeout)'),
-      // Every state transition, but never the execution input: it is the CloudFormation event, with its ResponseURL.
-      disableWaiterStateMachineLogging: false,
-      waiterStateMachineLogOptions: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
     this.serviceToken = provider.serviceToken;
 
-    acceptNagFindings(this, onEvent, isComplete, reservations, provider);
-    accept(claims.node.defaultChild as CfnResource, [{
-      rule: 'AwsSolutions-DDB3',
-      reason: 'The table holds purchase claims (one item per CloudFormation request, deleted by TTL after a day) and one ledger item per reservation resource. Point-in-time recovery would restore nothing the handler needs: a resource whose ledger is missing starts it again from the blocks EC2 lists with its owner tag, which every purchase carries',
-    }]);
-  }
-}
-
-/**
- * Records the cdk-nag findings this provider cannot avoid, each with the reason, so that users who
- * run cdk-nag on their app see only their own findings. Written twice, with no dependency on
- * cdk-nag: as `Validations.acknowledge` (cdk-nag 3) and as `cdk_nag` CloudFormation metadata
- * (cdk-nag 2). Finding ids are cdk-nag's: `Resource::<the ARN, references written <Logical.Attr>>`.
- */
-function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplete: lambda.Function, reservations: string, provider: cr.Provider): void {
-  const stack = Stack.of(scope);
-  const ref = (value: string) => nagReference(stack.resolve(value));
-  const versionsOf = (fn: lambda.IFunction) => `Resource::${ref(fn.functionArn)}:*`;
-  const invokeReason = (fn: lambda.IFunction, caller: string) =>
-    `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
-
-  const describeOnAnyResource = (actions: readonly string[]) => ({
-    rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
-    reason: `${actions.join(', ')} have no resource type in the Service Authorization Reference, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
-  });
-  accept(defaultPolicy(onEvent), [
-    describeOnAnyResource(EC2_ACTIONS.describe),
-    {
-      rule: 'AwsSolutions-IAM5', finding: `Resource::${ref(reservations)}`,
-      reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region, only with an owner tag naming this stack; tagging at creation needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the block\'s owner tag to name this stack (tag and untag: user tag keys only)',
-    },
-  ]);
-  accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);
-
-  const framework = (id: string) => provider.node.findChild(id) as lambda.Function;
-  const frameworkRoles: Array<[lambda.Function, string]> = [
-    [framework('framework-onEvent'), 'The provider framework\'s framework-onEvent function'],
-    // framework-isComplete and framework-onTimeout share one role (frameworkCompleteAndTimeoutRole).
-    [framework('framework-isComplete'), 'The provider framework\'s framework-isComplete and framework-onTimeout functions'],
-  ];
-  for (const [fn, caller] of frameworkRoles) {
-    accept(defaultPolicy(fn), [onEvent, isComplete].map(handler => ({
-      rule: 'AwsSolutions-IAM5', finding: versionsOf(handler), reason: invokeReason(handler, caller),
-    })));
-  }
-
-  const waiter = provider.node.findChild('waiter-state-machine');
-  const waiterPolicy = waiter.node.findAll().find((c): c is iam.Policy => c instanceof iam.Policy);
-  if (!waiterPolicy) throw new Error(`no IAM policy found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
-  accept(waiterPolicy.node.defaultChild as CfnResource, [
-    ...[framework('framework-isComplete'), framework('framework-onTimeout')].map(fn => ({
-      rule: 'AwsSolutions-IAM5', finding: versionsOf(fn), reason: invokeReason(fn, 'The waiter state machine'),
-    })),
-    {
+    const describeOnAnyResource = (actions: readonly string[]) => ({
       rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
-      reason: 'To log its executions, the aws-cdk-lib Provider framework grants the waiter state machine the CloudWatch Logs actions Step Functions logging needs (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups, CreateLogStream, PutLogEvents) on "*" in one statement it offers no way to narrow; the log-delivery actions support no resource-level permissions',
-    },
-  ]);
-  const stateMachine = waiter.node.findAll().find((c): c is sfn.CfnStateMachine => c instanceof sfn.CfnStateMachine);
-  if (!stateMachine) throw new Error(`no state machine found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
-  accept(stateMachine, [{
-    rule: 'AwsSolutions-SF2',
-    reason: 'The waiter runs one task (isComplete every 30 s, then onTimeout); its execution history and the ALL-level log events in the provider log group show every step, so X-Ray tracing would add only cost and X-Ray write rights (xray:PutTraceSegments, GetSamplingRules...) on "*"',
-  }]);
-}
-
-function defaultPolicy(fn: lambda.Function): CfnResource {
-  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
-  if (!(policy instanceof iam.Policy)) throw new Error(`${fn.node.path} has no default IAM policy`);
-  return policy.node.defaultChild as CfnResource;
-}
-
-interface AcceptedFinding {
-  /** The cdk-nag rule, e.g. `AwsSolutions-IAM5`. */
-  readonly rule: string;
-  /** The finding, for rules that report several per resource (cdk-nag's `Resource::…`). */
-  readonly finding?: string;
-  /** Why the finding is accepted: concrete, at least one sentence. */
-  readonly reason: string;
-}
-
-function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
-  for (const f of findings) {
-    Validations.of(resource).acknowledge({ id: f.finding ? `${f.rule}[${f.finding}]` : f.rule, reason: f.reason });
+      reason: `${actions.join(', ')} have no resource type in the Service Authorization Reference, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
+    });
+    accept(defaultPolicy(onEvent), [
+      describeOnAnyResource(EC2_ACTIONS.describe),
+      {
+        rule: 'AwsSolutions-IAM5', finding: `Resource::${nagReference(stack.resolve(reservations))}`,
+        reason: 'A Capacity Block\'s reservation id only exists once PurchaseCapacityBlock returns, so purchase is granted on capacity-reservation/* of this account and region, only with an owner tag naming this stack; tagging at creation needs ec2:CreateAction=PurchaseCapacityBlock, and later tag, untag, extension-offering and extend calls need the block\'s owner tag to name this stack (tag and untag: user tag keys only)',
+      },
+    ]);
+    accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);
   }
-  const previous: object[] = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-  resource.addMetadata('cdk_nag', {
-    rules_to_suppress: [
-      ...previous,
-      ...findings.map(f => ({ id: f.rule, reason: f.reason, ...(f.finding ? { applies_to: [f.finding] } : {}) })),
-    ],
-  });
 }
 
-/** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */
-function nagReference(value: unknown): string {
-  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
-  const node = (value ?? {}) as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: unknown[]; 'Ref'?: unknown };
-  if (node['Fn::Join']) {
-    const [delimiter, items] = node['Fn::Join'];
-    return items.map(nagReference).join(delimiter);
-  }
-  if (node['Fn::GetAtt']) return `<${node['Fn::GetAtt'].map(nagReference).join('.')}>`;
-  if (node.Ref) return `<${nagReference(node.Ref)}>`;
-  return JSON.stringify(value);
+/** Tags the user owns may change after a purchase: keys named, none of the library's own prefix. */
+export function userTagKeysOnly(): Record<string, Record<string, string | string[]>> {
+  return {
+    'Null': { 'aws:TagKeys': 'false' },
+    'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
+  };
 }

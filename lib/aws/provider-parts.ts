@@ -1,0 +1,200 @@
+import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { CLAIMS_TABLE_ENV, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS } from './wire';
+
+/**
+ * The parts every purchase provider of this library is made of (Capacity Blocks, training plans):
+ * one log group kept after the stack, roles that may write only to it, the claims table that holds
+ * the request claims and each resource's ledger, onEvent and isComplete from one handler bundle, and
+ * the Provider framework around them, with the clock budget of wire.ts. What each provider adds is
+ * its own cloud permissions.
+ */
+export interface PurchaseFunctionsProps {
+  /** The built handler bundle (assets/…), with `index.onEvent` and `index.isComplete`. */
+  readonly assetDir: string;
+  /** What onEvent does, for its description and role, e.g. 'searches and purchases EC2 Capacity Blocks'. */
+  readonly onEventPurpose: string;
+  /** What isComplete does, e.g. 'waits for Capacity Block payment'. */
+  readonly isCompletePurpose: string;
+  /** Why the claims table needs no point-in-time recovery (cdk-nag AwsSolutions-DDB3), for this provider. */
+  readonly noBackupReason: string;
+}
+
+export interface PurchaseFunctions {
+  readonly onEvent: lambda.Function;
+  readonly isComplete: lambda.Function;
+  readonly claims: dynamodb.Table;
+  readonly provider: cr.Provider;
+}
+
+/** Builds the parts under `scope` with the construct ids every provider has kept since its first release. */
+export function purchaseFunctions(scope: Construct, props: PurchaseFunctionsProps): PurchaseFunctions {
+  const code = lambda.Code.fromAsset(props.assetDir);
+  const runtime = lambda.determineLatestNodeRuntime(scope);
+
+  // One log group for every function of the provider and the waiter's execution events (Lambda
+  // names each stream after its function). Kept for a year, and kept after the stack is deleted:
+  // what was bought outlives the stack, and this log says what was bought and why.
+  const logGroup = new logs.LogGroup(scope, 'Logs', {
+    retention: logs.RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  // Roles of our own making: they may write to that log group only, instead of the managed
+  // AWSLambdaBasicExecutionRole (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group).
+  const role = (roleId: string, description: string): iam.Role => {
+    const r = new iam.Role(scope, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+    logGroup.grantWrite(r);
+    return r;
+  };
+
+  // The purchase claims: one item per CloudFormation request, written with a condition so that two
+  // deliveries of one request never both buy; they expire by TTL. And the ledger of each resource
+  // (handler/ledger.ts): what it bought and answered, kept for the life of the stack.
+  const claims = new dynamodb.Table(scope, 'Claims', {
+    partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    timeToLiveAttribute: 'expiration',
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+
+  const onEventDescription = `cdk-capacity-reservations: ${props.onEventPurpose}`;
+  const onEvent = new lambda.Function(scope, 'OnEvent', {
+    code,
+    runtime,
+    handler: 'index.onEvent',
+    // Claim + search + purchase + resolving an ambiguous purchase outcome; the handler keeps its own
+    // deadline before this.
+    timeout: Duration.seconds(ON_EVENT_TIMEOUT_SECONDS),
+    memorySize: 256,
+    description: onEventDescription,
+    role: role('OnEventRole', onEventDescription),
+    logGroup,
+    environment: { [CLAIMS_TABLE_ENV]: claims.tableName },
+  });
+  claims.grant(onEvent, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+  const isCompleteDescription = `cdk-capacity-reservations: ${props.isCompletePurpose}`;
+  const isComplete = new lambda.Function(scope, 'IsComplete', {
+    code,
+    runtime,
+    handler: 'index.isComplete',
+    // The handler answers "not yet" 10 s before this rather than let a hung read time it out.
+    timeout: Duration.seconds(IS_COMPLETE_TIMEOUT_SECONDS),
+    memorySize: 256,
+    description: isCompleteDescription,
+    role: role('IsCompleteRole', isCompleteDescription),
+    logGroup,
+  });
+
+  const provider = new cr.Provider(scope, 'Provider', {
+    onEventHandler: onEvent,
+    isCompleteHandler: isComplete,
+    queryInterval: Duration.seconds(QUERY_INTERVAL_SECONDS),
+    totalTimeout: Duration.seconds(PROVIDER_TOTAL_TIMEOUT_SECONDS),
+    logGroup,
+    frameworkOnEventRole: role('FrameworkOnEventRole', 'cdk-capacity-reservations: custom resource provider framework (onEvent)'),
+    // isComplete and onTimeout need the same rights; the framework asks for a role apart from onEvent's.
+    frameworkCompleteAndTimeoutRole: role('FrameworkWaiterRole', 'cdk-capacity-reservations: custom resource provider framework (isComplete, onTimeout)'),
+    // Every state transition, but never the execution input: it is the CloudFormation event, with its ResponseURL.
+    disableWaiterStateMachineLogging: false,
+    waiterStateMachineLogOptions: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+  });
+
+  acceptFrameworkFindings(scope, onEvent, isComplete, provider);
+  accept(claims.node.defaultChild as CfnResource, [{ rule: 'AwsSolutions-DDB3', reason: props.noBackupReason }]);
+  return { onEvent, isComplete, claims, provider };
+}
+
+/**
+ * Records the cdk-nag findings of the Provider framework around a provider's functions, each with the
+ * reason, so that users who run cdk-nag on their app see only their own findings.
+ */
+function acceptFrameworkFindings(scope: Construct, onEvent: lambda.Function, isComplete: lambda.Function, provider: cr.Provider): void {
+  const stack = Stack.of(scope);
+  const ref = (value: string) => nagReference(stack.resolve(value));
+  const versionsOf = (fn: lambda.IFunction) => `Resource::${ref(fn.functionArn)}:*`;
+  const invokeReason = (fn: lambda.IFunction, caller: string) =>
+    `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
+
+  const framework = (id: string) => provider.node.findChild(id) as lambda.Function;
+  const frameworkRoles: Array<[lambda.Function, string]> = [
+    [framework('framework-onEvent'), 'The provider framework\'s framework-onEvent function'],
+    // framework-isComplete and framework-onTimeout share one role (frameworkCompleteAndTimeoutRole).
+    [framework('framework-isComplete'), 'The provider framework\'s framework-isComplete and framework-onTimeout functions'],
+  ];
+  for (const [fn, caller] of frameworkRoles) {
+    accept(defaultPolicy(fn), [onEvent, isComplete].map(handler => ({
+      rule: 'AwsSolutions-IAM5', finding: versionsOf(handler), reason: invokeReason(handler, caller),
+    })));
+  }
+
+  const waiter = provider.node.findChild('waiter-state-machine');
+  const waiterPolicy = waiter.node.findAll().find((c): c is iam.Policy => c instanceof iam.Policy);
+  if (!waiterPolicy) throw new Error(`no IAM policy found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
+  accept(waiterPolicy.node.defaultChild as CfnResource, [
+    ...[framework('framework-isComplete'), framework('framework-onTimeout')].map(fn => ({
+      rule: 'AwsSolutions-IAM5', finding: versionsOf(fn), reason: invokeReason(fn, 'The waiter state machine'),
+    })),
+    {
+      rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
+      reason: 'To log its executions, the aws-cdk-lib Provider framework grants the waiter state machine the CloudWatch Logs actions Step Functions logging needs (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups, CreateLogStream, PutLogEvents) on "*" in one statement it offers no way to narrow; the log-delivery actions support no resource-level permissions',
+    },
+  ]);
+  const stateMachine = waiter.node.findAll().find((c): c is sfn.CfnStateMachine => c instanceof sfn.CfnStateMachine);
+  if (!stateMachine) throw new Error(`no state machine found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
+  accept(stateMachine, [{
+    rule: 'AwsSolutions-SF2',
+    reason: 'The waiter runs one task (isComplete every 30 s, then onTimeout); its execution history and the ALL-level log events in the provider log group show every step, so X-Ray tracing would add only cost and X-Ray write rights (xray:PutTraceSegments, GetSamplingRules...) on "*"',
+  }]);
+}
+
+export function defaultPolicy(fn: lambda.Function): CfnResource {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (!(policy instanceof iam.Policy)) throw new Error(`${fn.node.path} has no default IAM policy`);
+  return policy.node.defaultChild as CfnResource;
+}
+
+export interface AcceptedFinding {
+  /** The cdk-nag rule, e.g. `AwsSolutions-IAM5`. */
+  readonly rule: string;
+  /** The finding, for rules that report several per resource (cdk-nag's `Resource::…`). */
+  readonly finding?: string;
+  /** Why the finding is accepted: concrete, at least one sentence. */
+  readonly reason: string;
+}
+
+/**
+ * Records accepted findings twice, with no dependency on cdk-nag: as `Validations.acknowledge`
+ * (cdk-nag 3) and as `cdk_nag` CloudFormation metadata (cdk-nag 2). Finding ids are cdk-nag's:
+ * `Resource::<the ARN, references written <Logical.Attr>>`.
+ */
+export function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
+  for (const f of findings) {
+    Validations.of(resource).acknowledge({ id: f.finding ? `${f.rule}[${f.finding}]` : f.rule, reason: f.reason });
+  }
+  const previous: object[] = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
+  resource.addMetadata('cdk_nag', {
+    rules_to_suppress: [
+      ...previous,
+      ...findings.map(f => ({ id: f.rule, reason: f.reason, ...(f.finding ? { applies_to: [f.finding] } : {}) })),
+    ],
+  });
+}
+
+/** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */
+export function nagReference(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  const node = (value ?? {}) as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: unknown[]; 'Ref'?: unknown };
+  if (node['Fn::Join']) {
+    const [delimiter, items] = node['Fn::Join'];
+    return items.map(nagReference).join(delimiter);
+  }
+  if (node['Fn::GetAtt']) return `<${node['Fn::GetAtt'].map(nagReference).join('.')}>`;
+  if (node.Ref) return `<${nagReference(node.Ref)}>`;
+  return JSON.stringify(value);
+}
