@@ -3,3 +3,5 @@ export * from './instance-type';
 export * from './ultraserver-type';
 export * from './instance-platform';
 export * from './spend-limit';
+export * from './training-plan-purchase';
+export * from './training-plan-types';
