@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
+import { SimulatedClock } from '../faults';
 import { requireAwsRehearsalModules } from '../modules';
 import { ClaimsStore } from './claims-store';
 import { CloudFormationStack } from './cloudformation';
@@ -65,7 +66,8 @@ export interface AwsHandler extends UserFunctions {
  */
 export const LAMBDA_TIME_SCALE = 0.02;
 
-let productionBudgets: { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number } | undefined;
+/** Each bundle's budgets as it shipped them, before the first rehearsal scaled them (one per loaded bundle). */
+const productionBudgets = new WeakMap<object, { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number }>();
 
 /** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
 export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator) => Promise<T>): Promise<T> {
@@ -95,15 +97,17 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
   }
 }
 
-function scaleBudgets(handler: AwsHandler, scale: number): void {
-  productionBudgets ??= { timeouts: { ...handler.timeouts }, lookupDelayMs: handler.purchasePolicy.lookupDelayMs, pollMs: handler.claimPolicy.pollMs };
-  for (const [name, ms] of Object.entries(productionBudgets.timeouts)) handler.timeouts[name] = ms * scale;
-  handler.purchasePolicy.lookupDelayMs = productionBudgets.lookupDelayMs * scale;
-  handler.claimPolicy.pollMs = productionBudgets.pollMs * scale;
+/** Shrinks a handler bundle's time budgets with its simulated Lambda timeouts (any bundle with these seams). */
+export function scaleBudgets(handler: Pick<AwsHandler, 'timeouts' | 'purchasePolicy' | 'claimPolicy'>, scale: number): void {
+  const production = productionBudgets.get(handler.timeouts) ?? { timeouts: { ...handler.timeouts }, lookupDelayMs: handler.purchasePolicy.lookupDelayMs, pollMs: handler.claimPolicy.pollMs };
+  productionBudgets.set(handler.timeouts, production);
+  for (const [name, ms] of Object.entries(production.timeouts)) handler.timeouts[name] = ms * scale;
+  handler.purchasePolicy.lookupDelayMs = production.lookupDelayMs * scale;
+  handler.claimPolicy.pollMs = production.pollMs * scale;
 }
 
 /** The real Provider framework runtime around the handler, for the length of `work`. */
-export async function withProviderFramework<T>(handler: AwsHandler, emulator: Ec2Emulator, timings: FrameworkTimings, work: (framework: ProviderFramework) => Promise<T>, faults?: EngineFaults, random?: () => number): Promise<T> {
+export async function withProviderFramework<T>(handler: UserFunctions, emulator: { readonly clock: SimulatedClock }, timings: FrameworkTimings, work: (framework: ProviderFramework) => Promise<T>, faults?: EngineFaults, random?: () => number): Promise<T> {
   const framework = new ProviderFramework(handler, { timings, clock: emulator.clock, timeScale: LAMBDA_TIME_SCALE, faults, random });
   try {
     return await work(framework);
