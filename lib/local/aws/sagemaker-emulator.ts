@@ -30,7 +30,7 @@ export interface SageMakerEmulatorOptions {
   /** Simulated time an extension's payment takes. @default 90 s */
   readonly extensionPaymentDelayMs?: number;
   /** Plans whose payment fails (status Failed). @default none */
-  readonly paymentFails?: (offeringId: string) => boolean;
+  readonly paymentFails?: (offering: EmulatedPlanOffering) => boolean;
   /** How many creates find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
   /** Fixed offerings instead of generated ones. */
@@ -117,7 +117,7 @@ export class SageMakerEmulator {
   private readonly sold = new Set<string>();
   private readonly scripted: Array<{ action: string; fault: ScriptedSageMakerFault }> = [];
   private soldBeforePurchase: number;
-  private paymentFails?: (offeringId: string) => boolean;
+  private paymentFails?: (offering: EmulatedPlanOffering) => boolean;
   private endpointUrl?: string;
 
   constructor(private readonly options: SageMakerEmulatorOptions = {}) {
@@ -310,7 +310,7 @@ export class SageMakerEmulator {
     const arn = `arn:aws:sagemaker:${this.options.region ?? 'us-east-1'}:${this.options.accountId ?? '123456789012'}:training-plan/${name}`;
     const tags = new Map<string, string>((p.Tags ?? []).map((t: { Key: string; Value?: string }) => [t.Key, t.Value ?? '']));
     this.plans.set(name, {
-      name, arn, offering, createdAt: this.clock.now(), tags, paymentFails: this.paymentFails?.(offering.id) ?? false,
+      name, arn, offering, createdAt: this.clock.now(), tags, paymentFails: this.paymentFails?.(offering) ?? false,
       pendingMs: this.draw(this.options.pendingMs ?? [60_000, 300_000]), listLagMs: this.draw(this.options.listLagMs ?? [0, 90_000]), extensions: [],
     });
     return { TrainingPlanArn: arn };
