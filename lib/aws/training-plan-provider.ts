@@ -14,8 +14,11 @@ const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'training-p
  * lists them (checked 2026-12 in its generated data, iam-floyd of 2026-08), and nothing else. Tests pin this list.
  */
 export const SAGEMAKER_ACTIONS = {
-  /** No resource type in the reference: granted on "*". They read, never change. */
-  search: ['sagemaker:SearchTrainingPlanOfferings', 'sagemaker:ListTrainingPlans'],
+  /**
+   * No resource type in the reference: granted on "*". It reads, never changes. (ListTrainingPlans is
+   * not granted: the handler reads plans by name, which never lags, and never lists them.)
+   */
+  search: ['sagemaker:SearchTrainingPlanOfferings'],
   /**
    * Resource type training-plan*. Granted without a tag condition: a name this stack never bought has
    * no tags, and IAM would answer AccessDenied where SageMaker answers ResourceNotFound, which is how
@@ -100,7 +103,7 @@ export class TrainingPlanProvider extends Construct {
     accept(defaultPolicy(onEvent), [
       {
         rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
-        reason: `${SAGEMAKER_ACTIONS.search.join(', ')} have no resource type in the Service Authorization Reference, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
+        reason: `${SAGEMAKER_ACTIONS.search.join(', ')} has no resource type in the Service Authorization Reference, so IAM accepts it only on Resource "*"; it reads, never changes, and is the only action granted on "*"`,
       },
       {
         rule: 'AwsSolutions-IAM5', finding: `Resource::${nagReference(stack.resolve(plans))}`,

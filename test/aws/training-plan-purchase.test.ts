@@ -134,7 +134,7 @@ describe('IAM', () => {
     expect(actionsOf(statementsOf(template, /TrainingPlanPurchaseProviderIsCompleteRole/))).toEqual(new Set(['sagemaker:DescribeTrainingPlan']));
   });
 
-  test('only the search and list actions are granted on every resource', () => {
+  test('only the offering search is granted on every resource', () => {
     const template = Template.fromStack((() => { const s = newStack(); plan(s); return s; })());
     const onAny = statementsOf(template, /TrainingPlanPurchaseProviderOnEventRole/).filter(s => s.Resource === '*');
     expect(onAny.flatMap(s => [s.Action].flat()).filter((a: string) => a.startsWith('sagemaker:')).sort()).toEqual([...SAGEMAKER_ACTIONS.search].sort());
