@@ -9,12 +9,13 @@ import { AliPlanError, AliReservationPlan, planAlicloud } from './alicloud';
 import { AwsBlockPlan, PlanCloudError, planAws } from './aws';
 import { formatPlan } from './format';
 import { findReservations, PlanInputError } from './templates';
+import { planTrainingPlans, TrainingPlanPlan } from './training-plans';
 
-export type Plan = AwsBlockPlan | AliReservationPlan;
+export type Plan = AwsBlockPlan | TrainingPlanPlan | AliReservationPlan;
 
 export interface PlanReport {
   readonly reservations: Plan[];
-  /** What the app would pay up front for Capacity Blocks now, per currency (previews excluded). */
+  /** What the app would pay up front for Capacity Blocks and training plans now, per currency (previews and owned plans excluded). */
   readonly upfrontTotals: Record<string, number>;
   /** What the Alibaba reservations would cost per hour, per currency. */
   readonly hourlyTotals: Record<string, number>;
@@ -31,8 +32,8 @@ export interface PlanIo {
 
 const USAGE = `Usage: cdk-capacity-reservations plan [cdk.out|ros.out|TEMPLATE...] [--json] [--region REGION] [--parameters NAME=VALUE ...]
 
-Shows what every CapacityBlockPurchase and AliCapacityReservation of a synthesized app would buy now,
-and for how much, asking EC2 and ECS read-only with your usual credentials. Buys nothing.
+Shows what every CapacityBlockPurchase, TrainingPlanPurchase and AliCapacityReservation of a synthesized
+app would buy now, and for how much, asking EC2, SageMaker and ECS read-only with your usual credentials. Buys nothing.
 With no path it plans ./cdk.out and ./ros.out, whichever exist.
 
 Exit status: 0 every reservation would succeed; 2 at least one would not (each is named, with why);
@@ -77,17 +78,18 @@ export async function plan(paths: string[], options: PlanOptions = {}): Promise<
   const places = paths.length > 0 ? paths : ['cdk.out', 'ros.out'].filter(p => existsSync(p));
   if (places.length === 0) throw new PlanInputError('nothing to plan: no cdk.out or ros.out here; run `cdk synth` first, or name a template');
   const found = findReservations(places);
-  if (found.length === 0) throw new PlanInputError(`no CapacityBlockPurchase or AliCapacityReservation in ${places.join(', ')}`);
+  if (found.length === 0) throw new PlanInputError(`no CapacityBlockPurchase, TrainingPlanPurchase or AliCapacityReservation in ${places.join(', ')}`);
   const common = { region: options.region, parameters: options.parameters ?? {}, progress: options.progress ?? (() => undefined) };
   const aws = await planAws(found.filter(f => f.cloud === 'aws'), { ...common, now: options.now ?? new Date() });
+  const trainingPlans = await planTrainingPlans(found.filter(f => f.cloud === 'sagemaker'), { ...common, now: options.now ?? new Date() });
   const alicloud = await planAlicloud(found.filter(f => f.cloud === 'alicloud'), { ...common, now: options.now });
-  const reservations: Plan[] = [...aws, ...alicloud];
+  const reservations: Plan[] = [...aws, ...trainingPlans, ...alicloud];
   const upfrontTotals: Record<string, number> = {};
-  for (const p of aws) if (p.verdict === 'would-buy' && p.chosen) upfrontTotals[p.chosen.currencyCode] = (upfrontTotals[p.chosen.currencyCode] ?? 0) + p.chosen.upfrontFee;
+  for (const p of [...aws, ...trainingPlans]) if (p.verdict === 'would-buy' && p.chosen) upfrontTotals[p.chosen.currencyCode] = (upfrontTotals[p.chosen.currencyCode] ?? 0) + p.chosen.upfrontFee;
   const hourlyTotals: Record<string, number> = {};
   for (const p of alicloud) if (p.hourlyCost !== undefined && p.currency) hourlyTotals[p.currency] = (hourlyTotals[p.currency] ?? 0) + p.hourlyCost;
   const wouldFail = reservations
-    .filter(p => !['would-buy', 'preview', 'would-reserve'].includes(p.verdict))
+    .filter(p => !['would-buy', 'preview', 'would-reserve', 'owned'].includes(p.verdict))
     .map(p => ({ reservation: `${p.stack}/${p.logicalId}`, reason: `${p.verdict}: ${p.reason ?? ''}` }));
   return { reservations, upfrontTotals, hourlyTotals, wouldFail };
 }
