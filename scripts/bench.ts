@@ -22,7 +22,8 @@ import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../lib';
 import { AliCapacityReservation } from '../lib/alicloud';
 import { plan } from '../lib/plan/cli';
 import {
-  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, withLocalClouds, writeAwsTemplate, writeRosTemplate,
+  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, SageMakerCall, withAliHandler, withAwsHandler, withLocalClouds, withTrainingPlanHandler,
+  writeAwsTemplate, writeRosTemplate,
 } from '../lib/local';
 
 type Json = Record<string, any>;
@@ -345,6 +346,7 @@ function benchBundles(): Json {
   const zip = path.join(ROOT, 'assets', 'alicloud-capacity-reservation-handler', 'code.zip');
   const items = [
     { name: 'AWS Lambda handler (SDK external, claim library included)', file: aws, budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
+    { name: 'Training plan Lambda handler (SDK external, claim library included)', file: path.join(ROOT, 'assets', 'training-plan-handler', 'index.js'), budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
     { name: 'FC handler (all inlined, minified)', file: ali, budgetBytes: 300 * KB, budget: '<= 300 KB', require: true },
     { name: 'FC handler code.zip (inline in template)', file: zip, budgetBytes: undefined, budget: '', require: false },
   ];
@@ -363,7 +365,8 @@ function benchBundles(): Json {
   })), ['bundle', 'file', 'bytes', 'KiB', 'cold require ms (median of 5)', 'budget', 'meets?']));
   console.log('\nKB = 1,000 bytes; the AWS bundle\'s require time includes loading @aws-sdk/client-ec2 from node_modules');
   for (const r of rows.filter(x => x.meets !== undefined)) {
-    budgets.push({ figure: r.name.startsWith('AWS') ? 'AWS handler bundle (SDK external)' : 'FC handler bundle (inline)', measured: `${r.bytes.toLocaleString('en-US')} bytes`, budget: r.budget, meets: r.meets! });
+    const figure = r.name.startsWith('AWS') ? 'AWS handler bundle (SDK external)' : r.name.startsWith('Training') ? 'training plan handler bundle (SDK external)' : 'FC handler bundle (inline)';
+    budgets.push({ figure, measured: `${r.bytes.toLocaleString('en-US')} bytes`, budget: r.budget, meets: r.meets! });
   }
   return { bundles: rows.map(({ require: _r, ...r }) => ({ ...r, file: path.relative(ROOT, r.file), kib: round(r.kib, 2), requireMedianMs: r.requireMedianMs === undefined ? undefined : round(r.requireMedianMs, 2) })) };
 }
@@ -409,6 +412,27 @@ async function awsPhases(templateFile: string): Promise<Json> {
     await handler.onEvent({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: created.PhysicalResourceId, ResourceProperties: updatedProps });
     cut('Delete: onEvent', 1);
     return { phases, purchases: emulator.purchases.length };
+  }));
+}
+
+/**
+ * One clean TrainingPlanPurchase Create, driven as the framework drives it (onEvent, then isComplete
+ * every 30 simulated seconds): SageMaker calls by action. The plan name is read once (a name already
+ * bought is adopted, never bought again), the offerings searched once, the plan created once.
+ */
+async function trainingPlanCreate(): Promise<{ calls: SageMakerCall[]; polls: number }> {
+  return withTrainingPlanHandler({ pendingMs: [60_000, 60_000] }, (handler, emulator) => quietly(async () => {
+    const create = {
+      RequestType: 'Create', RequestId: randomUUID(), StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/bench/${randomUUID()}`, LogicalResourceId: 'Plan',
+      ResourceType: 'Custom::TrainingPlanPurchase', ResponseURL: 'https://cloudformation-custom-resource-response.invalid/presigned',
+      ResourceProperties: { InstanceType: 'ml.p5.48xlarge', InstanceCount: '4', DurationHours: '48', TargetResources: ['training-job'], MaxUpfrontFee: '8000', TrainingPlanName: 'bench-plan' },
+    };
+    const created = await handler.onEvent(create);
+    for (let poll = 1; poll <= 40; poll++) {
+      emulator.clock.advance(30_000);
+      if ((await handler.isComplete({ ...create, PhysicalResourceId: created.PhysicalResourceId, Data: created.Data })).IsComplete) return { calls: emulator.calls, polls: poll };
+    }
+    throw new Error('isComplete did not finish within 40 polls');
   }));
 }
 
@@ -500,6 +524,14 @@ async function benchLifecycles(): Promise<Json> {
     const heuristic = awsRuns[0].createOnEventCalls;
     console.log(`\ncross-check: in the rehearseAws log, ${heuristic} call(s) precede the first DescribeCapacityReservations by CapacityReservationId.1 (driven Create onEvent: ${aws.phases[0].calls.length})`);
     budgets.push({ figure: 'EC2 calls for a clean Create', measured: createMeasured, budget: 'offering pages + 1 lookup + 1 purchase + polls', meets: createMeets });
+    const plan = await trainingPlanCreate();
+    const planCalls = groupByAction(plan.calls);
+    const planOthers = plan.calls.length - (planCalls.SearchTrainingPlanOfferings ?? 0) - (planCalls.CreateTrainingPlan ?? 0) - (planCalls.DescribeTrainingPlan ?? 0);
+    const planMeets = planCalls.SearchTrainingPlanOfferings === 1 && planCalls.CreateTrainingPlan === 1 && planCalls.DescribeTrainingPlan === 1 + plan.polls && planOthers === 0;
+    const planMeasured = `${plan.calls.length} = 1 name read + ${planCalls.SearchTrainingPlanOfferings ?? 0} search + ${planCalls.CreateTrainingPlan ?? 0} create + ${plan.polls} poll(s)${planOthers ? ` + ${planOthers} other` : ''}`;
+    console.log(table([{ 'cloud': 'AWS (SageMaker)', 'phase': 'clean training plan Create (onEvent + polls)', 'calls': plan.calls.length, 'calls by action': planMeasured, 'budget': '1 name read + 1 search + 1 create + polls', 'meets?': yesNo(planMeets) }],
+      ['cloud', 'phase', 'calls', 'calls by action', 'budget', 'meets?']));
+    budgets.push({ figure: 'SageMaker calls for a clean training plan Create', measured: planMeasured, budget: '1 name read + 1 search + 1 create + polls', meets: planMeets });
     console.log('');
 
     // `npm start`-equivalent: one AWS + one Alibaba lifecycle as npm start runs them (redelivery on,
@@ -550,6 +582,7 @@ async function benchLifecycles(): Promise<Json> {
         alicloud: ali.phases.map((p: Json) => ({ phase: p.phase, status: p.status, calls: p.calls.length, callsByAction: groupByAction(p.calls) })),
       },
       cleanCreate: { calls: createCalls.length, offeringPages: pages.length, searchPasses, lookups, purchases, polls, pollCalls, others, meets: createMeets },
+      cleanTrainingPlanCreate: { calls: plan.calls.length, callsByAction: planCalls, polls: plan.polls, meets: planMeets },
       rehearseAwsCallsBeforeFirstPoll: heuristic,
       fullRehearsal: { inProcess: { ...ms(bothRuns), ok: bothOk }, rehearseScript: scriptRuns.length ? { ...ms(scriptRuns), result: scriptNote } : { skipped: scriptNote } },
     };
