@@ -21,6 +21,18 @@ test('the packaged handler bundle, claim library included, stays within 100 KB, 
   expect(bundle).toContain('require("@aws-sdk/client-ec2")');
 });
 
+test('the training plan handler is its own bundle within 100 KB, with SageMaker\'s SDK left to the Lambda runtime and no EC2 client', () => {
+  const bundle = readFileSync(join(__dirname, '..', 'assets', 'training-plan-handler', 'index.js'), 'utf8');
+  expect(bundle.length).toBeLessThan(100 * 1024);
+  expect(bundle).toContain('require("@aws-sdk/client-sagemaker")');
+  expect(bundle).not.toContain('@aws-sdk/client-ec2');
+  const assembly = JSON.parse(readFileSync(join(__dirname, '..', '.jsii'), 'utf8'));
+  expect(Object.keys(assembly.types)).toEqual(expect.arrayContaining([
+    'cdk-capacity-reservations.TrainingPlanPurchase', 'cdk-capacity-reservations.TrainingPlanPurchaseProps', 'cdk-capacity-reservations.TrainingPlanInstanceType',
+    'cdk-capacity-reservations.TrainingPlanUltraServerType', 'cdk-capacity-reservations.TrainingPlanTarget',
+  ]));
+});
+
 test('the FC handler is inlined within the 300 KB budget and carries no full ECS SDK', () => {
   const bundle = readFileSync(join(__dirname, '..', 'assets', 'alicloud-capacity-reservation-handler', 'index.js'), 'utf8');
   expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(300 * 1024);

@@ -93,6 +93,16 @@ describe('an AWS CDK app', () => {
     expect(Object.values<{ Type: string }>(template.Resources).filter(r => r.Type === 'Custom::CapacityBlockPurchase')).toHaveLength(1);
   }, 300_000);
 
+  test('synthesizes the README\'s training plan example, with the training plan handler the package ships', () => {
+    writeFileSync(join(app, 'plan.ts'), readmeBlock('training-plan-app'));
+    ok(app, 'npx cdk synth --app "npx ts-node plan.ts" --quiet');
+    const template = JSON.parse(readFileSync(join(app, 'cdk.out', 'HyperPodCapacity.template.json'), 'utf8'));
+    expect(Object.values<{ Type: string }>(template.Resources).filter(r => r.Type === 'Custom::TrainingPlanPurchase')).toHaveLength(1);
+    const assets = readdirSync(join(app, 'cdk.out')).filter(d => d.startsWith('asset.'));
+    const bundleOf = (d: string) => join(app, 'cdk.out', d, 'index.js');
+    expect(assets.some(d => existsSync(bundleOf(d)) && readFileSync(bundleOf(d), 'utf8').includes('require("@aws-sdk/client-sagemaker")'))).toBe(true);
+  }, 300_000);
+
   test('the README\'s spend limit passes the example and fails synth, naming the block, when the blocks may cost more', () => {
     const limited = `${readmeBlock('aws-app')}\n${readmeBlock('spend-limit')}`;
     writeFileSync(join(app, 'limited.ts'), limited);
