@@ -148,6 +148,11 @@ export class SageMakerEmulator {
     for (let i = 0; i < count; i++) this.scripted.push({ action, fault });
   }
 
+  /** The next create finds its offering sold to someone else just before it. */
+  public sellNextOffering(): void {
+    this.soldBeforePurchase++;
+  }
+
   /** From now on: no faults, no offering sold under a create, no failed payment. */
   public quiet(): void {
     this.faults.enabled = false;
