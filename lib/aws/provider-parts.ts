@@ -6,7 +6,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { CLAIMS_TABLE_ENV, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS } from './wire';
+import {
+  CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS,
+  RESERVED_TAG_PREFIX,
+} from './wire';
 
 /**
  * The parts every purchase provider of this library is made of (Capacity Blocks, training plans):
@@ -108,6 +111,36 @@ export function purchaseFunctions(scope: Construct, props: PurchaseFunctionsProp
   acceptFrameworkFindings(scope, onEvent, isComplete, provider);
   accept(claims.node.defaultChild as CfnResource, [{ rule: 'AwsSolutions-DDB3', reason: props.noBackupReason }]);
   return { onEvent, isComplete, claims, provider };
+}
+
+/** IAM conditions, as CloudFormation writes them: keys to values. */
+export type Conditions = Record<string, Record<string, string | string[]>>;
+
+/**
+ * The IAM conditions on the owner tag "<stack name>/<logical id>" that every purchase of this library
+ * carries: a stack's role may create only what is tagged as its own (with the idempotency tag), and
+ * change only what one of its own purchases made.
+ */
+export function ownerTagConditions(stack: Stack): { taggedForThisStack: Conditions; boughtByThisStack: Conditions } {
+  const ownedByThisStack = `${stack.stackName}/*`;
+  return {
+    taggedForThisStack: {
+      'Null': { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' },
+      'StringLike': { [`aws:RequestTag/${OWNER_TAG}`]: ownedByThisStack },
+    },
+    boughtByThisStack: { StringLike: { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack } },
+  };
+}
+
+/**
+ * After a purchase, tags are the user's: none of the library's own may be written or removed, and keys
+ * must be named (a delete naming no keys deletes every tag).
+ */
+export function userTagKeysOnly(): Conditions {
+  return {
+    'Null': { 'aws:TagKeys': 'false' },
+    'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
+  };
 }
 
 /**

@@ -2,8 +2,7 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { accept, defaultPolicy, nagReference, purchaseFunctions } from './provider-parts';
-import { IDEMPOTENCY_TAG, OWNER_TAG, RESERVED_TAG_PREFIX } from './wire';
+import { accept, defaultPolicy, nagReference, ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs); shipped in the npm package. */
 const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'capacity-block-handler');
@@ -53,14 +52,7 @@ export class CapacityBlockProvider extends Construct {
     const reservations = stack.formatArn({ service: 'ec2', resource: 'capacity-reservation', resourceName: '*' });
     // Every block this library buys carries an owner tag "<stack name>/<logical id>": this stack's role
     // may buy only blocks tagged as its own, and extend or retag only blocks another of its purchases made.
-    const ownedByThisStack = `${stack.stackName}/*`;
-    const taggedForThisStack = {
-      'Null': { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' },
-      'StringLike': { [`aws:RequestTag/${OWNER_TAG}`]: ownedByThisStack },
-    };
-    const boughtByThisStack = { StringLike: { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack } };
-    // After the purchase, tags are the user's: none of the library's own may be written or removed, and
-    // keys must be named (DeleteTags naming no keys deletes every tag).
+    const { taggedForThisStack, boughtByThisStack } = ownerTagConditions(stack);
     const userTagsOnly = userTagKeysOnly();
 
     // These Describe* actions have no resource type in the Service Authorization Reference: "*" only.
@@ -98,12 +90,4 @@ export class CapacityBlockProvider extends Construct {
     ]);
     accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);
   }
-}
-
-/** Tags the user owns may change after a purchase: keys named, none of the library's own prefix. */
-export function userTagKeysOnly(): Record<string, Record<string, string | string[]>> {
-  return {
-    'Null': { 'aws:TagKeys': 'false' },
-    'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
-  };
 }

@@ -2,9 +2,7 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { userTagKeysOnly } from './provider';
-import { accept, defaultPolicy, nagReference, purchaseFunctions } from './provider-parts';
-import { IDEMPOTENCY_TAG, OWNER_TAG } from './wire';
+import { accept, defaultPolicy, nagReference, ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs): its own bundle, with @aws-sdk/client-sagemaker external. */
 const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'training-plan-handler');
@@ -76,12 +74,7 @@ export class TrainingPlanProvider extends Construct {
     // Every plan this library buys carries an owner tag "<stack name>/<logical id>" (written by the
     // create call itself): this stack's role may buy only plans tagged as its own, and extend or
     // retag only plans one of its purchases made.
-    const ownedByThisStack = `${stack.stackName}/*`;
-    const taggedForThisStack = {
-      'Null': { [`aws:RequestTag/${IDEMPOTENCY_TAG}`]: 'false', [`aws:RequestTag/${OWNER_TAG}`]: 'false' },
-      'StringLike': { [`aws:RequestTag/${OWNER_TAG}`]: ownedByThisStack },
-    };
-    const boughtByThisStack = { StringLike: { [`aws:ResourceTag/${OWNER_TAG}`]: ownedByThisStack } };
+    const { taggedForThisStack, boughtByThisStack } = ownerTagConditions(stack);
 
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...SAGEMAKER_ACTIONS.search], resources: ['*'] }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...SAGEMAKER_ACTIONS.read], resources: [plans] }));

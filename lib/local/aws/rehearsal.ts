@@ -75,15 +75,32 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
   ec2Port = Number(new URL(await emulator.start()).port);
+  return withBundledHandler<AwsHandler, Ec2Emulator, T>(AWS_BUNDLE, emulator, 'AWS_ENDPOINT_URL_EC2', region, work);
+}
+
+/** What a rehearsal needs of a cloud emulator: a started endpoint, a clock, and a way to stop. */
+export interface StartedEmulator {
+  readonly endpoint: string;
+  readonly clock: SimulatedClock;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Lambda handler bundle (assets/…/index.js) wired to a started emulator (its SDK endpoint variable
+ * `endpointEnv`) and a fresh claims table on a local DynamoDB, on the emulator's simulated clock with
+ * budgets scaled to LAMBDA_TIME_SCALE, for the length of `work`; the environment is restored and the
+ * emulator and DynamoDB stopped afterwards. Serves every bundle with the seams of lib/aws/handler.
+ */
+export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string, emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E) => Promise<T>): Promise<T> {
   const claims = new ClaimsStore();
   await claims.start();
   const saved = { ...process.env };
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_EC2: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
+    [endpointEnv]: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
     AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
   });
   delete process.env.AWS_PROFILE;
-  const handler = loadBundle<AwsHandler>(AWS_BUNDLE);
+  const handler = loadBundle<H>(bundle);
   const realClock = handler.clock.now;
   try {
     handler.clock.now = () => emulator.clock.now();
@@ -97,8 +114,11 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
   }
 }
 
+/** The seams every handler bundle of lib/aws/handler exports for rehearsals. */
+export type BundleSeams = Pick<AwsHandler, 'clock' | 'timeouts' | 'retryPolicy' | 'purchasePolicy' | 'claimPolicy'>;
+
 /** Shrinks a handler bundle's time budgets with its simulated Lambda timeouts (any bundle with these seams). */
-export function scaleBudgets(handler: Pick<AwsHandler, 'timeouts' | 'purchasePolicy' | 'claimPolicy'>, scale: number): void {
+export function scaleBudgets(handler: Pick<BundleSeams, 'timeouts' | 'purchasePolicy' | 'claimPolicy'>, scale: number): void {
   const production = productionBudgets.get(handler.timeouts) ?? { timeouts: { ...handler.timeouts }, lookupDelayMs: handler.purchasePolicy.lookupDelayMs, pollMs: handler.claimPolicy.pollMs };
   productionBudgets.set(handler.timeouts, production);
   for (const [name, ms] of Object.entries(production.timeouts)) handler.timeouts[name] = ms * scale;

@@ -1,15 +1,12 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { requireAwsRehearsalModules } from '../modules';
-import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
-import { ClaimsStore } from './claims-store';
+import { ASSETS, findResources, Json, progressOf, quietly, RehearsalOptions } from '../resources';
 import { CloudFormationStack } from './cloudformation';
 import { FrameworkTimings, LambdaContext, ProviderFramework, timingsFromTemplate, UserFunctions } from './provider-framework';
-import { asCloudFormationDelivers, LAMBDA_TIME_SCALE, scaleBudgets, withProviderFramework } from './rehearsal';
+import { asCloudFormationDelivers, withBundledHandler, withProviderFramework } from './rehearsal';
 import { EmulatedPlanOffering, SageMakerEmulator, SageMakerEmulatorOptions } from './sagemaker-emulator';
 
-/** The onEvent function's environment variable naming its provider's claims table (lib/aws/wire.ts CLAIMS_TABLE_ENV). */
-const CLAIMS_TABLE_ENV = 'CAPACITY_BLOCK_CLAIMS_TABLE';
 const TRAINING_PLAN_BUNDLE = path.join(ASSETS, 'training-plan-handler', 'index.js');
 export const TRAINING_PLAN_TYPE = 'Custom::TrainingPlanPurchase';
 
@@ -35,26 +32,7 @@ export async function withTrainingPlanHandler<T>(options: SageMakerEmulatorOptio
   const region = options.region ?? 'us-east-1';
   const emulator = new SageMakerEmulator({ port: sageMakerPort, ...options, region });
   sageMakerPort = Number(new URL(await emulator.start()).port);
-  const claims = new ClaimsStore();
-  await claims.start();
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SAGEMAKER: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
-    AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
-  });
-  delete process.env.AWS_PROFILE;
-  const handler = loadBundle<TrainingPlanHandler>(TRAINING_PLAN_BUNDLE);
-  const realClock = handler.clock.now;
-  try {
-    handler.clock.now = () => emulator.clock.now();
-    handler.retryPolicy.waitBackoff = false;
-    scaleBudgets(handler, LAMBDA_TIME_SCALE);
-    return await work(handler, emulator);
-  } finally {
-    handler.clock.now = realClock;
-    process.env = saved;
-    await Promise.all([emulator.stop(), claims.stop()]);
-  }
+  return withBundledHandler<TrainingPlanHandler, SageMakerEmulator, T>(TRAINING_PLAN_BUNDLE, emulator, 'AWS_ENDPOINT_URL_SAGEMAKER', region, work);
 }
 
 /** What happened to one training plan in a rehearsal. */

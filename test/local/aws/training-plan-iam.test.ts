@@ -2,7 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { TrainingPlanInstanceType, TrainingPlanPurchase, TrainingPlanTarget } from '../../../lib';
 import { CloudFormationStack, quietly, SageMakerCall, TRAINING_PLAN_TYPE, withProviderFramework, withTrainingPlanHandler } from '../../../lib/local';
-import { ACCOUNT, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
+import { ACCOUNT, attributingCalls, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
 import { sageMakerAuthorizationRequests } from './sagemaker-iam';
 import { PLAN } from './training-plan-harness';
 
@@ -23,26 +23,7 @@ function policyOf(stackName: string, role: RegExp): Statement[] {
 /** Every call the handler made in a whole lifecycle (create, retag, extend, preview, delete), per function. */
 async function lifecycleCalls(stackName: string): Promise<Record<'onEvent' | 'isComplete', SageMakerCall[]>> {
   return withTrainingPlanHandler({}, async (handler, emulator) => {
-    const byFunction: Record<'onEvent' | 'isComplete', SageMakerCall[]> = { onEvent: [], isComplete: [] };
-    let attributed = 0;
-    const attribute = (fn: 'onEvent' | 'isComplete') => {
-      byFunction[fn].push(...emulator.calls.slice(attributed));
-      attributed = emulator.calls.length;
-    };
-    const traced = new Proxy(handler, {
-      get: (target, key, receiver) => {
-        const value = Reflect.get(target, key, receiver);
-        if (key !== 'onEvent' && key !== 'isComplete') return value;
-        return async (event: unknown, context: unknown) => {
-          attribute(key === 'onEvent' ? 'isComplete' : 'onEvent');
-          try {
-            return await value.call(target, event, context);
-          } finally {
-            attribute(key);
-          }
-        };
-      },
-    });
+    const { traced, byFunction } = attributingCalls(handler, () => emulator.calls);
     await quietly(() => withProviderFramework(traced, emulator, handler.providerTimings, async framework => {
       const cfn = new CloudFormationStack(framework, { stackName, logicalId: 'Plan', region: REGION, resourceType: TRAINING_PLAN_TYPE });
       await cfn.deploy({ ...PLAN, Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'cost', Value: 'a' }] });

@@ -15,12 +15,10 @@
  */
 import { DescribeTrainingPlanResponse } from '@aws-sdk/client-sagemaker';
 import { TrainingPlanAttributes, TrainingPlanWireProperties } from '../../training-plan-wire';
-import {
-  IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PREVIEW_ID_PREFIX, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS, SERVICE_TIMEOUT_SECONDS,
-} from '../../wire';
+import { OWNER_TAG, PREVIEW_ID_PREFIX } from '../../wire';
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from '../budget';
 import { underClaim } from '../claims';
-import { log, oneLine, UserError } from '../errors';
+import { failure, log, oneLine, UserError } from '../errors';
 import { iso, money } from '../format';
 import { resourceKeys, ResourceKeys } from '../keys';
 import { Ledger, propertiesDigest } from '../ledger';
@@ -303,27 +301,9 @@ function join(...notes: Array<string | undefined>): string {
   return notes.filter(Boolean).join('. ');
 }
 
-/** The reason CloudFormation shows: one line; the stack trace stays out of the logs too. */
-function failure(error: unknown): Error {
-  const reason = oneLine(error);
-  log('FAILED', { reason });
-  const result = new Error(reason);
-  result.stack = reason;
-  return result;
-}
-
 /** Seams for the local rehearsal (simulated clock, shrunk budgets, no backoff waits), as the Capacity Block bundle has them. */
-export { clock, hooks, timeouts } from '../budget';
+export { clock, hooks, providerTimings, timeouts } from '../budget';
 export { claimPolicy } from '../claims';
 export { retryPolicy } from './sagemaker';
 export { resourceKeys } from '../keys';
 export { planPurchasePolicy as purchasePolicy } from './purchase';
-
-/** The provider's clock settings (lib/aws/training-plan-provider.ts uses wire.ts's), for rehearsals of templates that lack the provider. */
-export const providerTimings = {
-  onEventTimeoutSeconds: ON_EVENT_TIMEOUT_SECONDS,
-  isCompleteTimeoutSeconds: IS_COMPLETE_TIMEOUT_SECONDS,
-  queryIntervalSeconds: QUERY_INTERVAL_SECONDS,
-  maxAttempts: Math.ceil(PROVIDER_TOTAL_TIMEOUT_SECONDS / QUERY_INTERVAL_SECONDS),
-  serviceTimeoutSeconds: SERVICE_TIMEOUT_SECONDS,
-};

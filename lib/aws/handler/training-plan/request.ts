@@ -4,6 +4,7 @@ import * as rules from '../../validation';
 import { DEFAULT_CURRENCY, DEFAULT_WAIT_TIMEOUT_SECONDS, WireTag } from '../../wire';
 import { UserError } from '../errors';
 import { Selection } from '../request';
+import { wireReaders } from '../wire-values';
 
 /** A TrainingPlanPurchase's properties, parsed and validated: what the user asked for. */
 export interface TrainingPlanRequest {
@@ -36,26 +37,7 @@ export interface TrainingPlanRequest {
  */
 export function parseTrainingPlanRequest(props: TrainingPlanWireProperties): TrainingPlanRequest {
   const errors: Array<string | undefined> = [];
-  const text = (raw: unknown): string | undefined => (raw === undefined || raw === '' ? undefined : String(raw));
-  // Read strictly: Number('') is 0 and Number('0x10') is 16.
-  const number = (name: string, raw: unknown, parse: (t: string) => number | undefined, fallback?: number): number => {
-    const given = text(raw);
-    if (given === undefined) {
-      if (fallback !== undefined) return fallback;
-      errors.push(`${name} is required`);
-      return NaN;
-    }
-    const value = parse(given);
-    if (value === undefined) errors.push(`${name} must be a plain number, got '${given}'`);
-    return value ?? NaN;
-  };
-  const flag = (name: string, raw: string | undefined): boolean => {
-    if (raw === undefined || raw === '' || raw === 'false') return false;
-    if (raw === 'true') return true;
-    errors.push(`${name} must be true or false, got '${raw}'`);
-    return false;
-  };
-  const date = (raw: string | undefined): Date | undefined => (raw ? new Date(raw) : undefined);
+  const { text, number, flag, date } = wireReaders(errors);
 
   const shape = planRules.planShapeError({
     instanceType: text(props.InstanceType) !== undefined,
