@@ -54,8 +54,6 @@ export class TrainingPlanProvider extends Construct {
   }
 
   public readonly serviceToken: string;
-  /** The onEvent role: what buys and extends the plans. */
-  public readonly grantPrincipal: iam.IPrincipal;
 
   private constructor(scope: Stack, id: string) {
     super(scope, id);
@@ -66,7 +64,6 @@ export class TrainingPlanProvider extends Construct {
       noBackupReason: 'The table holds purchase claims (one item per CloudFormation request, deleted by TTL after a day) and one ledger item per training plan resource. Point-in-time recovery would restore nothing the handler needs: a resource whose ledger is missing starts it again by reading its plan names (every name it can have bought) from SageMaker',
     });
     this.serviceToken = provider.serviceToken;
-    this.grantPrincipal = onEvent.grantPrincipal;
 
     const stack = Stack.of(this);
     const plans = stack.formatArn({ service: 'sagemaker', resource: 'training-plan', resourceName: '*' });

@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -122,7 +122,7 @@ export interface TrainingPlanPurchaseProps {
  * creates the plan exactly once under its name and waits for the payment. A training plan cannot be
  * modified, cancelled or refunded: deleting the stack leaves it to run until its end.
  */
-export class TrainingPlanPurchase extends Resource implements iam.IGrantable {
+export class TrainingPlanPurchase extends Resource implements ITaggable {
   /** The plan's ARN: pass it to a HyperPod instance group or a training job's ResourceConfig. */
   public readonly trainingPlanArn: string;
   /** The name the plan was bought under (the prop, or `<prop>-N` after a repurchase). */
@@ -149,8 +149,6 @@ export class TrainingPlanPurchase extends Resource implements iam.IGrantable {
   public readonly maxUpfrontFeeCurrency: string;
   /** True when the resource only previews: it buys nothing. */
   public readonly previewOnly: boolean;
-  /** The grant principal of the provider's onEvent role (what buys the plan). */
-  public readonly grantPrincipal: iam.IPrincipal;
 
   private readonly instanceType?: TrainingPlanInstanceType;
   private readonly targets: string[];
@@ -189,10 +187,8 @@ export class TrainingPlanPurchase extends Resource implements iam.IGrantable {
       AllowRepurchase: props.allowRepurchase ? 'true' : undefined,
       Tags: Lazy.any({ produce: () => this.tags.renderTags() }) as unknown as WireTag[],
     };
-    const provider = TrainingPlanProvider.getOrCreate(this);
-    this.grantPrincipal = provider.grantPrincipal;
     const resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
+      serviceToken: TrainingPlanProvider.getOrCreate(this).serviceToken,
       resourceType: TRAINING_PLAN_RESOURCE_TYPE,
       properties,
       serviceTimeout: Duration.seconds(SERVICE_TIMEOUT_SECONDS),
