@@ -35,6 +35,18 @@ describe('never buys twice', () => {
     expect(lastResponse(cfn).Data?.Note).toMatch(/answer was lost; nothing more was bought/);
   }));
 
+  test('an invocation that crashes right after its create leaves the intent; the late redelivery reads the name, buys nothing, and the redeploy reports the plan as it was bought', () => engine(async ({ emulator, framework, stack }) => {
+    framework.crashAfter('CreateTrainingPlanCommand');
+    const cfn = stack('twice-late');
+    expect(await cfn.deploy(PLAN)).toBe('ROLLBACK_COMPLETE'); // CloudFormation keeps the crash's FAILED
+    expect(framework.invocations.filter(i => i.fn === 'onEvent').map(i => i.outcome)).toEqual(['crash', 'ok']);
+    expect(emulator.purchases).toHaveLength(1);
+    expect(creates(emulator.calls)).toHaveLength(1);
+    expect(await cfn.deploy(PLAN)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(lastResponse(cfn).Data).toMatchObject({ OfferingId: emulator.purchases[0].offering.id, UpfrontFee: emulator.purchases[0].offering.upfrontFee });
+  }));
+
   test('a redeploy after a Create that paid and was rolled back adopts the plan, even with the stack\'s ledger gone', () => engine(async ({ emulator, stack }) => {
     const cfn = stack();
     expect(await cfn.deploy(PLAN, { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');

@@ -66,7 +66,7 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       if (errorCode(error) === 'ResourceInUse') {
         // The name exists: an earlier attempt (whose answer was lost) bought it, or someone else owns it.
         const found = await foundByName(name, keys);
-        await ledger.change(record => settle(record, name, { outcome: 'bought', arn: found.arn }));
+        await ledger.change(record => settle(record, name, { outcome: 'bought', ...found }));
         return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
       }
       if (isDefiniteRejection(error)) {
@@ -81,7 +81,7 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       log('training plan purchase outcome unknown; reading its name', { name, error: lastFailure });
       const bought = await lookForPlan(name, keys);
       if (bought) {
-        await ledger.change(record => settle(record, name, { outcome: 'bought', arn: bought }));
+        await ledger.change(record => settle(record, name, { outcome: 'bought', ...bought }));
         return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
       }
       // SageMaker does not know the name: nothing was bought, and creating it again is safe. Once.
@@ -126,27 +126,30 @@ function planOf(ledger: PlanLedger, name: string): LedgerPlan {
 
 /**
  * A name SageMaker says is in use: this resource's only if its owner tag says so (a plan's tags are
- * given in the create call, so they are there as soon as the plan is).
+ * given in the create call, so they are there as soon as the plan is). What the plan was bought with
+ * comes from its tags too: the attempt whose answer was lost may have taken another offering.
  */
-async function foundByName(name: string, keys: ResourceKeys): Promise<{ arn: string }> {
+async function foundByName(name: string, keys: ResourceKeys): Promise<Pick<LedgerPlan, 'arn' | 'offeringId' | 'upfrontFee' | 'currencyCode' | 'requestKey'>> {
   const view = await describePlan(name);
   if (!view?.TrainingPlanArn) {
     throw new UserError(`SageMaker says training plan name ${name} is in use but does not show the plan yet; nothing was bought. Deploy again in a minute`);
   }
-  const owner = (await planTags(view.TrainingPlanArn))[OWNER_TAG];
+  const tags = await planTags(view.TrainingPlanArn);
+  const owner = tags[OWNER_TAG];
   if (owner !== keys.owner) {
     throw new UserError(`Training plan name ${name} is taken by a plan this resource did not buy (${owner ? `owner ${owner}` : 'no owner tag'}); nothing was bought. Set trainingPlanName to a name of your own`);
   }
   log('the training plan of this name is already this resource\'s; nothing more was bought', { name, arn: view.TrainingPlanArn });
-  return { arn: view.TrainingPlanArn };
+  const [upfrontFee = '', currencyCode = ''] = (tags[UPFRONT_FEE_TAG] ?? '').split(' ');
+  return { arn: view.TrainingPlanArn, offeringId: tags[OFFERING_TAG] ?? '', upfrontFee, currencyCode, requestKey: tags[IDEMPOTENCY_TAG] ?? '' };
 }
 
 /** After an answer that never came: the plan by name, if SageMaker knows it (reads by name do not lag). */
-async function lookForPlan(name: string, keys: ResourceKeys): Promise<string | undefined> {
+async function lookForPlan(name: string, keys: ResourceKeys): Promise<Awaited<ReturnType<typeof foundByName>> | undefined> {
   for (let i = 0; i < planPurchasePolicy.lookups; i++) {
     if (i > 0) await sleep(planPurchasePolicy.lookupDelayMs);
     try {
-      if (await describePlan(name)) return (await foundByName(name, keys)).arn;
+      if (await describePlan(name)) return await foundByName(name, keys);
       return undefined;
     } catch (error) {
       if (error instanceof UserError) throw error;
