@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -9,6 +9,78 @@ import * as planRules from './training-plan-validation';
 import { MAX_TRAINING_PLAN_NAME_LENGTH, TRAINING_PLAN_RESOURCE_TYPE, TrainingPlanAttributeName, TrainingPlanWireProperties } from './training-plan-wire';
 import * as rules from './validation';
 import { DEFAULT_CURRENCY, SERVICE_TIMEOUT_SECONDS, WireTag } from './wire';
+
+/** A SageMaker training plan: bought by TrainingPlanPurchase or imported by ARN. */
+export interface ITrainingPlan extends IResource {
+  /**
+   * The plan's ARN.
+   * @attribute
+   */
+  readonly trainingPlanArn: string;
+
+  /**
+   * A HyperPod instance group that runs on this plan: `group` with `trainingPlanArn` set.
+   *
+   * @param group the instance group of a `sagemaker.CfnCluster`
+   */
+  instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty;
+
+  /**
+   * Lets `grantee` start work on this plan: the create (and update) calls of its targets, authorized
+   * on the plan and its reserved capacity.
+   *
+   * @param grantee who submits the training jobs or creates the cluster
+   */
+  grantUse(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** The create calls SageMaker authorizes on a plan, per target resource. */
+const USE_ACTIONS: Record<string, string[]> = {
+  'training-job': ['sagemaker:CreateTrainingJob'],
+  'hyperpod-cluster': ['sagemaker:CreateCluster', 'sagemaker:UpdateCluster'],
+  'endpoint': ['sagemaker:CreateEndpoint'],
+  'studio-apps': ['sagemaker:CreateApp'],
+};
+
+abstract class TrainingPlanBase extends Resource implements ITrainingPlan {
+  public abstract readonly trainingPlanArn: string;
+  /**
+   * What the plan serves; undefined when not known (an imported plan).
+   * @internal
+   */
+  protected abstract readonly _targets?: string[];
+  /**
+   * The instance type it reserves, when known.
+   * @internal
+   */
+  protected abstract readonly _instanceType?: string;
+
+  public instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
+    this._assertUsableFor(`HyperPod instance group ${group.instanceGroupName}`, 'hyperpod-cluster');
+    if (this._instanceType && !Token.isUnresolved(group.instanceType) && group.instanceType !== this._instanceType) {
+      throw new Error(`HyperPod instance group ${group.instanceGroupName} has instanceType ${group.instanceType}, but training plan ${this.node.path} reserves ${this._instanceType}; use the same instance type`);
+    }
+    return { ...group, trainingPlanArn: this.trainingPlanArn };
+  }
+
+  public grantUse(grantee: iam.IGrantable): iam.Grant {
+    this._assertUsableFor(`grantUse(${grantee.grantPrincipal})`);
+    const targets = this._targets ?? Object.keys(USE_ACTIONS);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...new Set(targets.flatMap(t => USE_ACTIONS[t] ?? []))],
+      // A plan's capacity is held in reserved-capacity resources whose ARNs SageMaker assigns.
+      resourceArns: [this.trainingPlanArn, Stack.of(this).formatArn({ service: 'sagemaker', resource: 'reserved-capacity', resourceName: '*' })],
+    });
+  }
+
+  /** @internal */
+  protected _assertUsableFor(what: string, target?: string): void {
+    if (target && this._targets && !this._targets.includes(target)) {
+      throw new Error(`TrainingPlanPurchase ${this.node.path} targets ${this._targets.join(', ')}, so ${what} cannot use it; add TrainingPlanTarget.HYPERPOD_CLUSTER to targetResources`);
+    }
+  }
+}
 
 /** Properties of a TrainingPlanPurchase. */
 export interface TrainingPlanPurchaseProps {
@@ -122,7 +194,20 @@ export interface TrainingPlanPurchaseProps {
  * creates the plan exactly once under its name and waits for the payment. A training plan cannot be
  * modified, cancelled or refunded: deleting the stack leaves it to run until its end.
  */
-export class TrainingPlanPurchase extends Resource implements ITaggable {
+export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable {
+  /**
+   * Import a training plan bought elsewhere (the console, another stack) by its ARN. Its targets are
+   * not known here, so grantUse grants the create calls of every target.
+   */
+  public static fromTrainingPlanArn(scope: Construct, id: string, trainingPlanArn: string): ITrainingPlan {
+    class Import extends TrainingPlanBase {
+      public readonly trainingPlanArn = trainingPlanArn;
+      protected readonly _targets = undefined;
+      protected readonly _instanceType = undefined;
+    }
+    return new Import(scope, id);
+  }
+
   /** The plan's ARN: pass it to a HyperPod instance group or a training job's ResourceConfig. */
   public readonly trainingPlanArn: string;
   /** The name the plan was bought under (the prop, or `<prop>-N` after a repurchase). */
@@ -150,16 +235,18 @@ export class TrainingPlanPurchase extends Resource implements ITaggable {
   /** True when the resource only previews: it buys nothing. */
   public readonly previewOnly: boolean;
 
-  private readonly instanceType?: TrainingPlanInstanceType;
-  private readonly targets: string[];
+  /** @internal */
+  protected readonly _instanceType?: string;
+  /** @internal */
+  protected readonly _targets: string[];
 
   constructor(scope: Construct, id: string, props: TrainingPlanPurchaseProps) {
     super(scope, id);
     const errors = literalPropErrors(props);
     if (errors.length > 0) throw new Error(`TrainingPlanPurchase ${this.node.path}: ${errors.join('; ')}`);
     this.previewOnly = props.previewOnly === true;
-    this.instanceType = props.instanceType;
-    this.targets = props.targetResources.map(t => t.value);
+    this._instanceType = props.instanceType?.name;
+    this._targets = props.targetResources.map(t => t.value);
     this.maxUpfrontFee = props.maxUpfrontFee;
     this.maxUpfrontFeeCurrency = props.currencyCode ?? DEFAULT_CURRENCY;
     Annotations.of(this).addInfo(this.previewOnly
@@ -175,7 +262,7 @@ export class TrainingPlanPurchase extends Resource implements ITaggable {
       UltraServerType: props.ultraServerType?.name,
       UltraServerCount: props.ultraServerCount === undefined ? undefined : numberToWire(props.ultraServerCount),
       DurationHours: props.duration.isUnresolved() ? Token.asString(props.duration.toHours()) : String(props.duration.toHours({ integral: false })),
-      TargetResources: this.targets,
+      TargetResources: this._targets,
       MaxUpfrontFee: numberToWire(props.maxUpfrontFee),
       CurrencyCode: props.currencyCode,
       EarliestStart: props.earliestStart?.toISOString(),
@@ -205,49 +292,10 @@ export class TrainingPlanPurchase extends Resource implements ITaggable {
     this.purchasedOfferingId = attr('OfferingId');
   }
 
-  /**
-   * A HyperPod instance group that runs on this plan: `group` with `trainingPlanArn` set. The plan
-   * must target HYPERPOD_CLUSTER, and the group's instance type, if literal, must be the plan's.
-   *
-   * @param group the instance group of a `sagemaker.CfnCluster`
-   */
-  public instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
-    this.assertUsableFor('hyperpod-cluster', `HyperPod instance group ${group.instanceGroupName}`);
-    if (this.instanceType && !Token.isUnresolved(group.instanceType) && group.instanceType !== this.instanceType.name) {
-      throw new Error(`HyperPod instance group ${group.instanceGroupName} has instanceType ${group.instanceType}, but training plan ${this.node.path} reserves ${this.instanceType.name}; use the same instance type`);
-    }
-    return { ...group, trainingPlanArn: this.trainingPlanArn };
-  }
-
-  /**
-   * Lets `grantee` start work on this plan: the create (and update) calls of each target the plan
-   * serves, authorized on the plan too (sagemaker:CreateTrainingJob for training jobs,
-   * CreateCluster/UpdateCluster for HyperPod, CreateEndpoint for endpoints, CreateApp for Studio apps).
-   *
-   * @param grantee who submits the training jobs or creates the cluster
-   */
-  public grantUse(grantee: iam.IGrantable): iam.Grant {
-    this.assertUsableFor(undefined, `grantUse(${grantee.grantPrincipal})`);
-    const actions: Record<string, string[]> = {
-      'training-job': ['sagemaker:CreateTrainingJob'],
-      'hyperpod-cluster': ['sagemaker:CreateCluster', 'sagemaker:UpdateCluster'],
-      'endpoint': ['sagemaker:CreateEndpoint'],
-      'studio-apps': ['sagemaker:CreateApp'],
-    };
-    const stack = Stack.of(this);
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...new Set(this.targets.flatMap(t => actions[t] ?? []))],
-      // A plan's capacity is held in reserved-capacity resources whose ARNs SageMaker assigns.
-      resourceArns: [this.trainingPlanArn, stack.formatArn({ service: 'sagemaker', resource: 'reserved-capacity', resourceName: '*' })],
-    });
-  }
-
-  private assertUsableFor(target: string | undefined, what: string): void {
+  /** @internal */
+  protected _assertUsableFor(what: string, target?: string): void {
     if (this.previewOnly) throw new Error(`TrainingPlanPurchase ${this.node.path} is previewOnly and buys nothing, so ${what} cannot use it; remove previewOnly first`);
-    if (target && !this.targets.includes(target)) {
-      throw new Error(`TrainingPlanPurchase ${this.node.path} targets ${this.targets.join(', ')}, so ${what} cannot use it; add TrainingPlanTarget.HYPERPOD_CLUSTER to targetResources`);
-    }
+    super._assertUsableFor(what, target);
   }
 
   private literalTags(): WireTag[] {

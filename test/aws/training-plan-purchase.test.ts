@@ -190,6 +190,21 @@ describe('using the plan', () => {
     });
   });
 
+  test('a plan bought elsewhere is imported by ARN: it runs a HyperPod instance group, and grantUse grants every target\'s create calls on it', () => {
+    const stack = newStack();
+    const arn = 'arn:aws:sagemaker:us-east-2:123456789012:training-plan/console-plan';
+    const imported = TrainingPlanPurchase.fromTrainingPlanArn(stack, 'Imported', arn);
+    expect(imported.instanceGroup({ instanceGroupName: 'g', instanceType: 'ml.p4d.24xlarge', instanceCount: 1, executionRole: 'r' })).toMatchObject({ trainingPlanArn: arn });
+    imported.grantUse(new iam.Role(stack, 'User', { assumedBy: new iam.AccountRootPrincipal() }));
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({
+        Action: ['sagemaker:CreateTrainingJob', 'sagemaker:CreateCluster', 'sagemaker:UpdateCluster', 'sagemaker:CreateEndpoint', 'sagemaker:CreateApp'],
+        Resource: [arn, Match.anyValue()],
+      })] },
+    });
+    Template.fromStack(stack).resourceCountIs(RESOURCE_TYPE, 0);
+  });
+
   test('fails to use a previewOnly plan', () => {
     const stack = newStack();
     expect(() => plan(stack, { previewOnly: true }).grantUse(new iam.AccountRootPrincipal())).toThrow(/is previewOnly and buys nothing/);
