@@ -109,6 +109,13 @@ export interface TrainingPlanPurchaseProps {
    */
   readonly ultraServerCount?: number;
 
+  /**
+   * UltraServer plans: how many instances of each UltraServer SageMaker keeps spare, for resiliency
+   * (`SpareInstanceCountPerUltraServer`).
+   * @default - SageMaker's default (1)
+   */
+  readonly spareInstanceCountPerUltraServer?: number;
+
   /** How long the plan lasts, in whole hours as SageMaker sells them (at most 182 days). */
   readonly duration: Duration;
 
@@ -261,6 +268,7 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
       InstanceCount: props.instanceCount === undefined ? undefined : numberToWire(props.instanceCount),
       UltraServerType: props.ultraServerType?.name,
       UltraServerCount: props.ultraServerCount === undefined ? undefined : numberToWire(props.ultraServerCount),
+      SpareInstanceCountPerUltraServer: props.spareInstanceCountPerUltraServer === undefined ? undefined : numberToWire(props.spareInstanceCountPerUltraServer),
       DurationHours: props.duration.isUnresolved() ? Token.asString(props.duration.toHours()) : String(props.duration.toHours({ integral: false })),
       TargetResources: this._targets,
       MaxUpfrontFee: numberToWire(props.maxUpfrontFee),
@@ -316,6 +324,7 @@ function literalPropErrors(props: TrainingPlanPurchaseProps): string[] {
   }));
   if (literal(props.instanceCount)) errors.push(planRules.planCountError('instanceCount', props.instanceCount));
   if (literal(props.ultraServerCount)) errors.push(planRules.planCountError('ultraServerCount', props.ultraServerCount));
+  if (literal(props.spareInstanceCountPerUltraServer)) errors.push(planRules.spareInstancesError(props.spareInstanceCountPerUltraServer, props.ultraServerType !== undefined));
   if (literal(props.maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(props.maxUpfrontFee));
   if (literal(props.currencyCode)) errors.push(rules.currencyCodeError(props.currencyCode));
   errors.push(planRules.targetResourcesError(props.targetResources.map(t => t.value)));

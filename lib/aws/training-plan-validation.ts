@@ -52,6 +52,12 @@ export function planCountError(name: 'instanceCount' | 'ultraServerCount', count
   return Number.isInteger(count) && count >= 1 ? undefined : `${name} must be a whole number, 1 or more, got ${count}`;
 }
 
+/** Spare instances are kept per UltraServer: a whole number, for UltraServer plans only. */
+export function spareInstancesError(count: number, ultraservers: boolean): string | undefined {
+  if (!ultraservers) return `spareInstanceCountPerUltraServer applies to UltraServer plans only; set ultraServerType and ultraServerCount, or remove it, got ${count}`;
+  return Number.isInteger(count) && count >= 0 ? undefined : `spareInstanceCountPerUltraServer must be a whole number, 0 or more, got ${count}`;
+}
+
 /** SageMaker sells whole hours, up to 182 days. */
 export function planDurationError(hours: number): string | undefined {
   return Number.isInteger(hours) && hours >= 1 && hours <= MAX_TRAINING_PLAN_HOURS

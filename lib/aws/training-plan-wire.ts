@@ -16,6 +16,8 @@ export interface TrainingPlanWireProperties {
   /** UltraServer plans: the UltraServer type and count. */
   readonly UltraServerType?: string;
   readonly UltraServerCount?: string;
+  /** UltraServer plans: spare instances per UltraServer (SageMaker's default: 1). */
+  readonly SpareInstanceCountPerUltraServer?: string;
   readonly DurationHours: string;
   /** SageMaker `TargetResources` (training-job, hyperpod-cluster, endpoint, studio-apps). */
   readonly TargetResources: string[];

@@ -106,13 +106,13 @@ describe('custom resource properties', () => {
   test('an UltraServer plan, the window, selection, name and options are written when given', () => {
     const stack = newStack();
     plan(stack, {
-      instanceType: undefined, instanceCount: undefined, ultraServerType: TrainingPlanUltraServerType.ML_U_P6E_GB200X72, ultraServerCount: 1,
+      instanceType: undefined, instanceCount: undefined, ultraServerType: TrainingPlanUltraServerType.ML_U_P6E_GB200X72, ultraServerCount: 1, spareInstanceCountPerUltraServer: 2,
       earliestStart: new Date('2030-01-01T00:00:00Z'), latestEnd: new Date('2030-02-01T00:00:00Z'), selection: OfferingSelection.EARLIEST_START,
       trainingPlanName: 'frontier-run-7', currencyCode: 'EUR', waitTimeout: Duration.minutes(10), allowRepurchase: true,
       targetResources: [TrainingPlanTarget.TRAINING_JOB, TrainingPlanTarget.of('studio-apps')],
     });
     Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, {
-      UltraServerType: 'ml.u-p6e-gb200x72', UltraServerCount: '1', InstanceType: Match.absent(), EarliestStart: '2030-01-01T00:00:00.000Z', LatestEnd: '2030-02-01T00:00:00.000Z',
+      UltraServerType: 'ml.u-p6e-gb200x72', UltraServerCount: '1', SpareInstanceCountPerUltraServer: '2', InstanceType: Match.absent(), EarliestStart: '2030-01-01T00:00:00.000Z', LatestEnd: '2030-02-01T00:00:00.000Z',
       Selection: 'EARLIEST_START', TrainingPlanName: 'frontier-run-7', CurrencyCode: 'EUR', WaitTimeoutSeconds: '600', AllowRepurchase: 'true', TargetResources: ['training-job', 'studio-apps'],
     });
   });
@@ -216,6 +216,8 @@ describe('validation at synth', () => {
     ['instances and UltraServers', { ultraServerType: TrainingPlanUltraServerType.ML_U_P6E_GB200X72, ultraServerCount: 1 }, /cannot be combined; set one pair/],
     ['no instance count', { instanceCount: undefined }, /needs instanceType and instanceCount .*; set instanceCount/],
     ['a fractional instance count', { instanceCount: 1.5 }, /instanceCount must be a whole number, 1 or more, got 1\.5/],
+    ['spare instances for an instance plan', { spareInstanceCountPerUltraServer: 1 }, /spareInstanceCountPerUltraServer applies to UltraServer plans only/],
+    ['a negative spare count', { instanceType: undefined, instanceCount: undefined, ultraServerType: TrainingPlanUltraServerType.ML_U_P6E_GB200X36, ultraServerCount: 1, spareInstanceCountPerUltraServer: -1 }, /spareInstanceCountPerUltraServer must be a whole number, 0 or more, got -1/],
     ['a fractional duration', { duration: Duration.minutes(90) }, /duration must be whole hours from 1 to 4368 \(182 days\), got 1\.5 h/],
     ['a duration over 182 days', { duration: Duration.days(183) }, /duration must be whole hours from 1 to 4368/],
     ['no target', { targetResources: [] }, /targetResources must name at least one of training-job, hyperpod-cluster, endpoint, studio-apps/],

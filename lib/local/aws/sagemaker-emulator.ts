@@ -75,6 +75,8 @@ export interface EmulatedPlan {
   readonly pendingMs: number;
   readonly listLagMs: number;
   readonly extensions: EmulatedPlanExtension[];
+  /** UltraServer plans: spare instances per UltraServer, as created (SageMaker's default 1). */
+  readonly spareInstancesPerUltraServer?: number;
 }
 
 export type ScriptedSageMakerFault = 'lostAnswer' | 'serverError' | 'hang' | 'throttle';
@@ -317,6 +319,7 @@ export class SageMakerEmulator {
     this.plans.set(name, {
       name, arn, offering, createdAt: this.clock.now(), tags, paymentFails: this.paymentFails?.(offering) ?? false,
       pendingMs: this.draw(this.options.pendingMs ?? [60_000, 300_000]), listLagMs: this.draw(this.options.listLagMs ?? [0, 90_000]), extensions: [],
+      spareInstancesPerUltraServer: offering.ultraServerType ? Number(p.SpareInstanceCountPerUltraServer ?? 1) : undefined,
     });
     return { TrainingPlanArn: arn };
   }
@@ -341,7 +344,7 @@ export class SageMakerEmulator {
       TrainingPlanArn: plan.arn, TrainingPlanName: plan.name, Status: status, ...(status === 'Failed' ? { StatusMessage: 'Payment for the training plan failed' } : {}),
       DurationHours: this.paidHours(plan), DurationMinutes: 0, StartTime: seconds(o.startTime), EndTime: seconds(end), UpfrontFee: o.upfrontFee, CurrencyCode: o.currencyCode,
       TotalInstanceCount: o.instanceCount, AvailableInstanceCount: active, InUseInstanceCount: 0, ...(detail ? { UnhealthyInstanceCount: 0 } : {}),
-      ...(o.ultraServerType ? { TotalUltraServerCount: o.ultraServerCount } : {}), TargetResources: o.targetResources,
+      ...(o.ultraServerType ? { TotalUltraServerCount: o.ultraServerCount, ...(detail ? { AvailableSpareInstanceCount: status === 'Active' ? (plan.spareInstancesPerUltraServer ?? 0) * (o.ultraServerCount ?? 0) : 0 } : {}) } : {}), TargetResources: o.targetResources,
       ReservedCapacitySummaries: [{
         ReservedCapacityArn: `arn:aws:sagemaker:${this.options.region ?? 'us-east-1'}:${this.options.accountId ?? '123456789012'}:reserved-capacity/${plan.name}-rc-1`,
         ReservedCapacityType: o.ultraServerType ? 'UltraServer' : 'Instance', UltraServerType: o.ultraServerType, UltraServerCount: o.ultraServerCount,

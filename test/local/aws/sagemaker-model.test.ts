@@ -41,8 +41,8 @@ async function exercise() {
       await cfn.deploy({ ...PLAN, PreviewOnly: 'true' });
       await cfn.destroy();
       const ultra = stack('once', 'ModelUltra');
-      const status = await ultra.deploy({ UltraServerType: 'ml.u-p6e-gb200x72', UltraServerCount: '1', DurationHours: '24', TargetResources: ['hyperpod-cluster'], MaxUpfrontFee: '100000', TrainingPlanName: 'frontier' });
-      return { reads, parametersRead: emulator.parametersRead, answers: emulator.answers, status, extensions: emulator.purchases[0].extensions.length };
+      const status = await ultra.deploy({ UltraServerType: 'ml.u-p6e-gb200x72', UltraServerCount: '1', SpareInstanceCountPerUltraServer: '2', DurationHours: '24', TargetResources: ['hyperpod-cluster'], MaxUpfrontFee: '100000', TrainingPlanName: 'frontier' });
+      return { reads, parametersRead: emulator.parametersRead, answers: emulator.answers, status, extensions: emulator.purchases[0].extensions.length, spare: emulator.purchases[1]?.spareInstancesPerUltraServer };
     } finally {
       Object.assign(saved, { afterCall: (_c: string, output: unknown) => output });
     }
@@ -56,6 +56,8 @@ test('the flows exercise every action the emulator serves to the handler, the Ul
   expect([...new Set(seen.answers.map(a => a.action))]).toEqual(expect.arrayContaining(SERVED));
   expect(seen.status).toBe('CREATE_COMPLETE');
   expect(seen.extensions).toBe(1);
+  expect(seen.spare).toBe(2);
+  expect([...seen.parametersRead.get('CreateTrainingPlan')!]).toContain('SpareInstanceCountPerUltraServer');
 });
 
 test('every request key the emulator reads is in the SageMaker model of its operation', () => {

@@ -55,6 +55,7 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       const answer = await sageMakerPurchases.send(new CreateTrainingPlanCommand({
         TrainingPlanName: name,
         TrainingPlanOfferingId: offering.id,
+        SpareInstanceCountPerUltraServer: request.spareInstanceCountPerUltraServer,
         Tags: purchaseTags(request, keys, offering),
       }), sageMakerCallOptions());
       log('bought training plan', { name, arn: answer.TrainingPlanArn, offeringId: offering.id, upfrontFee: decimalMoney(offering.upfrontFeeText, offering.currencyCode) });

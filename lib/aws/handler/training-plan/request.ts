@@ -14,6 +14,8 @@ export interface TrainingPlanRequest {
   /** UltraServer plans: the type and count (absent for instance plans). */
   readonly ultraServerType?: string;
   readonly ultraServerCount?: number;
+  /** UltraServer plans: spare instances per UltraServer (absent: SageMaker's default). */
+  readonly spareInstanceCountPerUltraServer?: number;
   readonly durationHours: number;
   readonly targetResources: string[];
   readonly maxUpfrontFee: number;
@@ -51,6 +53,7 @@ export function parseTrainingPlanRequest(props: TrainingPlanWireProperties): Tra
   const instanceCount = ultraservers || shape ? undefined : number('instanceCount', props.InstanceCount, rules.parseWholeNumber);
   const ultraServerType = ultraservers ? text(props.UltraServerType) : undefined;
   const ultraServerCount = ultraservers && !shape ? number('ultraServerCount', props.UltraServerCount, rules.parseWholeNumber) : undefined;
+  const spare = text(props.SpareInstanceCountPerUltraServer) === undefined ? undefined : number('spareInstanceCountPerUltraServer', props.SpareInstanceCountPerUltraServer, rules.parseWholeNumber);
   const durationHours = number('duration (hours)', props.DurationHours, rules.parseDecimal);
   const maxUpfrontFee = number('maxUpfrontFee', props.MaxUpfrontFee, rules.parseDecimal);
   const waitTimeoutSeconds = number('waitTimeout (seconds)', props.WaitTimeoutSeconds, rules.parseDecimal, DEFAULT_WAIT_TIMEOUT_SECONDS);
@@ -66,6 +69,7 @@ export function parseTrainingPlanRequest(props: TrainingPlanWireProperties): Tra
   if (ultraServerType !== undefined) errors.push(planRules.trainingPlanUltraServerTypeError(ultraServerType));
   if (instanceCount !== undefined && !Number.isNaN(instanceCount)) errors.push(planRules.planCountError('instanceCount', instanceCount));
   if (ultraServerCount !== undefined && !Number.isNaN(ultraServerCount)) errors.push(planRules.planCountError('ultraServerCount', ultraServerCount));
+  if (spare !== undefined && !Number.isNaN(spare)) errors.push(planRules.spareInstancesError(spare, ultraservers));
   if (!Number.isNaN(durationHours)) errors.push(planRules.planDurationError(durationHours));
   if (!Number.isNaN(maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(maxUpfrontFee));
   if (!Number.isNaN(waitTimeoutSeconds)) errors.push(rules.waitTimeoutError(waitTimeoutSeconds));
@@ -80,7 +84,7 @@ export function parseTrainingPlanRequest(props: TrainingPlanWireProperties): Tra
   const found = errors.filter((e): e is string => e !== undefined);
   if (found.length > 0) throw new UserError(`Invalid TrainingPlanPurchase properties: ${found.join('; ')}`);
   return {
-    instanceType, instanceCount, ultraServerType, ultraServerCount, durationHours, targetResources, maxUpfrontFee,
+    instanceType, instanceCount, ultraServerType, ultraServerCount, spareInstanceCountPerUltraServer: spare, durationHours, targetResources, maxUpfrontFee,
     maxUpfrontFeeText: String(props.MaxUpfrontFee), currencyCode, earliestStart, latestEnd, selection, trainingPlanName,
     previewOnly, waitTimeoutSeconds, allowRepurchase, tags,
   };

@@ -64,6 +64,7 @@ export function changesThePlan(old: Partial<TrainingPlanRequest>, request: Train
   const time = (d?: Date) => d?.getTime();
   return old.instanceType !== request.instanceType || old.instanceCount !== request.instanceCount
     || old.ultraServerType !== request.ultraServerType || old.ultraServerCount !== request.ultraServerCount
+    || old.spareInstanceCountPerUltraServer !== request.spareInstanceCountPerUltraServer
     || old.durationHours !== request.durationHours || [...(old.targetResources ?? [])].sort().join() !== [...request.targetResources].sort().join()
     || time(old.earliestStart) !== time(request.earliestStart) || time(old.latestEnd) !== time(request.latestEnd);
 }
