@@ -36,13 +36,30 @@ console.log(`${aws}: ${kib(aws)}`);
 const trainingPlan = await bundle('lib/aws/handler/training-plan/index.ts', 'assets/training-plan-handler', { external: ['@aws-sdk/*'] });
 console.log(`${trainingPlan}: ${kib(trainingPlan)}`);
 
+// Shipped once, zipped: the template inlines the zip, and the ROS rehearsal reads index.js out of it.
 const aliDir = 'assets/alicloud-capacity-reservation-handler';
 const ali = await bundle('lib/alicloud/handler/index.ts', aliDir, {});
 // A fixed timestamp keeps the zip, and so the template, byte-for-byte reproducible.
 writeFileSync(`${aliDir}/code.zip`, zipSync({ 'index.js': readFileSync(ali) }, { level: 9, mtime: new Date('2020-01-01T00:00:00Z') }));
-console.log(`${ali}: ${kib(ali)} (zipped ${kib(`${aliDir}/code.zip`)})`);
+console.log(`${ali}: ${kib(ali)} (zipped ${kib(`${aliDir}/code.zip`)}, shipped zipped only)`);
+rmSync(ali);
 
-const cli = await bundle('lib/plan/cli.ts', 'assets/cli', {});
+// The AWS SDK's ES modules let esbuild drop what the CLI does not call. Its schema module writes most
+// object keys as computed names (`{ [_xN]: "…" }`), which esbuild must keep as possible side effects,
+// and so keeps every schema of EC2's API (~1 MB); the keys are string constants of the same module,
+// so they are written as the strings they are, and the unused schemas go.
+const literalSchemaKeys = {
+  name: 'literal-schema-keys',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, 'utf8');
+      const strings = new Map([...source.matchAll(/^const (_\w+) = ("[^"\\]*");$/gm)].map(m => [m[1], m[2]]));
+      return { contents: source.replace(/\[(_\w+)\]:/g, (key, name) => (strings.has(name) ? `${strings.get(name)}:` : key)), loader: 'js' };
+    });
+  },
+};
+// The ES modules import Node built-ins dynamically; as require() they load in any host (Jest's VM too).
+const cli = await bundle('lib/plan/cli.ts', 'assets/cli', { mainFields: ['module', 'main'], plugins: [literalSchemaKeys], supported: { 'dynamic-import': false } });
 console.log(`${cli}: ${kib(cli)}`);
 
 // The emulators' XML writer and ACS3 signer, so `cdk-capacity-reservations/local` installs nothing extra.

@@ -1,5 +1,8 @@
-import { readFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
+import { unzipSync } from 'fflate';
+import * as semver from 'semver';
 
 /** jsii compiles the AWS API for Python, Java, .NET and Go; `npm test` builds first, so .jsii exists. */
 test('the jsii assembly exports the AWS API with every language target', () => {
@@ -34,7 +37,7 @@ test('the training plan handler is its own bundle within 100 KB, with SageMaker\
 });
 
 test('the FC handler is inlined within the 300 KB budget and carries no full ECS SDK', () => {
-  const bundle = readFileSync(join(__dirname, '..', 'assets', 'alicloud-capacity-reservation-handler', 'index.js'), 'utf8');
+  const bundle = Buffer.from(unzipSync(readFileSync(join(__dirname, '..', 'assets', 'alicloud-capacity-reservation-handler', 'code.zip')))['index.js']).toString('utf8');
   expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(300 * 1024);
   expect(bundle).not.toMatch(/require\("@alicloud\/ecs20140526"\)/);
   expect(bundle).toContain('ACS3-HMAC-SHA256');
@@ -47,4 +50,45 @@ test('the alicloud subpath is exported and compiled for JavaScript users', () =>
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled output, loaded by path as a consumer would
   const compiled = require(join(__dirname, '..', 'lib', 'alicloud', 'index.js'));
   expect(typeof compiled.AliCapacityReservation).toBe('function');
+});
+
+/** Budgets for what a user downloads (`npm run bench` prints the same figures). */
+/**
+ * The tarball budget was 600 KB before training plans; TrainingPlanPurchase adds about 190 kB packed
+ * (its own handler bundle, SageMaker in the plan CLI, the construct, the SageMaker emulator, API docs).
+ */
+const PACKAGE_BUDGETS = { cliBundleBytes: 650 * 1000, tarballBytes: 720 * 1000 };
+
+test('the plan CLI bundle, its SDKs included, stays within its budget', () => {
+  expect(statSync(join(__dirname, '..', 'assets', 'cli', 'index.js')).size).toBeLessThanOrEqual(PACKAGE_BUDGETS.cliBundleBytes);
+});
+
+test('the tarball ships each artefact once (the FC handler only as the zip the template inlines) within its budget', () => {
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const files: string[] = packed.files.map((f: { path: string }) => f.path);
+
+  expect(files.filter(f => f.startsWith('assets/')).sort()).toEqual([
+    'assets/alicloud-capacity-reservation-handler/code.zip',
+    'assets/capacity-block-handler/index.js',
+    'assets/cli/index.js',
+    'assets/local-vendor/index.js',
+    'assets/training-plan-handler/index.js',
+  ]);
+  expect(files.filter(f => /(^|\/)(handler|plan)\//.test(f) || /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+  expect(packed.size).toBeLessThanOrEqual(PACKAGE_BUDGETS.tarballBytes);
+});
+
+test('the engines range is one every runtime dependency supports, the Node.js running the tests is in it, and the README states it', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  const range: string = pkg.engines.node;
+  // aws-cdk-lib (the peer), the AWS SDK (bundled into the plan CLI) and dynalite (the ./local AWS rehearsal).
+  const needs = Object.fromEntries(['aws-cdk-lib', '@aws-sdk/client-ec2', 'dynalite'].map(name => [name, JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).engines.node]));
+
+  expect(Object.entries(needs).filter(([, theirs]) => !semver.subset(range, theirs))).toEqual([]);
+  expect(semver.satisfies(process.version, range)).toBe(true);
+  expect(readFileSync(join(__dirname, '..', 'README.md'), 'utf8')).toContain(`\`engines\`: \`node ${range}\``);
+});
+
+test('the jsii assembly says how stable the API is', () => {
+  expect(JSON.parse(readFileSync(join(__dirname, '..', '.jsii'), 'utf8')).docs?.stability).toBe('experimental');
 });

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -6,19 +7,22 @@ import { Construct } from 'constructs';
 import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../../lib';
 
 /**
- * A training team's stack: four H100 nodes for two days at no more than $6,500, a launch template
- * that lands instances in the block, and a warning 40 minutes before the block ends.
+ * A training team's stack: four H100 nodes for two days at no more than $6,500, an Auto Scaling group
+ * of four nodes that launch into the block (in its zone, from a launch template that targets it), and
+ * a warning 40 minutes before the block ends.
  */
 export class TrainingCapacityStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
 
+    // A Capacity Block lives in one Availability Zone: pin it to the zone of the nodes' subnets.
+    const zone = `${this.region}a`;
     const block = new CapacityBlockPurchase(this, 'TrainingBlock', {
       instanceType: CapacityBlockInstanceType.P5_48XLARGE,
       instanceCount: 4,
       duration: Duration.days(2),
       maxUpfrontFee: 6_500, // 4 x 48 h at ~$31 per instance-hour is ~$6,040 today
-      availabilityZone: `${this.region}a`,
+      availabilityZone: zone,
       tags: { project: 'llm-pretraining' },
     });
     Tags.of(this).add('cost-center', 'ml-research');
@@ -27,10 +31,25 @@ export class TrainingCapacityStack extends Stack {
       instanceType: new ec2.InstanceType('p5.48xlarge'),
       machineImage: ec2.MachineImage.fromSsmParameter('/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id'),
       requireImdsv2: true,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(200, { encrypted: true }) }],
     });
-    block.applyToLaunchTemplate(nodes);
 
     const alerts = new sns.Topic(this, 'BlockEndingAlerts', { enforceSSL: true });
+    const vpc = new ec2.Vpc(this, 'TrainingVpc', { availabilityZones: [zone], natGateways: 1, flowLogs: { all: {} } });
+    // Launches fail until the block is active, and Auto Scaling keeps retrying: the nodes come up when it starts.
+    const group = new autoscaling.AutoScalingGroup(this, 'TrainingNodesGroup', {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      launchTemplate: nodes,
+      minCapacity: 0,
+      desiredCapacity: 4,
+      maxCapacity: 4,
+      notifications: [{ topic: alerts }],
+    });
+    // Applies the block to the group's launch template; fails at synth if the group's instance type,
+    // zone, size or purchase option contradicts the block.
+    block.applyToAutoScalingGroup(group);
+
     block.onExpirationWarning('BlockEnding', {
       description: 'The training block ends in 40 minutes: checkpoint now',
       target: new targets.SnsTopic(alerts),

@@ -1,5 +1,6 @@
 import * as ros from '@alicloud/ros-cdk-core';
 import * as ROS from '@alicloud/ros-cdk-ros';
+import { PropSpec, propTypeErrors } from '../shared/prop-types';
 import { AliCapacityReservationProvider } from './provider';
 import * as rules from './validation';
 import {
@@ -20,12 +21,21 @@ export enum ReservationPlatform {
   WINDOWS = 'Windows',
 }
 
-/** What deleting the resource does to the reservation. */
+/** What deleting the resource, or replacing its reservation, does to the reservation. */
 export enum ReservationRemovalPolicy {
   /** Release it (billing stops). */
   RELEASE = 'release',
-  /** Keep it; you release it yourself. */
+  /**
+   * Keep it when the stack is deleted or an update replaces it, and when ROS rolls back the
+   * stack's creation; you release it yourself. A replacement that ROS rolls back goes back to it.
+   */
   RETAIN = 'retain',
+  /**
+   * Like RETAIN, except that the reservation is released when ROS rolls back the stack's creation
+   * (CloudFormation's RetainExceptOnCreate, aws-cdk-lib's RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
+   * a failed first deploy leaves nothing billing. The handler reads the stack's status (ROS GetStack).
+   */
+  RETAIN_ON_UPDATE_OR_DELETE = 'retain-on-update-or-delete',
 }
 
 export interface AliCapacityReservationProps {
@@ -100,11 +110,17 @@ export class AliCapacityReservation extends ros.Construct {
       throw new Error(`AliCapacityReservation id '${id}' is already used in this stack at ${clash.node.path}; ROS names the resource by the bare construct id, so give each reservation in a stack its own id`);
     }
     super(scope, id);
+    const typeErrors = propTypeErrors(props, PROP_SPECS);
+    if (typeErrors.length > 0) {
+      throw new Error(`AliCapacityReservation ${this.node.path}: ${typeErrors.join('; ')}`);
+    }
     const endTime = props.endTime instanceof Date ? rules.formatEndTime(props.endTime) : props.endTime;
     const errors = literalPropErrors(props, endTime);
     if (errors.length > 0) {
       throw new Error(`AliCapacityReservation ${this.node.path}: ${errors.join('; ')}`);
     }
+    const typeWarning = ros.Token.isUnresolved(props.instanceType) ? undefined : rules.instanceTypeWarning(props.instanceType);
+    if (typeWarning) this.node.addWarning(typeWarning);
     const waitTimeout = props.waitTimeout ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const tags = Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
     const parameters: AliReservationParameters = {
@@ -118,7 +134,7 @@ export class AliCapacityReservation extends ros.Construct {
       Platform: props.platform,
       ResourceGroupId: props.resourceGroupId,
       Tags: tags.length > 0 ? tags : undefined,
-      RemovalPolicy: props.removalPolicy === ReservationRemovalPolicy.RETAIN ? 'retain' : undefined,
+      RemovalPolicy: props.removalPolicy === ReservationRemovalPolicy.RELEASE ? undefined : props.removalPolicy,
       WaitTimeoutSeconds: props.waitTimeout,
     };
     // ROS CDK makes a resource's logical id its bare construct id (ignoring the path), so the
@@ -138,6 +154,22 @@ export class AliCapacityReservation extends ros.Construct {
     this.attrEndTime = attr('EndTime');
   }
 }
+
+/** What each prop is at run time, for JavaScript callers (TypeScript checks it for the others). */
+const PROP_SPECS: Record<keyof AliCapacityReservationProps, PropSpec> = {
+  instanceType: { kind: { type: 'string' }, required: "one ECS instance type, e.g. instanceType: 'ecs.gn7i-c8g1.2xlarge'" },
+  instanceAmount: { kind: { type: 'number' }, required: 'how many instances to reserve, e.g. instanceAmount: 4' },
+  zoneIds: { kind: { type: 'string-array' }, required: "the zones to try in order, e.g. zoneIds: ['cn-hangzhou-h']" },
+  name: { kind: { type: 'string' } },
+  description: { kind: { type: 'string' } },
+  matchCriteria: { kind: { type: 'one-of', values: Object.values(MatchCriteria) } },
+  endTime: { kind: { type: 'any-of', kinds: [{ type: 'string' }, { type: 'date' }] } },
+  platform: { kind: { type: 'one-of', values: Object.values(ReservationPlatform) } },
+  resourceGroupId: { kind: { type: 'string' } },
+  tags: { kind: { type: 'string-map' } },
+  removalPolicy: { kind: { type: 'one-of', values: Object.values(ReservationRemovalPolicy) } },
+  waitTimeout: { kind: { type: 'number' } },
+};
 
 function literalPropErrors(props: AliCapacityReservationProps, endTime: string | undefined): string[] {
   const literal = <T>(value: T | undefined): value is T => value !== undefined && !ros.Token.isUnresolved(value);

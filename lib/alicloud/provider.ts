@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import * as fc from '@alicloud/ros-cdk-fc3';
 import * as ram from '@alicloud/ros-cdk-ram';
-import { ECS_ACTIONS, FUNCTION_TIMEOUT_SECONDS, MAX_ROS_TIMEOUT_SECONDS } from './wire';
+import { ECS_ACTIONS, FUNCTION_TIMEOUT_SECONDS, MAX_ROS_TIMEOUT_SECONDS, ROS_ACTIONS } from './wire';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs): the zipped FC handler, shipped in the package. */
 export const HANDLER_ZIP = path.join(__dirname, '..', '..', 'assets', 'alicloud-capacity-reservation-handler', 'code.zip');
@@ -43,10 +43,18 @@ export class AliCapacityReservationProvider extends ros.Construct {
           version: '1',
           statement: [
             // RAM authorizes DescribeCapacityReservations on capacityreservation/* too: no wildcard resource.
+            // The ECS references list no condition key (such as acs:ResourceTag) for these six actions,
+            // so the handler itself acts only on reservations carrying the resource's tag, read by id.
             {
               effect: 'Allow',
               action: [...ECS_ACTIONS],
               resource: [ros.Fn.sub('acs:ecs:${ALIYUN::Region}:${ALIYUN::AccountId}:capacityreservation/*')],
+            },
+            // The stack's own status only (removalPolicy retain-on-update-or-delete).
+            {
+              effect: 'Allow',
+              action: [...ROS_ACTIONS],
+              resource: [ros.Fn.sub('acs:ros:${ALIYUN::Region}:${ALIYUN::AccountId}:stack/${ALIYUN::StackId}')],
             },
           ],
         },

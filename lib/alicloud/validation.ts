@@ -12,6 +12,19 @@ export function instanceTypeError(type: string): string | undefined {
   return /^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(type) ? undefined : `instanceType must be an ECS instance type such as ecs.gn7i-c8g1.2xlarge, got '${type}'`;
 }
 
+/** The size words ECS instance types end in (ecs.t1.xsmall, ecs.g7.large, ecs.gn7i-c8g1.2xlarge, ...). */
+const ECS_SIZE = /\.(nano|micro|tiny|xsmall|small|medium|large|xlarge|[1-9]\d*xlarge|metal)$/;
+
+/**
+ * A type whose size is not one ECS uses (`ecs.gn7i-c8g1.2xlarg`). A warning, not an error: no API
+ * model lists ECS's types, so ECS has the last word (the handler maps its Invalid.InstanceType).
+ */
+export function instanceTypeWarning(type: string): string | undefined {
+  return instanceTypeError(type) !== undefined || ECS_SIZE.test(type)
+    ? undefined
+    : `instanceType ${type} does not end in a size ECS uses (large, xlarge, 2xlarge, ...); check the spelling, e.g. ecs.gn7i-c8g1.2xlarge`;
+}
+
 /** ECS: InstanceAmount of one reservation is at most 1000 (ModifyCapacityReservation's range too). */
 export const MAX_INSTANCE_AMOUNT = 1000;
 
@@ -28,7 +41,16 @@ export function zoneIdsErrors(zoneIds: readonly string[]): string[] {
     .map(z => `zoneIds entries must be zone ids such as cn-hangzhou-h, got '${z}'`);
   const dupes = zoneIds.filter((z, i) => zoneIds.indexOf(z) !== i);
   if (dupes.length > 0) errors.push(`zoneIds must not repeat a zone, got ${[...new Set(dupes)].join(', ')} twice`);
+  // ECS creates a reservation in the stack's region: a zone of another region can only fail.
+  const regions = [...new Set(zoneIds.map(regionOfZone).filter((r): r is string => r !== undefined))];
+  if (regions.length > 1) errors.push(`zoneIds must all be zones of one region (the stack's), got zones of ${regions.join(' and ')}: ${zoneIds.join(', ')}`);
   return errors;
+}
+
+/** cn-hangzhou-h → cn-hangzhou; ap-southeast-1a → ap-southeast-1. */
+export function regionOfZone(zoneId: string | undefined): string | undefined {
+  if (!zoneId) return undefined;
+  return /^([a-z]+-[a-z]+-\d+)[a-z]$/.exec(zoneId)?.[1] ?? /^([a-z]+-[a-z]+(?:-\d+)?)-[a-z0-9]+$/.exec(zoneId)?.[1];
 }
 
 export function nameError(name: string): string | undefined {
@@ -63,8 +85,11 @@ export function resourceGroupIdError(id: string): string | undefined {
   return /^rg-[a-z0-9]+$/.test(id) ? undefined : `resourceGroupId must be a resource group id such as rg-acfmxazb4ph6aiy, got '${id}'`;
 }
 
+export const REMOVAL_POLICIES = ['release', 'retain', 'retain-on-update-or-delete'] as const;
+export type RemovalPolicyValue = typeof REMOVAL_POLICIES[number];
+
 export function removalPolicyError(value: string): string | undefined {
-  return value === 'release' || value === 'retain' ? undefined : `removalPolicy must be release or retain, got '${value}'`;
+  return (REMOVAL_POLICIES as readonly string[]).includes(value) ? undefined : `removalPolicy must be one of ${REMOVAL_POLICIES.join(', ')}, got '${value}'`;
 }
 
 export function waitTimeoutError(seconds: number): string | undefined {

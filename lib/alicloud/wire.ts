@@ -23,7 +23,7 @@ export interface AliReservationParameters {
   readonly Platform?: string;
   readonly ResourceGroupId?: string;
   readonly Tags?: AliWireTag[];
-  /** @default 'release' */
+  /** release | retain | retain-on-update-or-delete. @default 'release' */
   readonly RemovalPolicy?: string;
   /** @default DEFAULT_WAIT_TIMEOUT_SECONDS */
   readonly WaitTimeoutSeconds?: number | string;
@@ -45,8 +45,14 @@ export type AliAttributeName = keyof AliReservationAttributes;
 export const ALI_RESERVED_TAG_PREFIX = 'cdk-capacity-reservations:';
 /** Same for every reservation one resource ever holds: Delete finds them all by it. */
 export const RESOURCE_TAG = `${ALI_RESERVED_TAG_PREFIX}resource`;
-/** Identifies the request that created a reservation: a redelivered Create adopts it. */
-export const REQUEST_TAG = `${ALI_RESERVED_TAG_PREFIX}request`;
+/**
+ * The resource's ledger, on each reservation it makes (read by id, never through the lagging tag
+ * index): its generation, the requests that acted on it (newest last), the reservation it replaced
+ * and a fingerprint of the properties it was made for. See handler/ledger.ts.
+ */
+export const LEDGER_TAG = `${ALI_RESERVED_TAG_PREFIX}ledger`;
+/** RESOURCE_TAG's value on a replaced reservation removalPolicy retain kept: the user's now, still traceable. */
+export const RETAINED_PREFIX = 'retained:';
 export const ALI_RESERVED_TAG_COUNT = 2;
 /**
  * Written (key + delivery id) on the reservation a Create is about to answer, before it POSTs: a
@@ -76,3 +82,6 @@ export const ECS_ACTIONS = [
   'ecs:TagResources',
   'ecs:UntagResources',
 ] as const;
+
+/** The one ROS action: the stack's own status, which removalPolicy retain-on-update-or-delete reads on Delete. */
+export const ROS_ACTIONS = ['ros:GetStack'] as const;

@@ -1,11 +1,21 @@
-import { Annotations, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CfnResource, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as resourcegroups from 'aws-cdk-lib/aws-resourcegroups';
 import { Construct } from 'constructs';
+import { PropSpec, propTypeErrors } from '../shared/prop-types';
 import { InstancePlatform, OfferingSelection } from './instance-platform';
 import { CapacityBlockInstanceType } from './instance-type';
-import { CapacityBlockProvider } from './provider';
+import { applyToAutoScalingGroup } from './integrations/auto-scaling-group';
+import { BlockFacts } from './integrations/block-facts';
+import { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options, capacityBlockNodegroup } from './integrations/eks-nodegroup';
+import { karpenterRequirements, karpenterSelectorTerms, KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './integrations/karpenter';
+import { parallelClusterQueue, ParallelClusterQueueOptions } from './integrations/parallelcluster';
+import { CapacityBlockProvider, registerConsumer } from './provider';
 import { UltraServerType } from './ultraserver-type';
 import * as rules from './validation';
 import {
@@ -36,16 +46,39 @@ export interface ICapacityBlock extends IResource {
 
   /**
    * Launch the template's instances into this block: sets the capacity reservation target and the
-   * `capacity-block` market type, both of which EC2 requires for Capacity Block launches.
+   * `capacity-block` market type, both of which EC2 requires for Capacity Block launches. The
+   * template must be defined in this app (a `LaunchTemplate`); for an L1 use `applyToCfnLaunchTemplate`.
    */
-  applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void;
+  applyToLaunchTemplate(launchTemplate: ec2.ILaunchTemplate): void;
+
+  /** `applyToLaunchTemplate` for an `ec2.CfnLaunchTemplate`. */
+  applyToCfnLaunchTemplate(launchTemplate: ec2.CfnLaunchTemplate): void;
+
+  /**
+   * A metric of the block from CloudWatch's `AWS/EC2CapacityReservations` namespace (dimension
+   * `CapacityReservationId`), the average over 5 minutes unless `props` says otherwise. For an
+   * UltraServer block, the reservation `capacityReservationId` names (EC2 reports each reservation).
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** The percentage of the block's instance capacity in use (`InstanceUtilization`). */
+  metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** How many instances run in the block (`UsedInstanceCount`). */
+  metricUsedInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** How many more instances the block can take (`AvailableInstanceCount`). */
+  metricAvailableInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /** An EventBridge rule for EC2's "Capacity Block Delivered" event of this block (its start). */
   onDelivered(id: string, options?: events.OnEventOptions): events.Rule;
 
   /**
    * An EventBridge rule for EC2's "Capacity Block Expiration Warning" of this block, sent 40 minutes
-   * before the end; instances in the block start terminating 10 minutes after it.
+   * before the end; instances in the block start terminating 10 minutes after it (an UltraServer
+   * block's, 60 minutes before the end). Karpenter (1.6 or newer) drains a block's nodes by itself
+   * 10 minutes before EC2 starts terminating them: 40 minutes before the end of an instance block,
+   * as this event arrives.
    */
   onExpirationWarning(id: string, options?: events.OnEventOptions): events.Rule;
 }
@@ -59,9 +92,53 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
   public abstract readonly capacityReservationArn: string;
   public abstract readonly capacityReservationIds: string[];
 
-  public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
-    const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
-    cfn.addPropertyOverride('LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId', this.capacityReservationId);
+  public applyToLaunchTemplate(launchTemplate: ec2.ILaunchTemplate): void {
+    const cfn = launchTemplate.node.defaultChild;
+    if (!(cfn instanceof ec2.CfnLaunchTemplate)) {
+      throw new Error(`launch template ${launchTemplate.node.path} is not defined in this app (an imported template's data cannot be changed here); create it in this app, or set its CapacityReservationTarget to ${this.node.path}'s reservation and its MarketType to capacity-block where it is defined`);
+    }
+    this.pointAtBlock(cfn, launchTemplate.node.path, launchTemplate instanceof ec2.LaunchTemplate ? launchTemplate.instanceType?.toString() : undefined);
+  }
+
+  public applyToCfnLaunchTemplate(launchTemplate: ec2.CfnLaunchTemplate): void {
+    const data = Token.isUnresolved(launchTemplate.launchTemplateData) ? undefined : launchTemplate.launchTemplateData as ec2.CfnLaunchTemplate.LaunchTemplateDataProperty;
+    this.pointAtBlock(launchTemplate, launchTemplate.node.path, data?.instanceType);
+  }
+
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/EC2CapacityReservations',
+      metricName,
+      dimensionsMap: { CapacityReservationId: this.capacityReservationId },
+      statistic: cloudwatch.Stats.AVERAGE,
+      ...props,
+    }).attachTo(this);
+  }
+
+  public metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InstanceUtilization', props);
+  }
+
+  public metricUsedInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('UsedInstanceCount', props);
+  }
+
+  public metricAvailableInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('AvailableInstanceCount', props);
+  }
+
+  /**
+   * The CapacityReservationTarget key and value a launch template names this block by, once the
+   * template (its instance type, when set) may use the block.
+   * @internal
+   */
+  protected _launchTarget(_templatePath: string, _templateType: string | undefined): [string, string] {
+    return ['CapacityReservationId', this.capacityReservationId];
+  }
+
+  private pointAtBlock(cfn: ec2.CfnLaunchTemplate, templatePath: string, templateType: string | undefined): void {
+    const [key, value] = this._launchTarget(templatePath, templateType);
+    cfn.addPropertyOverride(`LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.${key}`, value);
     cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
   }
 
@@ -219,6 +296,13 @@ export interface CapacityBlockPurchaseProps {
    * @default - no tags beyond the ones this library writes (prefix `cdk-capacity-reservations:`)
    */
   readonly tags?: { [key: string]: string };
+
+  /**
+   * The provider that buys the block: one you made to set its log retention, KMS keys or VPC
+   * (`new CapacityBlockProvider(stack, 'Provider', { ... })`), for any number of blocks.
+   * @default - the stack's own provider, with default options, made by its first block
+   */
+  readonly provider?: CapacityBlockProvider;
 }
 
 /**
@@ -321,9 +405,15 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   private readonly instanceType?: CapacityBlockInstanceType;
   private readonly capacityReservationArns: string[];
   private reservationGroup?: resourcegroups.CfnGroup;
+  /** What the integrations check consumers against (the literal props among them). */
+  private readonly blockFacts: BlockFacts;
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
     super(scope, id);
+    const typeErrors = propTypeErrors(props, PROP_SPECS);
+    if (typeErrors.length > 0) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path}: ${typeErrors.join('; ')}`);
+    }
     const errors = literalPropErrors(props, Stack.of(this).region);
     if (errors.length > 0) {
       throw new Error(`CapacityBlockPurchase ${this.node.path}: ${errors.join('; ')}`);
@@ -337,6 +427,8 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     Annotations.of(this).addInfo(this.previewOnly
       ? 'previewOnly: buys nothing; reports the offering it would buy'
       : `Buys a Capacity Block for up to ${Token.isUnresolved(props.maxUpfrontFee) ? 'the maxUpfrontFee given at deploy time' : `${props.maxUpfrontFee} ${this.maxUpfrontFeeCurrency}`} up front, non-refundable: a Capacity Block cannot be cancelled. Each extension may cost that much again`);
+    const typeWarning = props.instanceType && !Token.isUnresolved(props.instanceType.name) ? rules.capacityBlockInstanceTypeWarning(props.instanceType.name) : undefined;
+    if (typeWarning) Annotations.of(this).addWarningV2(INSTANCE_TYPE_WARNING, typeWarning);
     this.tags = new TagManager(TagType.KEY_VALUE, RESOURCE_TYPE, props.tags);
     this.node.addValidation({ validate: () => rules.tagErrors(this.literalTags(), props.ultraserverType !== undefined) });
 
@@ -361,8 +453,10 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
       Tags: Lazy.any({ produce: () => this.tags.renderTags() }) as unknown as WireTag[],
     };
 
+    const provider = props.provider ?? CapacityBlockProvider.getOrCreate(this);
+    registerConsumer(provider, this);
     const resource = new CustomResource(this, 'Resource', {
-      serviceToken: CapacityBlockProvider.getOrCreate(this).serviceToken,
+      serviceToken: provider.serviceToken,
       resourceType: RESOURCE_TYPE,
       properties,
       // Explicit, so the budget every layer fits into is in the template (see SERVICE_TIMEOUT_SECONDS).
@@ -382,32 +476,36 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     this.currencyCode = attr('CurrencyCode');
     this.state = attr('State');
     this.purchasedOfferingId = attr('OfferingId');
+    this.blockFacts = {
+      block: this,
+      instanceType: props.instanceType?.name ?? props.ultraserverType?.instanceType,
+      instanceCount: props.instanceCount,
+      literalZone: props.availabilityZone !== undefined && !Token.isUnresolved(props.availabilityZone) ? props.availabilityZone : undefined,
+      zoneAttribute: this.availabilityZone,
+      reservationId: this.capacityReservationId,
+      ultraserverType: props.ultraserverType?.name,
+      applyToLaunchTemplate: launchTemplate => this.applyToLaunchTemplate(launchTemplate),
+    };
   }
 
   /**
-   * Launch the template's instances into this block. The template's instance type, if set, must be
-   * the block's.
+   * A template's instance type, if set, must be the block's. An UltraServer block is several
+   * reservations and a launch template names one target: EC2's documented way to launch into
+   * UltraServer Capacity Blocks is a Capacity Reservation resource group holding them.
+   * @internal
    */
-  public applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void {
+  protected _launchTarget(templatePath: string, templateType: string | undefined): [string, string] {
     if (this.previewOnly) {
       throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so no launch template can use it; remove previewOnly first`);
     }
-    const templateType = launchTemplate.instanceType?.toString();
     const blockType = this.instanceType?.name ?? this.ultraserverType?.instanceType;
     if (templateType !== undefined && blockType !== undefined && !Token.isUnresolved(templateType) && !Token.isUnresolved(blockType) && templateType !== blockType) {
       const what = this.ultraserverType ? `UltraServers of ${this.ultraserverType.name}, whose nodes are` : '';
-      throw new Error(`launch template ${launchTemplate.node.path} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${what} ${blockType}; use the same instance type`.replace('  ', ' '));
+      throw new Error(`launch template ${templatePath} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${what} ${blockType}; use the same instance type`.replace('  ', ' '));
     }
-    if (!this.ultraserverType) {
-      super.applyToLaunchTemplate(launchTemplate);
-      return;
-    }
-    // An UltraServer block is several reservations, and a launch template names one target: EC2's
-    // documented way to launch into UltraServer Capacity Blocks is a Capacity Reservation resource
-    // group holding them, targeted by CapacityReservationResourceGroupArn.
-    const cfn = launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
-    cfn.addPropertyOverride('LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationResourceGroupArn', this.reservationResourceGroup().attrArn);
-    cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
+    return this.ultraserverType
+      ? ['CapacityReservationResourceGroupArn', this.reservationResourceGroup().attrArn]
+      : super._launchTarget(templatePath, templateType);
   }
 
   /**
@@ -438,7 +536,112 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     const rendered: WireTag[] = this.tags.renderTags() ?? [];
     return rendered.filter(t => !Token.isUnresolved(t.Key) && !Token.isUnresolved(t.Value));
   }
+
+  /**
+   * A managed node group of an `aws-eks` cluster that runs on this block: capacity type
+   * `CAPACITY_BLOCK`, a launch template targeting the block (a resource group of its reservations
+   * for an UltraServer block) with the `capacity-block` market type and the block's instance type,
+   * subnets in the block's zone, and min = desired = max = the block's instance count unless given.
+   *
+   * Fails at synth when the options contradict the block: another instance type or capacity type,
+   * subnets outside its zone (the purchase must set `availabilityZone`), more nodes than it holds,
+   * or a launch template that requests Spot. EKS launches nodes only while the block is active: if
+   * it starts after the deployment, pass `desiredSize: 0` and scale up when it is delivered
+   * (`onDelivered`), and set the desired size to 0 before upgrading the node group.
+   *
+   * @param cluster the cluster (an `eks.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  public applyToNodegroup(cluster: eks.ICluster, id: string, options: CapacityBlockNodegroupOptions = {}): eks.Nodegroup {
+    return capacityBlockNodegroup(this.blockFacts, cluster, id, options, eks.Nodegroup);
+  }
+
+  /**
+   * `applyToNodegroup` for an `aws-eks-v2` cluster (the module built on the native
+   * AWS::EKS::Cluster resource, with EKS Auto Mode). Auto Mode NodePools use
+   * `karpenterSelectorTerms` and `karpenterRequirements` instead.
+   *
+   * @param cluster the cluster (an `eks_v2.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  public applyToNodegroupV2(cluster: eksv2.ICluster, id: string, options: CapacityBlockNodegroupV2Options = {}): eksv2.Nodegroup {
+    return capacityBlockNodegroup(this.blockFacts, cluster, id, options, eksv2.Nodegroup);
+  }
+
+  /**
+   * Launch an Auto Scaling group's instances into this block, through its launch template (an
+   * `ec2.LaunchTemplate` of this app, given as `launchTemplate` or `mixedInstancesPolicy`).
+   *
+   * Fails at synth when the group contradicts the block: another instance type, Spot instances,
+   * subnets outside its zone (the purchase must set `availabilityZone`), more instances than it
+   * holds, a launch configuration, or distribution segments without `capacity-block`.
+   */
+  public applyToAutoScalingGroup(autoScalingGroup: autoscaling.AutoScalingGroup): void {
+    applyToAutoScalingGroup(this.blockFacts, autoScalingGroup);
+  }
+
+  /**
+   * The `capacityReservationSelectorTerms` entries that select this block, for a Karpenter
+   * `EC2NodeClass` (Karpenter 1.6 or newer with the `ReservedCapacity` feature gate) or an EKS Auto
+   * Mode `NodeClass`: the reservation id for an instance block; for an UltraServer block, a tag term
+   * on the owner tag this library writes on each of its reservations.
+   */
+  public karpenterSelectorTerms(): KarpenterCapacityReservationSelectorTerm[] {
+    if (this.previewOnly) {
+      throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so Karpenter has nothing to select; remove previewOnly first`);
+    }
+    const resource = (this.node.findChild('Resource') as CustomResource).node.defaultChild as CfnResource;
+    return karpenterSelectorTerms(this.blockFacts, resource);
+  }
+
+  /**
+   * The requirements that keep a Karpenter (or EKS Auto Mode) `NodePool` on this block:
+   * `karpenter.sh/capacity-type` In `reserved`, the block's instance type and its zone.
+   */
+  public karpenterRequirements(): KarpenterNodeSelectorRequirement[] {
+    return karpenterRequirements(this.blockFacts);
+  }
+
+  /**
+   * A `Scheduling.SlurmQueues[]` entry of an AWS ParallelCluster 3 cluster configuration that runs
+   * on this block (`CapacityType: CAPACITY_BLOCK`, the block as `CapacityReservationTarget`,
+   * `MinCount == MaxCount`), as an object to serialize into the configuration (for example through
+   * `Stack.toJsonString` into the ParallelCluster CloudFormation resource, so the id resolves).
+   *
+   * @param options the queue name, its subnets (in the block's zone) and the node count
+   */
+  public parallelClusterQueue(options: ParallelClusterQueueOptions): { [key: string]: any } {
+    return parallelClusterQueue(this.blockFacts, options);
+  }
 }
+
+/** The id of the synth warning for an instance type EC2 did not sell as Capacity Blocks at release (`Annotations.acknowledgeWarning`). */
+const INSTANCE_TYPE_WARNING = 'cdk-capacity-reservations:instanceType';
+
+/** What each prop is at run time, for JavaScript callers: TypeScript and jsii check it for the others. */
+const PROP_SPECS: Record<keyof CapacityBlockPurchaseProps, PropSpec> = {
+  instanceType: { kind: { type: 'instance', is: value => value instanceof CapacityBlockInstanceType, example: "a CapacityBlockInstanceType such as CapacityBlockInstanceType.P5_48XLARGE or CapacityBlockInstanceType.of('p5.48xlarge')" } },
+  instanceCount: { kind: { type: 'number' } },
+  ultraserverType: { kind: { type: 'instance', is: value => value instanceof UltraServerType, example: "an UltraServerType such as UltraServerType.P6E_GB200_X72 or UltraServerType.of('u-p6e-gb200x72')" } },
+  ultraserverCount: { kind: { type: 'number' } },
+  allAvailabilityZones: { kind: { type: 'boolean' } },
+  duration: { kind: { type: 'instance', is: value => value instanceof Duration, example: 'a Duration such as Duration.days(2)' }, required: 'how long the block lasts, e.g. duration: Duration.days(2)' },
+  maxUpfrontFee: { kind: { type: 'number' }, required: 'the most you will pay up front, in currencyCode (USD by default), e.g. maxUpfrontFee: 6500' },
+  currencyCode: { kind: { type: 'string' } },
+  offeringId: { kind: { type: 'string' } },
+  earliestStart: { kind: { type: 'date' } },
+  latestEnd: { kind: { type: 'date' } },
+  availabilityZone: { kind: { type: 'string' } },
+  selection: { kind: { type: 'one-of', values: Object.values(OfferingSelection) } },
+  instancePlatform: { kind: { type: 'instance', is: value => value instanceof InstancePlatform, example: "an InstancePlatform such as InstancePlatform.LINUX_UNIX or InstancePlatform.of('Ubuntu Pro')" } },
+  previewOnly: { kind: { type: 'boolean' } },
+  waitTimeout: { kind: { type: 'instance', is: value => value instanceof Duration, example: 'a Duration such as Duration.minutes(30)' } },
+  allowRepurchase: { kind: { type: 'boolean' } },
+  tags: { kind: { type: 'string-map' } },
+  provider: { kind: { type: 'instance', is: value => value instanceof CapacityBlockProvider, example: "a CapacityBlockProvider (new CapacityBlockProvider(stack, 'Provider', { ... }))" } },
+};
 
 /** Every literal prop checked at synth; tokens are checked by the handler once they resolve. */
 function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): string[] {

@@ -34,7 +34,10 @@ export class CapacityBlockInstanceType {
   public static readonly TRN2U_48XLARGE = new CapacityBlockInstanceType('trn2u.48xlarge');
 
   /**
-   * An instance type by its EC2 name, e.g. `p5e.48xlarge`.
+   * An instance type by its EC2 name, e.g. `p5e.48xlarge`. A name no EC2 type is spelt like
+   * (`p5.48xlarg`) throws; a well-formed type EC2 did not sell as Capacity Blocks when this release was
+   * built (`m5.large`, or a type added since) synthesizes with a warning
+   * (`cdk-capacity-reservations:instanceType`, which `Annotations.acknowledgeWarning` can acknowledge).
    *
    * @param name the EC2 instance type name (`family.size`)
    */

@@ -1,4 +1,4 @@
-import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,13 +6,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { accept, acceptFrameworkFindings, latestNodeRuntime } from './provider';
 import {
   CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS,
   RESERVED_TAG_PREFIX,
 } from './wire';
 
 /**
- * The parts every purchase provider of this library is made of (Capacity Blocks, training plans):
+ * The parts a purchase provider of this library is made of (the training plan provider; the Capacity
+ * Block provider builds the same parts itself, with its options):
  * one log group kept after the stack, roles that may write only to it, the claims table that holds
  * the request claims and each resource's ledger, onEvent and isComplete from one handler bundle, and
  * the Provider framework around them, with the clock budget of wire.ts. What each provider adds is
@@ -39,7 +41,7 @@ export interface PurchaseFunctions {
 /** Builds the parts under `scope` with the construct ids every provider has kept since its first release. */
 export function purchaseFunctions(scope: Construct, props: PurchaseFunctionsProps): PurchaseFunctions {
   const code = lambda.Code.fromAsset(props.assetDir);
-  const runtime = lambda.determineLatestNodeRuntime(scope);
+  const runtime = latestNodeRuntime();
 
   // One log group for every function of the provider and the waiter's execution events (Lambda
   // names each stream after its function). Kept for a year, and kept after the stack is deleted:
@@ -108,6 +110,10 @@ export function purchaseFunctions(scope: Construct, props: PurchaseFunctionsProp
     waiterStateMachineLogOptions: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
   });
 
+  // The framework picks its functions' runtime with determineLatestNodeRuntime and offers no option.
+  for (const fn of provider.node.findAll()) {
+    if (fn instanceof lambda.CfnFunction) fn.runtime = runtime.name;
+  }
   acceptFrameworkFindings(scope, onEvent, isComplete, provider);
   accept(claims.node.defaultChild as CfnResource, [{ rule: 'AwsSolutions-DDB3', reason: props.noBackupReason }]);
   return { onEvent, isComplete, claims, provider };
@@ -141,93 +147,4 @@ export function userTagKeysOnly(): Conditions {
     'Null': { 'aws:TagKeys': 'false' },
     'ForAllValues:StringNotLike': { 'aws:TagKeys': [`${RESERVED_TAG_PREFIX}*`] },
   };
-}
-
-/**
- * Records the cdk-nag findings of the Provider framework around a provider's functions, each with the
- * reason, so that users who run cdk-nag on their app see only their own findings.
- */
-function acceptFrameworkFindings(scope: Construct, onEvent: lambda.Function, isComplete: lambda.Function, provider: cr.Provider): void {
-  const stack = Stack.of(scope);
-  const ref = (value: string) => nagReference(stack.resolve(value));
-  const versionsOf = (fn: lambda.IFunction) => `Resource::${ref(fn.functionArn)}:*`;
-  const invokeReason = (fn: lambda.IFunction, caller: string) =>
-    `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
-
-  const framework = (id: string) => provider.node.findChild(id) as lambda.Function;
-  const frameworkRoles: Array<[lambda.Function, string]> = [
-    [framework('framework-onEvent'), 'The provider framework\'s framework-onEvent function'],
-    // framework-isComplete and framework-onTimeout share one role (frameworkCompleteAndTimeoutRole).
-    [framework('framework-isComplete'), 'The provider framework\'s framework-isComplete and framework-onTimeout functions'],
-  ];
-  for (const [fn, caller] of frameworkRoles) {
-    accept(defaultPolicy(fn), [onEvent, isComplete].map(handler => ({
-      rule: 'AwsSolutions-IAM5', finding: versionsOf(handler), reason: invokeReason(handler, caller),
-    })));
-  }
-
-  const waiter = provider.node.findChild('waiter-state-machine');
-  const waiterPolicy = waiter.node.findAll().find((c): c is iam.Policy => c instanceof iam.Policy);
-  if (!waiterPolicy) throw new Error(`no IAM policy found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
-  accept(waiterPolicy.node.defaultChild as CfnResource, [
-    ...[framework('framework-isComplete'), framework('framework-onTimeout')].map(fn => ({
-      rule: 'AwsSolutions-IAM5', finding: versionsOf(fn), reason: invokeReason(fn, 'The waiter state machine'),
-    })),
-    {
-      rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
-      reason: 'To log its executions, the aws-cdk-lib Provider framework grants the waiter state machine the CloudWatch Logs actions Step Functions logging needs (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups, CreateLogStream, PutLogEvents) on "*" in one statement it offers no way to narrow; the log-delivery actions support no resource-level permissions',
-    },
-  ]);
-  const stateMachine = waiter.node.findAll().find((c): c is sfn.CfnStateMachine => c instanceof sfn.CfnStateMachine);
-  if (!stateMachine) throw new Error(`no state machine found under ${waiter.node.path}; the aws-cdk-lib Provider framework changed, review the cdk-nag findings of ${scope.node.path}`);
-  accept(stateMachine, [{
-    rule: 'AwsSolutions-SF2',
-    reason: 'The waiter runs one task (isComplete every 30 s, then onTimeout); its execution history and the ALL-level log events in the provider log group show every step, so X-Ray tracing would add only cost and X-Ray write rights (xray:PutTraceSegments, GetSamplingRules...) on "*"',
-  }]);
-}
-
-export function defaultPolicy(fn: lambda.Function): CfnResource {
-  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
-  if (!(policy instanceof iam.Policy)) throw new Error(`${fn.node.path} has no default IAM policy`);
-  return policy.node.defaultChild as CfnResource;
-}
-
-export interface AcceptedFinding {
-  /** The cdk-nag rule, e.g. `AwsSolutions-IAM5`. */
-  readonly rule: string;
-  /** The finding, for rules that report several per resource (cdk-nag's `Resource::…`). */
-  readonly finding?: string;
-  /** Why the finding is accepted: concrete, at least one sentence. */
-  readonly reason: string;
-}
-
-/**
- * Records accepted findings twice, with no dependency on cdk-nag: as `Validations.acknowledge`
- * (cdk-nag 3) and as `cdk_nag` CloudFormation metadata (cdk-nag 2). Finding ids are cdk-nag's:
- * `Resource::<the ARN, references written <Logical.Attr>>`.
- */
-export function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
-  for (const f of findings) {
-    Validations.of(resource).acknowledge({ id: f.finding ? `${f.rule}[${f.finding}]` : f.rule, reason: f.reason });
-  }
-  const previous: object[] = resource.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-  resource.addMetadata('cdk_nag', {
-    rules_to_suppress: [
-      ...previous,
-      ...findings.map(f => ({ id: f.rule, reason: f.reason, ...(f.finding ? { applies_to: [f.finding] } : {}) })),
-    ],
-  });
-}
-
-/** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */
-export function nagReference(value: unknown): string {
-  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
-  const node = (value ?? {}) as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: unknown[]; 'Ref'?: unknown };
-  if (node['Fn::Join']) {
-    const [delimiter, items] = node['Fn::Join'];
-    return items.map(nagReference).join(delimiter);
-  }
-  if (node['Fn::GetAtt']) return `<${node['Fn::GetAtt'].map(nagReference).join('.')}>`;
-  if (node.Ref) return `<${nagReference(node.Ref)}>`;
-  return JSON.stringify(value);
 }

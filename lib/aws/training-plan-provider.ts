@@ -2,7 +2,8 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { accept, defaultPolicy, nagReference, ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
+import { accept, defaultPolicy, nagReference } from './provider';
+import { ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs): its own bundle, with @aws-sdk/client-sagemaker external. */
 const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'training-plan-handler');

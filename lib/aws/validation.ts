@@ -89,10 +89,35 @@ export function currencyCodeError(code: string): string | undefined {
   return /^[A-Z]{3}$/.test(code) ? undefined : `currencyCode must be an ISO 4217 code such as USD, got '${code}'`;
 }
 
+/** family.size, with a size EC2 uses: every instance type of the EC2 API model fits (a spec checks). */
+const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|[1-9]\d*xlarge|metal(-[1-9]\d*xl)?)$/;
+
 export function instanceTypeError(name: string): string | undefined {
-  return /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(name)
+  return EC2_INSTANCE_TYPE.test(name)
     ? undefined
     : `instanceType must be an EC2 instance type such as p5.48xlarge, got '${name}'`;
+}
+
+/**
+ * The instance types EC2 sells as Capacity Blocks, as the EC2 API model this release was built with
+ * names them (a spec keeps the list equal to CapacityBlockInstanceType's constants and to the
+ * model's types of these families).
+ */
+export const CAPACITY_BLOCK_INSTANCE_TYPES: readonly string[] = [
+  'p4d.24xlarge', 'p4de.24xlarge', 'p5.4xlarge', 'p5.48xlarge', 'p5e.48xlarge', 'p5en.48xlarge', 'p6-b200.48xlarge',
+  'p6-b300.48xlarge', 'p6e-gb200.36xlarge', 'trn1.32xlarge', 'trn2.3xlarge', 'trn2.48xlarge', 'trn2u.48xlarge',
+];
+
+/**
+ * A well-formed type that is not one EC2 sold as Capacity Blocks at release: a misspelt family, or a
+ * type EC2 added since. Not an error (`CapacityBlockInstanceType.of()` exists for the second case),
+ * but worth a warning at synth: a deploy would find no offering.
+ */
+export function capacityBlockInstanceTypeWarning(name: string): string | undefined {
+  if (CAPACITY_BLOCK_INSTANCE_TYPES.includes(name)) return undefined;
+  const family = name.split('.')[0];
+  const sameFamily = CAPACITY_BLOCK_INSTANCE_TYPES.filter(t => t.split('.')[0] === family);
+  return `instanceType ${name} is not an instance type EC2 sells as Capacity Blocks in the EC2 API model this release was built with (${(sameFamily.length > 0 ? sameFamily : CAPACITY_BLOCK_INSTANCE_TYPES).join(', ')}); check the spelling, or acknowledge this warning if EC2 sells it now`;
 }
 
 export function offeringIdError(id: string): string | undefined {

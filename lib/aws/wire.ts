@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 /**
  * The contract between CapacityBlockPurchase (which writes it into the template) and the handler
  * (which reads it from the CloudFormation event). Keys are PascalCase and part of users' templates:
@@ -87,9 +89,22 @@ export const IDEMPOTENCY_TAG = `${RESERVED_TAG_PREFIX}idempotency-key`;
  * was told FAILED after a purchase, a stack deleted and created again under the same name).
  */
 export const OWNER_TAG = `${RESERVED_TAG_PREFIX}owner`;
+/**
+ * The owner tag of a resource's blocks: "<stack name>/<logical id>". EC2 tag values hold 256
+ * characters; a longer logical id is hashed, with the stack name kept readable in front, because IAM
+ * lets a stack's role act only on blocks whose owner tag starts with "<stack name>/". The construct
+ * derives it too, to select an UltraServer block's reservations by tag (Karpenter).
+ */
+export function ownerTagValue(stackName: string, logicalId: string): string {
+  const readable = `${stackName}/${logicalId}`;
+  return readable.length <= 256 ? readable : `${stackName}/sha256:${createHash('sha256').update(logicalId).digest('hex')}`;
+}
 export const UPFRONT_FEE_TAG = `${RESERVED_TAG_PREFIX}upfront-fee`;
 export const OFFERING_TAG = `${RESERVED_TAG_PREFIX}offering-id`;
-/** Marks an extension request before its purchase, so a redelivered Update never extends twice. */
+/**
+ * Written by versions before the resource ledger to mark an extension request; blocks bought then may
+ * still carry it, so it still counts among the library's tags (RESERVED_TAG_COUNT).
+ */
 export const EXTENSION_TAG = `${RESERVED_TAG_PREFIX}extension-request`;
 /**
  * On UltraServer purchases: "<type> x <count>", so that adoption compares what was bought, as a

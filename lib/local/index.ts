@@ -2,6 +2,7 @@ export * from './modules';
 export * from './faults';
 export * from './templates';
 export * from './clouds';
+export * from './plan';
 export * from './resources';
 export * from './chaos-report';
 export * from './aws/ec2-emulator';

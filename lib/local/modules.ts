@@ -45,6 +45,7 @@ function resolvable(name: string): boolean {
 export interface LocalVendor {
   readonly XMLBuilder: new (options: object) => { build(value: object): string };
   readonly OpenApiUtil: { getAuthorization(request: object, signatureAlgorithm: string, payload: string, accessKeyId: string, accessKeySecret: string): string };
+  readonly unzipSync: (zip: Uint8Array) => Record<string, Uint8Array>;
 }
 
 let vendor: LocalVendor | undefined;

@@ -1,5 +1,8 @@
-import { readFileSync } from 'fs';
+import { createHash } from 'crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
+import { localVendor } from './modules';
 
 /** The built handler bundles (npm run build), as Lambda and FC load them. */
 export const ASSETS = path.join(__dirname, '..', '..', 'assets');
@@ -38,9 +41,25 @@ function resolveLiterals(properties: Json, logicalId: string): Json {
   return resolve(rest, 'Properties') as Json;
 }
 
+/**
+ * A built handler bundle, loaded as Lambda and FC load it: a directory's index.js, or the index.js of
+ * a code zip (unpacked once into the temporary directory, then required like any file, so that the
+ * host's module system, a test runner's included, loads it).
+ */
 export function loadBundle<T>(file: string): T {
+  let entry = file;
+  if (file.endsWith('.zip')) {
+    const zip = readFileSync(file);
+    entry = path.join(tmpdir(), `cdk-capacity-reservations-${createHash('sha256').update(zip).digest('hex').slice(0, 16)}`, 'index.js');
+    if (!existsSync(entry)) {
+      mkdirSync(path.dirname(entry), { recursive: true });
+      // Written aside and renamed: another process may be unpacking the same zip.
+      writeFileSync(`${entry}.${process.pid}`, localVendor().unzipSync(zip)['index.js']);
+      renameSync(`${entry}.${process.pid}`, entry);
+    }
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a built bundle, loaded by path as Lambda/FC load it
-  return require(file) as T;
+  return require(entry) as T;
 }
 
 let unmuted: typeof console.log | undefined;

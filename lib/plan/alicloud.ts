@@ -1,6 +1,7 @@
 import type { DescribeAvailableResourceResponseBody, DescribePriceResponseBody } from '@alicloud/ecs20140526';
 import { asEcsError, createEcsCall, EcsCall, FcCredentials } from '../alicloud/handler/ecs';
 import { parseReservationRequest, ReservationRequest } from '../alicloud/handler/request';
+import { regionOfZone } from '../alicloud/validation';
 import { FoundReservation, resolveTokens } from './templates';
 
 /** One zone of zoneIds, as ECS answers for it now. */
@@ -9,7 +10,7 @@ export interface ZonePlan {
   /** `available` (in stock), `sold-out`, or `unknown` when ECS does not list the type there. */
   readonly stock: 'available' | 'sold-out' | 'unknown';
   readonly stockDetail: string;
-  /** Pay-as-you-go price of one instance for one hour, and its currency. */
+  /** Pay-as-you-go price of one reserved instance for one hour (DescribePrice's answer for the reservation / instanceAmount), and its currency. */
   readonly hourlyPrice?: number;
   readonly currency?: string;
   readonly priceError?: string;
@@ -28,9 +29,14 @@ export interface AliReservationPlan {
   /** In zoneIds order: the handler tries them in that order. */
   readonly zones: ZonePlan[];
   readonly chosenZone?: string;
-  /** instanceAmount × the hourly price in the chosen zone, and for 30 days (720 h). */
+  /** What the reservation costs per hour in the chosen zone (ECS prices ResourceType CapacityReservation for instanceAmount and platform). */
   readonly hourlyCost?: number;
+  /** Unlimited (billed until released): 30 days (720 h) of it. */
   readonly thirtyDayCost?: number;
+  /** Limited: the hours from now to endTime, and what they cost. */
+  readonly hours?: number;
+  readonly totalCost?: number;
+  readonly endTime?: string;
   readonly currency?: string;
 }
 
@@ -47,6 +53,9 @@ export interface AliPlanOptions {
 
 /** Failures of the plan itself (credentials, region, permissions): exit 1, one line each. */
 export class AliPlanError extends Error {}
+
+/** ECS does not know the instance type: that reservation would fail, the plan goes on. */
+class InstanceTypeRefused extends Error {}
 
 /**
  * Plans every AliCapacityReservation: per zone of zoneIds, in order, whether the type has stock now
@@ -81,12 +90,17 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
   const ecs = (options.ecs ?? createEcsCall)(credentials, region);
   const zones: ZonePlan[] = [];
   for (const zoneId of zoneIds) {
-    const key = JSON.stringify([region, zoneId, instanceType]);
+    const key = JSON.stringify([region, zoneId, instanceType, instanceAmount, request.platform]);
     if (!asked.has(key)) {
       options.progress(`asking ECS about ${instanceType} in ${zoneId}`);
-      asked.set(key, planZone(ecs, region, zoneId, instanceType));
+      asked.set(key, planZone(ecs, region, zoneId, request));
     }
-    zones.push(await asked.get(key)!);
+    try {
+      zones.push(await asked.get(key)!);
+    } catch (error) {
+      if (!(error instanceof InstanceTypeRefused)) throw error;
+      return { ...base, verdict: 'invalid', instanceType, instanceAmount, zones, reason: `ECS refused instance type ${instanceType} (${error.message}): the create would fail the same way; fix instanceType` };
+    }
   }
   const chosen = zones.find(z => z.stock === 'available');
   // The handler passes a zone over only on a no-stock code; a zone that does not exist stops it
@@ -102,14 +116,23 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
   if (!chosen) {
     return { ...base, verdict: 'no-stock', reason: `no stock of ${instanceType} in any of zoneIds (${zones.map(z => `${z.zoneId}: ${z.stockDetail}`).join('; ')})`, instanceType, instanceAmount, zones };
   }
-  const hourlyCost = chosen.hourlyPrice === undefined ? undefined : chosen.hourlyPrice * instanceAmount;
+  if (chosen.priceError !== undefined || chosen.hourlyPrice === undefined || !Number.isFinite(chosen.hourlyPrice)) {
+    throw new AliPlanError(`Alibaba Cloud: DescribePrice for ${instanceAmount} x ${instanceType} in ${chosen.zoneId} failed with ${chosen.priceError ?? 'no price in the answer'}; the plan cannot say what ${found.stack}/${found.logicalId} would cost`);
+  }
+  const hourlyCost = round(chosen.hourlyPrice * instanceAmount);
+  const cost = request.endTime
+    ? { hours: round((Date.parse(request.endTime) - (options.now ?? new Date()).getTime()) / 3_600_000), endTime: request.endTime }
+    : {};
   return {
-    ...base, verdict: 'would-reserve', instanceType, instanceAmount, zones, chosenZone: chosen.zoneId,
-    hourlyCost, thirtyDayCost: hourlyCost === undefined ? undefined : hourlyCost * 720, currency: chosen.currency,
+    ...base, verdict: 'would-reserve', instanceType, instanceAmount, zones, chosenZone: chosen.zoneId, hourlyCost, currency: chosen.currency,
+    ...(cost.hours !== undefined ? { ...cost, totalCost: round(hourlyCost * cost.hours) } : { thirtyDayCost: round(hourlyCost * 720) }),
   };
 }
 
-async function planZone(ecs: EcsCall, regionId: string, zoneId: string, instanceType: string): Promise<ZonePlan> {
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+async function planZone(ecs: EcsCall, regionId: string, zoneId: string, request: ReservationRequest): Promise<ZonePlan> {
+  const { instanceType, instanceAmount } = request;
   const stock = await call(ecs, 'DescribeAvailableResource', {
     RegionId: regionId, ZoneId: zoneId, DestinationResource: 'InstanceType', InstanceType: instanceType,
     InstanceChargeType: 'PostPaid', ResourceType: 'instance',
@@ -122,11 +145,14 @@ async function planZone(ecs: EcsCall, regionId: string, zoneId: string, instance
   const state: ZonePlan['stock'] = available ? 'available' : supported || zone ? 'sold-out' : 'unknown';
   const stockDetail = supported ? supported.StatusCategory ?? supported.Status ?? 'listed' : zone ? `zone ${zone.StatusCategory ?? zone.Status ?? 'listed'}, type not listed` : 'not offered';
   try {
+    // The reservation as ECS prices it (DescribePriceRequest: ResourceType CapacityReservation with
+    // InstanceAmount and Platform), not an instance with its system disk priced as Linux.
     const price = await call(ecs, 'DescribePrice', {
-      RegionId: regionId, ZoneId: zoneId, ResourceType: 'instance', InstanceType: instanceType, PriceUnit: 'Hour', Amount: 1,
+      RegionId: regionId, ZoneId: zoneId, ResourceType: 'CapacityReservation', InstanceType: instanceType, PriceUnit: 'Hour',
+      InstanceAmount: instanceAmount, Platform: request.platform,
     }) as WirePrice;
-    const trade = price.PriceInfo?.Price?.TradePrice;
-    return { zoneId, stock: state, stockDetail, hourlyPrice: typeof trade === 'number' ? trade : Number(trade), currency: price.PriceInfo?.Price?.Currency };
+    const trade = Number(price.PriceInfo?.Price?.TradePrice);
+    return { zoneId, stock: state, stockDetail, hourlyPrice: round(trade / instanceAmount), currency: price.PriceInfo?.Price?.Currency };
   } catch (error) {
     if (error instanceof AliPlanError) throw error;
     return { zoneId, stock: state, stockDetail, priceError: `${asEcsError(error).code}: ${asEcsError(error).message}` };
@@ -151,6 +177,7 @@ async function call(ecs: EcsCall, action: string, query: Record<string, unknown>
     if (/^(Forbidden|NoPermission)/.test(e.code)) {
       throw new AliPlanError(`Alibaba Cloud: ${e.code} on ${action}: grant the caller ecs:DescribeAvailableResource and ecs:DescribePrice (read-only; the plan calls nothing else)`);
     }
+    if (/^Invalid\.?InstanceType/.test(e.code)) throw new InstanceTypeRefused(`${e.code}: ${e.message}`);
     if (/RegionId/.test(e.code)) throw new AliPlanError(`Alibaba Cloud: ${e.code}: the region is not valid; pass --region (e.g. cn-hangzhou)`);
     if (action === 'DescribePrice') throw error;
     throw new AliPlanError(`Alibaba Cloud: ${action} failed: ${e.code}: ${e.message}`);
@@ -167,11 +194,6 @@ export function credentialsFromEnvironment(): FcCredentials {
   return { accessKeyId, accessKeySecret, securityToken: process.env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined };
 }
 
-/** cn-hangzhou-h → cn-hangzhou; ap-southeast-1a → ap-southeast-1. */
-export function regionOfZone(zoneId: string | undefined): string | undefined {
-  if (!zoneId) return undefined;
-  return /^([a-z]+-[a-z]+-\d+)[a-z]$/.exec(zoneId)?.[1] ?? /^([a-z]+-[a-z]+(?:-\d+)?)-[a-z0-9]+$/.exec(zoneId)?.[1];
-}
 
 /** The JSON ECS sends (PascalCase keys: the SDK models' name maps), as far as the plan reads it. */
 type Capitalized<T> = T extends Array<infer U> ? Array<Capitalized<U>>

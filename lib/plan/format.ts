@@ -31,6 +31,7 @@ export function formatPlan(report: PlanReport): string {
 
 function formatAws(p: AwsBlockPlan): string {
   const head = `AWS ${p.stack}/${p.logicalId} (${p.region})${p.shape ? `: ${p.shape}, maxUpfrontFee ${p.maxUpfrontFee}` : ''}`;
+  if (p.verdict === 'owned') return `${head}\n  -> owned: ${p.reason}`;
   if (p.offerings.length === 0) return `${head}\n  ${p.verdict}: ${p.reason ?? ''}`;
   const rows = p.offerings.map(({ offering: o, verdict }) => ({
     ' ': o.id === p.chosen?.offeringId ? '*' : '',
@@ -75,8 +76,10 @@ function formatAlicloud(p: AliReservationPlan): string {
     'stock': `${z.stock} (${z.stockDetail})`,
     'price per instance-hour': z.hourlyPrice !== undefined && Number.isFinite(z.hourlyPrice) ? amount(z.hourlyPrice, z.currency ?? '') : (z.priceError ?? '-'),
   }));
+  const until = p.totalCost !== undefined ? `${amount(p.totalCost, p.currency ?? '')} until endTime ${p.endTime} (${p.hours} h), released then`
+    : `${amount(p.thirtyDayCost ?? 0, p.currency ?? '')} per 30 days, billed until released`;
   const outcome = p.chosenZone
-    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${amount(p.thirtyDayCost!, p.currency)} per 30 days, billed until released` : ''}`
+    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${until}` : ''}`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
   return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per instance-hour']))}\n${outcome}`;
 }

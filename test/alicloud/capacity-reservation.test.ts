@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../examples/alicloud/stack';
 import {
-  AliCapacityReservation, AliCapacityReservationProps, ECS_ACTIONS, MatchCriteria, ReservationPlatform, ReservationRemovalPolicy,
+  AliCapacityReservation, AliCapacityReservationProps, ECS_ACTIONS, MatchCriteria, ReservationPlatform, ReservationRemovalPolicy, ROS_ACTIONS,
 } from '../../lib/alicloud';
 
 const RESERVATION = 'ALIYUN::ROS::CustomResource';
@@ -179,6 +179,15 @@ describe('custom resource', () => {
     });
   });
 
+  test('removalPolicy RETAIN_ON_UPDATE_OR_DELETE (CloudFormation\'s RetainExceptOnCreate) is written for the handler, which releases on create rollback only', () => {
+    expect(parametersFor({ removalPolicy: ReservationRemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE }).RemovalPolicy).toBe('retain-on-update-or-delete');
+  });
+
+  test('fails at synth on a removalPolicy the handler does not know (plain JavaScript)', () => {
+    expect(() => reservation(newStack(), { removalPolicy: 'destroy' as ReservationRemovalPolicy }))
+      .toThrow(/removalPolicy must be one of 'release', 'retain', 'retain-on-update-or-delete', got string "destroy"/);
+  });
+
   test('an endTime Date is written as yyyy-MM-ddTHH:mm:ssZ without milliseconds', () => {
     const parameters = parametersFor({ endTime: new Date('2099-06-30T12:34:56.789Z') });
 
@@ -201,10 +210,10 @@ describe('RAM role', () => {
     statements = (role.Properties.Policies as any[]).flatMap(p => p.PolicyDocument.Statement as Statement[]);
   });
 
-  test('grants exactly the ECS actions the handler calls, without wildcards', () => {
+  test('grants exactly the ECS and ROS actions the handler calls, without wildcards', () => {
     const granted = statements.flatMap(actionsOf);
 
-    expect(new Set(granted)).toEqual(new Set(ECS_ACTIONS));
+    expect(new Set(granted)).toEqual(new Set([...ECS_ACTIONS, ...ROS_ACTIONS]));
     expect(granted.filter(a => a.includes('*'))).toEqual([]);
   });
 
@@ -212,12 +221,11 @@ describe('RAM role', () => {
     expect(statements.filter(s => resourcesOf(s).includes('*'))).toEqual([]);
   });
 
-  test('every action is scoped to capacity reservations of the stack\'s account and region', () => {
-    const scoped = statements.filter(s => !resourcesOf(s).includes('*'));
-
-    expect(scoped).toHaveLength(1);
-    const resources = resourcesOf(scoped[0]);
-    expect(resources).toEqual([{ 'Fn::Sub': expect.stringContaining('capacityreservation/*') }]);
+  test('ECS actions are scoped to capacity reservations of the stack\'s account and region, ros:GetStack to the stack itself', () => {
+    expect(statements.map(s => [actionsOf(s), resourcesOf(s)])).toEqual([
+      [[...ECS_ACTIONS], [{ 'Fn::Sub': 'acs:ecs:${ALIYUN::Region}:${ALIYUN::AccountId}:capacityreservation/*' }]],
+      [[...ROS_ACTIONS], [{ 'Fn::Sub': 'acs:ros:${ALIYUN::Region}:${ALIYUN::AccountId}:stack/${ALIYUN::StackId}' }]],
+    ]);
   });
 
   test('trusts Function Compute to assume it', () => {

@@ -26,6 +26,10 @@ describe('CapacityBlockPurchase refuses bad literal props at synth', () => {
     ['fee -5', { maxUpfrontFee: -5 }, /maxUpfrontFee .* got -5/],
     ['fee NaN', { maxUpfrontFee: NaN }, /maxUpfrontFee .* got NaN/],
     ['fee Infinity', { maxUpfrontFee: Infinity }, /maxUpfrontFee .* got Infinity/],
+    // The template would carry these as '1e+21' and '1e-7', which the deploy-time parser refuses.
+    ['fee 1e21', { maxUpfrontFee: 1e21 }, /maxUpfrontFee must be a plain decimal amount such as 60000 or 60000\.50, got 1e\+21, which the template would carry as '1e\+21'/],
+    ['fee 1e-7', { maxUpfrontFee: 1e-7 }, /maxUpfrontFee must be a plain decimal amount .* got 1e-7/],
+    ['latestEnd already past', { latestEnd: future(-1) }, /latestEnd .* has already passed; move it into the future/],
     ['duration 36 h', { duration: Duration.hours(36) }, /duration .* got 36 h/],
     ['duration 15 days', { duration: Duration.days(15) }, /duration .* got 15 days/],
     ['duration 183 days', { duration: Duration.days(183) }, /duration .* got 183 days/],
@@ -130,7 +134,7 @@ const ECS_MUTATING = ['CreateCapacityReservation', 'ModifyCapacityReservation', 
 describe('the FC handler refuses bad resolved values before any mutating ECS call', () => {
   test.each<[string, Record<string, unknown>, RegExp]>([
     ['amount 0', { InstanceAmount: 0 }, /instanceAmount must be a whole number of at least 1, got 0/],
-    ['amount text', { InstanceAmount: 'four' }, /instanceAmount must be a number, got 'four'/],
+    ['amount text', { InstanceAmount: 'four' }, /instanceAmount must be a decimal whole number, got "four"/],
     ['amount above 1000', { InstanceAmount: '1001' }, /instanceAmount must be at most 1000/],
     ['type', { InstanceType: 'gpu' }, /instanceType .* got 'gpu'/],
     ['zones empty', { ZoneIds: [] }, /zoneIds must name at least one zone/],
@@ -139,7 +143,7 @@ describe('the FC handler refuses bad resolved values before any mutating ECS cal
     ['end time past', { EndTime: '2021-01-01T00:00:00Z' }, /endTime must be in the future, got 2021-01-01T00:00:00Z/],
     ['platform', { Platform: 'BSD' }, /platform must be Linux or Windows, got 'BSD'/],
     ['resource group', { ResourceGroupId: 'grp' }, /resourceGroupId .* got 'grp'/],
-    ['removal policy', { RemovalPolicy: 'destroy' }, /removalPolicy must be release or retain, got 'destroy'/],
+    ['removal policy', { RemovalPolicy: 'destroy' }, /removalPolicy must be one of release, retain, retain-on-update-or-delete, got 'destroy'/],
     ['wait timeout', { WaitTimeoutSeconds: 5 }, /waitTimeout must be 60-3000 seconds, got 5/],
     ['tag key acs:', { Tags: [{ Key: 'acs:team', Value: 'x' }] }, /tag key must not start with 'aliyun' or 'acs:', got 'acs:team'/],
   ])('fails on %s', async (_name, parameters, message) => {

@@ -5,7 +5,7 @@ import { FrontierCapacityStack } from '../../examples/aws/ultraserver-stack';
 import { HyperPodCapacityStack } from '../../examples/aws/training-plan-stack';
 
 /** The example is what users copy: it must synthesize and wire the block the way the README says. */
-test('the AWS example buys one block, launches into it and warns before it ends', () => {
+test('the AWS example buys one block, runs an Auto Scaling group of its size in its zone on it, and warns before it ends', () => {
   const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
   const stack = new TrainingCapacityStack(app, 'TrainingCapacity', { env: { account: '123456789012', region: 'us-east-2' } });
   const template = Template.fromStack(stack);
@@ -28,6 +28,14 @@ test('the AWS example buys one block, launches into it and warns before it ends'
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Capacity Block Expiration Warning']) }),
     Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('BlockEndingAlerts') } })],
+  });
+  // The nodes: built with applyToAutoScalingGroup, from the launch template above, in us-east-2a only.
+  const subnets = template.findResources('AWS::EC2::Subnet');
+  const groupSubnets: Array<{ Ref: string }> = Object.values<any>(template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0].Properties.VPCZoneIdentifier;
+  expect(groupSubnets.map(s => subnets[s.Ref].Properties.AvailabilityZone)).toEqual(['us-east-2a']);
+  template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+    MinSize: '0', DesiredCapacity: '4', MaxSize: '4',
+    LaunchTemplate: Match.objectLike({ LaunchTemplateId: { Ref: Match.stringLikeRegexp('TrainingNodes') } }),
   });
 });
 

@@ -18,7 +18,7 @@ test('the modules an AWS rehearsal asks users to install are the ones, and the v
 test('the ROS CDK packages ./alicloud asks users to install are the versions this package is tested with, as the README says', () => {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const install = /<!-- consumer-test: install-ros -->\n```sh\n(.*)\n/.exec(readme)?.[1] ?? '';
+  const install = /<!-- consumer-test: install-ros -->\n```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
   for (const [name, range] of Object.entries(ROS_CDK_MODULES)) {
     expect([name, pkg.devDependencies[name]]).toEqual([name, range]);
     expect(install).toContain(`${name}@${range}`);

@@ -4,7 +4,7 @@ import { join } from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../examples/alicloud/stack';
 import { createEcsCall } from '../../lib/alicloud/handler/ecs';
-import { parseReservationRequest, resourceKeys } from '../../lib/alicloud/handler/request';
+import { clientToken, parseReservationRequest, resourceKeys } from '../../lib/alicloud/handler/request';
 import { createInFirstZoneWithStock } from '../../lib/alicloud/handler/reservations';
 import { planAlicloud } from '../../lib/plan/alicloud';
 import { main } from '../../lib/plan/cli';
@@ -82,7 +82,7 @@ test('a zone that does not exist stops the plan as it stops the handler (Invalid
   const request = parseReservationRequest({ InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-x', 'cn-hangzhou-i'] }, new Date());
   const handlerEcs = createEcsCall({ accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret }, 'cn-hangzhou');
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  await expect(createInFirstZoneWithStock(handlerEcs, request, resourceKeys({ StackId: 's', LogicalResourceId: 'Pool', RequestId: 'r' })))
+  await expect(createInFirstZoneWithStock(handlerEcs, request, clientToken(resourceKeys({ StackId: 's', LogicalResourceId: 'Pool', RequestId: 'r' }), 'g0:r'), []))
     .rejects.toThrow(/zone cn-hangzhou-x\) failed with InvalidZoneId\.NotFound/);
   expect(ecs.calls.filter(c => c.action === 'CreateCapacityReservation').map(c => c.query['ZoneId.1'])).toEqual(['cn-hangzhou-x']);
   jest.restoreAllMocks();
@@ -180,4 +180,40 @@ test('a caller without permission fails with exit 1, naming the RAM actions to g
   const found = [{ cloud: 'alicloud' as const, stack: 'S', logicalId: 'Pool', properties: { InstanceType: 'ecs.g7.large', InstanceAmount: 1, ZoneIds: ['cn-hangzhou-h'] } }];
   await expect(planAlicloud(found, { parameters: {}, progress: () => undefined, credentials: { accessKeyId: 'a', accessKeySecret: 'b' }, ecs: () => denied }))
     .rejects.toThrow(/^Alibaba Cloud: Forbidden\.RAM on DescribeAvailableResource: grant the caller ecs:DescribeAvailableResource and ecs:DescribePrice \(read-only; the plan calls nothing else\)$/);
+});
+
+/** Issue 17 item 8: priced as ECS prices a capacity reservation, to its end when Limited, never silently unpriced. */
+describe('the price is the capacity reservation\'s', () => {
+  test('asks DescribePrice for ResourceType CapacityReservation with InstanceAmount and Platform, and shows what ECS answers for them', async () => {
+    await startEcs({ windowsHourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 15 } } as never);
+    const { code, out } = await run(writeRosTemplate({ Platform: 'Windows' }));
+    expect(code).toBe(0);
+    const priced = ecs.calls.filter(c => c.action === 'DescribePrice').map(c => c.query);
+    expect(priced[0]).toMatchObject({ ResourceType: 'CapacityReservation', InstanceAmount: '4', Platform: 'Windows' });
+    expect(priced[0]).not.toHaveProperty('Amount');
+    expect(out).toMatch(/-> would reserve in cn-hangzhou-h: 60\.00 CNY per hour/);
+  });
+
+  test('a Limited reservation is costed to its endTime, not for 30 days', async () => {
+    await startEcs();
+    const now = new Date('2030-01-01T00:00:00Z');
+    const found = [{ cloud: 'alicloud' as const, stack: 'S', logicalId: 'Pool', properties: { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h'], EndTime: '2030-01-03T00:00:00Z' } }];
+    const [plan] = await planAlicloud(found, { parameters: {}, progress: () => undefined, now, credentials: { accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret } });
+    expect(plan).toMatchObject({ verdict: 'would-reserve', hourlyCost: 50, hours: 48, totalCost: 2400 });
+  });
+
+  test('fails (the CLI exits 1) when ECS cannot price the zone it would use, instead of planning it without a price', async () => {
+    await startEcs();
+    const real = createEcsCall;
+    const found = [{ cloud: 'alicloud' as const, stack: 'S', logicalId: 'Pool', properties: { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 4, ZoneIds: ['cn-hangzhou-h'] } }];
+    const noPrice = Object.assign(new Error('The price of your queried resource is not available now.'), { code: 'PriceNotFound' });
+    const planned = planAlicloud(found, {
+      parameters: {}, progress: () => undefined, credentials: { accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret },
+      ecs: (c, r) => {
+        const call = real(c, r);
+        return async (action, q) => { if (action === 'DescribePrice') throw noPrice; return call(action, q); };
+      },
+    });
+    await expect(planned).rejects.toThrow(/^Alibaba Cloud: DescribePrice for 4 x ecs\.gn7i-c8g1\.2xlarge in cn-hangzhou-h failed with PriceNotFound/);
+  });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { DescribeCapacityBlockOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeCapacityBlockOfferingsCommand, EC2Client, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../lib/plan/cli';
 import { Ec2Emulator, writeAwsTemplate } from '../../lib/local';
@@ -48,13 +48,44 @@ test('shows every offering with the judge\'s verdict, the one it would buy and i
   expect(out).toMatch(/-> would buy cb-p548xlarge4x48a14 in us-east-1a for 6,040\.32 USD/);
   expect(out).toMatch(/AWS Capacity Blocks, up front and non-refundable: 6,040\.32 USD/);
   expect(err).toMatch(/reading Capacity Block offerings for 4 x p5\.48xlarge .*: page 1/);
-  expect(emulator.calls.every(c => c.action === 'DescribeCapacityBlockOfferings')).toBe(true);
+  expect(emulator.calls.every(c => /^Describe/.test(c.action))).toBe(true);
+});
+
+/** A block bought outside the plan, tagged as the handler tags what a deployed resource `owner` buys. */
+async function ownedBlock(owner: string): Promise<string> {
+  const client = new EC2Client({});
+  try {
+    const offered = await client.send(new DescribeCapacityBlockOfferingsCommand({ InstanceType: 'p5.48xlarge', InstanceCount: 4, CapacityDurationHours: 48 }));
+    const bought = await client.send(new PurchaseCapacityBlockCommand({
+      CapacityBlockOfferingId: offered.CapacityBlockOfferings![0].CapacityBlockOfferingId, InstancePlatform: 'Linux/UNIX',
+      TagSpecifications: [{ ResourceType: 'capacity-reservation', Tags: [{ Key: 'cdk-capacity-reservations:owner', Value: owner }, { Key: 'cdk-capacity-reservations:idempotency-key', Value: 'k1' }] }],
+    }));
+    return bought.CapacityReservation!.CapacityReservationId!;
+  } finally {
+    client.destroy();
+  }
+}
+
+test('a block a deployed stack\'s resource already owns and that serves it is "owned": adopted, nothing bought, nothing added to the spend', async () => {
+  const id = await ownedBlock('Rehearsal/Block');
+  const { code, out } = await run(template(['6500']));
+  expect(code).toBe(0);
+  expect(out).toMatch(new RegExp(`AWS Rehearsal/Block \\(us-east-1\\): 4 x p5\\.48xlarge for 2 days \\(48 h\\), maxUpfrontFee 6500\\.00 USD\n  -> owned: ${id} \\(4 x p5\\.48xlarge in us-east-1a, payment-pending, ends .*\\) \\(adopted, nothing bought\\)`));
+  expect(out).not.toMatch(/up front and non-refundable/);
+});
+
+test('a resource that owns a live block which does not serve new properties would fail without allowRepurchase: exit 2, naming the block', async () => {
+  const id = await ownedBlock('Rehearsal/Block');
+  const { code, out } = await run(template(['16000'], { InstanceCount: '8' }));
+  expect(code).toBe(2);
+  expect(out).toMatch(new RegExp(`Rehearsal/Block: needs-allow-repurchase: this resource already holds ${id} .* set allowRepurchase: true to buy one`));
+  expect((await run(template(['16000'], { InstanceCount: '8', AllowRepurchase: 'true' }))).code).toBe(0);
 });
 
 test('exits 2 when an offering is above every ceiling, naming the block and why', async () => {
   const { code, out } = await run(template(['5000']));
   expect(code).toBe(2);
-  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Block: no-acceptable-offering: none of the 12 offerings is acceptable \(cheapest: 6040\.32 USD against maxUpfrontFee 5000\.00 USD\)/);
+  expect(out).toMatch(/1 reservation would fail now:\n  Rehearsal\/Block: no-acceptable-offering: none of the 12 offerings is acceptable: the cheapest that meets every other criterion costs 6040\.32 USD, above maxUpfrontFee 5000\.00 USD: raise maxUpfrontFee/);
 });
 
 test('asks EC2 once per distinct question, however many blocks share it, and adds up what they would buy', async () => {
@@ -122,9 +153,9 @@ test('no region anywhere fails with exit 1 and says where to give one', async ()
   expect((await run(template(['6500']), '--region', 'us-east-1')).code).toBe(0);
 });
 
-test('nothing to plan, or a path that does not exist, is exit 1 with why', async () => {
+test('nothing to plan, or a path that does not exist, is exit 64 (usage) with why', async () => {
   expect((await run(join(tmpdir(), 'no-such-cdk.out'))).err).toMatch(/does not exist; synthesize first/);
-  expect((await run(join(tmpdir(), 'no-such-cdk.out'))).code).toBe(1);
+  expect((await run(join(tmpdir(), 'no-such-cdk.out'))).code).toBe(64);
 });
 
 test('a caller without permission fails with exit 1, naming the one IAM action to grant', async () => {
@@ -133,7 +164,7 @@ test('a caller without permission fails with exit 1, naming the one IAM action t
   try {
     const { code, err } = await run(template(['6500']));
     expect(code).toBe(1);
-    expect(err).toMatch(/^cdk-capacity-reservations plan: AWS: UnauthorizedOperation: grant the caller ec2:DescribeCapacityBlockOfferings \(read-only; the plan calls nothing else\)\n$/);
+    expect(err).toMatch(/^cdk-capacity-reservations plan: AWS: UnauthorizedOperation: grant the caller ec2:DescribeCapacityBlockOfferings and ec2:DescribeCapacityReservations \(read-only; the plan calls nothing else\)\n$/);
   } finally {
     ec2.restore();
   }
@@ -145,5 +176,5 @@ test('an UltraServer block in a Local Zone is planned through the same judge: th
   expect(code).toBe(0);
   expect(out).toMatch(/1 x UltraServer u-p6e-gb200x72 for 1 day \(24 h\), maxUpfrontFee 30000\.00 USD/);
   expect(out).toMatch(/-> would buy cb-\S+ in us-east-1-dfw-2a for 27,993\.60 USD \(64\.80 per instance-hour\)/);
-  expect(emulator.calls.every(c => c.params.UltraserverType === 'u-p6e-gb200x72' && c.params.AllAvailabilityZones === 'true')).toBe(true);
+  expect(emulator.calls.filter(c => c.action === 'DescribeCapacityBlockOfferings').every(c => c.params.UltraserverType === 'u-p6e-gb200x72' && c.params.AllAvailabilityZones === 'true')).toBe(true);
 });

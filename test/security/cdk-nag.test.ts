@@ -78,7 +78,10 @@ describe('cdk-nag AwsSolutions on the AWS example', () => {
     const acknowledged = stack.node.findAll().flatMap(c => c.node.metadata
       .filter(m => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
       .flatMap(m => Object.entries(m.data as Record<string, string>))
-      .map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason })));
+      .map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason })))
+      // cdk-nag's rules only: aws-cdk-lib acknowledges its own CloudFormation-Validate findings (a
+      // Stack whose VPC names literal zones acknowledges W3010), which are no cdk-nag suppressions.
+      .filter(a => a.id.startsWith('AwsSolutions-'));
 
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const a of acknowledged) {

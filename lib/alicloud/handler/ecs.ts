@@ -46,20 +46,40 @@ export const retryPolicy: { maxAttempts: number; backoff: Record<string, unknown
  * ALIBABA_CLOUD_ECS_PROTOCOL (http|https) override the regional endpoint, e.g. for the local emulator.
  */
 export function createEcsCall(credentials: FcCredentials, regionId: string): EcsCall {
+  return createRpcCall(credentials, regionId, {
+    version: '2014-05-26',
+    endpoint: process.env.ALIBABA_CLOUD_ECS_ENDPOINT || `ecs.${regionId}.aliyuncs.com`,
+    protocol: process.env.ALIBABA_CLOUD_ECS_PROTOCOL || 'https',
+  });
+}
+
+/**
+ * ROS (2019-09-10) through the same client, for GetStack only. ALIBABA_CLOUD_ROS_ENDPOINT and
+ * ALIBABA_CLOUD_ROS_PROTOCOL override the regional endpoint, e.g. for the local ROS engine model.
+ */
+export function createRosCall(credentials: FcCredentials, regionId: string): EcsCall {
+  return createRpcCall(credentials, regionId, {
+    version: '2019-09-10',
+    endpoint: process.env.ALIBABA_CLOUD_ROS_ENDPOINT || `ros.${regionId}.aliyuncs.com`,
+    protocol: process.env.ALIBABA_CLOUD_ROS_PROTOCOL || 'https',
+  });
+}
+
+function createRpcCall(credentials: FcCredentials, regionId: string, service: { version: string; endpoint: string; protocol: string }): EcsCall {
   const client = new OpenApi(new $OpenApi.Config({
     accessKeyId: credentials.accessKeyId,
     accessKeySecret: credentials.accessKeySecret,
     securityToken: credentials.securityToken,
     regionId,
-    endpoint: process.env.ALIBABA_CLOUD_ECS_ENDPOINT || `ecs.${regionId}.aliyuncs.com`,
-    protocol: process.env.ALIBABA_CLOUD_ECS_PROTOCOL || 'https',
+    endpoint: service.endpoint,
+    protocol: service.protocol,
   }));
   // Network-level retries by the client itself; 'fixed' is the policy it reads `backoffPeriod` (ms) for.
   const runtime = new $Util.RuntimeOptions({ autoretry: true, maxAttempts: 3, backoffPolicy: 'fixed', backoffPeriod: 1_000 });
   return async (action, query) => {
     const params = new $OpenApi.Params({
       action,
-      version: '2014-05-26',
+      version: service.version,
       protocol: 'HTTPS',
       pathname: '/',
       method: 'POST',
@@ -88,6 +108,11 @@ export function createEcsCall(credentials: FcCredentials, regionId: string): Ecs
       }
     }
   };
+}
+
+/** Throttled, 5xx or no answer (after the client's own retries): whether ECS acted is unknown. */
+export function outcomeUnknown(error: unknown): boolean {
+  return RETRYABLE.test(asEcsError(error).code);
 }
 
 export function asEcsError(error: unknown): EcsError {

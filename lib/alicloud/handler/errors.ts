@@ -2,11 +2,13 @@ import { oneLineText, UserError } from '../../shared/handler-log';
 import { asEcsError } from './ecs';
 
 /**
- * Create errors that mean "not in this zone": no stock, sold out, not open to the account, the type
- * not offered there, or refused there. The next zone of zoneIds is tried.
+ * Create errors that mean "not in this zone": no stock, sold out, not open to the account, or the
+ * type not offered there. The next zone of zoneIds is tried. Plain OperationDenied is not one: the
+ * ECS seed gives it for a type or zone "not available or not authorized", an account matter a
+ * user must see, not read as "no stock".
  */
 export const NO_STOCK_CODES = new Set([
-  'NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported', 'OperationDenied',
+  'NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported',
 ]);
 
 /** Codes that mean the same whatever the call: permissions, ECS itself, the region. */

@@ -1,7 +1,11 @@
 import { createHash } from 'crypto';
 import { UserError } from '../../shared/handler-log';
 import * as rules from '../validation';
+import { RemovalPolicyValue } from '../validation';
+import { ResourceKeys } from '../resource-keys';
 import { AliReservationParameters, AliWireTag, DEFAULT_WAIT_TIMEOUT_SECONDS } from '../wire';
+
+export { resourceKeys, ResourceKeys } from '../resource-keys';
 
 /** The resource's parameters, parsed and validated. */
 export interface ReservationRequest {
@@ -15,7 +19,7 @@ export interface ReservationRequest {
   readonly platform?: string;
   readonly resourceGroupId?: string;
   readonly tags: AliWireTag[];
-  readonly removalPolicy: 'release' | 'retain';
+  readonly removalPolicy: RemovalPolicyValue;
   readonly waitTimeoutSeconds: number;
 }
 
@@ -32,24 +36,25 @@ export function parseReservationRequest(properties: unknown, now: Date): Reserva
   const p = parametersOf(properties);
   const errors: Array<string | undefined> = [];
   const text = (v: unknown) => (v === undefined || v === null || v === '' ? undefined : String(v));
+  // ROS may hand numbers over as strings; anything else ("0x10", "1e3", true, [4]) is refused, not coerced.
   const int = (name: string, raw: unknown, fallback?: number) => {
     if (text(raw) === undefined && fallback !== undefined) return fallback;
-    const n = Number(raw);
-    if (text(raw) === undefined || Number.isNaN(n)) errors.push(`${name} must be a number, got '${String(raw ?? '')}'`);
-    return n;
+    if ((typeof raw === 'number' && Number.isInteger(raw)) || (typeof raw === 'string' && /^\d{1,9}$/.test(raw))) return Number(raw);
+    errors.push(`${name} must be a decimal whole number, got ${JSON.stringify(raw ?? null)}`);
+    return Number.NaN;
   };
   const request: ReservationRequest = {
     instanceType: text(p.InstanceType) ?? '',
     instanceAmount: int('instanceAmount', p.InstanceAmount),
-    zoneIds: Array.isArray(p.ZoneIds) ? p.ZoneIds.map(String) : typeof p.ZoneIds === 'string' ? [p.ZoneIds] : [],
+    zoneIds: zoneIdsOf(p.ZoneIds, errors),
     name: text(p.Name),
     description: text(p.Description),
     matchCriteria: (text(p.MatchCriteria) ?? 'Open') as 'Open' | 'Target',
     endTime: text(p.EndTime),
     platform: text(p.Platform),
     resourceGroupId: text(p.ResourceGroupId),
-    tags: (Array.isArray(p.Tags) ? p.Tags : []).map(t => ({ Key: String(t.Key), Value: String(t.Value ?? '') })),
-    removalPolicy: (text(p.RemovalPolicy) ?? 'release') as 'release' | 'retain',
+    tags: tagsOf(p.Tags, errors),
+    removalPolicy: (text(p.RemovalPolicy) ?? 'release') as RemovalPolicyValue,
     waitTimeoutSeconds: int('waitTimeout', p.WaitTimeoutSeconds, DEFAULT_WAIT_TIMEOUT_SECONDS),
   };
   errors.push(rules.instanceTypeError(request.instanceType));
@@ -69,23 +74,31 @@ export function parseReservationRequest(properties: unknown, now: Date): Reserva
   return request;
 }
 
-/** Keys that tie reservations to the resource (stable) and to one request (redeliveries share it). */
-export interface ResourceKeys {
-  readonly resource: string;
-  readonly request: string;
+/** A list of zone ids (or one as a string); anything else is refused. */
+function zoneIdsOf(raw: unknown, errors: Array<string | undefined>): string[] {
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw) && raw.every(z => typeof z === 'string')) return raw;
+  if (raw !== undefined) errors.push(`zoneIds must be a list of zone ids, got ${JSON.stringify(raw)}`);
+  return [];
 }
 
-export function resourceKeys(e: { StackId: string; LogicalResourceId: string; RequestId: string }): ResourceKeys {
-  const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
-  return {
-    resource: hash(`${e.StackId}\n${e.LogicalResourceId}`),
-    request: hash(`${e.StackId}\n${e.LogicalResourceId}\n${e.RequestId}`),
-  };
+/** The construct writes a list of {Key, Value}; a map (or anything else) would be dropped silently, so it is refused. */
+function tagsOf(raw: unknown, errors: Array<string | undefined>): AliWireTag[] {
+  if (raw === undefined || raw === null) return [];
+  const isTag = (t: unknown): t is { Key: string; Value?: unknown } => typeof t === 'object' && t !== null && typeof (t as { Key?: unknown }).Key === 'string'
+    && ['string', 'undefined'].includes(typeof (t as { Value?: unknown }).Value);
+  if (Array.isArray(raw) && raw.every(isTag)) return raw.map(t => ({ Key: t.Key, Value: String(t.Value ?? '') }));
+  errors.push(`tags must be a list of {Key, Value}, got ${JSON.stringify(raw).slice(0, 80)}`);
+  return [];
 }
 
-/** ECS ClientToken (ASCII, ≤ 64): one per request and zone, so a retry in the same zone is idempotent. */
-export function clientToken(keys: ResourceKeys, zoneId: string): string {
-  const token = createHash('sha256').update(`${keys.request}\n${zoneId}`).digest('hex').slice(0, 48);
+/**
+ * ECS ClientToken (ASCII, ≤ 64): one per resource and generation, the same in every zone, so ECS
+ * itself answers every delivery of the request that makes a generation (however late, in whatever
+ * zone it tries) with the one reservation the first made (another zone: IdempotentParameterMismatch).
+ */
+export function clientToken(keys: ResourceKeys, generation: string): string {
+  const token = createHash('sha256').update(`${keys.resource}\n${generation}`).digest('hex').slice(0, 48);
   const error = rules.clientTokenError(token);
   if (error) throw new UserError(error);
   return token;

@@ -1,9 +1,9 @@
 import type { DescribeCapacityReservationsResponseBody } from '@alicloud/ecs20140526';
 import { log, UserError } from '../../shared/handler-log';
-import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, ANSWER_TAG_PREFIX, REQUEST_TAG, RESOURCE_TAG } from '../wire';
-import { asEcsError, EcsCall } from './ecs';
+import { ALI_RESERVED_TAG_PREFIX, AliReservationAttributes, AliWireTag, ANSWER_TAG_PREFIX, RESOURCE_TAG, RETAINED_PREFIX } from '../wire';
+import { asEcsError, EcsCall, outcomeUnknown } from './ecs';
 import { ecsFailure, isGone, NO_STOCK_CODES } from './errors';
-import { clientToken, ReservationRequest, ResourceKeys } from './request';
+import { ReservationRequest, ResourceKeys } from './request';
 
 /**
  * The JSON ECS sends: the SDK models' wire names (static names()), which are the field names
@@ -30,8 +30,31 @@ export interface Reservation {
   readonly tags: AliWireTag[];
 }
 
-/** Tunables, exported so tests can shorten the waits. */
-export const waitPolicy = { pollIntervalMs: 5_000 };
+/**
+ * Tunables and the clock, exported so tests and the local rehearsal can shorten the waits or run
+ * them on simulated time.
+ */
+export const waitPolicy = {
+  pollIntervalMs: 5_000,
+  /** After waitTimeout, how long a reservation ECS does not release yet (Pending/Preparing) is waited for so it can be released. */
+  releaseGraceMs: 240_000,
+  /** How long a replacement waits for ECS's tag index to list it before answering. */
+  listingWaitMs: 120_000,
+  now: (): number => Date.now(),
+  sleep: (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms)),
+};
+
+/** The reservation carries this resource's tag: held now, or kept by removalPolicy retain when replaced. */
+export function heldBy(r: Reservation, keys: ResourceKeys): boolean {
+  return r.tags.some(t => t.Key === RESOURCE_TAG && t.Value === keys.resource);
+}
+
+export function retainedFrom(r: Reservation, keys: ResourceKeys): boolean {
+  return r.tags.some(t => t.Key === RESOURCE_TAG && t.Value === RETAINED_PREFIX + keys.resource);
+}
+
+/** ECS refuses to release (or may refuse to change) a reservation in these states. */
+const NOT_RELEASABLE = new Set(['Pending', 'Preparing']);
 
 const RESOURCE_TYPE = 'capacityreservation';
 
@@ -72,47 +95,54 @@ export async function getReservation(ecs: EcsCall, id: string): Promise<Reservat
   }
 }
 
-/** Reservations carrying tag key=value that are not released. */
-export async function liveReservationsTagged(ecs: EcsCall, key: string, value: string): Promise<Reservation[]> {
+/** Reservations carrying tag key=value, whatever their status (released ones keep their ledger). */
+export async function reservationsTagged(ecs: EcsCall, key: string, value: string): Promise<Reservation[]> {
   try {
-    return (await describe(ecs, { Tag: [{ Key: key, Value: value }] })).filter(r => r.status !== 'Released');
+    return await describe(ecs, { Tag: [{ Key: key, Value: value }] });
   } catch (error) {
     throw ecsFailure('DescribeCapacityReservations', `tag ${key}`, error);
   }
 }
 
+/** Reservations carrying tag key=value that are not released. */
+export async function liveReservationsTagged(ecs: EcsCall, key: string, value: string): Promise<Reservation[]> {
+  return (await reservationsTagged(ecs, key, value)).filter(r => r.status !== 'Released');
+}
+
 /**
- * Creates the reservation in the first zone with stock, or adopts the one an earlier delivery of
- * the same request created. Each zone gets its own ClientToken, so ECS deduplicates retries too.
+ * Creates the reservation of one generation in the first zone with stock. Every zone gets the same
+ * ClientToken, so ECS answers a repeat (a duplicate delivery, however late) with the reservation the
+ * first made; a duplicate that tries another zone than the first did gets IdempotentParameterMismatch
+ * and then asks each zone with the token until ECS names the reservation made with it.
  */
-export async function createInFirstZoneWithStock(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys): Promise<{ id: string; zoneId: string; adopted: boolean }> {
-  const earlier = (await liveReservationsTagged(ecs, REQUEST_TAG, keys.request))[0];
-  if (earlier) {
-    log('adopting the reservation an earlier delivery of this request created', { reservationId: earlier.id });
-    return { id: earlier.id, zoneId: earlier.zoneId, adopted: true };
-  }
+export async function createInFirstZoneWithStock(ecs: EcsCall, request: ReservationRequest, token: string, libraryTags: AliWireTag[], until?: Date): Promise<{ id: string; zoneId: string }> {
+  const create = async (zoneId: string) => {
+    const body = await askUntilAnswered(until, () => ecs('CreateCapacityReservation', {
+      ClientToken: token,
+      InstanceType: request.instanceType,
+      InstanceAmount: request.instanceAmount,
+      ZoneId: [zoneId],
+      PrivatePoolOptions: { Name: request.name, MatchCriteria: request.matchCriteria },
+      Description: request.description,
+      EndTimeType: request.endTime ? 'Limited' : 'Unlimited',
+      EndTime: request.endTime,
+      Platform: request.platform,
+      ResourceGroupId: request.resourceGroupId,
+      Tag: [...request.tags, ...libraryTags],
+    }));
+    const id = String(body.PrivatePoolOptionsId ?? '');
+    if (!id) throw new UserError(`ECS CreateCapacityReservation in ${zoneId} returned no PrivatePoolOptionsId; check the ECS console for a reservation tagged ${RESOURCE_TAG}`);
+    return { id, zoneId };
+  };
   const soldOut: string[] = [];
   for (const zoneId of request.zoneIds) {
     try {
-      const body = await ecs('CreateCapacityReservation', {
-        ClientToken: clientToken(keys, zoneId),
-        InstanceType: request.instanceType,
-        InstanceAmount: request.instanceAmount,
-        ZoneId: [zoneId],
-        PrivatePoolOptions: { Name: request.name, MatchCriteria: request.matchCriteria },
-        Description: request.description,
-        EndTimeType: request.endTime ? 'Limited' : 'Unlimited',
-        EndTime: request.endTime,
-        Platform: request.platform,
-        ResourceGroupId: request.resourceGroupId,
-        Tag: [...request.tags, { Key: RESOURCE_TAG, Value: keys.resource }, { Key: REQUEST_TAG, Value: keys.request }],
-      });
-      const id = String(body.PrivatePoolOptionsId ?? '');
-      if (!id) throw new UserError(`ECS CreateCapacityReservation in ${zoneId} returned no PrivatePoolOptionsId; check the ECS console for a reservation tagged ${REQUEST_TAG}=${keys.request}`);
-      log('created capacity reservation', { reservationId: id, zoneId, triedBefore: soldOut });
-      return { id, zoneId, adopted: false };
+      const made = await create(zoneId);
+      log('created capacity reservation', { reservationId: made.id, zoneId, triedBefore: soldOut, note: 'or ECS answered the one this ClientToken made' });
+      return made;
     } catch (error) {
       const code = asEcsError(error).code;
+      if (code === IDEMPOTENT_MISMATCH) return madeInAnotherZone(request, create, zoneId);
       if (!NO_STOCK_CODES.has(code)) throw ecsFailure('CreateCapacityReservation', `zone ${zoneId}`, error);
       log('the zone cannot take it; trying the next one', { zoneId, code });
       soldOut.push(`${zoneId} (${code})`);
@@ -122,34 +152,36 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
 }
 
 /**
- * Concurrent deliveries of one Create can each make a reservation (the ClientToken is per zone, and
- * both may look for an earlier one before either has created it). Every delivery keeps the same one,
- * the reservation in the earliest of zoneIds (then the lowest id), and releases the others.
+ * A create whose outcome is unknown (throttled, 5xx, no answer after the client's retries) may have
+ * made the reservation: asked again with the same ClientToken until `until`, ECS answers its id
+ * (or makes it). Giving up early would leave a reservation no later request knows the id of.
  */
-export async function keepOnePerRequest(ecs: EcsCall, request: ReservationRequest, keys: ResourceKeys, mine?: string): Promise<string> {
-  const made = await liveReservationsTagged(ecs, REQUEST_TAG, keys.request);
-  const ids = new Map(made.map(r => [r.id, r.zoneId]));
-  // Just created, its tags may not be listed yet: it counts too.
-  if (mine && !ids.has(mine)) {
-    const own = await getReservation(ecs, mine);
-    if (own && own.status !== 'Released') ids.set(mine, own.zoneId);
+async function askUntilAnswered<T>(until: Date | undefined, call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!until || !outcomeUnknown(error) || waitPolicy.now() >= until.getTime()) throw error;
+      log('ECS did not answer the create; asking again with the same ClientToken', { code: asEcsError(error).code });
+      await waitPolicy.sleep(waitPolicy.pollIntervalMs);
+    }
   }
-  const ordered = keepOrder(request, [...ids].map(([id, zoneId]) => ({ id, zoneId })));
-  if (ordered.length === 0) throw new UserError(`The capacity reservation this request created${mine ? ` (${mine})` : ''} is no longer listed; deploy again`);
-  for (const { id } of ordered.slice(1)) {
-    log('releasing a duplicate another delivery of this request created', { reservationId: id, kept: ordered[0].id });
-    await release(ecs, id);
-  }
-  return ordered[0].id;
 }
 
-/**
- * The one order every delivery of a request agrees on: the earliest of zoneIds (zones outside it
- * last), then the lowest id. The first is the one kept and answered; it never depends on who asks.
- */
-export function keepOrder<T extends { id: string; zoneId: string }>(request: Pick<ReservationRequest, 'zoneIds'>, reservations: T[]): T[] {
-  const rank = (zoneId: string) => (request.zoneIds.indexOf(zoneId) + request.zoneIds.length + 1) % (request.zoneIds.length + 1);
-  return [...reservations].sort((a, b) => rank(a.zoneId) - rank(b.zoneId) || a.id.localeCompare(b.id));
+/** ECS's answer to a ClientToken used before with other parameters (the ECS idempotence reference). */
+const IDEMPOTENT_MISMATCH = 'IdempotentParameterMismatch';
+
+async function madeInAnotherZone(request: ReservationRequest, create: (zoneId: string) => Promise<{ id: string; zoneId: string }>, tried: string): Promise<{ id: string; zoneId: string }> {
+  for (const zoneId of request.zoneIds.filter(z => z !== tried)) {
+    try {
+      const made = await create(zoneId);
+      log('another delivery of this request made the reservation; answering it', { reservationId: made.id, zoneId });
+      return made;
+    } catch (error) {
+      if (asEcsError(error).code !== IDEMPOTENT_MISMATCH) throw ecsFailure('CreateCapacityReservation', `zone ${zoneId}`, error);
+    }
+  }
+  throw new UserError(`ECS says this request's ClientToken made a reservation with other parameters than these in every zone of zoneIds; check the ECS console for reservations tagged ${RESOURCE_TAG}, release any this stack does not show, and deploy again`);
 }
 
 /**
@@ -162,7 +194,7 @@ export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date, 
   for (;;) {
     const reservation = await getReservation(ecs, id);
     if (reservation?.status === 'Active' || reservation?.status === 'Released') return reservation;
-    if (Date.now() >= deadline.getTime()) {
+    if (waitPolicy.now() >= deadline.getTime()) {
       // Read once more right before releasing: a concurrent delivery (its own deadline later) may
       // just have seen it Active and answered it; then it is kept and answered here too.
       const last = await getReservation(ecs, id);
@@ -174,46 +206,69 @@ export async function waitUntilActive(ecs: EcsCall, id: string, deadline: Date, 
         log(`capacity reservation ${id} is still ${last.status} after waitTimeout following the change; it is kept (the stack holds it) and answered as ${last.status}`, { reservationId: id });
         return last;
       }
-      await release(ecs, id);
+      // ECS releases it only once it is Active: wait for that a while longer (answering before ROS's timeout).
+      await release(ecs, id, new Date(waitPolicy.now() + waitPolicy.releaseGraceMs));
       throw new UserError(`Capacity reservation ${id} was still ${last?.status ?? 'not listed'} after waitTimeout, so it was released (nothing keeps billing); deploy again or raise waitTimeout`);
     }
-    await new Promise(resolve => setTimeout(resolve, waitPolicy.pollIntervalMs));
+    await waitPolicy.sleep(waitPolicy.pollIntervalMs);
   }
 }
 
 /**
  * Releases, idempotently: a reservation already Released, or one ECS no longer knows, is done.
- * ReleaseCapacityReservation only takes manual-release (Unlimited) reservations, so a Limited one
- * is made Unlimited first; if the release then fails, its end time is put back (it must not bill
- * past the end the user chose).
+ * ECS refuses to release one that is not Active yet (Pending, Preparing): that is waited for until
+ * `until`, then reported. ReleaseCapacityReservation only takes manual-release (Unlimited)
+ * reservations, so a Limited one is made Unlimited first; if the release then fails, its end time is
+ * put back (it must not bill past the end the user chose).
  */
-export async function release(ecs: EcsCall, id: string): Promise<void> {
-  const reservation = await getReservation(ecs, id);
-  if (!reservation || reservation.status === 'Released') {
-    log('capacity reservation already released', { reservationId: id });
+export async function release(ecs: EcsCall, id: string, until: Date = new Date(waitPolicy.now())): Promise<void> {
+  for (;;) {
+    const reservation = await getReservation(ecs, id);
+    if (!reservation || reservation.status === 'Released') {
+      log('capacity reservation already released', { reservationId: id });
+      return;
+    }
+    if (NOT_RELEASABLE.has(reservation.status) || !(await releaseNow(ecs, reservation))) {
+      if (waitPolicy.now() >= until.getTime()) {
+        throw new UserError(`Capacity reservation ${id} is still ${reservation.status} and ECS releases a reservation only once it is Active; it bills meanwhile: continue the rollback or delete the stack again once it is Active, or release it in the ECS console`);
+      }
+      log('ECS does not release the reservation in its current state yet; waiting', { reservationId: id, status: reservation.status });
+      await waitPolicy.sleep(waitPolicy.pollIntervalMs);
+      continue;
+    }
     return;
   }
+}
+
+/** One release attempt: true when done, false when ECS refused it for the reservation's state. */
+async function releaseNow(ecs: EcsCall, reservation: Reservation): Promise<boolean> {
+  const id = reservation.id;
   const limited = reservation.endTimeType === 'Limited' || (!reservation.endTimeType && reservation.endTime !== '');
   if (limited) {
     try {
       await ecs('ModifyCapacityReservation', { PrivatePoolOptions: { Id: id }, EndTimeType: 'Unlimited' });
     } catch (error) {
-      if (isGone(error)) return;
+      if (isGone(error)) return true;
       throw ecsFailure('ModifyCapacityReservation', `${id}, to make it Unlimited so it can be released`, error);
     }
   }
   try {
     await ecs('ReleaseCapacityReservation', { PrivatePoolOptions: { Id: id } });
     log('released capacity reservation', { reservationId: id });
+    return true;
   } catch (error) {
     if (isGone(error)) {
       log('capacity reservation already released', { reservationId: id });
-      return;
+      return true;
     }
     if (limited && reservation.endTime) await restoreEndTime(ecs, id, reservation.endTime);
+    if (asEcsError(error).code === NOT_RELEASABLE_CODE) return false;
     throw ecsFailure('ReleaseCapacityReservation', id, error);
   }
 }
+
+/** What ECS answers a release of a reservation that is not Active yet (the handler's error table). */
+const NOT_RELEASABLE_CODE = 'Invalid.PrivatePoolOptions.status';
 
 async function restoreEndTime(ecs: EcsCall, id: string, endTime: string): Promise<void> {
   try {
@@ -252,24 +307,36 @@ export async function modifyInPlace(ecs: EcsCall, id: string, request: Reservati
   return true;
 }
 
-/** Makes the user tags equal to the request's; the library's own tags are left alone. */
+/** Makes the user tags equal to the request's; the library's own tags are left alone (answer markers are dropped). */
 export async function syncTags(ecs: EcsCall, reservation: Reservation, request: ReservationRequest): Promise<void> {
-  // Every key under the reserved prefix is the library's (resource, request, answer markers).
+  // Every key under the reserved prefix is the library's (resource, ledger, answer markers).
   const current = new Map(reservation.tags.filter(t => !t.Key.startsWith(ALI_RESERVED_TAG_PREFIX)).map(t => [t.Key, t.Value]));
   const wanted = new Set(request.tags.map(t => t.Key));
   const toSet = request.tags.filter(t => current.get(t.Key) !== t.Value);
   // The Create's answer markers matter only while its deliveries settle; by an update they are
-  // stale, and they would take slots the user's tags may need (ECS allows 20).
+  // stale (the ledger tells a late Create from the one the stack holds), and they would take slots
+  // the user's tags may need (ECS allows 20).
   const markers = reservation.tags.filter(t => t.Key.startsWith(ANSWER_TAG_PREFIX)).map(t => t.Key);
   const toRemove = [...[...current.keys()].filter(k => !wanted.has(k)), ...markers];
-  let action = 'UntagResources';
+  // Untag first: it frees slots for the tags set next.
+  if (toRemove.length > 0) await untag(ecs, reservation.id, toRemove);
+  await tag(ecs, reservation.id, toSet);
+}
+
+export async function tag(ecs: EcsCall, id: string, tags: AliWireTag[]): Promise<void> {
+  if (tags.length === 0) return;
   try {
-    // Untag first: it frees slots for the tags set next.
-    if (toRemove.length > 0) await ecs('UntagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], TagKey: toRemove });
-    action = 'TagResources';
-    if (toSet.length > 0) await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [reservation.id], Tag: toSet });
+    await ecs('TagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [id], Tag: tags });
   } catch (error) {
-    throw ecsFailure(action, reservation.id, error);
+    throw ecsFailure('TagResources', id, error);
+  }
+}
+
+async function untag(ecs: EcsCall, id: string, keys: string[]): Promise<void> {
+  try {
+    await ecs('UntagResources', { ResourceType: RESOURCE_TYPE, ResourceId: [id], TagKey: keys });
+  } catch (error) {
+    throw ecsFailure('UntagResources', id, error);
   }
 }
 

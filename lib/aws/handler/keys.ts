@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { ownerTagValue } from '../wire';
 
 /** The two keys every purchase is tagged with. */
 export interface ResourceKeys {
@@ -14,9 +15,5 @@ export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; 
   // creation failed after a purchase must be deleted and created again, with a new id, and must
   // still find the block it paid for.
   const stackName = /^arn:[^:]+:cloudformation:[^:]*:[^:]*:stack\/([^/]+)\//.exec(ids.StackId)?.[1] ?? ids.StackId;
-  // EC2 tag values hold 256 characters; a long logical id is hashed. The stack name stays readable in
-  // front: IAM lets a stack's role act only on blocks whose owner tag starts with "<stack name>/".
-  const readable = `${stackName}/${ids.LogicalResourceId}`;
-  const owner = readable.length <= 256 ? readable : `${stackName}/sha256:${createHash('sha256').update(ids.LogicalResourceId).digest('hex')}`;
-  return { request, owner };
+  return { request, owner: ownerTagValue(stackName, ids.LogicalResourceId) };
 }

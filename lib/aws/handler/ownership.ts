@@ -1,13 +1,13 @@
-import { CapacityReservation, Filter } from '@aws-sdk/client-ec2';
+import { CapacityReservation, EC2Client, Filter } from '@aws-sdk/client-ec2';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
 import { log, oneLine } from './errors';
 import { ResourceKeys } from './keys';
-import { INTENT_SETTLE_MS, Ledger, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
+import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
-import { byReservationId, describeBlock, listReservations, membersOf, purchaseView, PurchaseView, readReservations, reservationIdsOfBlocks, tagValue } from './reservation';
+import { byReservationId, describeBlock, extensionHistory, listReservations, membersOf, purchaseView, PurchaseView, readReservations, reservationIdsOfBlocks, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -45,13 +45,24 @@ export function blockHours(block: CapacityReservation): number {
 }
 
 /** Capacity Blocks matching `filters` (every page); other reservation types are ignored. */
-export async function describeBlocks(filters: Filter[]): Promise<CapacityReservation[]> {
-  return (await listReservations(filters)).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block');
+export async function describeBlocks(filters: Filter[], client?: EC2Client): Promise<CapacityReservation[]> {
+  return (await listReservations(filters, client)).filter(r => r.ReservationType === undefined || r.ReservationType === 'capacity-block');
 }
 
 /** Blocks carrying tag `key` = `value`, checked on the tags EC2 returns, not only on its filter. */
-export async function blocksTagged(key: string, value: string): Promise<CapacityReservation[]> {
-  return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }])).filter(b => tagValue(b, key) === value);
+export async function blocksTagged(key: string, value: string, client?: EC2Client): Promise<CapacityReservation[]> {
+  return (await describeBlocks([{ Name: `tag:${key}`, Values: [value] }], client)).filter(b => tagValue(b, key) === value);
+}
+
+/**
+ * The live blocks a resource owns, as EC2 lists them by owner tag, and the one that serves `request`
+ * (what a deployment would adopt, buying nothing). For `plan`, which does not read a deployed ledger.
+ */
+export async function ownedLiveBlocks(owner: string, request: CapacityBlockRequest, client: EC2Client): Promise<{ live: PurchaseView[]; serving?: PurchaseView }> {
+  const listed = await blocksTagged(OWNER_TAG, owner, client);
+  const keyOf = (r: CapacityReservation) => tagValue(r, IDEMPOTENCY_TAG) ?? r.CapacityReservationId;
+  const live = [...new Set(listed.map(keyOf))].map(key => purchaseView(listed.filter(r => keyOf(r) === key))!).filter(isLive);
+  return { live, serving: live.find(view => mismatches(view, request).length === 0 && blockHours(view) >= request.durationHours) };
 }
 
 /**
@@ -146,8 +157,21 @@ export async function openLedger(keys: ResourceKeys, physicalId?: string, answer
     if (tracked) purchase.trackedAs = physicalId;
     if (tracked && answeredDigest) purchase.answeredFor.push(answeredDigest);
   }
-  if (record.purchases.length > 0) log('started this resource\'s ledger from the blocks EC2 lists with its owner tag', { owner: keys.owner, blocks: record.purchases.map(p => p.reservationIds[0]) });
+  if (record.purchases.length > 0) {
+    record.extensions = await importedExtensions(record.purchases.flatMap(p => p.reservationIds));
+    log('started this resource\'s ledger from the blocks EC2 lists with its owner tag', { owner: keys.owner, blocks: record.purchases.map(p => p.reservationIds[0]) });
+  }
   return Ledger.start(keys.owner, record);
+}
+
+/** The extensions EC2's history shows for the imported blocks; a block it no longer knows has none to add. */
+async function importedExtensions(reservationIds: string[]): Promise<LedgerExtension[]> {
+  const history = reservationIds.length === 0 ? [] : await extensionHistory(reservationIds).catch(() => []);
+  return history.map(e => ({
+    requestKey: '', reservationId: e.CapacityReservationId ?? '', offeringId: e.CapacityBlockExtensionOfferingId ?? '', upfrontFee: e.UpfrontFee ?? '',
+    currencyCode: e.CurrencyCode ?? '', hours: e.CapacityBlockExtensionDurationHours ?? 0,
+    outcome: e.CapacityBlockExtensionStatus === 'payment-failed' ? 'not-bought' : 'bought', intentAt: (e.CapacityBlockExtensionPurchaseDate ?? new Date(0)).toISOString(),
+  }));
 }
 
 function unlistedPurchase(physicalId: string): LedgerPurchase {

@@ -1,6 +1,6 @@
 import {
-  CapacityBlock, CapacityBlockStatus, CapacityReservation, DescribeCapacityBlocksCommand, DescribeCapacityBlockStatusCommand,
-  DescribeCapacityReservationsCommand, Filter, paginateDescribeCapacityReservations,
+  CapacityBlock, CapacityBlockExtension, CapacityBlockStatus, CapacityReservation, DescribeCapacityBlockExtensionHistoryCommand, DescribeCapacityBlocksCommand, DescribeCapacityBlockStatusCommand,
+  DescribeCapacityReservationsCommand, EC2Client, Filter, paginateDescribeCapacityReservations,
 } from '@aws-sdk/client-ec2';
 import { parseDecimal } from '../validation';
 import { CapacityBlockAttributes, OFFERING_TAG, ULTRASERVER_TAG, UPFRONT_FEE_TAG } from '../wire';
@@ -24,6 +24,12 @@ export async function readReservations(ids: string[]): Promise<CapacityReservati
     }
     return (await Promise.all(ids.map(id => readReservations([id])))).flat();
   }
+}
+
+/** DescribeCapacityBlockExtensionHistory of blocks, read by their ids. */
+export async function extensionHistory(reservationIds: string[]): Promise<CapacityBlockExtension[]> {
+  const result = await ec2.send(new DescribeCapacityBlockExtensionHistoryCommand({ CapacityReservationIds: reservationIds }), ec2CallOptions());
+  return result.CapacityBlockExtensions ?? [];
 }
 
 /**
@@ -61,10 +67,10 @@ export async function describeReservations(ids: string[]): Promise<PurchaseView 
  * check the tags on what EC2 returns either way, so the filter only narrows the answer; the ownership
  * and idempotency lookups must not depend on it, or every deployment would fail before it could buy.
  */
-export async function listReservations(filters: Filter[]): Promise<CapacityReservation[]> {
+export async function listReservations(filters: Filter[], client: EC2Client = ec2): Promise<CapacityReservation[]> {
   const list = async (only: Filter[]) => {
     const found: CapacityReservation[] = [];
-    for await (const page of paginateDescribeCapacityReservations({ client: ec2 }, { Filters: only.length > 0 ? only : undefined }, ec2CallOptions())) {
+    for await (const page of paginateDescribeCapacityReservations({ client }, { Filters: only.length > 0 ? only : undefined }, ec2CallOptions())) {
       found.push(...(page.CapacityReservations ?? []));
     }
     return found;

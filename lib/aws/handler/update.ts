@@ -1,6 +1,6 @@
 import {
-  CapacityBlockExtension, CapacityReservation, CreateTagsCommand, DeleteTagsCommand, DescribeCapacityBlockExtensionHistoryCommand,
-  DescribeCapacityBlockExtensionOfferingsCommand, PurchaseCapacityBlockExtensionCommand,
+  CapacityBlockExtension, CapacityReservation, CreateTagsCommand, DeleteTagsCommand, DescribeCapacityBlockExtensionOfferingsCommand,
+  PurchaseCapacityBlockExtensionCommand,
 } from '@aws-sdk/client-ec2';
 import { compareDecimal, formatHours, parseDecimal } from '../validation';
 import { RESERVED_TAG_PREFIX, ULTRASERVER_TAG } from '../wire';
@@ -11,7 +11,7 @@ import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerRecord, unsettledError
 import { decimalMoney, iso } from './offerings';
 import { Block, blockHours, describeOwned, idOf, isExtendable, isLiveOwned, mismatches, OwnedBlock, pickAdoptable, reservationIdsOf } from './ownership';
 import { CapacityBlockRequest } from './request';
-import { describeBlock, tagValue } from './reservation';
+import { describeBlock, extensionHistory, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
 
@@ -120,16 +120,17 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
   const id = block.CapacityReservationId!;
   // A block already as long as asked needs no extension, whatever is pending.
   if (blockHours(block) >= request.durationHours) return lengthNote(block, request, 0);
-  const history = await extensionHistory(id);
+  const history = await extensionHistory([id]);
   await settleExtensionIntents(ledger, id, history);
   const pendingHours = history.filter(e => e.CapacityBlockExtensionStatus === 'payment-pending').reduce((h, e) => h + (e.CapacityBlockExtensionDurationHours ?? 0), 0);
   const boughtHours = blockHours(block) + pendingHours;
   const extraHours = request.durationHours - boughtHours;
   if (extraHours <= 0) return lengthNote(block, request, pendingHours);
   const open = ledger.record.extensions.find(e => e.reservationId === id && e.outcome === 'intent');
-  if (open?.requestKey === requestKey) {
-    // This update's claim was taken over after a crash: its first delivery already asked for the extension.
-    return `An extension of ${id} by ${formatHours(open.hours)} was already requested by this update; not bought again`;
+  if (open && extraHours <= open.hours) {
+    // Asked for already (by this update's earlier delivery, or by one whose answer was lost): it may
+    // have gone through, so it is not bought again; the rollback of any later change lands here too.
+    return `An extension of ${id} by ${formatHours(open.hours)} (${open.offeringId}) was requested and its outcome is not known yet; not bought again. Check the block's end date in the EC2 console`;
   }
   if (open) throw unsettledError(`An earlier extension of Capacity Block ${id} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once EC2 shows it; or revert duration to ${formatHours(boughtHours)}`);
   if (pendingHours > 0) {
@@ -205,12 +206,6 @@ function lengthNote(block: CapacityReservation, request: CapacityBlockRequest, p
     return `Capacity Block ${block.CapacityReservationId} already runs ${formatHours(hours)}, longer than duration ${formatHours(request.durationHours)}; a block cannot be shortened, so it still ends ${iso(block.EndDate!)}${pending}`;
   }
   return pending ? `Capacity Block ${block.CapacityReservationId} runs ${formatHours(hours)} as asked${pending}` : '';
-}
-
-/** DescribeCapacityBlockExtensionHistory of one block, read by its id. */
-async function extensionHistory(id: string): Promise<CapacityBlockExtension[]> {
-  const result = await ec2.send(new DescribeCapacityBlockExtensionHistoryCommand({ CapacityReservationIds: [id] }), ec2CallOptions());
-  return result.CapacityBlockExtensions ?? [];
 }
 
 /**

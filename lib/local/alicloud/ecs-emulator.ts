@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'crypto';
 import { FaultInjector, FaultPlan, seededRandom, SimulatedClock } from '../faults';
 import { localVendor } from '../modules';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
+import { refuseUnknownEcsInstanceType } from '../instance-types';
 
 export interface EcsEmulatorOptions {
   /** The AccessKey pair requests must be signed with. */
@@ -21,8 +22,32 @@ export interface EcsEmulatorOptions {
   readonly onCall?: (call: EcsCall) => void;
   /** Describes of a new reservation that still show Pending. @default 1 */
   readonly pendingPolls?: number;
+  /** Seedable eventual consistency, drawn per reservation (see EcsConsistency). @default none: no lag */
+  readonly consistency?: EcsConsistency;
+  /** Pay-as-you-go price of one Windows instance-hour per type, in CNY. @default the Linux price */
+  readonly windowsHourlyPrices?: Record<string, number>;
   readonly faults?: FaultPlan;
   readonly clock?: SimulatedClock;
+}
+
+/**
+ * How ECS is eventually consistent, each range drawn per reservation from `seed` (ms of the
+ * emulator's clock), so a run replays from its seed:
+ * - tagListingLagMs: a new reservation is missing from tag-filtered DescribeCapacityReservations
+ *   for this long (reads by PrivatePoolOptions.Ids show it at once). Source: the handler's own
+ *   comments and DESIGN.md ("new reservations show in tag listings after a lag"); ECS does not
+ *   document the lag, so the range is a model, not a measurement.
+ * - pendingMs: how long a new reservation stays Pending before Active (as well as `pendingPolls`).
+ *   Source: DescribeCapacityReservations' status list (Pending/Preparing/Prepared/Active/Released).
+ * Always on, whatever the seed: a release of a Pending reservation is refused with
+ * Invalid.PrivatePoolOptions.status (the handler's error table: "cannot be released in its current
+ * state; wait until it is Active"), and a Limited reservation is Released at its EndTime (the ECS
+ * seed: released by the system at expiry).
+ */
+export interface EcsConsistency {
+  readonly seed?: number;
+  readonly tagListingLagMs?: readonly [number, number];
+  readonly pendingMs?: readonly [number, number];
 }
 
 export interface EmulatedCapacityReservation {
@@ -40,6 +65,9 @@ export interface EmulatedCapacityReservation {
   readonly startTime: string;
   readonly tags: Map<string, string>;
   polls: number;
+  /** Emulator clock (ms) from which tag-filtered listings show it, and from which it may turn Active. */
+  listedFrom?: number;
+  activeFrom?: number;
 }
 
 export interface EcsCall {
@@ -77,7 +105,9 @@ export class EcsEmulator {
   public readonly failNextRelease: string[] = [];
   private readonly flaky: () => number;
   private readonly stock: Record<string, number>;
-  private readonly tokens = new Map<string, string>();
+  /** ClientToken -> the reservation it made and the parameters it was made with. */
+  private readonly tokens = new Map<string, { id: string; params: string }>();
+  private readonly consistencyDraw: () => number;
   private readonly server = new LoopbackServer(request => this.handle(request));
   private hostPort?: string;
 
@@ -88,6 +118,22 @@ export class EcsEmulator {
     this.accessKeySecret = options.accessKeySecret ?? randomBytes(15).toString('base64');
     this.stock = { ...(options.stock ?? { 'cn-hangzhou-h': 16, 'cn-hangzhou-i': 16 }) };
     this.flaky = seededRandom((options.faults?.seed ?? 1) * 7919);
+    this.consistencyDraw = seededRandom((options.consistency?.seed ?? 1) * 15485863);
+  }
+
+  /** A reservation made elsewhere (another team, the console): the handler must never touch it. */
+  public addForeign(zoneId: string, instanceType: string, tags: Record<string, string> = {}): EmulatedCapacityReservation {
+    const id = `crp-${randomBytes(9).toString('hex').slice(0, 17)}`;
+    const r: EmulatedCapacityReservation = {
+      id, zoneId, instanceType, amount: 1, status: 'Active', matchCriteria: 'Open', startTime: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      tags: new Map(Object.entries(tags)), polls: 0,
+    };
+    this.reservations.set(id, r);
+    return r;
+  }
+
+  private drawn(range: readonly [number, number] | undefined): number {
+    return range ? range[0] + Math.floor(this.consistencyDraw() * (range[1] - range[0] + 1)) : 0;
   }
 
   /** host:port, for ALIBABA_CLOUD_ECS_ENDPOINT (with ALIBABA_CLOUD_ECS_PROTOCOL=http). */
@@ -156,6 +202,7 @@ export class EcsEmulator {
   }
 
   private dispatch(action: string, q: Record<string, string>): Record<string, unknown> {
+    refuseUnknownEcsInstanceType(q.InstanceType, (code, message) => new EcsError(code, message));
     switch (action) {
       case 'CreateCapacityReservation': return this.create(q);
       case 'DescribeCapacityReservations': return this.describe(q);
@@ -174,8 +221,14 @@ export class EcsEmulator {
   }
 
   private create(q: Record<string, string>): Record<string, unknown> {
-    const token = q.ClientToken;
-    if (token && this.tokens.has(token)) return { PrivatePoolOptionsId: this.tokens.get(token) };
+    // The ECS idempotence reference: a repeat with the same ClientToken and parameters gets the first
+    // result; other parameters get IdempotentParameterMismatch. A failed request leaves the token
+    // unused (its 4xx advice: fix the cause, then retry).
+    const { ClientToken: token, ...rest } = q;
+    const params = JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+    const first = token ? this.tokens.get(token) : undefined;
+    if (first && first.params !== params) throw new EcsError('IdempotentParameterMismatch', 'The specified parameter has changed while using an already used clientToken.');
+    if (first) return { PrivatePoolOptionsId: first.id };
     if (!q.InstanceAmount) throw new EcsError('MissingParameter.InstanceAmount', 'The specified parameter "InstanceAmount" can not be empty.');
     if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(q.InstanceType ?? '')) throw new EcsError('Invalid.InstanceType', 'The specified InstanceType is not valid.');
     if (q['ZoneId.2']) throw new EcsError('Invalid.TooManyZoneIds', 'Too many ZoneIds in the request.');
@@ -204,8 +257,10 @@ export class EcsEmulator {
       id, zoneId, instanceType: q.InstanceType, amount, status: 'Pending', name, description: q.Description,
       matchCriteria: q['PrivatePoolOptions.MatchCriteria'] ?? 'Open', endTime: q.EndTime, platform: q.Platform,
       resourceGroupId: q.ResourceGroupId, startTime: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), tags, polls: 0,
+      listedFrom: this.clock.now().getTime() + this.drawn(this.options.consistency?.tagListingLagMs),
+      activeFrom: this.clock.now().getTime() + this.drawn(this.options.consistency?.pendingMs),
     });
-    if (token) this.tokens.set(token, id);
+    if (token) this.tokens.set(token, { id, params });
     return { PrivatePoolOptionsId: id };
   }
 
@@ -226,10 +281,13 @@ export class EcsEmulator {
       const ids: string[] = JSON.parse(q['PrivatePoolOptions.Ids']);
       found = found.filter(r => ids.includes(r.id));
       for (const r of found) {
-        if (r.status === 'Pending' && ++r.polls > (this.options.pendingPolls ?? 1)) r.status = 'Active';
+        if (r.status === 'Pending' && ++r.polls > (this.options.pendingPolls ?? 1) && this.clock.now().getTime() >= (r.activeFrom ?? 0)) r.status = 'Active';
       }
     }
-    for (let i = 1; q[`Tag.${i}.Key`] !== undefined; i++) found = found.filter(r => r.tags.get(q[`Tag.${i}.Key`]) === q[`Tag.${i}.Value`]);
+    const now = this.clock.now().getTime();
+    for (let i = 1; q[`Tag.${i}.Key`] !== undefined; i++) {
+      found = found.filter(r => r.tags.get(q[`Tag.${i}.Key`]) === q[`Tag.${i}.Value`] && now >= (r.listedFrom ?? 0));
+    }
     if (q.Status && q.Status !== 'All') found = found.filter(r => r.status === q.Status);
     return {
       CapacityReservationSet: { CapacityReservationItem: found.map(r => ({
@@ -266,13 +324,18 @@ export class EcsEmulator {
     };
   }
 
-  /** The pay-as-you-go price of `Amount` instances for one `PriceUnit` (Hour only here). */
+  /**
+   * The pay-as-you-go price for one `PriceUnit` (Hour only here): of `Amount` instances, or for
+   * ResourceType CapacityReservation of `InstanceAmount` instances on `Platform` (the request model's members).
+   */
   private price(q: Record<string, string>): Record<string, unknown> {
     if (!q.RegionId) throw new EcsError('MissingParameter.RegionId', 'The specified parameter "RegionId" can not be empty.');
     if (!/^ecs\.[a-z0-9-]+\.[a-z0-9]+$/.test(q.InstanceType ?? '')) throw new EcsError('InvalidInstanceType.ValueNotSupported', 'The specified InstanceType does not exist.');
     if ((q.PriceUnit ?? 'Hour') !== 'Hour') throw new EcsError('InvalidPriceUnit.ValueNotSupported', 'The emulator prices by the hour only.');
-    const amount = Number(q.Amount ?? 1);
-    const unit = this.options.hourlyPrices?.[q.InstanceType] ?? DEFAULT_HOURLY_PRICE;
+    const reservation = q.ResourceType === 'CapacityReservation';
+    const amount = Number((reservation ? q.InstanceAmount : q.Amount) ?? 1);
+    const windows = reservation && /^windows$/i.test(q.Platform ?? '');
+    const unit = (windows ? this.options.windowsHourlyPrices?.[q.InstanceType] : undefined) ?? this.options.hourlyPrices?.[q.InstanceType] ?? DEFAULT_HOURLY_PRICE;
     const total = Math.round(unit * amount * 1000) / 1000;
     return { PriceInfo: { Price: { Currency: 'CNY', OriginalPrice: total, DiscountPrice: 0, TradePrice: total }, Rules: { Rule: [] } } };
   }
@@ -315,6 +378,7 @@ export class EcsEmulator {
     const r = this.reservations.get(id);
     if (!r || r.status === 'Released') throw new EcsError('InvalidParameter.PrivatePoolOptions.Ids', 'The specified parameter PrivatePoolOptions.Ids is not valid.');
     if (r.endTime) throw new EcsError('OperationDenied', 'Only capacity reservations released manually (EndTimeType Unlimited) can be released.', 403);
+    if (r.status === 'Pending') throw new EcsError('Invalid.PrivatePoolOptions.status', 'The capacity reservation cannot be released in its current status.');
     const injected = this.failNextRelease.shift();
     if (injected) throw new EcsError(injected, `${injected} (injected).`, 403);
     r.status = 'Released';

@@ -5,7 +5,7 @@ import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, Rehearsal
 import { EcsEmulator, EcsEmulatorOptions } from './ecs-emulator';
 import { newRosInvariants, RosInvariants, rosInvariantsLine, RosStack } from './ros-engine';
 
-const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'index.js');
+const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'code.zip');
 
 export interface AliRehearsalOptions extends RehearsalOptions {
   readonly ecs?: EcsEmulatorOptions;
@@ -27,7 +27,7 @@ export interface AliReservationReport {
 
 interface AliHandler {
   handler(event: Buffer, context: Json): Promise<Json>;
-  waitPolicy: { pollIntervalMs: number };
+  waitPolicy: { pollIntervalMs: number; now: () => number; sleep: (ms: number) => Promise<void> };
   retryPolicy: { backoff: Record<string, unknown> };
   ramPropagationPolicy: { retryForMs: number; intervalMs: number };
 }
@@ -40,6 +40,8 @@ export interface RosResponder {
   readonly refused: string[];
   /** The answer ROS took for the request: the first it accepted. */
   answerOf(requestId: string): Json | undefined;
+  /** The stack's status, as ROS GetStack answers it to the handler. */
+  setStatus(stackId: string, status: string): void;
 }
 
 /**
@@ -129,8 +131,17 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
   const emulator = new EcsEmulator(ecs);
   const given = new Set<string>();
   const accepted = new Map<string, Json>();
-  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [], answerOf: id => accepted.get(id) };
+  const statuses = new Map<string, string>();
+  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [], answerOf: id => accepted.get(id), setStatus: (id, status) => { statuses.set(id, status); } };
   const responder = new LoopbackServer(async request => {
+    // ROS GetStack (2019-09-10), signed by the same client; the one ROS API the handler calls.
+    if (request.headers['x-acs-action'] === 'GetStack') {
+      const stackId = request.url.searchParams.get('StackId') ?? '';
+      const status = statuses.get(stackId);
+      return status
+        ? { status: 200, contentType: 'application/json', body: JSON.stringify({ RequestId: randomUUID(), StackId: stackId, Status: status }) }
+        : { status: 404, contentType: 'application/json', body: JSON.stringify({ Code: 'StackNotFound', Message: `The Stack (${stackId}) could not be found.`, RequestId: randomUUID() }) };
+    }
     const answer = JSON.parse(request.body);
     if (given.has(answer.RequestId)) {
       ros.refused.push(answer.RequestId);
@@ -144,12 +155,20 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
     return { status: 200, contentType: 'text/plain', body: '' };
   });
   await emulator.start();
-  const responseUrl = `http://${await responder.start()}/ros-response?Signature=local`;
+  const rosHost = await responder.start();
+  const responseUrl = `http://${rosHost}/ros-response?Signature=local`;
   const saved = { ...process.env };
-  Object.assign(process.env, { ALIBABA_CLOUD_ECS_ENDPOINT: emulator.endpoint, ALIBABA_CLOUD_ECS_PROTOCOL: 'http' });
+  Object.assign(process.env, {
+    ALIBABA_CLOUD_ECS_ENDPOINT: emulator.endpoint, ALIBABA_CLOUD_ECS_PROTOCOL: 'http', ALIBABA_CLOUD_ROS_ENDPOINT: rosHost, ALIBABA_CLOUD_ROS_PROTOCOL: 'http',
+  });
+  const fc = loadBundle<AliHandler>(ALI_BUNDLE);
+  const clock = { ...fc.waitPolicy };
   try {
-    const fc = loadBundle<AliHandler>(ALI_BUNDLE);
-    fc.waitPolicy.pollIntervalMs = 10;
+    // The handler waits on the emulator's simulated clock: minutes of Pending or tag lag pass at once.
+    Object.assign(fc.waitPolicy, {
+      now: () => emulator.clock.now().getTime(),
+      sleep: (ms: number) => { emulator.clock.advance(ms); return new Promise<void>(resolve => setImmediate(resolve)); },
+    });
     fc.retryPolicy.backoff = { policy: 'exponential_random', initial: retryBackoffMs, multiplier: 1, max: 8 * retryBackoffMs };
     if (fc.ramPropagationPolicy) Object.assign(fc.ramPropagationPolicy, { retryForMs: 5 * retryBackoffMs, intervalMs: retryBackoffMs });
     const context = { credentials: { accessKeyId: emulator.accessKeyId, accessKeySecret: emulator.accessKeySecret, securityToken: 'local-sts-token' } };
@@ -157,6 +176,7 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
     const invoke: RosInvoke = event => fc.handler(Buffer.from(JSON.stringify(event)), context);
     return await work(invoke, emulator, responseUrl, ros);
   } finally {
+    Object.assign(fc.waitPolicy, clock);
     process.env = saved;
     await Promise.all([emulator.stop(), responder.stop()]);
   }
@@ -169,13 +189,14 @@ async function rehearseReservation(invoke: RosInvoke, emulator: EcsEmulator, res
   const base = { ResponseURL: responseUrl, StackId: randomUUID(), LogicalResourceId: resource.logicalId, RegionId: 'cn-hangzhou', ResourceType: 'ALIYUN::ROS::CustomResource' };
   const zonesTried = () => emulator.calls.slice(callsBefore).filter(c => c.action === 'CreateCapacityReservation').map(c => `${c.query['ZoneId.1']}${c.fault ? ` (${c.fault})` : ''}`);
   const report = (r: Partial<AliReservationReport>): AliReservationReport => ({
-    logicalId: resource.logicalId, ok: false, zonesTried: zonesTried(), reservationsCreated: emulator.reservations.size - createdBefore,
+    logicalId: resource.logicalId, ok: false, zonesTried: firstTried, reservationsCreated: emulator.reservations.size - createdBefore,
     releasedOnDelete: false, ecsCalls: emulator.calls.length - callsBefore, ...r,
   });
 
   say(`  [alicloud] ${resource.logicalId}: Create ${parameters.InstanceAmount} x ${parameters.InstanceType}, zones ${parameters.ZoneIds.join(' then ')}`);
   const create = { ...base, RequestType: 'Create', RequestId: randomUUID(), ResourceProperties: resource.properties };
   let answer = await invoke(create);
+  const firstTried = zonesTried();
   if (options.redeliver ?? true) {
     const again = await invoke(create);
     say(`  [alicloud] ${resource.logicalId}: Create delivered again -> ${again.PhysicalResourceId === answer.PhysicalResourceId ? 'same reservation' : `DIFFERENT ${again.PhysicalResourceId}`}`);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'crypto';
-import { RESOURCE_TAG } from '../../alicloud/wire';
+import { resourceKeys } from '../../alicloud/resource-keys';
+import { RESOURCE_TAG, RETAINED_PREFIX } from '../../alicloud/wire';
 import { Json } from '../resources';
 import { EcsEmulator } from './ecs-emulator';
 import type { RosInvoke, RosResponder } from './rehearsal';
@@ -59,9 +60,13 @@ export interface RosUpdateOptions {
 export class RosStack {
   /** Reasons of operations that failed (not rollbacks), in order. */
   public readonly failures: string[] = [];
-  private readonly stackId = randomUUID();
+  /** Every request ROS sent, in order: FC may deliver any of them again, late. */
+  public readonly sent: Json[] = [];
+  public readonly stackId = randomUUID();
   private physicalId?: string;
   private props?: Json;
+  /** Requests of the stack operation under way: once it is over, ROS refuses answers to them. */
+  private operation: string[] = [];
 
   constructor(
     private readonly invoke: RosInvoke,
@@ -82,11 +87,22 @@ export class RosStack {
 
   public async create(parameters: Json, options: RosCreateOptions = {}): Promise<boolean> {
     this.counts.operations++;
+    this.status('CREATE_IN_PROGRESS');
+    try {
+      return await this.createOperation(parameters, options);
+    } finally {
+      this.over(this.deployed ? 'CREATE_COMPLETE' : 'CREATE_ROLLBACK_COMPLETE');
+    }
+  }
+
+  private async createOperation(parameters: Json, options: RosCreateOptions): Promise<boolean> {
     const create = this.event('Create', { ResourceProperties: { Parameters: parameters } });
+    // retain-on-update-or-delete releases on a create rollback: only retain keeps the reservation then.
     const retained = parameters.RemovalPolicy === 'retain';
     if (options.late) {
       this.scenario('late Create after the rollback Delete (no PhysicalResourceId)');
       this.ros.giveUp(create.RequestId);
+      this.status('CREATE_ROLLBACK_IN_PROGRESS');
       await this.rollback(() => this.send(this.event('Delete', { ResourceProperties: { Parameters: parameters } })));
       await this.send(create);
       this.settled(false, false);
@@ -110,6 +126,7 @@ export class RosStack {
     if (answer.Status !== 'SUCCESS' || options.laterFails) {
       if (answer.Status !== 'SUCCESS') this.failures.push(String(answer.Reason));
       this.scenario(answer.Status !== 'SUCCESS' ? 'rollback Delete after a failed Create' : 'rollback Delete after a later resource failed');
+      this.status('CREATE_ROLLBACK_IN_PROGRESS');
       await this.rollback(() => this.send(this.event('Delete', { PhysicalResourceId: answer.PhysicalResourceId, ResourceProperties: { Parameters: parameters } })));
       this.settled(false, retained);
       return false;
@@ -122,6 +139,15 @@ export class RosStack {
 
   public async update(parameters: Json, options: RosUpdateOptions = {}): Promise<void> {
     this.counts.operations++;
+    this.status('UPDATE_IN_PROGRESS');
+    try {
+      await this.updateOperation(parameters, options);
+    } finally {
+      this.over('UPDATE_COMPLETE');
+    }
+  }
+
+  private async updateOperation(parameters: Json, options: RosUpdateOptions): Promise<void> {
     const old = this.props!;
     if (options.releaseFails) this.emulator.failNextRelease.push('OperationDenied');
     const answer = await this.send(this.event('Update', {
@@ -133,31 +159,65 @@ export class RosStack {
       if (answer.Status !== 'SUCCESS') this.failures.push(String(answer.Reason));
       this.scenario(releaseRefused && answer.Status !== 'SUCCESS' ? 'rollback Update after a replacement whose old release failed'
         : answer.Status !== 'SUCCESS' ? 'rollback Update after a failed Update' : 'rollback Update after a later resource failed');
+      this.status('ROLLBACK_IN_PROGRESS');
       await this.rollback(() => this.send(this.event('Update', {
         PhysicalResourceId: this.physicalId, ResourceProperties: { Parameters: old }, OldResourceProperties: { Parameters: parameters },
       })));
-      this.settled(true, old.RemovalPolicy === 'retain');
+      this.settled(true, retains(old));
       return;
     }
     this.props = parameters;
-    this.settled(true, parameters.RemovalPolicy === 'retain');
+    this.settled(true, retains(parameters));
   }
 
   /** Deletes the stack; the operator retries a DELETE_FAILED up to three times. */
   public async delete(): Promise<void> {
     this.counts.operations++;
+    this.status('DELETE_IN_PROGRESS');
     const request = () => this.send(this.event('Delete', { PhysicalResourceId: this.physicalId, ResourceProperties: { Parameters: this.props } }));
     let answer = await request();
     for (let retry = 0; answer.Status !== 'SUCCESS' && retry < 3; retry++) answer = await request();
     if (answer.Status !== 'SUCCESS') this.failures.push(`DELETE_FAILED: ${answer.Reason}`);
-    const retained = this.props?.RemovalPolicy === 'retain';
+    const retained = retains(this.props);
     this.props = undefined;
     this.settled(false, retained);
+    this.over('DELETE_COMPLETE');
   }
 
-  /** Live reservations tied to the resource (a replaced one kept by RETAIN is untied). */
+  /**
+   * FC delivers an earlier request again, late (it retries async events for up to about an hour):
+   * its stack operation is over, so ROS refuses the answer.
+   */
+  public async redeliver(index: number): Promise<Json> {
+    const event = this.sent[index % this.sent.length];
+    this.scenario(`late ${event.RequestType} delivered again`);
+    this.counts.requests++;
+    return this.invokeWithRetries(event);
+  }
+
+  /** Live reservations the resource holds now (a replaced one kept by RETAIN is untied: retained:<key>). */
   public live(): string[] {
-    return this.emulator.live().filter(r => r.tags.has(RESOURCE_TAG)).map(r => r.id);
+    return this.emulator.live().filter(r => r.tags.get(RESOURCE_TAG) === this.resourceKey).map(r => r.id);
+  }
+
+  /** Live reservations this resource made that it holds no longer (kept by a retain policy). */
+  public untied(): string[] {
+    return this.emulator.live().filter(r => r.tags.get(RESOURCE_TAG) === RETAINED_PREFIX + this.resourceKey).map(r => r.id);
+  }
+
+  public get resourceKey(): string {
+    return resourceKeys({ StackId: this.stackId, LogicalResourceId: this.logicalId, RequestId: '' }).resource;
+  }
+
+  private status(status: string): void {
+    this.ros.setStatus(this.stackId, status);
+  }
+
+  /** The operation is over: ROS refuses answers to its requests from now on. */
+  private over(status: string): void {
+    this.status(status);
+    for (const id of this.operation) this.ros.giveUp(id);
+    this.operation = [];
   }
 
   private settled(holds: boolean, retained: boolean): void {
@@ -188,18 +248,22 @@ export class RosStack {
    */
   private send(event: Json): Promise<Json> {
     this.counts.requests++;
-    const sent = (async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.invoke(event);
-        } catch (error) {
-          if (attempt >= 3) return { Status: 'NO_ANSWER', Reason: `the function failed ${attempt} times: ${(error as Error).message}`, PhysicalResourceId: event.PhysicalResourceId };
-        }
-      }
-    })();
+    if (!this.sent.includes(event)) this.sent.push(event);
+    this.operation.push(event.RequestId);
+    const sent = this.invokeWithRetries(event);
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent)).catch(() => undefined);
     return sent;
+  }
+
+  private async invokeWithRetries(event: Json): Promise<Json> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.invoke(event);
+      } catch (error) {
+        if (attempt >= 3) return { Status: 'NO_ANSWER', Reason: `the function failed ${attempt} times: ${(error as Error).message}`, PhysicalResourceId: event.PhysicalResourceId };
+      }
+    }
   }
 
   /** Waits for every delivery still running (the slower duplicate of a Create). */
@@ -217,4 +281,9 @@ export class RosStack {
   private scenario(name: string): void {
     this.counts.scenarios[name] = (this.counts.scenarios[name] ?? 0) + 1;
   }
+}
+
+/** Whether the policy keeps the reservation when the stack is deleted or a replacement succeeds. */
+function retains(parameters: Json | undefined): boolean {
+  return parameters?.RemovalPolicy === 'retain' || parameters?.RemovalPolicy === 'retain-on-update-or-delete';
 }

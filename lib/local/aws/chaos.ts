@@ -86,9 +86,10 @@ export async function chaosAws(count: number, baseSeed = 1, trace?: (lifecycle: 
       soldBeforePurchase: Math.floor(random() * 3),
       paymentFails: () => paymentFails,
       ...drawConsistency(seed, scenario.ultra),
-    }, async (handler, emulator) => {
+    }, async (handler, emulator, seams) => {
       await withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
-        const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, () => deliveries[Math.floor(random() * deliveries.length)]);
+        const delivery = () => deliveries[Math.floor(random() * deliveries.length)];
+        const stack = new CloudFormationStack(framework, { stackName: 'Chaos', logicalId: 'Block', region: 'us-east-1' }, delivery, 2, seams.newClaimsTable);
         // The final deploy comes as an operator follows a failure's advice: later, once an open purchase
         // intent has settled (an answer lost to a fault may leave one; nothing is bought until then).
         const { statuses, finalDeploy } = await quietly(() => lifecycle(stack, scenario, () => { emulator.quiet(); framework.quiet(); emulator.clock.advance(INTENT_SETTLE_MS + 60_000); }));

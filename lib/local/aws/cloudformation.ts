@@ -9,6 +9,8 @@ export type StackStatus =
 
 /** One request CloudFormation sent to the custom resource, and what it recorded. */
 export interface CfnExchange {
+  /** The event as CloudFormation sent it (without its ResponseURL), so that it can be delivered again. */
+  readonly event: Json;
   readonly requestType: 'Create' | 'Update' | 'Delete';
   readonly requestId: string;
   readonly stackId: string;
@@ -54,8 +56,21 @@ export class CloudFormationStack {
     public delivery: () => Delivery = () => 'once',
     /** How many times the operator runs continue-update-rollback before giving up. */
     private readonly continueRollbackAttempts = 2,
+    /**
+     * Called whenever the stack is created (again): its own resources are new then, the provider's
+     * claims table (and so every resource's ledger) included.
+     */
+    private readonly onNewStack: () => Promise<void> = async () => undefined,
   ) {
     this.stackId = newStackId(names);
+  }
+
+  /**
+   * Delivers an earlier request again, as Lambda's asynchronous queue may (at least once, up to hours
+   * later): CloudFormation has its answer already and ignores this one, whatever it says.
+   */
+  public async redeliver(exchange: CfnExchange): Promise<CfnResponse> {
+    return this.framework.request(exchange.event, 'once');
   }
 
   /** Deploys `properties` (create or update), with CloudFormation's rollback on failure. */
@@ -73,7 +88,9 @@ export class CloudFormationStack {
   }
 
   private async create(properties: Json, options: DeployOptions): Promise<StackStatus> {
-    if (this.status === 'ROLLBACK_COMPLETE') this.stackId = newStackId(this.names); // deleted and created again
+    // A stack that rolled back or was deleted is created again: same name, new id, new resources.
+    if (this.status === 'ROLLBACK_COMPLETE' || this.status === 'DELETE_COMPLETE') this.stackId = newStackId(this.names);
+    if (this.status === undefined || this.status === 'ROLLBACK_COMPLETE' || this.status === 'DELETE_COMPLETE') await this.onNewStack();
     const created = await this.send('Create', properties, 'deploy');
     if (created.Status === 'SUCCESS' && !options.laterResourceFails) {
       this.resource = { physicalResourceId: created.PhysicalResourceId, properties };
@@ -128,7 +145,7 @@ export class CloudFormationStack {
       ...(oldProperties ? { OldResourceProperties: { ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent', ...oldProperties } } : {}),
     };
     const response = await this.framework.request(event, requestType === 'Delete' ? 'once' : this.delivery());
-    this.exchanges.push({ requestType, requestId, stackId: this.stackId, physicalResourceId, properties, response, phase });
+    this.exchanges.push({ event, requestType, requestId, stackId: this.stackId, physicalResourceId, properties, response, phase });
     return response;
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { localVendor } from '../modules';
 import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
+import { refuseUnknownEc2InstanceType } from '../instance-types';
 
 /** A Capacity Block offering in the emulator's inventory. */
 export interface EmulatedOffering {
@@ -54,6 +55,11 @@ export interface Ec2EmulatorOptions {
    * match no tag filter: EC2 may apply tags given at creation a moment after the resource. @default 0
    */
   readonly tagLag?: number;
+  /**
+   * Simulated time after a purchase during which its reservations show no tags and match no tag
+   * filter (the time-based form of tagLag). @default 0
+   */
+  readonly tagLagMs?: number;
   /**
    * Whether DescribeCapacityReservations honours `tag:<key>` filters. EC2's model documents none for it
    * (instance-type, availability-zone, state, …), so 'refused' answers them as EC2 answers an unknown
@@ -181,6 +187,11 @@ export class Ec2Emulator {
    */
   public readonly lagsShown: Record<string, number> = {};
   public readonly clock: SimulatedClock;
+  /**
+   * Awaited before each request is carried out: a test sets it to hand the order in which concurrent
+   * requests are served to a scheduler (fast-check's fc.scheduler), and so explore interleavings.
+   */
+  public gate?: (action: string) => Promise<void>;
   private readonly server = new LoopbackServer(request => this.handle(request));
   private readonly sold = new Set<string>();
   private soldBeforePurchase: number;
@@ -286,6 +297,7 @@ export class Ec2Emulator {
     const params = this.recordingReads(action, raw);
     const latency = this.faults.latency();
     if (latency > 0) await sleep(latency);
+    if (this.gate) await this.gate(action);
     const i = this.scripted.findIndex(s => s.action === action && (s.when?.(params) ?? true));
     const scripted = i >= 0 ? this.scripted.splice(i, 1)[0].fault : undefined;
     const fault = scripted ?? this.faults.before();
@@ -359,6 +371,7 @@ export class Ec2Emulator {
     if (ultraserver && (p.InstanceType || p.InstanceCount)) {
       throw new Ec2Error('InvalidParameterCombination', 'UltraserverType cannot be combined with InstanceType or InstanceCount');
     }
+    refuseUnknownEc2InstanceType(p.InstanceType, (code, message) => new Ec2Error(code, message));
     const allZones = p.AllAvailabilityZones === 'true';
     const optedIn = new Set(this.options.optedInLocalZones ?? []);
     const generated = () => (ultraserver
@@ -546,7 +559,7 @@ export class Ec2Emulator {
     const ids = list(p, 'CapacityReservationId');
     const call = ++this.describes;
     const listed = (r: EmulatedReservation) => (r.listedFromDescribe ?? 0) <= call && this.listedNow(r);
-    const tagged = (r: EmulatedReservation) => (r.taggedFromDescribe ?? 0) <= call;
+    const tagged = (r: EmulatedReservation) => (r.taggedFromDescribe ?? 0) <= call && this.clock.now().getTime() >= r.createDate.getTime() + (this.options.tagLagMs ?? 0);
     const tagsOf = (r: EmulatedReservation) => (tagged(r) ? r.tags : new Map<string, string>());
     const all = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
     if (all.some(r => !listed(r))) this.showed('ultraserverListingLag');

@@ -69,8 +69,14 @@ export const LAMBDA_TIME_SCALE = 0.02;
 /** Each bundle's budgets as it shipped them, before the first rehearsal scaled them (one per loaded bundle). */
 const productionBudgets = new WeakMap<object, { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number }>();
 
+/** What a rehearsal may do besides calling the handler. */
+export interface AwsRehearsalSeams {
+  /** Gives the provider a new, empty claims table, as a stack created again has: every resource's ledger starts over. */
+  newClaimsTable(): Promise<void>;
+}
+
 /** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
-export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator) => Promise<T>): Promise<T> {
+export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler: AwsHandler, emulator: Ec2Emulator, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   requireAwsRehearsalModules('rehearseAws (and the AWS chaos suite)');
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
@@ -91,7 +97,7 @@ export interface StartedEmulator {
  * budgets scaled to LAMBDA_TIME_SCALE, for the length of `work`; the environment is restored and the
  * emulator and DynamoDB stopped afterwards. Serves every bundle with the seams of lib/aws/handler.
  */
-export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string, emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E) => Promise<T>): Promise<T> {
+export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string, emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   const claims = new ClaimsStore();
   await claims.start();
   const saved = { ...process.env };
@@ -106,7 +112,7 @@ export async function withBundledHandler<H extends BundleSeams, E extends Starte
     handler.clock.now = () => emulator.clock.now();
     handler.retryPolicy.waitBackoff = false;
     scaleBudgets(handler, LAMBDA_TIME_SCALE);
-    return await work(handler, emulator);
+    return await work(handler, emulator, { newClaimsTable: async () => { process.env[CLAIMS_TABLE_ENV] = await claims.newTable(); } });
   } finally {
     handler.clock.now = realClock;
     process.env = saved;

@@ -4,7 +4,7 @@ import { requireAwsRehearsalModules } from '../modules';
 import { ASSETS, findResources, Json, progressOf, quietly, RehearsalOptions } from '../resources';
 import { CloudFormationStack } from './cloudformation';
 import { FrameworkTimings, LambdaContext, ProviderFramework, timingsFromTemplate, UserFunctions } from './provider-framework';
-import { asCloudFormationDelivers, withBundledHandler, withProviderFramework } from './rehearsal';
+import { asCloudFormationDelivers, AwsRehearsalSeams, withBundledHandler, withProviderFramework } from './rehearsal';
 import { EmulatedPlanOffering, SageMakerEmulator, SageMakerEmulatorOptions } from './sagemaker-emulator';
 
 const TRAINING_PLAN_BUNDLE = path.join(ASSETS, 'training-plan-handler', 'index.js');
@@ -27,7 +27,7 @@ export interface TrainingPlanHandler extends UserFunctions {
 let sageMakerPort: number | undefined;
 
 /** The bundled training-plan handler wired to a fresh SageMaker emulator and claims table, for the length of `work`. */
-export async function withTrainingPlanHandler<T>(options: SageMakerEmulatorOptions, work: (handler: TrainingPlanHandler, emulator: SageMakerEmulator) => Promise<T>): Promise<T> {
+export async function withTrainingPlanHandler<T>(options: SageMakerEmulatorOptions, work: (handler: TrainingPlanHandler, emulator: SageMakerEmulator, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   requireAwsRehearsalModules('the training plan rehearsal');
   const region = options.region ?? 'us-east-1';
   const emulator = new SageMakerEmulator({ port: sageMakerPort, ...options, region });

@@ -35,9 +35,18 @@ export class FakeEcs {
   public readonly unlisted = new Set<string>();
   /** When set, every reservation created is unlisted until a test lists it. */
   public tagIndexLags = false;
+  /**
+   * Tag-filtered listings a new reservation is missing from (ECS's tag index lags behind a create):
+   * it shows from the (n+1)-th tag listing after its creation on.
+   */
+  public tagIndexLag = 0;
+  /** ECS refuses to release a reservation that is not Active yet (Invalid.PrivatePoolOptions.status). */
+  public releaseRefusedWhilePending = true;
   /** Called on every describe of one reservation, e.g. to move the clock. */
   public onPoll: () => void = () => undefined;
-  private readonly tokens = new Map<string, string>();
+  /** ClientToken -> the reservation it made and the parameters it was made with (ECS: a repeat gets the first result, other parameters IdempotentParameterMismatch). */
+  private readonly tokens = new Map<string, { id: string; params: string }>();
+  private readonly listingsMissed = new Map<string, number>();
   private readonly failures: Array<{ action: string; error: Error; zone?: string; times: number }> = [];
   private next = 1;
 
@@ -94,14 +103,18 @@ export class FakeEcs {
   }
 
   private create(q: Record<string, any>) {
-    const existing = this.tokens.get(q.ClientToken);
-    if (existing) return { PrivatePoolOptionsId: existing };
+    const { ClientToken: token, ...rest } = q;
+    const params = JSON.stringify(rest);
+    const existing = this.tokens.get(token);
+    if (existing && existing.params !== params) throw ecsError('IdempotentParameterMismatch');
+    if (existing) return { PrivatePoolOptionsId: existing.id };
     const zoneId = q.ZoneId[0];
     if ((this.stock[zoneId] ?? 0) < q.InstanceAmount) throw ecsError('NoStock');
     this.stock[zoneId] -= q.InstanceAmount;
     const id = `crp-fake${this.next++}`;
-    this.tokens.set(q.ClientToken, id);
+    this.tokens.set(token, { id, params });
     if (this.tagIndexLags) this.unlisted.add(id);
+    if (this.tagIndexLag > 0) this.listingsMissed.set(id, this.tagIndexLag);
     this.reservations.set(id, {
       id, zoneId, instanceType: q.InstanceType, amount: q.InstanceAmount, status: 'Pending',
       name: q.PrivatePoolOptions?.Name, description: q.Description, endTime: q.EndTime,
@@ -122,7 +135,7 @@ export class FakeEcs {
         if (r.status === 'Pending' && ++r.polls > this.pendingPolls) r.status = 'Active';
       }
     }
-    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value && !this.unlisted.has(r.id));
+    for (const t of q.Tag ?? []) found = found.filter(r => r.tags.get(t.Key) === t.Value && !this.unlisted.has(r.id) && !this.missesListing(r.id));
     return {
       CapacityReservationSet: {
         CapacityReservationItem: found.map(r => ({
@@ -142,6 +155,14 @@ export class FakeEcs {
     };
   }
 
+  /** One tag listing: a reservation still inside its lag misses it. */
+  private missesListing(id: string): boolean {
+    const left = this.listingsMissed.get(id) ?? 0;
+    if (left <= 0) return false;
+    this.listingsMissed.set(id, left - 1);
+    return true;
+  }
+
   private modify(q: Record<string, any>) {
     const r = this.get(q.PrivatePoolOptions.Id);
     if (q.InstanceAmount !== undefined) r.amount = q.InstanceAmount;
@@ -158,6 +179,7 @@ export class FakeEcs {
     const r = this.reservations.get(q.PrivatePoolOptions.Id);
     if (!r || r.status === 'Released') throw ecsError('InvalidParameter.PrivatePoolOptions.Ids');
     if (r.endTime) throw ecsError('OperationDenied', 403);
+    if (this.releaseRefusedWhilePending && r.status === 'Pending') throw ecsError('Invalid.PrivatePoolOptions.status');
     r.status = 'Released';
     return {};
   }

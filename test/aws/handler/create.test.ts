@@ -126,6 +126,15 @@ describe('never above the ceiling', () => {
     expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockCommand);
   });
 
+  test('compares fees with the ceiling exactly, in decimal: a fee a trillionth above it is refused, a fee equal to it is bought', async () => {
+    ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({
+      CapacityBlockOfferings: [{ ...offering('cb-0above', 0), UpfrontFee: '40000.000000000001' }, { ...offering('cb-0equal', 0, { StartDate: daysAhead(9) }), UpfrontFee: '40000.00' }],
+    });
+    const result = await onEvent(createEvent({ MaxUpfrontFee: '40000' }));
+    expect(purchases().map(p => p.CapacityBlockOfferingId)).toEqual(['cb-0equal']);
+    expect(result.PhysicalResourceId).toBe('cr-for-cb-0equal');
+  });
+
   test('says so when there are no offerings at all', async () => {
     ec2.on(DescribeCapacityBlockOfferingsCommand).resolves({ CapacityBlockOfferings: [] });
     await expect(onEvent(createEvent())).rejects.toThrow(/No Capacity Block offering for 4 x p5.48xlarge.*widen the window/);

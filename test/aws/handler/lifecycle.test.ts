@@ -125,7 +125,7 @@ describe('Update', () => {
     const result = await onEvent(updateEvent('cr-0a', { Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] }, { InstanceCount: '8' }));
     expect(result.PhysicalResourceId).toBe('cr-0a');
     // Reads only: what the resource owns (its ledger starts from them) and the block, by id.
-    expect(ec2.calls().map(c => (c.args[0] as object).constructor.name).every(name => name === 'DescribeCapacityReservationsCommand')).toBe(true);
+    expect(ec2.calls().map(c => (c.args[0] as object).constructor.name).every(name => /^Describe/.test(name))).toBe(true);
   });
 
   test('a longer duration buys the cheapest extension for the difference within the ceiling', async () => {
@@ -155,14 +155,17 @@ describe('Update', () => {
     expect(ec2).not.toHaveReceivedCommand(PurchaseCapacityBlockExtensionCommand);
   });
 
-  test('after an extension whose answer was lost, a later update asking for more buys nothing until EC2 shows what became of it', async () => {
+  test('after an extension whose answer was lost, an update asking for no more succeeds buying nothing, and one asking for more buys nothing until EC2 shows what became of it', async () => {
     ec2.on(DescribeCapacityReservationsCommand).resolves(listing(block({ State: 'active' })));
     ec2.on(DescribeCapacityBlockExtensionOfferingsCommand).resolves({
       CapacityBlockExtensionOfferings: [{ CapacityBlockExtensionOfferingId: 'cbe-0ok', UpfrontFee: '24000.00', CurrencyCode: 'USD' }],
     });
     ec2.on(PurchaseCapacityBlockExtensionCommand).rejects(lostAnswer());
     expect((await onEvent(updateEvent('cr-0a', { DurationHours: '72' }, {}, 'req-update-1'))).Data?.Note).toMatch(/may or may not have been bought/);
-    // EC2's history does not show the extension (yet): the ledger still holds its intent.
+    // EC2's history does not show the extension (yet): the ledger still holds its intent. An update
+    // that asks for no more (here: a tag; or the rollback of any later change) succeeds, buying nothing.
+    const tagged = await onEvent(updateEvent('cr-0a', { DurationHours: '72', Tags: [{ Key: 'team', Value: 'x' }] }, { DurationHours: '72' }, 'req-update-tags'));
+    expect(tagged.Data?.Note).toMatch(/An extension of cr-0a by 1 day \(24 h\) \(cbe-0ok\) was requested and its outcome is not known yet; not bought again/);
     await expect(onEvent(updateEvent('cr-0a', { DurationHours: '96' }, { DurationHours: '72' }, 'req-update-2'))).rejects.toThrow(/An earlier extension of Capacity Block cr-0a by 1 day \(24 h\) \(cbe-0ok\) may have gone through: its answer never came .*so nothing more was bought/);
     expect(ec2).toHaveReceivedCommandTimes(PurchaseCapacityBlockExtensionCommand, 1);
   });
@@ -183,7 +186,7 @@ describe('Update', () => {
     const result = await onEvent(updateEvent('cr-0a', { DurationHours: '24', Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] }));
     expect(result.PhysicalResourceId).toBe('cr-0a');
     expect(result.Data?.Note).toMatch(/cannot be shortened/);
-    expect(ec2.calls().every(c => (c.args[0] as object).constructor.name === 'DescribeCapacityReservationsCommand')).toBe(true);
+    expect(ec2.calls().every(c => /^Describe/.test((c.args[0] as object).constructor.name))).toBe(true);
   });
 
   test('turning on previewOnly over a bought block previews, buys nothing, and says the block stays bought (it is the rollback of removing previewOnly)', async () => {

@@ -3,15 +3,16 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as ros from '@alicloud/ros-cdk-core';
 import { GpuPoolStack } from '../../../examples/alicloud/stack';
-import { createEcsCall, EcsCall } from '../../../lib/alicloud/handler/ecs';
-import { resourceKeys } from '../../../lib/alicloud/handler/request';
+import { readStackStatus } from '../../../lib/alicloud/handler';
+import { createEcsCall, createRosCall, EcsCall } from '../../../lib/alicloud/handler/ecs';
+import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import {
   createInFirstZoneWithStock, getReservation, liveReservationsTagged, modifyInPlace, release, syncTags, waitPolicy, waitUntilActive,
 } from '../../../lib/alicloud/handler/reservations';
 import { RESOURCE_TAG } from '../../../lib/alicloud/wire';
 import { EcsEmulator, rehearseAlicloud } from '../../../lib/local';
-import { rehearseRosSequences } from '../../../lib/local/alicloud/rehearsal';
-import { answerKeysNotInModel, readsNotInModel, recordReads, requestParameterNotInModel } from './ecs-model';
+import { rehearseRosSequences, withAliHandler } from '../../../lib/local/alicloud/rehearsal';
+import { answerKeysNotInModel, queryNotInModel, readsNotInModel, recordReads, requestParameterNotInModel } from './ecs-model';
 
 /**
  * The official @alicloud/ecs20140526 models decide every key: what the emulator answers, what the
@@ -44,7 +45,7 @@ describe('the ECS emulator and the handler follow the official ECS model', () =>
       description: 'first', matchCriteria: 'Open' as const, endTime: '2030-01-01T00:00:00Z', platform: 'Linux', tags: [{ Key: 'team', Value: 'ml' }],
       removalPolicy: 'release' as const, waitTimeoutSeconds: 600,
     };
-    const { id } = await createInFirstZoneWithStock(ecs, request, keys);
+    const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, 'g0:r1'), [{ Key: RESOURCE_TAG, Value: keys.resource }]);
     const active = await waitUntilActive(ecs, id, new Date(Date.now() + 60_000));
     await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource);
     await modifyInPlace(ecs, id, { ...request, name: 'pool-b', description: 'second', instanceAmount: 3 }, request);
@@ -115,4 +116,25 @@ test('every request and answer of the example\'s rehearsal and ROS sequences fol
   ]));
   expect(seen.flatMap(c => Object.keys(c.query).map(p => requestParameterNotInModel(c.action, p))).filter(Boolean)).toEqual([]);
   expect(seen.filter(c => c.answer).flatMap(c => answerKeysNotInModel(c.action, c.answer))).toEqual([]);
+});
+
+/** ROS GetStack, which removalPolicy retain-on-update-or-delete reads on Delete: the local ROS answers as @alicloud/ros20190910 has it. */
+test('GetStack: what the handler sends and reads, and what the local ROS answers, are in the ROS model', async () => {
+  const reads: string[][] = [];
+  const stackId = 'stack-1';
+  await withAliHandler({}, async (_invoke, _emulator, _url, rosEngine) => {
+    rosEngine.setStatus(stackId, 'CREATE_ROLLBACK_IN_PROGRESS');
+    const call = createRosCall({ accessKeyId: 'k', accessKeySecret: 's' }, 'cn-hangzhou');
+    const answers: Array<Record<string, unknown>> = [];
+    const recording = async (action: string, query: Record<string, unknown>) => {
+      expect(queryNotInModel(action, { RegionId: 'cn-hangzhou', ...query })).toEqual([]);
+      const answer = await call(action, query);
+      answers.push(answer);
+      return recordReads(answer, reads);
+    };
+    expect(await readStackStatus(recording, stackId)).toBe('CREATE_ROLLBACK_IN_PROGRESS');
+    expect(answers.flatMap(a => answerKeysNotInModel('GetStack', a))).toEqual([]);
+  });
+  expect(readsNotInModel('GetStack', reads)).toEqual([]);
+  expect(reads.map(p => p.join('.'))).toEqual(['Status']);
 });

@@ -1,5 +1,6 @@
 import * as ecs from '@alicloud/ecs20140526';
 import OpenApiUtil from '@alicloud/openapi-util';
+import * as ros from '@alicloud/ros20190910';
 
 /**
  * The official ECS model, as @alicloud/ecs20140526 ships it: every request and answer class has
@@ -13,9 +14,13 @@ interface ModelClass {
 
 type FieldType = unknown;
 
+/** ECS's models, and ROS's (@alicloud/ros20190910) for GetStack, the one ROS action the handler calls. */
+const ROS_ACTIONS = new Set(['GetStack']);
+
 function modelClass(name: string): ModelClass {
-  const found = (ecs as unknown as Record<string, ModelClass | undefined>)[name];
-  if (!found || typeof found.names !== 'function') throw new Error(`@alicloud/ecs20140526 has no model ${name}`);
+  const sdk = ROS_ACTIONS.has(name.replace(/(Request|ResponseBody)$/, '')) ? ros : ecs;
+  const found = (sdk as unknown as Record<string, ModelClass | undefined>)[name];
+  if (!found || typeof found.names !== 'function') throw new Error(`${sdk === ros ? '@alicloud/ros20190910' : '@alicloud/ecs20140526'} has no model ${name}`);
   return found;
 }
 

@@ -16,8 +16,9 @@ export interface Engine {
 
 export function engineFor(names: { stackName: string; logicalId: string }) {
   return <T>(work: (e: Engine) => Promise<T>, ec2: Ec2EmulatorOptions = {}): Promise<T> =>
-    withAwsHandler(ec2, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
+    withAwsHandler(ec2, (handler, emulator, seams) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
       handler, emulator, framework,
-      stack: (delivery: Delivery = 'once') => new CloudFormationStack(framework, { ...names, region: 'us-east-1' }, () => delivery),
+      // A stack created again gets a new claims table, as in AWS: the resource's ledger starts over.
+      stack: (delivery: Delivery = 'once') => new CloudFormationStack(framework, { ...names, region: 'us-east-1' }, () => delivery, 2, seams.newClaimsTable),
     }))));
 }

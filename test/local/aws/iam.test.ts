@@ -1,6 +1,6 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../../../lib';
+import { CapacityBlockInstanceType, CapacityBlockProvider, CapacityBlockPurchase } from '../../../lib';
 import { CloudFormationStack, Ec2Call, quietly, withAwsHandler, withProviderFramework } from '../../../lib/local';
 import { ACCOUNT, attributingCalls, authorizationRequests, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
 
@@ -114,5 +114,45 @@ describe('a stack\'s role may spend on and retag only its own blocks', () => {
     });
     expect(isAllowed(policy(), purchase('Training/Block'))).toBe(true);
     expect(isAllowed(policy(), purchase('Inference/Block'))).toBe(false);
+  });
+});
+
+describe('one provider shared by the top-level stacks of an app', () => {
+  test('its role may buy and extend the blocks of every stack it serves, and of no other', () => {
+    const app = new App();
+    const env = { account: ACCOUNT, region: REGION };
+    const shared = new Stack(app, 'Shared', { env });
+    const provider = new CapacityBlockProvider(shared, 'Provider');
+    const props = { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), maxUpfrontFee: 8000, provider };
+    new CapacityBlockPurchase(new Stack(app, 'Training', { env }), 'Block', props);
+    new CapacityBlockPurchase(new Stack(app, 'Inference', { env }), 'Block', props);
+    const policies = Object.entries(Template.fromStack(shared).findResources('AWS::IAM::Policy')).filter(([id]) => /ProviderOnEventRole/.test(id));
+    expect(policies).toHaveLength(1);
+    const policy = resolve(policies[0][1].Properties.PolicyDocument.Statement, 'Shared') as Statement[];
+    const purchase = (owner: string): AuthorizationRequest => ({
+      action: 'ec2:PurchaseCapacityBlock', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:capacity-reservation/*`,
+      context: { 'aws:RequestTag/cdk-capacity-reservations:owner': owner, 'aws:RequestTag/cdk-capacity-reservations:idempotency-key': 'k', 'aws:TagKeys': ['cdk-capacity-reservations:owner', 'cdk-capacity-reservations:idempotency-key'] },
+    });
+    const extend = (owner: string): AuthorizationRequest => ({
+      action: 'ec2:PurchaseCapacityBlockExtension', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:capacity-reservation/cr-0a`,
+      context: { 'aws:ResourceTag/cdk-capacity-reservations:owner': owner },
+    });
+    for (const owner of ['Training/Block', 'Inference/Block']) {
+      expect(isAllowed(policy, purchase(owner))).toBe(true);
+      expect(isAllowed(policy, extend(owner))).toBe(true);
+    }
+    for (const owner of ['Shared/Block', 'Other/Block']) {
+      expect(isAllowed(policy, purchase(owner))).toBe(false);
+      expect(isAllowed(policy, extend(owner))).toBe(false);
+    }
+  });
+
+  test('fails at synth when a nested stack, whose name is known only at deploy time, uses another stack\'s provider', () => {
+    const app = new App();
+    const parent = new Stack(app, 'Parent', { env: { account: ACCOUNT, region: REGION } });
+    const provider = new CapacityBlockProvider(parent, 'Provider');
+    const nested = new NestedStack(parent, 'Nested');
+    expect(() => new CapacityBlockPurchase(nested, 'Block', { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), maxUpfrontFee: 8000, provider }))
+      .toThrow(/Parent\/Nested\/Block uses the CapacityBlockProvider of stack Parent, but its own stack's name is known only at deploy time \(a nested stack\); share a provider only among top-level stacks/);
   });
 });

@@ -1,0 +1,81 @@
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { IConstruct } from 'constructs';
+import { BlockFacts, blockName, literal } from './block-facts';
+import { instanceTypeError, launchTemplateErrors, sizeErrors, throwIfAny, zoneErrors } from './rules';
+
+/** The capacity type Auto Scaling's distribution segments name Capacity Blocks by. */
+const CAPACITY_BLOCK_SEGMENT = 'capacity-block';
+
+/**
+ * Launches the group's instances into the block through its launch template, after checking what
+ * the group would get wrong: another instance type, Spot, subnets outside the block's zone, more
+ * instances than the block holds, distribution segments without `capacity-block`.
+ */
+export function applyToAutoScalingGroup(facts: BlockFacts, asg: autoscaling.AutoScalingGroup): void {
+  const name = `Auto Scaling group ${asg.node.path}`;
+  const cfn = asg.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+  if (cfn.launchConfigurationName !== undefined) {
+    throw new Error(`${name} uses a launch configuration, which cannot launch into ${blockName(facts)}; give the group a launchTemplate (or enable @aws-cdk/aws-autoscaling:generateLaunchTemplateInsteadOfLaunchConfig)`);
+  }
+  const launchTemplate = findLaunchTemplate(asg, cfn);
+  if (!launchTemplate) {
+    throw new Error(`${name} launches from a launch template that is not an ec2.LaunchTemplate of this app, so ${blockName(facts)} cannot be applied to it; apply the block to that template (applyToLaunchTemplate) where it is defined`);
+  }
+  throwIfAny([...launchTemplateErrors(launchTemplate, facts), ...groupErrors(name, cfn, facts)]);
+  facts.applyToLaunchTemplate(launchTemplate);
+  // Sizes and distribution segments can still change through the L1 afterwards.
+  asg.node.addValidation({ validate: () => groupErrors(name, cfn, facts) });
+}
+
+function groupErrors(name: string, cfn: autoscaling.CfnAutoScalingGroup, facts: BlockFacts): string[] {
+  const policy = cfn.mixedInstancesPolicy as autoscaling.CfnAutoScalingGroup.MixedInstancesPolicyProperty | undefined;
+  const distribution = policy?.instancesDistribution as autoscaling.CfnAutoScalingGroup.InstancesDistributionProperty | undefined;
+  const template = policy?.launchTemplate as autoscaling.CfnAutoScalingGroup.LaunchTemplateProperty | undefined;
+  const overrides = (Array.isArray(template?.overrides) ? template!.overrides : []) as autoscaling.CfnAutoScalingGroup.LaunchTemplateOverridesProperty[];
+  const segments = (Array.isArray(distribution?.distributionSegments) ? distribution!.distributionSegments : []) as autoscaling.CfnAutoScalingGroup.DistributionSegmentProperty[];
+  const reservation = cfn.capacityReservationSpecification as autoscaling.CfnAutoScalingGroup.CapacityReservationSpecificationProperty | undefined;
+  const onDemandShare = literal(distribution?.onDemandPercentageAboveBaseCapacity);
+  return [
+    onDemandShare !== undefined && onDemandShare < 100
+      ? `${name} launches ${100 - onDemandShare}% Spot instances (onDemandPercentageAboveBaseCapacity ${onDemandShare}), but ${blockName(facts)} is launched with the capacity-block market type; remove the Spot settings from instancesDistribution`
+      : undefined,
+    ...overrides.map(o => instanceTypeError(`${name} (launchTemplateOverrides)`, o.instanceType, facts)),
+    segments.length > 0 && !segments.some(s => Array.isArray(s.targetCapacityTypes) && s.targetCapacityTypes.includes(CAPACITY_BLOCK_SEGMENT))
+      ? `${name} has distribution segments without '${CAPACITY_BLOCK_SEGMENT}', so it would not launch into ${blockName(facts)}; add '${CAPACITY_BLOCK_SEGMENT}' to targetCapacityTypes`
+      : undefined,
+    reservation?.capacityReservationPreference === 'none'
+      ? `${name} has capacityReservationPreference none, so it would not launch into ${blockName(facts)}; remove capacityReservationSpecification`
+      : undefined,
+    ...sizeErrors(name, { minCapacity: asNumber(cfn.minSize), desiredCapacity: asNumber(cfn.desiredCapacity), maxCapacity: asNumber(cfn.maxSize) }, facts),
+    ...zoneErrors(name, subnetsOf(cfn), facts),
+  ].filter((e): e is string => e !== undefined);
+}
+
+function asNumber(value: string | undefined): number | undefined {
+  return literal(value) === undefined ? undefined : Number(value);
+}
+
+/** The group's launch template construct, matched by the id the group's L1 refers to. */
+function findLaunchTemplate(asg: autoscaling.AutoScalingGroup, cfn: autoscaling.CfnAutoScalingGroup): ec2.LaunchTemplate | undefined {
+  const direct = cfn.launchTemplate as autoscaling.CfnAutoScalingGroup.LaunchTemplateSpecificationProperty | undefined;
+  const mixed = (cfn.mixedInstancesPolicy as autoscaling.CfnAutoScalingGroup.MixedInstancesPolicyProperty | undefined)?.launchTemplate as autoscaling.CfnAutoScalingGroup.LaunchTemplateProperty | undefined;
+  const spec = direct ?? (mixed?.launchTemplateSpecification as autoscaling.CfnAutoScalingGroup.LaunchTemplateSpecificationProperty | undefined);
+  const id = spec?.launchTemplateId;
+  if (id === undefined) return undefined;
+  return asg.node.root.node.findAll().find((c): c is ec2.LaunchTemplate => c instanceof ec2.LaunchTemplate && c.launchTemplateId === id);
+}
+
+/**
+ * The group's subnets, as constructs of this app (a Vpc's subnets, or imported ones, carry their
+ * zone). A subnet id that names no construct here is skipped: its zone is only known at deploy time.
+ */
+function subnetsOf(cfn: autoscaling.CfnAutoScalingGroup): ec2.ISubnet[] {
+  const ids = new Set(Array.isArray(cfn.vpcZoneIdentifier) ? cfn.vpcZoneIdentifier : []);
+  return cfn.node.root.node.findAll().filter(isSubnet).filter(s => ids.has(s.subnetId));
+}
+
+function isSubnet(c: IConstruct): c is ec2.ISubnet {
+  const candidate = c as Partial<ec2.ISubnet>;
+  return typeof candidate.subnetId === 'string' && typeof candidate.availabilityZone === 'string' && 'routeTable' in candidate;
+}

@@ -1,0 +1,3 @@
+export { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options } from './eks-nodegroup';
+export { KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './karpenter';
+export { ParallelClusterQueueOptions } from './parallelcluster';

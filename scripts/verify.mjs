@@ -1,0 +1,13 @@
+// `npm run verify -- --runs N [--seed S]`: every fast-check model suite (test/**/*.model.test.ts) with
+// a larger budget than `npm test` gives them. The suites read it from FC_RUNS (and FC_SEED to replay).
+import { spawnSync } from 'child_process';
+import { parseArgs } from 'util';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' } } });
+if (!/^[1-9]\d*$/.test(values.runs)) {
+  console.error(`verify: --runs takes a whole number of runs, got '${values.runs}'`);
+  process.exit(1);
+}
+const env = { ...process.env, FC_RUNS: values.runs, ...(values.seed ? { FC_SEED: values.seed } : {}) };
+const jest = spawnSync('npx', ['jest', '--testPathPattern', '\\.model\\.test\\.ts$'], { stdio: 'inherit', env });
+process.exit(jest.status ?? 1);
