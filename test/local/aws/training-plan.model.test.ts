@@ -8,12 +8,11 @@ import { forgetLedgers, PLAN, planEngineFor } from './training-plan-harness';
  * with its ledger gone, duplicate deliveries) against the SageMaker emulator with randomly drawn
  * behaviour (lost create and extension answers, offerings sold under a create, failed payments,
  * simulated time passing), and the invariants checked after every step. A counterexample shrinks to
- * a minimal sequence and prints its seed and path: replay with TRAINING_PLAN_MODEL_SEED=<seed>.
- * `npm test` runs TRAINING_PLAN_MODEL_RUNS sequences (default 40).
+ * a minimal sequence and prints its seed and path: replay with FC_SEED=<seed> FC_PATH=<path>.
+ * `npm test` runs 40 sequences; `npm run verify -- --runs N` (FC_RUNS) runs more.
  */
 const engine = planEngineFor({ stackName: 'Model', logicalId: 'Plan' });
-const RUNS = Number(process.env.TRAINING_PLAN_MODEL_RUNS ?? 40);
-const SEED = process.env.TRAINING_PLAN_MODEL_SEED ? Number(process.env.TRAINING_PLAN_MODEL_SEED) : undefined;
+const RUNS = Number(process.env.FC_RUNS ?? 40);
 const HOUR = 3_600_000;
 
 /** The properties a sequence deploys: each names what it asks for; ceilings in USD. */
@@ -137,7 +136,12 @@ test('random CloudFormation sequences against a lagging, lossy SageMaker never b
       seen.lostAnswersTaken += emulator.calls.filter(c => c.fault === 'lostAnswer').length;
       seen.soldOut += emulator.calls.filter(c => c.action === 'CreateTrainingPlan').length - emulator.purchases.length;
     }, { paymentFails: failingPayments ? o => o.instanceCount === 8 : undefined, pendingMs: [0, 45 * 60_000] });
-  }), { numRuns: RUNS, seed: SEED, endOnFailure: true });
+  }), {
+    numRuns: RUNS,
+    ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+    ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
+    endOnFailure: process.env.FC_SHRINK === 'false',
+  });
   // The sequences reached what the invariants are about.
   expect(seen).toMatchObject({ plansBought: expect.any(Number), rollbacks: expect.any(Number) });
   expect([seen.plansBought, seen.rollbacks, seen.lostAnswersTaken].every(n => n > 0)).toBe(true);
