@@ -23,7 +23,8 @@ import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../lib';
 import { AliCapacityReservation } from '../lib/alicloud';
 import { plan } from '../lib/plan/cli';
 import {
-  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler, withLocalClouds, writeAwsTemplate, writeRosTemplate,
+  Ec2Call, EcsCall, findResources, quietly, rehearseAlicloud, rehearseAws, SageMakerCall, withAliHandler, withAwsHandler, withLocalClouds, withTrainingPlanHandler,
+  writeAwsTemplate, writeRosTemplate,
 } from '../lib/local';
 
 type Json = Record<string, any>;
@@ -349,6 +350,7 @@ function benchBundles(): Json {
   const cli = path.join(ROOT, 'assets', 'cli', 'index.js');
   const items = [
     { name: 'AWS Lambda handler (SDK external, claim library included)', file: aws, budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
+    { name: 'Training plan Lambda handler (SDK external, claim library included)', file: path.join(ROOT, 'assets', 'training-plan-handler', 'index.js'), budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
     { name: 'FC handler (all inlined, minified)', file: ali, budgetBytes: 300 * KB, budget: '<= 300 KB', require: true },
     { name: 'FC handler code.zip (inline in template)', file: zip, budgetBytes: undefined, budget: '', require: false },
     { name: 'plan CLI (SDKs inlined, unused EC2 schemas dropped)', file: cli, budgetBytes: 650 * KB, budget: '<= 650 KB', require: true },
@@ -367,7 +369,7 @@ function benchBundles(): Json {
     'meets?': r.meets === undefined ? '' : yesNo(r.meets),
   })), ['bundle', 'file', 'bytes', 'KiB', 'cold require ms (median of 5)', 'budget', 'meets?']));
   console.log('\nKB = 1,000 bytes; the AWS bundle\'s require time includes loading @aws-sdk/client-ec2 from node_modules');
-  const figures: Record<string, string> = { AWS: 'AWS handler bundle (SDK external)', FC: 'FC handler bundle (inline)', plan: 'plan CLI bundle' };
+  const figures: Record<string, string> = { AWS: 'AWS handler bundle (SDK external)', Training: 'training plan handler bundle (SDK external)', FC: 'FC handler bundle (inline)', plan: 'plan CLI bundle' };
   for (const r of rows.filter(x => x.meets !== undefined)) {
     budgets.push({ figure: figures[r.name.split(' ')[0]], measured: `${r.bytes.toLocaleString('en-US')} bytes`, budget: r.budget, meets: r.meets! });
   }
@@ -378,9 +380,9 @@ function benchBundles(): Json {
 /** What `npm install cdk-capacity-reservations` downloads: the packed tarball (npm pack --dry-run). */
 function benchTarball(): Json {
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-  const budgetBytes = 600 * KB;
-  console.log(`\nnpm tarball: ${packed.size.toLocaleString('en-US')} bytes packed, ${packed.unpackedSize.toLocaleString('en-US')} bytes unpacked, ${packed.entryCount} files (budget <= 600 KB packed: ${yesNo(packed.size <= budgetBytes)})`);
-  budgets.push({ figure: 'npm tarball (packed)', measured: `${packed.size.toLocaleString('en-US')} bytes (${packed.unpackedSize.toLocaleString('en-US')} unpacked)`, budget: '<= 600 KB', meets: packed.size <= budgetBytes });
+  const budgetBytes = 720 * KB;
+  console.log(`\nnpm tarball: ${packed.size.toLocaleString('en-US')} bytes packed, ${packed.unpackedSize.toLocaleString('en-US')} bytes unpacked, ${packed.entryCount} files (budget <= 720 KB packed: ${yesNo(packed.size <= budgetBytes)})`);
+  budgets.push({ figure: 'npm tarball (packed)', measured: `${packed.size.toLocaleString('en-US')} bytes (${packed.unpackedSize.toLocaleString('en-US')} unpacked)`, budget: '<= 720 KB', meets: packed.size <= budgetBytes });
   return { packedBytes: packed.size, unpackedBytes: packed.unpackedSize, files: packed.entryCount, budgetBytes };
 }
 
@@ -425,6 +427,27 @@ async function awsPhases(templateFile: string): Promise<Json> {
     await handler.onEvent({ ...base, RequestType: 'Delete', RequestId: randomUUID(), PhysicalResourceId: created.PhysicalResourceId, ResourceProperties: updatedProps });
     cut('Delete: onEvent', 1);
     return { phases, purchases: emulator.purchases.length };
+  }));
+}
+
+/**
+ * One clean TrainingPlanPurchase Create, driven as the framework drives it (onEvent, then isComplete
+ * every 30 simulated seconds): SageMaker calls by action. The plan name is read once (a name already
+ * bought is adopted, never bought again), the offerings searched once, the plan created once.
+ */
+async function trainingPlanCreate(): Promise<{ calls: SageMakerCall[]; polls: number }> {
+  return withTrainingPlanHandler({ pendingMs: [60_000, 60_000] }, (handler, emulator) => quietly(async () => {
+    const create = {
+      RequestType: 'Create', RequestId: randomUUID(), StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/bench/${randomUUID()}`, LogicalResourceId: 'Plan',
+      ResourceType: 'Custom::TrainingPlanPurchase', ResponseURL: 'https://cloudformation-custom-resource-response.invalid/presigned',
+      ResourceProperties: { InstanceType: 'ml.p5.48xlarge', InstanceCount: '4', DurationHours: '48', TargetResources: ['training-job'], MaxUpfrontFee: '8000', TrainingPlanName: 'bench-plan' },
+    };
+    const created = await handler.onEvent(create);
+    for (let poll = 1; poll <= 40; poll++) {
+      emulator.clock.advance(30_000);
+      if ((await handler.isComplete({ ...create, PhysicalResourceId: created.PhysicalResourceId, Data: created.Data })).IsComplete) return { calls: emulator.calls, polls: poll };
+    }
+    throw new Error('isComplete did not finish within 40 polls');
   }));
 }
 
@@ -516,6 +539,14 @@ async function benchLifecycles(): Promise<Json> {
     const heuristic = awsRuns[0].createOnEventCalls;
     console.log(`\ncross-check: in the rehearseAws log, ${heuristic} call(s) precede the first DescribeCapacityReservations by CapacityReservationId.1 (driven Create onEvent: ${aws.phases[0].calls.length})`);
     budgets.push({ figure: 'EC2 calls for a clean Create', measured: createMeasured, budget: 'offering pages + 1 lookup + 1 purchase + polls', meets: createMeets });
+    const plan = await trainingPlanCreate();
+    const planCalls = groupByAction(plan.calls);
+    const planOthers = plan.calls.length - (planCalls.SearchTrainingPlanOfferings ?? 0) - (planCalls.CreateTrainingPlan ?? 0) - (planCalls.DescribeTrainingPlan ?? 0);
+    const planMeets = planCalls.SearchTrainingPlanOfferings === 1 && planCalls.CreateTrainingPlan === 1 && planCalls.DescribeTrainingPlan === 1 + plan.polls && planOthers === 0;
+    const planMeasured = `${plan.calls.length} = 1 name read + ${planCalls.SearchTrainingPlanOfferings ?? 0} search + ${planCalls.CreateTrainingPlan ?? 0} create + ${plan.polls} poll(s)${planOthers ? ` + ${planOthers} other` : ''}`;
+    console.log(table([{ 'cloud': 'AWS (SageMaker)', 'phase': 'clean training plan Create (onEvent + polls)', 'calls': plan.calls.length, 'calls by action': planMeasured, 'budget': '1 name read + 1 search + 1 create + polls', 'meets?': yesNo(planMeets) }],
+      ['cloud', 'phase', 'calls', 'calls by action', 'budget', 'meets?']));
+    budgets.push({ figure: 'SageMaker calls for a clean training plan Create', measured: planMeasured, budget: '1 name read + 1 search + 1 create + polls', meets: planMeets });
     console.log('');
 
     // `npm start`-equivalent: one AWS + one Alibaba lifecycle as npm start runs them (redelivery on,
@@ -566,6 +597,7 @@ async function benchLifecycles(): Promise<Json> {
         alicloud: ali.phases.map((p: Json) => ({ phase: p.phase, status: p.status, calls: p.calls.length, callsByAction: groupByAction(p.calls) })),
       },
       cleanCreate: { calls: createCalls.length, offeringPages: pages.length, searchPasses, lookups, purchases, polls, pollCalls, others, meets: createMeets },
+      cleanTrainingPlanCreate: { calls: plan.calls.length, callsByAction: planCalls, polls: plan.polls, meets: planMeets },
       rehearseAwsCallsBeforeFirstPoll: heuristic,
       fullRehearsal: { inProcess: { ...ms(bothRuns), ok: bothOk }, rehearseScript: scriptRuns.length ? { ...ms(scriptRuns), result: scriptNote } : { skipped: scriptNote } },
     };

@@ -32,6 +32,10 @@ const kib = file => `${(statSync(file).size / 1024).toFixed(1)} KiB`;
 const aws = await bundle('lib/aws/handler/index.ts', 'assets/capacity-block-handler', { external: ['@aws-sdk/*'] });
 console.log(`${aws}: ${kib(aws)}`);
 
+// TrainingPlanPurchase has its own Lambda bundle: the Node.js runtime ships @aws-sdk/client-sagemaker.
+const trainingPlan = await bundle('lib/aws/handler/training-plan/index.ts', 'assets/training-plan-handler', { external: ['@aws-sdk/*'] });
+console.log(`${trainingPlan}: ${kib(trainingPlan)}`);
+
 // Shipped once, zipped: the template inlines the zip, and the ROS rehearsal reads index.js out of it.
 const aliDir = 'assets/alicloud-capacity-reservation-handler';
 const ali = await bundle('lib/alicloud/handler/index.ts', aliDir, {});

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'fs';
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
-const { planLocally, rehearseAws, rehearseAlicloud, rehearseRosSequences } = require('../lib/local/index.js');
+const { planLocally, rehearseAws, rehearseAlicloud, rehearseRosSequences, rehearseTrainingPlans } = require('../lib/local/index.js');
 
 const templates = dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.template.json')).map(f => `${dir}/${f}`) : []);
 // The rehearsal mutes the handlers' JSON logs via console.log, so progress goes straight to stdout.
@@ -36,7 +36,7 @@ let failures = 0;
 }
 
 for (const file of templates('cdk.out')) {
-  console.log(`\nAWS: ${file} -> local EC2 emulator`);
+  console.log(`\nAWS: ${file} -> local EC2 and SageMaker emulators`);
   const { reports } = await rehearseAws(file, { progress });
   for (const r of reports) {
     if (!r.ok) failures++;
@@ -44,6 +44,14 @@ for (const file of templates('cdk.out')) {
     console.log(`\n${r.logicalId}: ${r.offeringsConsidered.length} offerings considered for maxUpfrontFee ${r.request.maxUpfrontFee}, ${r.request.selection}; took ${r.chosenOfferingId ?? 'none'}`);
     console.log(r.ok
       ? `  bought ${r.capacityReservationId} for ${r.upfrontFee}, state ${r.state}; purchases made: ${r.purchases}; EC2 calls: ${r.ec2Calls}${(r.capacityReservationIds ?? []).length > 1 ? `\n  reservations of the block: ${r.capacityReservationIds.join(', ')}` : ''}\n  delete: ${r.afterDelete}`
+      : `  FAILED: ${r.error}`);
+  }
+  const { reports: plans } = await rehearseTrainingPlans(file, { progress });
+  for (const r of plans) {
+    if (!r.ok) failures++;
+    console.log(`\n${r.logicalId}: ${r.offeringsConsidered.length} training plan offerings considered for maxUpfrontFee ${r.request.maxUpfrontFee}, ${r.request.selection}; took ${r.chosenOfferingId ?? 'none'}`);
+    console.log(r.ok
+      ? `  bought training plan ${r.trainingPlanName} for ${r.upfrontFee}, status ${r.status}; plans bought: ${r.purchases}; SageMaker calls: ${r.sageMakerCalls}\n  delete: ${r.afterDelete}`
       : `  FAILED: ${r.error}`);
   }
 }

@@ -307,12 +307,7 @@ export function latestNodeRuntime(): lambda.Runtime {
  * (cdk-nag 2). Finding ids are cdk-nag's: `Resource::<the ARN, references written <Logical.Attr>>`.
  */
 function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplete: lambda.Function, reservations: string, provider: cr.Provider): void {
-  const stack = Stack.of(scope);
-  const ref = (value: string) => nagReference(stack.resolve(value));
-  const versionsOf = (fn: lambda.IFunction) => `Resource::${ref(fn.functionArn)}:*`;
-  const invokeReason = (fn: lambda.IFunction, caller: string) =>
-    `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
-
+  const ref = (value: string) => nagReference(Stack.of(scope).resolve(value));
   const describeOnAnyResource = (actions: readonly string[]) => ({
     rule: 'AwsSolutions-IAM5', finding: 'Resource::*',
     reason: `${actions.join(', ')} have no resource type in the Service Authorization Reference, so IAM accepts them only on Resource "*"; they read, never change, and are the only actions granted on "*"`,
@@ -325,7 +320,18 @@ function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplet
     },
   ]);
   accept(defaultPolicy(isComplete), [describeOnAnyResource(EC2_ACTIONS.wait)]);
+  acceptFrameworkFindings(scope, onEvent, isComplete, provider);
+}
 
+/**
+ * Records the cdk-nag findings of the aws-cdk-lib Provider framework around a provider's onEvent and
+ * isComplete functions (every purchase provider of this library has them), each with the reason.
+ */
+export function acceptFrameworkFindings(scope: Construct, onEvent: lambda.Function, isComplete: lambda.Function, provider: cr.Provider): void {
+  const ref = (value: string) => nagReference(Stack.of(scope).resolve(value));
+  const versionsOf = (fn: lambda.IFunction) => `Resource::${ref(fn.functionArn)}:*`;
+  const invokeReason = (fn: lambda.IFunction, caller: string) =>
+    `${caller} may invoke ${fn.node.path} and nothing else: grantInvoke adds "<function ARN>:*" so that function's versions and aliases can be invoked too; the wildcard covers qualifiers of one function of this provider, no other function`;
   const framework = (id: string) => provider.node.findChild(id) as lambda.Function;
   const frameworkRoles: Array<[lambda.Function, string]> = [
     [framework('framework-onEvent'), 'The provider framework\'s framework-onEvent function'],
@@ -371,13 +377,13 @@ export function registerConsumer(provider: CapacityBlockProvider, block: Constru
   (provider as unknown as { consumers: Set<Stack> }).consumers.add(stack);
 }
 
-function defaultPolicy(fn: lambda.Function): CfnResource {
+export function defaultPolicy(fn: lambda.Function): CfnResource {
   const policy = fn.role?.node.tryFindChild('DefaultPolicy');
   if (!(policy instanceof iam.Policy)) throw new Error(`${fn.node.path} has no default IAM policy`);
   return policy.node.defaultChild as CfnResource;
 }
 
-interface AcceptedFinding {
+export interface AcceptedFinding {
   /** The cdk-nag rule, e.g. `AwsSolutions-IAM5`. */
   readonly rule: string;
   /** The finding, for rules that report several per resource (cdk-nag's `Resource::…`). */
@@ -386,7 +392,7 @@ interface AcceptedFinding {
   readonly reason: string;
 }
 
-function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
+export function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
   for (const f of findings) {
     Validations.of(resource).acknowledge({ id: f.finding ? `${f.rule}[${f.finding}]` : f.rule, reason: f.reason });
   }
@@ -400,7 +406,7 @@ function accept(resource: CfnResource, findings: AcceptedFinding[]): void {
 }
 
 /** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */
-function nagReference(value: unknown): string {
+export function nagReference(value: unknown): string {
   if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
   const node = (value ?? {}) as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: unknown[]; 'Ref'?: unknown };
   if (node['Fn::Join']) {

@@ -1,13 +1,15 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { CapacityBlockPurchase } from './capacity-block-purchase';
+import { TrainingPlanPurchase } from './training-plan-purchase';
 import { DEFAULT_CURRENCY } from './wire';
 
 /** Properties of a CapacitySpendLimit. */
 export interface CapacitySpendLimitProps {
   /**
-   * The most every CapacityBlockPurchase under the scope may cost up front together: the sum of
-   * their `maxUpfrontFee`, in `currencyCode`. Blocks with `previewOnly` buy nothing and do not count.
+   * The most every CapacityBlockPurchase and TrainingPlanPurchase under the scope may cost up front
+   * together: the sum of their `maxUpfrontFee`, in `currencyCode`. Those with `previewOnly` buy nothing
+   * and do not count.
    */
   readonly maxTotalUpfrontFee: number;
 
@@ -20,7 +22,8 @@ export interface CapacitySpendLimitProps {
 }
 
 /**
- * A cap on what all Capacity Blocks of an app, stage or stack may cost up front together, checked
+ * A cap on what all Capacity Blocks and SageMaker training plans of an app, stage or stack may cost
+ * up front together, checked
  * at synth: `cdk synth` fails, naming each block and its ceiling, when the sum of their
  * `maxUpfrontFee` is above the limit. A ceiling that is a token (a parameter, an import) cannot be
  * added up at synth, so it fails the check too: a limit that cannot be proven is not a limit.
@@ -30,9 +33,10 @@ export interface CapacitySpendLimitProps {
  */
 export class CapacitySpendLimit {
   /**
-   * Caps the up-front spend of every CapacityBlockPurchase under `scope` (an App, a Stage or a Stack).
+   * Caps the up-front spend of every CapacityBlockPurchase and TrainingPlanPurchase under `scope` (an
+   * App, a Stage or a Stack).
    *
-   * @param scope the construct whose CapacityBlockPurchase descendants are added up
+   * @param scope the construct whose CapacityBlockPurchase and TrainingPlanPurchase descendants are added up
    * @param props the limit
    */
   public static of(scope: IConstruct, props: CapacitySpendLimitProps): void {
@@ -49,10 +53,12 @@ export class CapacitySpendLimit {
 function spendLimitErrors(scope: IConstruct, limit: number, currency: string): string[] {
   const where = scope.node.path || 'the app';
   if (Token.isUnresolved(limit)) return [`CapacitySpendLimit on ${where}: maxTotalUpfrontFee is a token; give the limit as a number`];
-  const blocks = scope.node.findAll().filter((c): c is CapacityBlockPurchase => c instanceof CapacityBlockPurchase && !c.previewOnly);
+  // Both purchase types carry their ceiling, its currency and previewOnly: they add up alike.
+  const blocks = scope.node.findAll().filter((c): c is CapacityBlockPurchase | TrainingPlanPurchase => (c instanceof CapacityBlockPurchase || c instanceof TrainingPlanPurchase) && !c.previewOnly);
+  const what = blocks.some(b => b instanceof TrainingPlanPurchase) ? (blocks.some(b => b instanceof CapacityBlockPurchase) ? 'Capacity Blocks and training plans' : 'training plans') : 'Capacity Blocks';
   const unknown = blocks.filter(b => Token.isUnresolved(b.maxUpfrontFee));
   const foreign = blocks.filter(b => !Token.isUnresolved(b.maxUpfrontFee) && b.maxUpfrontFeeCurrency !== currency);
-  const ceilings = (list: CapacityBlockPurchase[]) => list.map(b => `${b.node.path} (${Token.isUnresolved(b.maxUpfrontFee) ? 'a token' : `${money(b.maxUpfrontFee)} ${b.maxUpfrontFeeCurrency}`})`).join(', ');
+  const ceilings = (list: Array<CapacityBlockPurchase | TrainingPlanPurchase>) => list.map(b => `${b.node.path} (${Token.isUnresolved(b.maxUpfrontFee) ? 'a token' : `${money(b.maxUpfrontFee)} ${b.maxUpfrontFeeCurrency}`})`).join(', ');
   if (unknown.length > 0) {
     return [`CapacitySpendLimit on ${where}: cannot add up the ceilings of ${ceilings(unknown)}, whose maxUpfrontFee is only known at deploy time; give literal ceilings under a spend limit`];
   }
@@ -61,7 +67,7 @@ function spendLimitErrors(scope: IConstruct, limit: number, currency: string): s
   }
   const total = blocks.reduce((sum, b) => sum + b.maxUpfrontFee, 0);
   return total <= limit ? [] : [
-    `CapacitySpendLimit on ${where}: the Capacity Blocks may cost up to ${money(total)} ${currency} up front together, above the limit of ${money(limit)} ${currency}: ${ceilings(blocks)}. Lower their maxUpfrontFee, remove blocks, or raise the limit`,
+    `CapacitySpendLimit on ${where}: the ${what} may cost up to ${money(total)} ${currency} up front together, above the limit of ${money(limit)} ${currency}: ${ceilings(blocks)}. Lower their maxUpfrontFee, remove blocks, or raise the limit`,
   ];
 }
 

@@ -178,8 +178,11 @@ export function pinnedOfferingConflicts(criteria: Record<string, unknown>): stri
     : `offeringId pins one offering, so ${given.join(', ')} cannot be set with it; remove ${given.length > 1 ? 'them' : 'it'} or remove offeringId`;
 }
 
-/** EC2 tag rules (keys ≤ 127, not `aws:`; values ≤ 256), our reserved prefix, and room for our own tags. */
-export function tagErrors(tags: readonly WireTag[], ultraserver = false): string[] {
+/**
+ * EC2 tag rules (keys ≤ 127, not `aws:`; values ≤ 256), our reserved prefix, and room for our own tags.
+ * SageMaker allows the same, keys up to 128: a training plan (`subject`) is held to the stricter rule.
+ */
+export function tagErrors(tags: readonly WireTag[], ultraserver = false, subject = 'Capacity Block'): string[] {
   const errors: string[] = [];
   for (const { Key: key, Value: value } of tags) {
     if (key.length < 1 || [...key].length > 127) {
@@ -196,7 +199,7 @@ export function tagErrors(tags: readonly WireTag[], ultraserver = false): string
   const reserved = RESERVED_TAG_COUNT + (ultraserver ? 1 : 0);
   const max = MAX_TAGS_PER_RESOURCE - reserved;
   if (tags.length > max) {
-    errors.push(`a${ultraserver ? 'n UltraServer' : ''} Capacity Block takes at most ${max} tags (EC2 allows ${MAX_TAGS_PER_RESOURCE}, this library writes ${reserved}), got ${tags.length}`);
+    errors.push(`a${ultraserver ? 'n UltraServer' : ''} ${subject} takes at most ${max} tags (${subject === 'Capacity Block' ? 'EC2' : 'SageMaker'} allows ${MAX_TAGS_PER_RESOURCE}, this library writes ${reserved}), got ${tags.length}`);
   }
   return errors;
 }

@@ -14,6 +14,7 @@ import * as path from 'path';
 export const AWS_REHEARSAL_MODULES: Readonly<Record<string, string>> = {
   'aws-cdk-lib': '^2.276.0',
   '@aws-sdk/client-ec2': '^3.1169.0',
+  '@aws-sdk/client-sagemaker': '^3.1142.0',
   '@aws-sdk/client-dynamodb': '^3.1164.0',
   '@aws-sdk/lib-dynamodb': '^3.1162.0',
   '@aws-sdk/util-dynamodb': '^3.996.9',

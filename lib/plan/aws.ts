@@ -224,7 +224,7 @@ export function explainAwsError(error: unknown, action = 'DescribeCapacityBlockO
 }
 
 /** CloudFormation delivers every scalar property as a string; so does the plan, to parse as the handler does. */
-function asStrings(properties: Json): Json {
+export function asStrings(properties: Json): Json {
   return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
 }
 

@@ -13,12 +13,13 @@ import { AliPlanError, AliReservationPlan, planAlicloud } from './alicloud';
 import { AwsBlockPlan, PlanCloudError, planAws } from './aws';
 import { formatPlan } from './format';
 import { findReservations, PlanInputError } from './templates';
+import { planTrainingPlans, TrainingPlanPlan } from './training-plans';
 
-export type Plan = AwsBlockPlan | AliReservationPlan;
+export type Plan = AwsBlockPlan | TrainingPlanPlan | AliReservationPlan;
 
 export interface PlanReport {
   readonly reservations: Plan[];
-  /** What the app would pay up front for Capacity Blocks now, per currency (previews excluded). */
+  /** What the app would pay up front for Capacity Blocks and training plans now, per currency (previews and owned plans excluded). */
   readonly upfrontTotals: Record<string, number>;
   /** What the Alibaba reservations would cost per hour, per currency. */
   readonly hourlyTotals: Record<string, number>;
@@ -40,10 +41,10 @@ const USAGE = `Usage: cdk-capacity-reservations plan [cdk.out|ros.out|TEMPLATE..
        cdk-capacity-reservations local -- plan [same arguments]
        cdk-capacity-reservations --version
 
-Shows what every CapacityBlockPurchase and AliCapacityReservation of a synthesized app would buy now,
-and for how much, asking EC2 and ECS read-only with your usual credentials. Buys nothing.
-With no path it plans ./cdk.out and ./ros.out, whichever exist. \`local -- plan\` asks the local
-emulators of cdk-capacity-reservations/local instead: no account, no credentials.
+Shows what every CapacityBlockPurchase, TrainingPlanPurchase and AliCapacityReservation of a synthesized
+app would buy now, and for how much, asking EC2, SageMaker and ECS read-only with your usual credentials.
+Buys nothing. With no path it plans ./cdk.out and ./ros.out, whichever exist. \`local -- plan\` asks the
+local emulators of cdk-capacity-reservations/local instead: no account, no credentials.
 
 Exit status: 0 every reservation would succeed; 2 at least one would not (each is named, with why);
 1 the clouds could not be asked (credentials, region, permissions); 64 a usage error (arguments,
@@ -107,13 +108,14 @@ export async function plan(paths: string[], options: PlanOptions = {}): Promise<
   const places = paths.length > 0 ? paths : ['cdk.out', 'ros.out'].filter(p => existsSync(p));
   if (places.length === 0) throw new PlanInputError('nothing to plan: no cdk.out or ros.out here; run `cdk synth` first, or name a template');
   const found = findReservations(places);
-  if (found.length === 0) throw new PlanInputError(`no CapacityBlockPurchase or AliCapacityReservation in ${places.join(', ')}`);
+  if (found.length === 0) throw new PlanInputError(`no CapacityBlockPurchase, TrainingPlanPurchase or AliCapacityReservation in ${places.join(', ')}`);
   const common = { region: options.region, parameters: options.parameters ?? {}, progress: options.progress ?? (() => undefined) };
   const aws = await planAws(found.filter(f => f.cloud === 'aws'), { ...common, now: options.now ?? new Date() });
+  const trainingPlans = await planTrainingPlans(found.filter(f => f.cloud === 'sagemaker'), { ...common, now: options.now ?? new Date() });
   const alicloud = await planAlicloud(found.filter(f => f.cloud === 'alicloud'), { ...common, now: options.now });
-  const reservations: Plan[] = [...aws, ...alicloud];
+  const reservations: Plan[] = [...aws, ...trainingPlans, ...alicloud];
   const upfrontTotals: Record<string, number> = {};
-  for (const p of aws) if (p.verdict === 'would-buy' && p.chosen) upfrontTotals[p.chosen.currencyCode] = (upfrontTotals[p.chosen.currencyCode] ?? 0) + p.chosen.upfrontFee;
+  for (const p of [...aws, ...trainingPlans]) if (p.verdict === 'would-buy' && p.chosen) upfrontTotals[p.chosen.currencyCode] = (upfrontTotals[p.chosen.currencyCode] ?? 0) + p.chosen.upfrontFee;
   const hourlyTotals: Record<string, number> = {};
   for (const p of alicloud) if (p.hourlyCost !== undefined && p.currency) hourlyTotals[p.currency] = (hourlyTotals[p.currency] ?? 0) + p.hourlyCost;
   const wouldFail = reservations

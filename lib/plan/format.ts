@@ -2,6 +2,7 @@ import { iso } from '../aws/handler/offerings';
 import { AliReservationPlan } from './alicloud';
 import { AwsBlockPlan, perInstanceHour } from './aws';
 import type { PlanReport } from './cli';
+import { TrainingPlanPlan } from './training-plans';
 
 /** A plain-text table: a header, a rule, and one line per row, columns padded to fit. */
 export function table(rows: Array<Record<string, string>>, columns: string[]): string {
@@ -16,9 +17,10 @@ export function amount(value: number, currency: string): string {
 
 /** The plan for people: one section per reservation, then the totals and what would fail. */
 export function formatPlan(report: PlanReport): string {
-  const sections = report.reservations.map(p => (p.cloud === 'aws' ? formatAws(p) : formatAlicloud(p)));
+  const bought = report.reservations.some(p => p.cloud === 'sagemaker') ? 'AWS Capacity Blocks and SageMaker training plans' : 'AWS Capacity Blocks';
+  const sections = report.reservations.map(p => (p.cloud === 'aws' ? formatAws(p) : p.cloud === 'sagemaker' ? formatTrainingPlan(p) : formatAlicloud(p)));
   const totals = [
-    ...Object.entries(report.upfrontTotals).map(([c, v]) => `AWS Capacity Blocks, up front and non-refundable: ${amount(v, c)}`),
+    ...Object.entries(report.upfrontTotals).map(([c, v]) => `${bought}, up front and non-refundable: ${amount(v, c)}`),
     ...Object.entries(report.hourlyTotals).map(([c, v]) => `Alibaba Cloud capacity reservations: ${amount(v, c)} per hour, ${amount(v * 720, c)} per 30 days`),
   ];
   const failing = report.wouldFail.length === 0
@@ -45,6 +47,24 @@ function formatAws(p: AwsBlockPlan): string {
     ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
   return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']))}\n${outcome}`;
+}
+
+function formatTrainingPlan(p: TrainingPlanPlan): string {
+  const head = `SageMaker ${p.stack}/${p.logicalId} (${p.region || 'default region'})${p.shape ? `: training plan ${p.trainingPlanName}, ${p.shape}, maxUpfrontFee ${p.maxUpfrontFee}` : ''}`;
+  if (p.offerings.length === 0) return `${head}\n  ${p.verdict === 'owned' ? '->' : `${p.verdict}:`} ${p.reason ?? ''}`;
+  const rows = p.offerings.map(({ offering: o, verdict }) => ({
+    ' ': o.id === p.chosen?.offeringId ? '*' : '',
+    'offering': o.id,
+    'zone': o.availabilityZone,
+    'start': iso(o.startTime),
+    'end': iso(o.endTime),
+    'upfront fee': Number.isFinite(o.upfrontFee) ? amount(o.upfrontFee, o.currencyCode) : `'${o.upfrontFeeText}'`,
+    'verdict': verdictText(verdict),
+  }));
+  const outcome = p.chosen
+    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
+    : `  -> ${p.verdict}: ${p.reason ?? ''}`;
+  return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'verdict']))}\n${outcome}`;
 }
 
 function formatAlicloud(p: AliReservationPlan): string {

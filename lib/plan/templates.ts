@@ -5,7 +5,8 @@ export type Json = Record<string, any>;
 
 /** One reservation found in a synthesized template. */
 export interface FoundReservation {
-  readonly cloud: 'aws' | 'alicloud';
+  /** aws: a CapacityBlockPurchase; sagemaker: a TrainingPlanPurchase; alicloud: an AliCapacityReservation. */
+  readonly cloud: 'aws' | 'sagemaker' | 'alicloud';
   /** The stack (cdk.out artifact id, or the template file's name). */
   readonly stack: string;
   readonly logicalId: string;
@@ -16,6 +17,7 @@ export interface FoundReservation {
 }
 
 const AWS_TYPE = 'Custom::CapacityBlockPurchase';
+const TRAINING_PLAN_TYPE = 'Custom::TrainingPlanPurchase';
 const ROS_TYPE = 'ALIYUN::ROS::CustomResource';
 
 /**
@@ -51,6 +53,7 @@ function fromTemplate(file: string, stack: string, region?: string): FoundReserv
   return Object.entries(resources).flatMap(([logicalId, resource]): FoundReservation[] => {
     const { ServiceToken: _token, ...properties } = resource.Properties ?? {};
     if (resource.Type === AWS_TYPE) return [{ cloud: 'aws', stack, logicalId, region, properties }];
+    if (resource.Type === TRAINING_PLAN_TYPE) return [{ cloud: 'sagemaker', stack, logicalId, region, properties }];
     if (resource.Type === ROS_TYPE && Array.isArray(properties.Parameters?.ZoneIds ?? undefined)) {
       return [{ cloud: 'alicloud', stack, logicalId, region, properties: properties.Parameters }];
     }

@@ -1,6 +1,8 @@
 import { App, CfnParameter, Duration, Stack, Stage } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { CapacityBlockInstanceType, CapacityBlockPurchase, CapacityBlockPurchaseProps, CapacitySpendLimit } from '../../lib';
+import {
+  CapacityBlockInstanceType, CapacityBlockPurchase, CapacityBlockPurchaseProps, CapacitySpendLimit, TrainingPlanInstanceType, TrainingPlanPurchase, TrainingPlanTarget,
+} from '../../lib';
 
 const ENV = { account: '123456789012', region: 'us-east-2' };
 
@@ -80,5 +82,37 @@ describe('every block shows its worst case in cdk synth', () => {
     const stack = new Stack(new App(), 'Training', { env: ENV });
     block(stack, 'A', { maxUpfrontFee: new CfnParameter(stack, 'Ceiling', { type: 'Number' }).valueAsNumber });
     Annotations.fromStack(stack).hasInfo('/Training/A', Match.stringLikeRegexp('up to the maxUpfrontFee given at deploy time up front, non-refundable'));
+  });
+});
+
+describe('CapacitySpendLimit counts SageMaker training plans', () => {
+  const trainingPlan = (scope: Stack, id: string, maxUpfrontFee: number, extra: Record<string, unknown> = {}) => new TrainingPlanPurchase(scope, id, {
+    instanceType: TrainingPlanInstanceType.ML_P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), targetResources: [TrainingPlanTarget.TRAINING_JOB], maxUpfrontFee, ...extra,
+  });
+
+  test('fails at synth when Capacity Blocks and training plans together exceed the limit, naming each', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Training', { env: ENV });
+    block(stack, 'Block');
+    trainingPlan(stack, 'Plan', 25_000);
+    CapacitySpendLimit.of(app, { maxTotalUpfrontFee: 50_000 });
+    expect(() => app.synth()).toThrow(/the Capacity Blocks and training plans may cost up to 55,000 USD up front together, above the limit of 50,000 USD: Training\/Block \(30,000 USD\), Training\/Plan \(25,000 USD\)/);
+  });
+
+  test('a previewOnly training plan buys nothing and does not count', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Training', { env: ENV });
+    trainingPlan(stack, 'Plan', 40_000);
+    trainingPlan(stack, 'Preview', 40_000, { previewOnly: true });
+    CapacitySpendLimit.of(app, { maxTotalUpfrontFee: 50_000 });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('fails when a training plan is priced in another currency than the limit', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Training', { env: ENV });
+    trainingPlan(stack, 'Plan', 10_000, { currencyCode: 'EUR' });
+    CapacitySpendLimit.of(app, { maxTotalUpfrontFee: 50_000 });
+    expect(() => app.synth()).toThrow(/Training\/Plan \(10,000 EUR\) is priced in another currency/);
   });
 });

@@ -106,6 +106,16 @@ describe('an AWS CDK app made by the pinned `cdk init app --language typescript`
     expect(resources.filter(r => r.Type === 'AWS::Lambda::Function').map(r => r.Properties.Runtime)).toEqual(Array(5).fill(newest));
   }, 300_000);
 
+  test('synthesizes the README\'s training plan example, with the training plan handler the package ships', () => {
+    writeFileSync(join(app, 'bin', 'hyperpod-capacity.ts'), readmeBlock('training-plan-app'));
+    ok(app, 'npx cdk synth --app "npx tsx bin/hyperpod-capacity.ts" --output cdk.out.plans --quiet');
+    const template = JSON.parse(readFileSync(join(app, 'cdk.out.plans', 'HyperPodCapacity.template.json'), 'utf8'));
+    expect(Object.values<{ Type: string }>(template.Resources).filter(r => r.Type === 'Custom::TrainingPlanPurchase')).toHaveLength(1);
+    const bundleOf = (d: string) => join(app, 'cdk.out.plans', d, 'index.js');
+    const assets = readdirSync(join(app, 'cdk.out.plans')).filter(d => d.startsWith('asset.'));
+    expect(assets.some(d => existsSync(bundleOf(d)) && readFileSync(bundleOf(d), 'utf8').includes('require("@aws-sdk/client-sagemaker")'))).toBe(true);
+  }, 300_000);
+
   test('runs the README\'s ./local rehearsal snippet as printed, progress lines included', () => {
     writeFileSync(join(app, 'rehearse.ts'), readmeBlock('rehearse-aws'));
     expect(runBlock(app, 'run-rehearse-aws')).toMatch(/TrainingBlock\w*: bought cr-\w+/);

@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { TrainingCapacityStack } from '../../examples/aws/stack';
 import { FrontierCapacityStack } from '../../examples/aws/ultraserver-stack';
+import { HyperPodCapacityStack } from '../../examples/aws/training-plan-stack';
 
 /** The example is what users copy: it must synthesize and wire the block the way the README says. */
 test('the AWS example buys one block, runs an Auto Scaling group of its size in its zone on it, and warns before it ends', () => {
@@ -61,4 +62,20 @@ test('the UltraServer example buys one P6e-GB200 NVL72 in any zone, launches thr
   template.hasResourceProperties('AWS::Events::Rule', {
     EventPattern: Match.objectLike({ 'detail-type': Match.arrayWith(['Capacity Block Expiration Warning']) }),
   });
+});
+
+test('the HyperPod example buys one training plan and runs the cluster\'s worker group on it', () => {
+  const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+  const stack = new HyperPodCapacityStack(app, 'HyperPodCapacity', { env: { account: '123456789012', region: 'us-east-2' } });
+  const template = Template.fromStack(stack);
+
+  template.resourceCountIs('Custom::TrainingPlanPurchase', 1);
+  template.hasResourceProperties('Custom::TrainingPlanPurchase', {
+    InstanceType: 'ml.p5.48xlarge', InstanceCount: '4', DurationHours: '48', TargetResources: ['hyperpod-cluster'], MaxUpfrontFee: '8000',
+    TrainingPlanName: Match.stringLikeRegexp('^HyperPodCapacity-HyperPodPlan-'),
+  });
+  template.hasResourceProperties('AWS::SageMaker::Cluster', {
+    InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', TrainingPlanArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('HyperPodPlan'), 'TrainingPlanArn'] } })],
+  });
+  template.resourceCountIs('Custom::CapacityBlockPurchase', 0);
 });

@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { TrainingCapacityStack } from '../../examples/aws/stack';
+import { HyperPodCapacityStack } from '../../examples/aws/training-plan-stack';
 import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../../lib';
 
 // cdk-nag 3 is a CDK policy-validation plugin (`Validations.of(app).addPlugins`), not an Aspect, and it
@@ -99,6 +100,16 @@ describe('cdk-nag AwsSolutions on the library alone', () => {
     Template.fromStack(stack);
 
     expect([...findings(stack, 'error'), ...findings(stack, 'warning')]).toEqual([]);
+  });
+
+  test('a stack with a training plan (and a HyperPod cluster on it) has no unacknowledged finding, and every acknowledgment says why', () => {
+    const stack = new HyperPodCapacityStack(newApp(), 'HyperPodCapacity', { env: ENV });
+    const template = Template.fromStack(stack).toJSON();
+
+    expect([...findings(stack, 'error'), ...findings(stack, 'warning')]).toEqual([]);
+    const suppressions = Object.values<any>(template.Resources).flatMap(r => (r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as any[]);
+    expect(suppressions.length).toBeGreaterThan(0);
+    for (const s of suppressions) expect(s.reason.length).toBeGreaterThanOrEqual(MIN_REASON);
   });
 
   test('fails loudly on what the library did not acknowledge: the check is not vacuous', () => {

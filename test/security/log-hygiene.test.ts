@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import { format, inspect } from 'util';
-import { Ec2Emulator, EcsEmulator, rehearseAlicloud, rehearseAws, withAliHandler, withAwsHandler } from '../../lib/local';
+import { Ec2Emulator, EcsEmulator, rehearseAlicloud, rehearseAws, SageMakerEmulator, SimulatedClock, withAliHandler, withAwsHandler, withTrainingPlanHandler } from '../../lib/local';
 import { RawRequest } from '../../lib/local/http-server';
 import { awsTemplate, rosTemplate } from '../local/templates';
 
@@ -63,7 +63,7 @@ async function captured<T>(work: (lines: string[]) => Promise<T>): Promise<{ res
 }
 
 /** Records the credential-bearing headers every request to an emulator carried. */
-function recordCredentialHeaders(emulatorClass: typeof Ec2Emulator | typeof EcsEmulator): { values: string[]; restore(): void } {
+function recordCredentialHeaders(emulatorClass: typeof Ec2Emulator | typeof EcsEmulator | typeof SageMakerEmulator): { values: string[]; restore(): void } {
   const values: string[] = [];
   const prototype = emulatorClass.prototype as unknown as { handle(request: RawRequest): Promise<unknown> };
   const handle = prototype.handle;
@@ -89,10 +89,10 @@ function signatureShapes(lines: string[]): string[] {
 }
 
 /** Drives the bundled Lambda handler as the Provider framework would, collecting what it throws. */
-async function awsLifecycle(handler: Json, emulator: Ec2Emulator, properties: Json, thrown: string[]): Promise<void> {
+async function awsLifecycle(handler: Json, emulator: { clock: SimulatedClock }, properties: Json, thrown: string[], resourceType = 'Custom::CapacityBlockPurchase'): Promise<void> {
   const base = {
     StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/Hygiene/${randomUUID()}`,
-    LogicalResourceId: 'Block', ResourceType: 'Custom::CapacityBlockPurchase', ResponseURL: AWS_RESPONSE_URL,
+    LogicalResourceId: 'Block', ResourceType: resourceType, ResponseURL: AWS_RESPONSE_URL,
   };
   const props = { ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:framework-onEvent', ...properties };
   const call = async (fn: 'onEvent' | 'isComplete', event: Json): Promise<Json | undefined> => {
@@ -144,6 +144,30 @@ describe('AWS Lambda handler logs', () => {
     expect(headers.values.some(v => v.includes(`Credential=${AWS_KEY_ID}/`))).toBe(true);
     expect(headers.values).toContain(AWS_TOKEN);
 
+    const everything = [...lines, ...thrown];
+    expect(leaks(everything, [AWS_RESPONSE_URL, SIG, AWS_SECRET, AWS_TOKEN, AWS_KEY_ID, ...headers.values])).toEqual([]);
+    expect(signatureShapes(everything)).toEqual([]);
+  });
+
+  test('the training plan handler\'s hold none either, including on failures and faults', async () => {
+    const headers = recordCredentialHeaders(SageMakerEmulator);
+    const thrown: string[] = [];
+    const plan = { InstanceType: 'ml.p5.48xlarge', InstanceCount: '4', DurationHours: '48', TargetResources: ['training-job'], MaxUpfrontFee: '8000', TrainingPlanName: 'hygiene' };
+    let lines: string[];
+    try {
+      ({ lines } = await captured(() => withTrainingPlanHandler({ faults: { seed: 4, throttle: 0.2, serverError: 0.1, lostAnswer: 0.5, lostAnswerActions: ['CreateTrainingPlan'] } }, async (handler, emulator) => {
+        Object.assign(process.env, { AWS_ACCESS_KEY_ID: AWS_KEY_ID, AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_SESSION_TOKEN: AWS_TOKEN });
+        await awsLifecycle(handler as unknown as Json, emulator, plan, thrown, 'Custom::TrainingPlanPurchase');
+        await awsLifecycle(handler as unknown as Json, emulator, { ...plan, MaxUpfrontFee: '10', TrainingPlanName: 'hygiene-2' }, thrown, 'Custom::TrainingPlanPurchase'); // above the ceiling
+        await awsLifecycle(handler as unknown as Json, emulator, { ...plan, InstanceCount: 'four' }, thrown, 'Custom::TrainingPlanPurchase'); // invalid input
+      })));
+    } finally {
+      headers.restore();
+    }
+
+    expect(lines.some(l => l.includes('"message":"bought training plan"') || l.includes('already this resource'))).toBe(true);
+    expect(lines.some(l => l.includes('"message":"FAILED"'))).toBe(true);
+    expect(headers.values.some(v => v.includes(`Credential=${AWS_KEY_ID}/`))).toBe(true);
     const everything = [...lines, ...thrown];
     expect(leaks(everything, [AWS_RESPONSE_URL, SIG, AWS_SECRET, AWS_TOKEN, AWS_KEY_ID, ...headers.values])).toEqual([]);
     expect(signatureShapes(everything)).toEqual([]);

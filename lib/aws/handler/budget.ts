@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'async_hooks';
+import { IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS, SERVICE_TIMEOUT_SECONDS } from '../wire';
 
 /** What Lambda passes as the second argument; only the clock of the invocation is used. */
 export interface LambdaContextLike {
@@ -90,3 +91,12 @@ export function deadlineSignal(): AbortSignal | undefined {
 export function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms));
 }
+
+/** The providers' clock settings (lib/aws/provider-parts.ts), for rehearsals of templates that lack the provider. */
+export const providerTimings = {
+  onEventTimeoutSeconds: ON_EVENT_TIMEOUT_SECONDS,
+  isCompleteTimeoutSeconds: IS_COMPLETE_TIMEOUT_SECONDS,
+  queryIntervalSeconds: QUERY_INTERVAL_SECONDS,
+  maxAttempts: Math.ceil(PROVIDER_TOTAL_TIMEOUT_SECONDS / QUERY_INTERVAL_SECONDS),
+  serviceTimeoutSeconds: SERVICE_TIMEOUT_SECONDS,
+};

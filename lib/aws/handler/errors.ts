@@ -1,4 +1,4 @@
-import { oneLineText, UserError } from '../../shared/handler-log';
+import { log, oneLineText, UserError } from '../../shared/handler-log';
 
 export { log, UserError } from '../../shared/handler-log';
 
@@ -35,4 +35,16 @@ export function oneLine(error: unknown): string {
   const e = error as AwsErrorLike;
   const text = error instanceof UserError ? e.message ?? '' : `${errorCode(error)}: ${e?.message ?? String(error)}`;
   return oneLineText(text);
+}
+
+/**
+ * The error a handler throws for the Provider framework to answer FAILED with: its reason is what
+ * CloudFormation shows, one line; the stack trace stays out of the logs too.
+ */
+export function failure(error: unknown): Error {
+  const reason = oneLine(error);
+  log('FAILED', { reason });
+  const result = new Error(reason);
+  result.stack = reason;
+  return result;
 }

@@ -2,13 +2,10 @@
  * Lambda entry points behind the Provider framework: `onEvent` decides and buys, `isComplete` waits
  * for the payment. Both must never log the event as it arrives: it carries the ResponseURL.
  */
-import {
-  CapacityBlockAttributes, CapacityBlockWireProperties, ULTRASERVER_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS,
-  PREVIEW_ID_PREFIX, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS, SERVICE_TIMEOUT_SECONDS,
-} from '../wire';
+import { CapacityBlockAttributes, CapacityBlockWireProperties, PREVIEW_ID_PREFIX, ULTRASERVER_TAG } from '../wire';
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from './budget';
 import { underClaim } from './claims';
-import { log, oneLine, UserError } from './errors';
+import { failure, log, oneLine, UserError } from './errors';
 import { deleteReleases, Ledger, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
 import {
   alsoOwnedNote, blockHours, describeOwned, holds, idOf, isLiveOwned, mismatches, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
@@ -346,30 +343,12 @@ function fallbackAttributes(id: string, data: OnEventData | undefined, note: str
   };
 }
 
-/** The reason CloudFormation shows: one line; the stack trace stays out of the logs too. */
-function failure(error: unknown): Error {
-  const reason = oneLine(error);
-  log('FAILED', { reason });
-  const result = new Error(reason);
-  result.stack = reason;
-  return result;
-}
-
 /**
  * Seams for the local rehearsal, which runs this bundle on simulated time and with shrunk budgets:
  * the clock, the time budgets, the waits between lookups and claim polls, and the SDK's backoff.
  */
-export { clock, hooks, timeouts } from './budget';
+export { clock, hooks, providerTimings, timeouts } from './budget';
 export { claimPolicy } from './claims';
 export { retryPolicy } from './ec2';
 export { resourceKeys } from './ownership';
-
-/** The provider's clock settings (lib/aws/provider.ts), for rehearsals of templates that lack the provider. */
-export const providerTimings = {
-  onEventTimeoutSeconds: ON_EVENT_TIMEOUT_SECONDS,
-  isCompleteTimeoutSeconds: IS_COMPLETE_TIMEOUT_SECONDS,
-  queryIntervalSeconds: QUERY_INTERVAL_SECONDS,
-  maxAttempts: Math.ceil(PROVIDER_TOTAL_TIMEOUT_SECONDS / QUERY_INTERVAL_SECONDS),
-  serviceTimeoutSeconds: SERVICE_TIMEOUT_SECONDS,
-};
 export { purchasePolicy } from './purchase';

@@ -71,31 +71,35 @@ export const INTENT_SETTLE_MS = 10 * 60_000;
 /** How often a write that lost a race with another delivery is read and tried again. */
 const MAX_WRITE_ATTEMPTS = 5;
 
-/** The ledger of one resource, as last read or written; `change` writes through. */
-export class Ledger {
+/**
+ * The ledger of one resource, as last read or written; `change` writes through. The record is a
+ * Capacity Block resource's by default; another purchase type (training plans) keeps its own record
+ * shape in the same kind of item.
+ */
+export class Ledger<R extends object = LedgerRecord> {
   /** The resource's ledger, or undefined if it has none in this stack's table yet. */
-  public static async read(owner: string): Promise<Ledger | undefined> {
+  public static async read<R extends object = LedgerRecord>(owner: string): Promise<Ledger<R> | undefined> {
     const { table, client } = claimsTable();
     const item = (await client.send(new GetItemCommand({ TableName: table, Key: { id: { S: keyOf(owner) } }, ConsistentRead: true }))).Item;
     if (!item) return undefined;
-    return new Ledger(owner, JSON.parse(item.record.S ?? '{}') as LedgerRecord, Number(item.version.N));
+    return new Ledger<R>(owner, JSON.parse(item.record.S ?? '{}') as R, Number(item.version.N));
   }
 
   /** Starts the resource's ledger with `record`; if another delivery started it first, that one is returned. */
-  public static async start(owner: string, record: LedgerRecord): Promise<Ledger> {
-    const ledger = new Ledger(owner, record, 0);
+  public static async start<R extends object = LedgerRecord>(owner: string, record: R): Promise<Ledger<R>> {
+    const ledger = new Ledger<R>(owner, record, 0);
     try {
       await ledger.write();
       return ledger;
     } catch (error) {
       if (!isConflict(error)) throw ledgerError(error);
-      return (await Ledger.read(owner))!;
+      return (await Ledger.read<R>(owner))!;
     }
   }
 
-  private constructor(public readonly owner: string, private current: LedgerRecord, private version: number) {}
+  private constructor(public readonly owner: string, private current: R, private version: number) {}
 
-  public get record(): Readonly<LedgerRecord> {
+  public get record(): Readonly<R> {
     return this.current;
   }
 
@@ -103,7 +107,7 @@ export class Ledger {
    * Applies `edit` and writes the ledger. If another delivery wrote it meanwhile, reads it again and
    * applies `edit` to that: edits must say what to set, not how to get there from what was read.
    */
-  public async change(edit: (record: LedgerRecord) => void): Promise<void> {
+  public async change(edit: (record: R) => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const next = clone(this.current);
       edit(next);
@@ -115,7 +119,7 @@ export class Ledger {
       } catch (error) {
         Object.assign(this, { current: previous.record, version: previous.version });
         if (!isConflict(error) || attempt >= MAX_WRITE_ATTEMPTS) throw ledgerError(error);
-        const fresh = await Ledger.read(this.owner);
+        const fresh = await Ledger.read<R>(this.owner);
         if (fresh) Object.assign(this, { current: fresh.current, version: fresh.version });
       }
     }
@@ -125,7 +129,7 @@ export class Ledger {
    * `change` for what EC2 has already done (a purchase answered, an answer given): the answer must not
    * fail for the ledger, so a failed write is logged, and the next event reads EC2 again.
    */
-  public async remember(edit: (record: LedgerRecord) => void): Promise<void> {
+  public async remember(edit: (record: R) => void): Promise<void> {
     await this.change(edit).catch(error => log('could not write the ledger; the next event reads EC2 again', { error: oneLine(error) }));
   }
 
@@ -144,11 +148,12 @@ export class Ledger {
 
 /**
  * An intent whose answer never came blocks what it was about until it settles: `what` may have gone
- * through, and EC2 does not show it yet. The message says when deploying again decides it, and how.
+ * through, and `service` (EC2 unless named) does not show it yet. The message says when deploying
+ * again decides it, and how.
  */
-export function unsettledError(what: string, intentAt: string, then: string): UserError {
+export function unsettledError(what: string, intentAt: string, then: string, service = 'EC2'): UserError {
   const settles = new Date(Date.parse(intentAt) + INTENT_SETTLE_MS).toISOString();
-  return new UserError(`${what} may have gone through: its answer never came and EC2 does not show it yet, so nothing more was bought. Deploy again after ${settles}: ${then}`);
+  return new UserError(`${what} may have gone through: its answer never came and ${service} does not show it yet, so nothing more was bought. Deploy again after ${settles}: ${then}`);
 }
 
 /** The purchase whose reservations or blocks include `id` (a physical id is one of them). */
@@ -190,8 +195,8 @@ function keyOf(owner: string): string {
   return `ledger#${owner}`;
 }
 
-function clone(record: LedgerRecord): LedgerRecord {
-  return JSON.parse(JSON.stringify(record)) as LedgerRecord;
+function clone<R>(record: R): R {
+  return JSON.parse(JSON.stringify(record)) as R;
 }
 
 function isConflict(error: unknown): boolean {

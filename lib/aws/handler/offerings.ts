@@ -2,7 +2,10 @@ import { CapacityBlockOffering, DescribeCapacityBlockOfferingsCommandInput, pagi
 import { compareDecimal, nominalDurationHours, parseDecimal } from '../validation';
 import { ec2, ec2CallOptions } from './ec2';
 import { UserError } from './errors';
+import { decimalMoney, iso, money } from './format';
 import { CapacityBlockRequest, describeShape, isUltraServer } from './request';
+
+export { decimalMoney, iso, money } from './format';
 
 /** An offering as this library reasons about it. */
 export interface Offering {
@@ -157,18 +160,4 @@ function formatLength(minutes: number): string {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
-}
-
-/** A plain decimal amount as written, with at least two decimals: exact where rounding would hide a difference. */
-export function decimalMoney(text: string, currency: string): string {
-  const [whole, fraction = ''] = text.split('.');
-  return `${whole}.${fraction.padEnd(2, '0')} ${currency}`;
-}
-
-export function money(amount: number, currency: string): string {
-  return Number.isFinite(amount) ? `${amount.toFixed(2)} ${currency}` : `? ${currency}`;
-}
-
-export function iso(date: Date): string {
-  return Number.isNaN(date.getTime()) ? 'unknown date' : date.toISOString().replace(/:00\.000Z$/, 'Z');
 }

@@ -1,9 +1,9 @@
-import { createHash } from 'crypto';
 import { CapacityReservation, EC2Client, Filter } from '@aws-sdk/client-ec2';
-import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ownerTagValue, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
 import { log, oneLine } from './errors';
+import { ResourceKeys } from './keys';
 import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
@@ -11,22 +11,7 @@ import { byReservationId, describeBlock, extensionHistory, listReservations, mem
 
 const HOUR_MS = 3_600_000;
 
-/** The two keys every purchase is tagged with. */
-export interface ResourceKeys {
-  /** One CloudFormation request: its redeliveries share it (claim and idempotency tag). */
-  readonly request: string;
-  /** The resource across requests: stack name + logical id (see OWNER_TAG); its ledger's key. */
-  readonly owner: string;
-}
-
-export function resourceKeys(ids: { StackId: string; LogicalResourceId: string; RequestId: string }): ResourceKeys {
-  const request = createHash('sha256').update(`${ids.StackId}\n${ids.LogicalResourceId}\n${ids.RequestId}`).digest('hex').slice(0, 40);
-  // arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID. The name, not the id: a stack whose first
-  // creation failed after a purchase must be deleted and created again, with a new id, and must
-  // still find the block it paid for.
-  const stackName = /^arn:[^:]+:cloudformation:[^:]*:[^:]*:stack\/([^/]+)\//.exec(ids.StackId)?.[1] ?? ids.StackId;
-  return { request, owner: ownerTagValue(stackName, ids.LogicalResourceId) };
-}
+export { resourceKeys, ResourceKeys } from './keys';
 
 /**
  * Paid or being paid, and not over: a block the resource may still use. `delayed` and `unavailable`

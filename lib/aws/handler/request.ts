@@ -3,6 +3,7 @@ import {
   CapacityBlockWireProperties, DEFAULT_CURRENCY, DEFAULT_PLATFORM, DEFAULT_WAIT_TIMEOUT_SECONDS, WireTag,
 } from '../wire';
 import { UserError } from './errors';
+import { wireReaders } from './wire-values';
 
 export type Selection = 'CHEAPEST' | 'EARLIEST_START';
 
@@ -39,26 +40,8 @@ export interface CapacityBlockRequest {
  */
 export function parseRequest(props: CapacityBlockWireProperties, region: string | undefined, now: Date): CapacityBlockRequest {
   const errors: Array<string | undefined> = [];
-  // CloudFormation delivers every scalar as a string; a token (a parameter, an import) resolves to
-  // one. Read them strictly: Number('') is 0 and Number('0x10') is 16.
-  const number = (name: string, raw: unknown, parse: (text: string) => number | undefined, fallback?: number): number => {
-    if (raw === undefined || raw === '') {
-      if (fallback !== undefined) return fallback;
-      errors.push(`${name} is required`);
-      return NaN;
-    }
-    const value = parse(String(raw));
-    if (value === undefined) errors.push(`${name} must be a plain number, got '${String(raw)}'`);
-    return value ?? NaN;
-  };
-  const flag = (name: string, raw: string | undefined): boolean => {
-    if (raw === undefined || raw === '' || raw === 'false') return false;
-    if (raw === 'true') return true;
-    errors.push(`${name} must be true or false, got '${raw}'`);
-    return false;
-  };
-  const date = (raw: string | undefined): Date | undefined => (raw ? new Date(raw) : undefined);
-  const text = (raw: string | undefined): string | undefined => (raw === '' ? undefined : raw);
+  // CloudFormation delivers every scalar as a string; a token (a parameter, an import) resolves to one.
+  const { text, number, flag, date } = wireReaders(errors);
 
   const ultraserverType = text(props.UltraserverType);
   const ultraservers = ultraserverType !== undefined || text(props.UltraserverCount) !== undefined;

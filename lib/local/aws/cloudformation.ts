@@ -51,7 +51,7 @@ export class CloudFormationStack {
 
   constructor(
     private readonly framework: ProviderFramework,
-    private readonly names: { stackName: string; logicalId: string; region: string },
+    private readonly names: { stackName: string; logicalId: string; region: string; resourceType?: string },
     /** How each Create and Update reaches framework-onEvent. */
     public delivery: () => Delivery = () => 'once',
     /** How many times the operator runs continue-update-rollback before giving up. */
@@ -139,7 +139,7 @@ export class CloudFormationStack {
       StackId: this.stackId,
       RequestId: requestId,
       LogicalResourceId: this.names.logicalId,
-      ResourceType: 'Custom::CapacityBlockPurchase',
+      ResourceType: this.names.resourceType ?? 'Custom::CapacityBlockPurchase',
       ResourceProperties: { ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent', ...properties },
       ...(physicalResourceId !== undefined ? { PhysicalResourceId: physicalResourceId } : {}),
       ...(oldProperties ? { OldResourceProperties: { ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent', ...oldProperties } } : {}),

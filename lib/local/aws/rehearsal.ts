@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
+import { SimulatedClock } from '../faults';
 import { requireAwsRehearsalModules } from '../modules';
 import { ClaimsStore } from './claims-store';
 import { CloudFormationStack } from './cloudformation';
@@ -65,7 +66,8 @@ export interface AwsHandler extends UserFunctions {
  */
 export const LAMBDA_TIME_SCALE = 0.02;
 
-let productionBudgets: { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number } | undefined;
+/** Each bundle's budgets as it shipped them, before the first rehearsal scaled them (one per loaded bundle). */
+const productionBudgets = new WeakMap<object, { timeouts: Record<string, number>; lookupDelayMs: number; pollMs: number }>();
 
 /** What a rehearsal may do besides calling the handler. */
 export interface AwsRehearsalSeams {
@@ -79,15 +81,32 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
   ec2Port = Number(new URL(await emulator.start()).port);
+  return withBundledHandler<AwsHandler, Ec2Emulator, T>(AWS_BUNDLE, emulator, 'AWS_ENDPOINT_URL_EC2', region, work);
+}
+
+/** What a rehearsal needs of a cloud emulator: a started endpoint, a clock, and a way to stop. */
+export interface StartedEmulator {
+  readonly endpoint: string;
+  readonly clock: SimulatedClock;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Lambda handler bundle (assets/…/index.js) wired to a started emulator (its SDK endpoint variable
+ * `endpointEnv`) and a fresh claims table on a local DynamoDB, on the emulator's simulated clock with
+ * budgets scaled to LAMBDA_TIME_SCALE, for the length of `work`; the environment is restored and the
+ * emulator and DynamoDB stopped afterwards. Serves every bundle with the seams of lib/aws/handler.
+ */
+export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string, emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   const claims = new ClaimsStore();
   await claims.start();
   const saved = { ...process.env };
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_EC2: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
+    [endpointEnv]: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
     AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
   });
   delete process.env.AWS_PROFILE;
-  const handler = loadBundle<AwsHandler>(AWS_BUNDLE);
+  const handler = loadBundle<H>(bundle);
   const realClock = handler.clock.now;
   try {
     handler.clock.now = () => emulator.clock.now();
@@ -101,15 +120,20 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
   }
 }
 
-function scaleBudgets(handler: AwsHandler, scale: number): void {
-  productionBudgets ??= { timeouts: { ...handler.timeouts }, lookupDelayMs: handler.purchasePolicy.lookupDelayMs, pollMs: handler.claimPolicy.pollMs };
-  for (const [name, ms] of Object.entries(productionBudgets.timeouts)) handler.timeouts[name] = ms * scale;
-  handler.purchasePolicy.lookupDelayMs = productionBudgets.lookupDelayMs * scale;
-  handler.claimPolicy.pollMs = productionBudgets.pollMs * scale;
+/** The seams every handler bundle of lib/aws/handler exports for rehearsals. */
+export type BundleSeams = Pick<AwsHandler, 'clock' | 'timeouts' | 'retryPolicy' | 'purchasePolicy' | 'claimPolicy'>;
+
+/** Shrinks a handler bundle's time budgets with its simulated Lambda timeouts (any bundle with these seams). */
+export function scaleBudgets(handler: Pick<BundleSeams, 'timeouts' | 'purchasePolicy' | 'claimPolicy'>, scale: number): void {
+  const production = productionBudgets.get(handler.timeouts) ?? { timeouts: { ...handler.timeouts }, lookupDelayMs: handler.purchasePolicy.lookupDelayMs, pollMs: handler.claimPolicy.pollMs };
+  productionBudgets.set(handler.timeouts, production);
+  for (const [name, ms] of Object.entries(production.timeouts)) handler.timeouts[name] = ms * scale;
+  handler.purchasePolicy.lookupDelayMs = production.lookupDelayMs * scale;
+  handler.claimPolicy.pollMs = production.pollMs * scale;
 }
 
 /** The real Provider framework runtime around the handler, for the length of `work`. */
-export async function withProviderFramework<T>(handler: AwsHandler, emulator: Ec2Emulator, timings: FrameworkTimings, work: (framework: ProviderFramework) => Promise<T>, faults?: EngineFaults, random?: () => number): Promise<T> {
+export async function withProviderFramework<T>(handler: UserFunctions, emulator: { readonly clock: SimulatedClock }, timings: FrameworkTimings, work: (framework: ProviderFramework) => Promise<T>, faults?: EngineFaults, random?: () => number): Promise<T> {
   const framework = new ProviderFramework(handler, { timings, clock: emulator.clock, timeScale: LAMBDA_TIME_SCALE, faults, random });
   try {
     return await work(framework);

@@ -127,3 +127,32 @@ export function authorizationRequests(call: Ec2Call): AuthorizationRequest[] {
       return [{ action, resource: '*', context: {} }];
   }
 }
+
+/**
+ * The handler, wrapped so that every call `calls()` records while onEvent or isComplete runs is
+ * attributed to that function. The lifecycles these specs drive deliver each request once, so the
+ * functions never overlap: the calls made while one ran are its own.
+ */
+export function attributingCalls<H extends object, C>(handler: H, calls: () => C[]): { traced: H; byFunction: Record<'onEvent' | 'isComplete', C[]> } {
+  const byFunction: Record<'onEvent' | 'isComplete', C[]> = { onEvent: [], isComplete: [] };
+  let attributed = 0;
+  const attribute = (fn: 'onEvent' | 'isComplete') => {
+    byFunction[fn].push(...calls().slice(attributed));
+    attributed = calls().length;
+  };
+  const traced = new Proxy(handler, {
+    get: (target, key, receiver) => {
+      const value = Reflect.get(target, key, receiver) as (event: unknown, context: unknown) => Promise<unknown>;
+      if (key !== 'onEvent' && key !== 'isComplete') return value;
+      return async (event: unknown, context: unknown) => {
+        attribute(key === 'onEvent' ? 'isComplete' : 'onEvent');
+        try {
+          return await value.call(target, event, context);
+        } finally {
+          attribute(key);
+        }
+      };
+    },
+  });
+  return { traced, byFunction };
+}

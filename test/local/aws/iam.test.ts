@@ -2,7 +2,7 @@ import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CapacityBlockInstanceType, CapacityBlockProvider, CapacityBlockPurchase } from '../../../lib';
 import { CloudFormationStack, Ec2Call, quietly, withAwsHandler, withProviderFramework } from '../../../lib/local';
-import { ACCOUNT, authorizationRequests, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
+import { ACCOUNT, attributingCalls, authorizationRequests, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
 
 /**
  * No emulator evaluates IAM, and a missing permission only shows in a real account, after a deploy
@@ -28,28 +28,7 @@ const ULTRA = { UltraserverType: 'u-p6e-gb200x72', UltraserverCount: '2', Durati
 async function lifecycleCalls(stackName: string): Promise<Record<'onEvent' | 'isComplete', Ec2Call[]>> {
   // EC2 answers an UltraServer purchase before it names the reservations: the handler follows the block.
   return withAwsHandler({ answersWithoutIds: o => o.ultraserverType !== undefined, listingDelayMs: 40_000 }, async (handler, emulator) => {
-    const byFunction: Record<'onEvent' | 'isComplete', Ec2Call[]> = { onEvent: [], isComplete: [] };
-    let attributed = 0;
-    // The emulator records calls in order and the functions never overlap here (one delivery each):
-    // the calls made while a function ran are that function's.
-    const attribute = (fn: 'onEvent' | 'isComplete') => {
-      byFunction[fn].push(...emulator.calls.slice(attributed));
-      attributed = emulator.calls.length;
-    };
-    const traced = new Proxy(handler, {
-      get: (target, key, receiver) => {
-        const value = Reflect.get(target, key, receiver);
-        if (key !== 'onEvent' && key !== 'isComplete') return value;
-        return async (event: unknown, context: unknown) => {
-          attribute(key === 'onEvent' ? 'isComplete' : 'onEvent');
-          try {
-            return await value.call(target, event, context);
-          } finally {
-            attribute(key);
-          }
-        };
-      },
-    });
+    const { traced, byFunction } = attributingCalls(handler, () => emulator.calls);
     await quietly(() => withProviderFramework(traced, emulator, handler.providerTimings, async framework => {
       const instance = new CloudFormationStack(framework, { stackName, logicalId: 'Block', region: REGION });
       await instance.deploy({ ...BLOCK, Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'cost', Value: 'a' }] });

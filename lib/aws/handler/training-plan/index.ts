@@ -1,0 +1,309 @@
+/**
+ * Lambda entry points behind TrainingPlanPurchase's provider: `onEvent` decides and buys, `isComplete`
+ * waits for the payment. The same foundations as the Capacity Block handler (../index.ts): the
+ * Powertools claim per request, the ledger per resource, the time budgets, one-line failures.
+ *
+ * SageMaker facts this relies on, from @aws-sdk/client-sagemaker's model (3.1142):
+ * - CreateTrainingPlan takes TrainingPlanName, TrainingPlanOfferingId, SpareInstanceCountPerUltraServer
+ *   and Tags, and answers only TrainingPlanArn. It has NO client token. Its errors are ResourceInUse
+ *   (a name that exists: the only conflict error listed), ResourceLimitExceeded and ResourceNotFound.
+ * - DescribeTrainingPlan takes the NAME; Status is Pending | Active | Scheduled | Expired | Failed;
+ *   UpfrontFee is a string; it shows no tags (ListTags does).
+ * - ExtendTrainingPlan takes only TrainingPlanExtensionOfferingId (from SearchTrainingPlanOfferings
+ *   with TrainingPlanArn) and has no token either; DescribeTrainingPlanExtensionHistory lists them.
+ * - There is no cancel, delete or modify operation for a plan.
+ */
+import { DescribeTrainingPlanResponse } from '@aws-sdk/client-sagemaker';
+import { TrainingPlanAttributes, TrainingPlanWireProperties } from '../../training-plan-wire';
+import { OWNER_TAG, PREVIEW_ID_PREFIX } from '../../wire';
+import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from '../budget';
+import { underClaim } from '../claims';
+import { failure, log, oneLine, UserError } from '../errors';
+import { iso, money } from '../format';
+import { resourceKeys, ResourceKeys } from '../keys';
+import { Ledger, propertiesDigest } from '../ledger';
+import { judgePlanOfferings, noAcceptablePlanOffering, searchPlanOfferings } from './offerings';
+import {
+  alsoOwnedPlansNote, describeOwnedPlan, describePlan, LedgerPlan, openPlanLedger, otherLivePlans, OwnedPlan, ownedPlans, PlanLedger, PlanLedgerRecord,
+  planHolding, planMismatches, planTags, servesRequest,
+} from './plans';
+import { purchasePlan } from './purchase';
+import { assertPlanWindowOpen, parseTrainingPlanRequest, TrainingPlanRequest } from './request';
+import { changesThePlan, decidePlanUpdate, extendPlanIfLonger, refusePlanRepurchase, syncPlanTags } from './update';
+
+export interface PlanProviderEvent {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly PhysicalResourceId?: string;
+  readonly ResourceProperties: TrainingPlanWireProperties;
+  readonly OldResourceProperties?: TrainingPlanWireProperties;
+  readonly Data?: PlanEventData;
+}
+
+/** onEvent's Data, merged under isComplete's by the framework. */
+export type PlanEventData = Partial<TrainingPlanAttributes> & { readonly WaitDeadline?: string; readonly Settled?: string };
+
+export interface PlanOnEventResult {
+  readonly PhysicalResourceId: string;
+  readonly Data?: PlanEventData;
+}
+
+export async function onEvent(event: PlanProviderEvent, lambdaContext?: LambdaContextLike): Promise<PlanOnEventResult> {
+  log(`${event.RequestType} ${event.LogicalResourceId}`, { physicalResourceId: event.PhysicalResourceId });
+  const context = contextOrDefault(lambdaContext);
+  try {
+    if (event.RequestType === 'Delete') return await withBudget(context, timeouts.onEventMarginMs, () => remove(event));
+    const now = clock.now();
+    // Bad input fails here, before any SageMaker call or DynamoDB write.
+    const request = parseTrainingPlanRequest(event.ResourceProperties);
+    const keys = resourceKeys(event);
+    return await underClaim(keys.request, context, async () => {
+      const tracked = isPlanArn(event.PhysicalResourceId) ? event.PhysicalResourceId : undefined;
+      const ledger = await openPlanLedger(keys, request.trainingPlanName, tracked, tracked ? propertiesDigest(event.OldResourceProperties) : undefined);
+      const answer = event.RequestType === 'Create' ? await create(request, keys, ledger, now) : await update(event, request, keys, ledger, now);
+      await recordAnswer(ledger, answer.PhysicalResourceId, propertiesDigest(event.ResourceProperties));
+      return answer;
+    });
+  } catch (error) {
+    throw failure(error);
+  }
+}
+
+/** Waits for the payment: Scheduled or Active ends it; Pending past the deadline succeeds with a note; Failed fails, naming the plan. */
+export async function isComplete(event: PlanProviderEvent, lambdaContext?: LambdaContextLike): Promise<{ IsComplete: boolean; Data?: TrainingPlanAttributes }> {
+  const arn = event.PhysicalResourceId ?? '';
+  if (event.RequestType === 'Delete' || !isPlanArn(arn) || event.Data?.Settled === 'true') return { IsComplete: true };
+  const deadline = new Date(event.Data?.WaitDeadline ?? 0);
+  const name = event.Data?.TrainingPlanName || nameOf(arn);
+  return withBudget(contextOrDefault(lambdaContext), timeouts.isCompleteMarginMs, async () => {
+    const now = clock.now();
+    try {
+      const view = await describePlan(name);
+      const status = view?.Status;
+      if (status === 'Failed') {
+        throw new UserError(`SageMaker reports training plan ${name} (${arn}) Failed: ${view?.StatusMessage ?? 'no reason given'}. Check its billing in the SageMaker console before deploying again`);
+      }
+      if (!view || status === 'Pending') {
+        if (now < deadline) return { IsComplete: false };
+        const note = !view
+          ? `Training plan ${name} was bought but SageMaker did not show it before waitTimeout; check it in the SageMaker console`
+          : `Training plan ${name} is bought; its payment was still pending at waitTimeout (${deadline.toISOString()})`;
+        return { IsComplete: true, Data: view ? attributesOfPlan(view, join(event.Data?.Note, note), event.Data?.OfferingId) : fallbackPlanAttributes(arn, name, event.Data, note) };
+      }
+      log('training plan ready', { name, status });
+      const note = status === 'Expired' ? `Training plan ${name} is Expired` : '';
+      return { IsComplete: true, Data: attributesOfPlan(view, join(event.Data?.Note, note), event.Data?.OfferingId) };
+    } catch (error) {
+      if (error instanceof UserError) throw failure(error);
+      // A transient read failure must not fail a paid plan: poll again, or finish honestly.
+      log('could not read the training plan; will poll again', { name, error: oneLine(error) });
+      if (clock.now() < deadline) return { IsComplete: false };
+      return { IsComplete: true, Data: fallbackPlanAttributes(arn, name, event.Data, `Training plan ${name} is bought, but its status could not be read before waitTimeout (${oneLine(error)})`) };
+    }
+  });
+}
+
+/** Adopt what this resource already owns and serves the request; else buy exactly once. */
+async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date): Promise<PlanOnEventResult> {
+  await resolvePlanIntents(ledger, keys);
+  const owned = await ownedPlans(ledger);
+  const adoptable = owned.filter(p => servesRequest(p, request))
+    .sort((a, b) => rank(b, keys) - rank(a, keys) || (b.view?.EndTime?.getTime() ?? 0) - (a.view?.EndTime?.getTime() ?? 0))[0];
+  if (request.previewOnly) {
+    return preview(request, now, adoptable ? `; without previewOnly this resource would adopt training plan ${adoptable.plan.name}, which it already owns, and buy nothing` : '');
+  }
+  if (adoptable) return adopt(adoptable, owned, request, keys, now);
+  const live = otherLivePlans(owned, undefined);
+  if (live.length > 0 && !request.allowRepurchase) {
+    const why = planMismatches(live[0].view!, request);
+    throw refusePlanRepurchase(live[0], why.length > 0 ? why : [`duration ${request.durationHours} h`], live.length - 1);
+  }
+  const purchased = await purchasePlan(request, keys, ledger, now);
+  const note = join(
+    purchased.source === 'found-by-name' ? `SageMaker already had training plan ${purchased.plan.name} from an earlier attempt whose answer was lost; nothing more was bought` : '',
+    alsoOwnedPlansNote(owned, purchased.plan.name),
+  );
+  return toWaitFor(purchased.plan, request, now, note);
+}
+
+async function update(event: PlanProviderEvent, request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date): Promise<PlanOnEventResult> {
+  const id = event.PhysicalResourceId ?? '';
+  if (request.previewOnly) {
+    const hint = isPlanArn(id) ? `; training plan ${nameOf(id)} stays bought and runs until its end, but this resource no longer tracks it` : '';
+    try {
+      return await preview(request, now, hint);
+    } catch (error) {
+      // A preview buys nothing, so its update never fails: failing would wedge the rollback of it.
+      const note = `previewOnly: nothing was bought, and a purchase now would fail: ${oneLine(error)}${hint}`;
+      return { PhysicalResourceId: id.startsWith(PREVIEW_ID_PREFIX) ? id : `${PREVIEW_ID_PREFIX}failed`, Data: { ...fallbackPlanAttributes('', '', undefined, note, 'preview-failed'), Settled: 'true' } };
+    }
+  }
+  const held = planHolding(ledger.record, id);
+  if (!held) return create(request, keys, ledger, now);
+  await resolvePlanIntents(ledger, keys);
+  const owned = await ownedPlans(ledger);
+  const current = owned.find(p => p.plan.name === held.name)!;
+  const old = safeParse(event.OldResourceProperties);
+  const decision = decidePlanUpdate(current, owned, request, propertiesDigest(event.ResourceProperties), changesThePlan(old, request));
+  switch (decision.kind) {
+    case 'in-place': {
+      await syncPlanTags(current.plan.arn!, request);
+      const note = await extendPlanIfLonger(current, request, keys.request, ledger);
+      return toWaitFor(current.plan, request, now, join(note, alsoOwnedPlansNote(owned, current.plan.name)));
+    }
+    case 'roll-back':
+      log('rolling back to the training plan these properties were answered with; nothing is bought', { name: decision.owned.plan.name });
+      return settled(decision.owned, join(`Back to ${describeOwnedPlan(decision.owned)}, which these properties were deployed with; nothing was bought`, alsoOwnedPlansNote(owned, decision.owned.plan.name)));
+    case 'adopt':
+      return adopt(decision.owned, owned, request, keys, now);
+    case 'buy':
+      log('buying a new training plan (allowRepurchase); the old one runs until its end', { old: describeOwnedPlan(current) });
+      return create(request, keys, ledger, now);
+    case 'over':
+      return settled(decision.owned, decision.note);
+  }
+}
+
+async function adopt(owned: OwnedPlan, all: OwnedPlan[], request: TrainingPlanRequest, keys: ResourceKeys, now: Date): Promise<PlanOnEventResult> {
+  log('adopting a training plan this resource already owns; nothing is bought', { name: owned.plan.name });
+  await syncPlanTags(owned.plan.arn!, request);
+  const note = owned.plan.requestKey === keys.request
+    ? 'Adopted the plan an earlier delivery of this request bought'
+    : `Adopted training plan ${owned.plan.name}, which this resource (${keys.owner}) already owns and which fits these properties; nothing was bought`;
+  return toWaitFor(owned.plan, request, now, join(note, alsoOwnedPlansNote(all, owned.plan.name)));
+}
+
+/**
+ * Intents whose answer never came: a name SageMaker knows, carrying this resource's owner tag, was
+ * bought. One it does not know stays open, and is harmless: the next purchase uses the same name,
+ * which SageMaker never sells twice.
+ */
+async function resolvePlanIntents(ledger: PlanLedger, keys: ResourceKeys): Promise<void> {
+  for (const open of ledger.record.plans.filter(p => p.outcome === 'intent')) {
+    const view = await describePlan(open.name).catch(error => log('could not read the name of an earlier purchase attempt', { name: open.name, error: oneLine(error) }));
+    if (!view?.TrainingPlanArn) continue;
+    if ((await planTags(view.TrainingPlanArn))[OWNER_TAG] !== keys.owner) continue;
+    log('an earlier purchase attempt of this resource went through; it is in the ledger now', { name: open.name });
+    await ledger.change(record => {
+      Object.assign(record.plans.find(p => p.name === open.name)!, { outcome: 'bought', arn: view.TrainingPlanArn });
+    });
+  }
+}
+
+/** The preview: the same search and choice as a purchase; SageMaker has no dry run. */
+async function preview(request: TrainingPlanRequest, now: Date, hint: string): Promise<PlanOnEventResult> {
+  assertPlanWindowOpen(request, now);
+  const judgement = judgePlanOfferings(await searchPlanOfferings(request, now), request);
+  const best = judgement.acceptable[0];
+  if (!best) throw noAcceptablePlanOffering(request, judgement);
+  const data: TrainingPlanAttributes = {
+    TrainingPlanArn: '', TrainingPlanName: '', Status: 'preview', UpfrontFee: best.upfrontFeeText, CurrencyCode: best.currencyCode,
+    StartTime: best.startTime.toISOString(), EndTime: best.endTime.toISOString(), AvailabilityZone: best.availabilityZone, OfferingId: best.id,
+    Note: `previewOnly: nothing was bought; would buy ${best.id} in ${best.availabilityZone} from ${iso(best.startTime)} for ${money(best.upfrontFee, best.currencyCode)} (${judgement.acceptable.length} acceptable, ${judgement.refused.length} refused)${hint}`,
+  };
+  return { PhysicalResourceId: `${PREVIEW_ID_PREFIX}${best.id}`, Data: { ...data, Settled: 'true' } };
+}
+
+/** A plan cannot be cancelled: deleting the resource leaves it to run out. The ledger notes that CloudFormation let go of it. */
+async function remove(event: PlanProviderEvent): Promise<PlanOnEventResult> {
+  const id = event.PhysicalResourceId ?? '';
+  if (!isPlanArn(id)) {
+    log('nothing was bought for this resource; nothing to delete', { physicalResourceId: id });
+    return { PhysicalResourceId: id };
+  }
+  let summary = nameOf(id);
+  try {
+    const ledger = await Ledger.read<PlanLedgerRecord>(resourceKeys(event).owner);
+    if (ledger && planHolding(ledger.record, id)) {
+      await ledger.change(record => {
+        planHolding(record, id)!.released = true;
+      });
+    }
+    const view = await describePlan(nameOf(id));
+    if (view) summary = `${summary} (${view.Status}, ends ${view.EndTime ? iso(view.EndTime) : 'unknown'})`;
+  } catch (error) {
+    log('could not read the training plan or its ledger while deleting; deleting anyway', { error: oneLine(error) });
+  }
+  log(`Training plan ${summary} cannot be cancelled: CloudFormation no longer tracks it, and it expires by itself at its end`);
+  return { PhysicalResourceId: id };
+}
+
+/** Remembers what CloudFormation is answered with: a later rollback to these properties goes back to this plan. */
+async function recordAnswer(ledger: PlanLedger, physicalId: string, digest: string): Promise<void> {
+  if (!planHolding(ledger.record, physicalId)) return;
+  await ledger.remember(record => {
+    const plan = planHolding(record, physicalId)!;
+    plan.released = false;
+    if (!plan.answeredFor.includes(digest)) plan.answeredFor.push(digest);
+  });
+}
+
+/** The plan bought by this very request first (a redelivery), then any. */
+function rank(owned: OwnedPlan, keys: ResourceKeys): number {
+  return owned.plan.requestKey === keys.request ? 1 : 0;
+}
+
+function toWaitFor(plan: LedgerPlan, request: TrainingPlanRequest, now: Date, note: string): PlanOnEventResult {
+  const WaitDeadline = new Date(now.getTime() + request.waitTimeoutSeconds * 1000).toISOString();
+  return {
+    PhysicalResourceId: plan.arn!,
+    Data: { WaitDeadline, Note: note, TrainingPlanName: plan.name, OfferingId: plan.offeringId, UpfrontFee: plan.upfrontFee, CurrencyCode: plan.currencyCode },
+  };
+}
+
+function settled(owned: OwnedPlan, note: string): PlanOnEventResult {
+  const data = owned.view ? attributesOfPlan(owned.view, note, owned.plan.offeringId) : fallbackPlanAttributes(owned.plan.arn ?? '', owned.plan.name, undefined, note, 'unknown');
+  return { PhysicalResourceId: owned.plan.arn ?? '', Data: { ...data, Settled: 'true' } };
+}
+
+function attributesOfPlan(view: DescribeTrainingPlanResponse, note: string, offeringId = ''): TrainingPlanAttributes {
+  return {
+    TrainingPlanArn: view.TrainingPlanArn ?? '',
+    TrainingPlanName: view.TrainingPlanName ?? '',
+    Status: view.Status ?? 'unknown',
+    UpfrontFee: view.UpfrontFee ?? '',
+    CurrencyCode: view.CurrencyCode ?? '',
+    StartTime: view.StartTime?.toISOString() ?? '',
+    EndTime: view.EndTime?.toISOString() ?? '',
+    AvailabilityZone: view.ReservedCapacitySummaries?.[0]?.AvailabilityZone ?? '',
+    OfferingId: offeringId,
+    Note: note,
+  };
+}
+
+function fallbackPlanAttributes(arn: string, name: string, data: PlanEventData | undefined, note: string, status = 'Pending'): TrainingPlanAttributes {
+  return {
+    TrainingPlanArn: arn, TrainingPlanName: name, Status: status, UpfrontFee: data?.UpfrontFee ?? '', CurrencyCode: data?.CurrencyCode ?? '',
+    StartTime: data?.StartTime ?? '', EndTime: data?.EndTime ?? '', AvailabilityZone: data?.AvailabilityZone ?? '', OfferingId: data?.OfferingId ?? '', Note: note,
+  };
+}
+
+function safeParse(props: TrainingPlanWireProperties | undefined): Partial<TrainingPlanRequest> {
+  try {
+    return props ? parseTrainingPlanRequest(props) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** arn:PARTITION:sagemaker:REGION:ACCOUNT:training-plan/NAME: the physical id of a bought plan. */
+function isPlanArn(id: string | undefined): id is string {
+  return id !== undefined && /^arn:[^:]+:sagemaker:[^:]*:[^:]*:training-plan\/.+/.test(id);
+}
+
+function nameOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+function join(...notes: Array<string | undefined>): string {
+  return notes.filter(Boolean).join('. ');
+}
+
+/** Seams for the local rehearsal (simulated clock, shrunk budgets, no backoff waits), as the Capacity Block bundle has them. */
+export { clock, hooks, providerTimings, timeouts } from '../budget';
+export { claimPolicy } from '../claims';
+export { retryPolicy } from './sagemaker';
+export { resourceKeys } from '../keys';
+export { planPurchasePolicy as purchasePolicy } from './purchase';
