@@ -9,12 +9,12 @@ import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 
-async function bundle(entry, outdir, options) {
-  rmSync(outdir, { recursive: true, force: true });
+async function bundle(entry, outdir, options, file = 'index.js') {
+  if (file === 'index.js') rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   await build({
     entryPoints: [entry],
-    outfile: `${outdir}/index.js`,
+    outfile: `${outdir}/${file}`,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -24,13 +24,16 @@ async function bundle(entry, outdir, options) {
     logLevel: 'warning',
     ...options,
   });
-  return `${outdir}/index.js`;
+  return `${outdir}/${file}`;
 }
 
 const kib = file => `${(statSync(file).size / 1024).toFixed(1)} KiB`;
 
-const aws = await bundle('lib/aws/handler/index.ts', 'assets/capacity-block-handler', { external: ['@aws-sdk/*'] });
-console.log(`${aws}: ${kib(aws)}`);
+// One asset, two entries: onEvent (index.js, with the claim library) and isComplete (is-complete.js,
+// reads only), so that neither function loads the other's code.
+const aws = await bundle('lib/aws/handler/on-event.ts', 'assets/capacity-block-handler', { external: ['@aws-sdk/*'] });
+const awsWaiter = await bundle('lib/aws/handler/is-complete.ts', 'assets/capacity-block-handler', { external: ['@aws-sdk/*'] }, 'is-complete.js');
+console.log(`${aws}: ${kib(aws)}; ${awsWaiter}: ${kib(awsWaiter)}`);
 
 // TrainingPlanPurchase has its own Lambda bundle: the Node.js runtime ships @aws-sdk/client-sagemaker.
 const trainingPlan = await bundle('lib/aws/handler/training-plan/index.ts', 'assets/training-plan-handler', { external: ['@aws-sdk/*'] });

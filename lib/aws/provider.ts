@@ -153,7 +153,7 @@ export class CapacityBlockProvider extends Construct {
     const isComplete = new lambda.Function(this, 'IsComplete', {
       code,
       runtime,
-      handler: 'index.isComplete',
+      handler: 'is-complete.isComplete',
       // The handler answers "not yet" 10 s before this rather than let a hung EC2 read time it out.
       timeout: Duration.seconds(IS_COMPLETE_TIMEOUT_SECONDS),
       memorySize: 256,

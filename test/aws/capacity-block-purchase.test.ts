@@ -68,7 +68,7 @@ describe('provider', () => {
 
     const template = Template.fromStack(stack);
     expect(Object.keys(handlerFunctions(template, 'index.onEvent'))).toHaveLength(1);
-    expect(Object.keys(handlerFunctions(template, 'index.isComplete'))).toHaveLength(1);
+    expect(Object.keys(handlerFunctions(template, 'is-complete.isComplete'))).toHaveLength(1);
     template.resourceCountIs(RESOURCE_TYPE, 50);
   });
 
@@ -82,7 +82,7 @@ describe('provider', () => {
     for (const stack of [first, second]) {
       const template = Template.fromStack(stack);
       expect(Object.keys(handlerFunctions(template, 'index.onEvent'))).toHaveLength(1);
-      expect(Object.keys(handlerFunctions(template, 'index.isComplete'))).toHaveLength(1);
+      expect(Object.keys(handlerFunctions(template, 'is-complete.isComplete'))).toHaveLength(1);
     }
   });
 
@@ -137,7 +137,7 @@ describe('provider', () => {
     // The waiter's own limit (then onTimeout reports FAILED) comes after onEvent, well before CloudFormation's.
     expect(timeout('index.onEvent') + interval * attempts).toBeLessThanOrEqual(serviceTimeout - 120);
     // isComplete ends the longest wait (succeeding with payment-pending) before the waiter gives up.
-    expect(waitTimeout + interval + timeout('index.isComplete')).toBeLessThanOrEqual(interval * attempts);
+    expect(waitTimeout + interval + timeout('is-complete.isComplete')).toBeLessThanOrEqual(interval * attempts);
   });
 
   test('the handlers run on a Node.js runtime from an asset', () => {
@@ -147,7 +147,7 @@ describe('provider', () => {
     const template = Template.fromStack(stack);
     const functions = Object.values({
       ...handlerFunctions(template, 'index.onEvent'),
-      ...handlerFunctions(template, 'index.isComplete'),
+      ...handlerFunctions(template, 'is-complete.isComplete'),
     });
     expect(functions).toHaveLength(2);
     for (const fn of functions) {

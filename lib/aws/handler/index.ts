@@ -15,7 +15,7 @@ import { preview } from './preview';
 import { adoptOrBuy, purchaseOnce, resolveIntents } from './purchase';
 import { CapacityBlockRequest, parseRequest } from './request';
 import {
-  attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect,
+  attributesFrom, attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect,
   describeReservations, membersOf, PurchaseView, readReservations, reservationIdsOfBlocks, stateNote, tagValue,
 } from './reservation';
 import { changesTheBlock, extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
@@ -324,23 +324,7 @@ function settled(block: OwnedBlock, note: string, state?: string): OnEventResult
 
 
 function fallbackAttributes(id: string, data: OnEventData | undefined, note: string, state = 'payment-pending'): CapacityBlockAttributes {
-  return {
-    CapacityReservationId: id,
-    CapacityReservationArn: data?.CapacityReservationArn ?? '',
-    CapacityReservationIds: data?.CapacityReservationIds ?? id,
-    CapacityReservationArns: data?.CapacityReservationArns ?? '',
-    CapacityBlockId: data?.CapacityBlockId ?? '',
-    CapacityBlockIds: data?.CapacityBlockIds ?? '',
-    InterconnectStatus: '',
-    AvailabilityZone: data?.AvailabilityZone ?? '',
-    StartDate: data?.StartDate ?? '',
-    EndDate: data?.EndDate ?? '',
-    UpfrontFee: data?.UpfrontFee ?? '',
-    CurrencyCode: data?.CurrencyCode ?? '',
-    State: state,
-    OfferingId: data?.OfferingId ?? '',
-    Note: note,
-  };
+  return attributesFrom({ ...data, CapacityReservationId: id, CapacityReservationIds: data?.CapacityReservationIds ?? id, InterconnectStatus: '', State: state, Note: note });
 }
 
 /**

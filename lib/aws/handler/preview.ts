@@ -4,6 +4,7 @@ import { ec2, ec2CallOptions } from './ec2';
 import { errorCode, oneLine, UserError } from './errors';
 import { judgeOfferings, money, noAcceptableOffering, searchOfferings } from './offerings';
 import { ResourceKeys } from './ownership';
+import { attributesFrom } from './reservation';
 import { purchaseTags } from './purchase';
 import { assertWindowStillOpen, CapacityBlockRequest } from './request';
 
@@ -32,14 +33,7 @@ export async function preview(request: CapacityBlockRequest, keys: ResourceKeys,
   }
   return {
     physicalResourceId: `${PREVIEW_ID_PREFIX}${best.id}`,
-    data: {
-      CapacityReservationId: '',
-      CapacityReservationArn: '',
-      CapacityReservationIds: '',
-      CapacityReservationArns: '',
-      CapacityBlockId: '',
-      CapacityBlockIds: '',
-      InterconnectStatus: '',
+    data: attributesFrom({
       AvailabilityZone: best.availabilityZone,
       StartDate: best.startDate.toISOString(),
       EndDate: best.endDate.toISOString(),
@@ -48,6 +42,6 @@ export async function preview(request: CapacityBlockRequest, keys: ResourceKeys,
       State: 'preview',
       OfferingId: best.id,
       Note: `previewOnly: nothing was bought; would buy ${best.id} in ${best.availabilityZone} for ${money(best.upfrontFee, best.currencyCode)} (${judgement.acceptable.length} acceptable, ${judgement.refused.length} refused)${hint}`,
-    },
+    }),
   };
 }

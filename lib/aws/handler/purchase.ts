@@ -55,7 +55,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
       throw noAcceptableOffering(request, judgement);
     }
     assertTimeToBuy(offering);
-    log('buying Capacity Block offering', offeringFields(offering, judgement.acceptable.length, judgement.refused.length));
+    log('buying Capacity Block offering', { offeringId: offering.id, upfrontFee: offering.upfrontFeeText, acceptable: judgement.acceptable.length, refused: judgement.refused.length });
     const intentAt = clock.now();
     await ledger.change(record => record.purchases.push(intent(keys.request, offering, request, intentAt)));
     let answer: PurchaseCapacityBlockCommandOutput;
@@ -239,16 +239,4 @@ export async function resolveIntents(ledger: Ledger): Promise<LedgerPurchase[]> 
 /** The purchase of one request, by its idempotency tag (every reservation of an UltraServer purchase carries it). */
 export async function findPurchase(key: string): Promise<PurchaseView | undefined> {
   return purchaseView(await blocksTagged(IDEMPOTENCY_TAG, key));
-}
-
-function offeringFields(o: Offering, acceptable: number, refused: number): Record<string, unknown> {
-  return {
-    offeringId: o.id,
-    availabilityZone: o.availabilityZone,
-    startDate: o.startDate.toISOString(),
-    endDate: o.endDate.toISOString(),
-    upfrontFee: money(o.upfrontFee, o.currencyCode),
-    acceptableOfferings: acceptable,
-    refusedOfferings: refused,
-  };
 }

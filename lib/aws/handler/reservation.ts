@@ -148,6 +148,16 @@ export function tagValue(reservation: CapacityReservation, key: string): string 
   return reservation.Tags?.find(t => t.Key === key)?.Value;
 }
 
+const ATTRIBUTE_NAMES: Array<keyof CapacityBlockAttributes> = [
+  'CapacityReservationId', 'CapacityReservationArn', 'CapacityReservationIds', 'CapacityReservationArns', 'CapacityBlockId', 'CapacityBlockIds',
+  'InterconnectStatus', 'AvailabilityZone', 'StartDate', 'EndDate', 'UpfrontFee', 'CurrencyCode', 'State', 'OfferingId', 'Note',
+];
+
+/** Every attribute (GetAtt needs each one present), from what is known: the rest are ''. */
+export function attributesFrom(known: Partial<CapacityBlockAttributes>): CapacityBlockAttributes {
+  return Object.fromEntries(ATTRIBUTE_NAMES.map(name => [name, known[name] ?? ''])) as unknown as CapacityBlockAttributes;
+}
+
 /** The resource's attributes, read from EC2 (and from the tags written at purchase for the fee). */
 export function attributesOf(reservation: PurchaseView, note: string, interconnectStatus = ''): CapacityBlockAttributes {
   // Written at purchase as "<fee> <currency>"; a fee that does not read strictly is reported as unknown.

@@ -335,8 +335,9 @@ function lambdaError(errorType: string, errorMessage: string): Json {
 export function timingsFromTemplate(template: Json, logicalId: string, defaults: FrameworkTimings): FrameworkTimings {
   const resources: Record<string, Json> = template.Resources ?? {};
   const serviceTimeout = Number(resources[logicalId]?.Properties?.ServiceTimeout ?? defaults.serviceTimeoutSeconds);
+  // The entry file differs between providers (index.isComplete, is-complete.isComplete): the export decides.
   const fnTimeout = (handler: string) => {
-    const fn = Object.values(resources).find(r => r.Type === 'AWS::Lambda::Function' && r.Properties?.Handler === handler);
+    const fn = Object.values(resources).find(r => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Handler ?? '').endsWith(`.${handler.split('.').pop()}`));
     return fn ? Number(fn.Properties.Timeout) : undefined;
   };
   const machine = Object.values(resources).find(r => r.Type === 'AWS::StepFunctions::StateMachine');

@@ -12,6 +12,7 @@ import { CfnResponse, EngineFaults, FrameworkTimings, LambdaContext, ProviderFra
 const CLAIMS_TABLE_ENV = 'CAPACITY_BLOCK_CLAIMS_TABLE';
 
 const AWS_BUNDLE = path.join(ASSETS, 'capacity-block-handler', 'index.js');
+const AWS_IS_COMPLETE_BUNDLE = path.join(ASSETS, 'capacity-block-handler', 'is-complete.js');
 
 export interface AwsRehearsalOptions extends RehearsalOptions {
   readonly ec2?: Ec2EmulatorOptions;
@@ -81,7 +82,31 @@ export async function withAwsHandler<T>(ec2: Ec2EmulatorOptions, work: (handler:
   const region = ec2.region ?? 'us-east-1';
   const emulator = new Ec2Emulator({ port: ec2Port, ...ec2, region });
   ec2Port = Number(new URL(await emulator.start()).port);
-  return withBundledHandler<AwsHandler, Ec2Emulator, T>(AWS_BUNDLE, emulator, 'AWS_ENDPOINT_URL_EC2', region, work);
+  return withBundledHandler<AwsHandler, Ec2Emulator, T>(capacityBlockHandler, emulator, 'AWS_ENDPOINT_URL_EC2', region, work);
+}
+
+/** The seams both entries of the Capacity Block provider export: the rehearsal sets each on both. */
+const SHARED_SEAMS = ['clock', 'hooks', 'timeouts', 'retryPolicy'] as const;
+let capacityBlockHandlerLoaded: AwsHandler | undefined;
+
+/**
+ * The Capacity Block provider's two shipped entries as one handler: onEvent from index.js,
+ * isComplete from is-complete.js (each function loads only its own), every seam written to both.
+ */
+function capacityBlockHandler(): AwsHandler {
+  if (capacityBlockHandlerLoaded) return capacityBlockHandlerLoaded;
+  const onEvent = loadBundle<AwsHandler>(AWS_BUNDLE);
+  const waiter = loadBundle<Pick<AwsHandler, 'isComplete' | typeof SHARED_SEAMS[number]>>(AWS_IS_COMPLETE_BUNDLE);
+  const both = (key: typeof SHARED_SEAMS[number]) => new Proxy(onEvent[key] as object, {
+    set: (target, prop, value) => {
+      Reflect.set(target, prop, value);
+      Reflect.set(waiter[key] as object, prop, value);
+      return true;
+    },
+  });
+  const handler = Object.fromEntries(Object.keys(onEvent).map(key => [key, (onEvent as unknown as Json)[key]])) as AwsHandler;
+  Object.assign(handler, { isComplete: waiter.isComplete }, Object.fromEntries(SHARED_SEAMS.map(key => [key, both(key)])));
+  return (capacityBlockHandlerLoaded = handler);
 }
 
 /** What a rehearsal needs of a cloud emulator: a started endpoint, a clock, and a way to stop. */
@@ -97,7 +122,7 @@ export interface StartedEmulator {
  * budgets scaled to LAMBDA_TIME_SCALE, for the length of `work`; the environment is restored and the
  * emulator and DynamoDB stopped afterwards. Serves every bundle with the seams of lib/aws/handler.
  */
-export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string, emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
+export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string | (() => H), emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   const claims = new ClaimsStore();
   await claims.start();
   const saved = { ...process.env };
@@ -106,7 +131,7 @@ export async function withBundledHandler<H extends BundleSeams, E extends Starte
     AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
   });
   delete process.env.AWS_PROFILE;
-  const handler = loadBundle<H>(bundle);
+  const handler = typeof bundle === 'string' ? loadBundle<H>(bundle) : bundle();
   const realClock = handler.clock.now;
   try {
     handler.clock.now = () => emulator.clock.now();
