@@ -62,7 +62,7 @@ test('the alicloud subpath is exported and compiled for JavaScript users', () =>
  * The tarball budget was 600 KB before training plans; TrainingPlanPurchase adds about 190 kB packed
  * (its own handler bundle, SageMaker in the plan CLI, the construct, the SageMaker emulator, API docs).
  */
-const PACKAGE_BUDGETS = { cliBundleBytes: 650 * 1000, tarballBytes: 720 * 1000 };
+const PACKAGE_BUDGETS = { cliBundleBytes: 650 * 1000, tarballBytes: 650 * 1000 };
 
 test('the plan CLI bundle, its SDKs included, stays within its budget', () => {
   expect(statSync(join(__dirname, '..', 'assets', 'cli', 'index.js')).size).toBeLessThanOrEqual(PACKAGE_BUDGETS.cliBundleBytes);
