@@ -8,6 +8,9 @@ if (!/^[1-9]\d*$/.test(values.runs)) {
   console.error(`verify: --runs takes a whole number of runs, got '${values.runs}'`);
   process.exit(1);
 }
-const env = { ...process.env, FC_RUNS: values.runs, ...(values.seed ? { FC_SEED: values.seed } : {}) };
+// npm test replays fixed seeds; verify explores a new one each run unless told which, and says which.
+const seed = values.seed ?? String(Math.floor(Math.random() * 2 ** 31));
+console.log(`verify: ${values.runs} runs per model suite, seed ${seed} (replay with --seed ${seed})`);
+const env = { ...process.env, FC_RUNS: values.runs, FC_SEED: seed };
 const jest = spawnSync('npx', ['jest', '--testPathPattern', '\\.model\\.test\\.ts$'], { stdio: 'inherit', env });
 process.exit(jest.status ?? 1);

@@ -251,11 +251,13 @@ export async function checkInvariants(r: Real): Promise<void> {
     for (const p of ours) {
       const known = ledger.purchases.some(l => l.reservationIds.includes(p.id) || l.blockIds.includes(p.blockId)
         || (l.outcome === 'intent' && l.requestKey === p.tags.get(IDEMPOTENCY_TAG)));
-      if (!known) throw new Violation(`the ledger does not know block ${p.id}`);
+      if (!known) throw new Violation(`the ledger does not know block ${p.id}; it holds ${JSON.stringify(ledger.purchases)}`);
     }
     for (const x of emulator.extensions.filter(e => ours.some(p => p.id === e.reservationId))) {
-      if (!ledger.extensions.some(l => l.reservationId === x.reservationId && l.offeringId === x.offeringId && l.outcome !== 'not-bought')) {
-        throw new Violation(`the ledger does not know extension ${x.offeringId} of ${x.reservationId}`);
+      // One whose payment failed costs nothing: the ledger may know it as not bought.
+      const owed = emulator.extensionStatus(x) !== 'payment-failed';
+      if (!ledger.extensions.some(l => l.reservationId === x.reservationId && l.offeringId === x.offeringId && (l.outcome !== 'not-bought' || !owed))) {
+        throw new Violation(`the ledger does not know extension ${x.offeringId} of ${x.reservationId}; it holds ${JSON.stringify(ledger.extensions)}`);
       }
     }
   }
