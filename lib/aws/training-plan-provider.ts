@@ -2,8 +2,7 @@ import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { accept, defaultPolicy, nagReference } from './provider';
-import { ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
+import { accept, defaultPolicy, nagReference, ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
 
 /** Built by `npm run build` (scripts/bundle-handlers.mjs): its own bundle, with @aws-sdk/client-sagemaker external. */
 const HANDLER_ASSET_DIR = path.join(__dirname, '..', '..', 'assets', 'training-plan-handler');
@@ -72,7 +71,7 @@ export class TrainingPlanProvider extends Construct {
     // Every plan this library buys carries an owner tag "<stack name>/<logical id>" (written by the
     // create call itself): this stack's role may buy only plans tagged as its own, and extend or
     // retag only plans one of its purchases made.
-    const { taggedForThisStack, boughtByThisStack } = ownerTagConditions(stack);
+    const { taggedForThisStack, boughtByThisStack } = ownerTagConditions(`${stack.stackName}/*`);
 
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...SAGEMAKER_ACTIONS.search], resources: ['*'] }));
     onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: [...SAGEMAKER_ACTIONS.read], resources: [plans] }));
