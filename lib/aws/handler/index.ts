@@ -6,9 +6,9 @@ import { CapacityBlockAttributes, CapacityBlockWireProperties, PREVIEW_ID_PREFIX
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from './budget';
 import { underClaim } from './claims';
 import { failure, log, oneLine, UserError } from './errors';
-import { deleteReleases, Ledger, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
+import { deleteReleases, Ledger, LedgerPurchase, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
 import {
-  alsoOwnedNote, blockHours, describeOwned, holds, idOf, isLiveOwned, mismatches, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
+  alsoOwnedNote, describeOwned, holds, idOf, isLiveOwned, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
   pickAdoptable, resourceKeys, ResourceKeys,
 } from './ownership';
 import { preview } from './preview';
@@ -18,7 +18,7 @@ import {
   attributesFrom, attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect,
   describeReservations, membersOf, PurchaseView, readReservations, reservationIdsOfBlocks, stateNote, tagValue,
 } from './reservation';
-import { changesTheBlock, extendIfLonger, planUpdate, refuseRepurchase, syncTags } from './update';
+import { changesTheBlock, extendIfLonger, needsOtherBlock, planUpdate, refuseRepurchase, syncTags } from './update';
 
 export interface ProviderEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -144,9 +144,10 @@ async function ultraserverHealth(view: PurchaseView): Promise<{ note: string; in
  * owns live blocks none of which fits (an earlier deployment bought one and then failed, or the stack
  * was deleted and created again with other properties) buys another only with allowRepurchase.
  */
-async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date): Promise<OnEventResult> {
-  const open = await resolveIntents(ledger);
-  const owned = await ownedBlocks(ledger);
+async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, read?: { open: LedgerPurchase[]; owned: OwnedBlock[] }): Promise<OnEventResult> {
+  // An update that decided to buy has read the intents and blocks already.
+  const open = read?.open ?? await resolveIntents(ledger);
+  const owned = read?.owned ?? await ownedBlocks(ledger);
   const adoptable = pickAdoptable(owned, request, { requestKey: keys.request });
   if (request.previewOnly) {
     const hint = adoptable ? `; without previewOnly this resource would adopt ${idOf(adoptable)}, which it already owns, and buy nothing` : '';
@@ -155,7 +156,7 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger:
   if (adoptable) return adopt(adoptable, owned, request, keys, now);
   if (open.length > 0) throw unsettledError(`An earlier purchase of this resource (${open[0].offeringId}, ${open[0].intentAt})`, open[0].intentAt, adoptOrBuy(open[0].requestKey));
   const live = otherLiveBlocks(owned, undefined);
-  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], mismatchesOrLength(live[0], request), live.length - 1);
+  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], needsOtherBlock(live[0], request), live.length - 1);
   const purchased = await purchaseOnce(request, keys, ledger, now);
   const note = join(
     purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
@@ -186,7 +187,7 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
     // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create.
     return create(request, keys, ledger, now);
   }
-  await resolveIntents(ledger);
+  const open = await resolveIntents(ledger);
   const owned = await ownedBlocks(ledger);
   const current = owned.find(b => holds(b, id))!;
   const plan = planUpdate(current, owned, request, propertiesDigest(event.ResourceProperties), changesTheBlock(safeParse(event.OldResourceProperties, event, now), request));
@@ -207,7 +208,7 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
       return adopt(plan.block, owned, request, keys, now);
     case 'buy': {
       log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: describeOwned(current) });
-      return create(request, keys, ledger, now);
+      return create(request, keys, ledger, now, { open, owned });
     }
     case 'over':
       return settled(plan.block, plan.note, 'expired');
@@ -246,13 +247,6 @@ async function recordAnswer(ledger: Ledger, physicalId: string, digest: string):
 
 function join(...notes: string[]): string {
   return notes.filter(Boolean).join('. ');
-}
-
-/** Why a block does not serve a request, duration included (a shorter block is not adopted). */
-function mismatchesOrLength(block: OwnedBlock, request: CapacityBlockRequest): string[] {
-  if (!block.view) return [`the block was bought moments ago and EC2 does not list it yet`];
-  const why = mismatches(block.view, request);
-  return why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(block.view)} h)`];
 }
 
 function previewResult(result: { physicalResourceId: string; data: CapacityBlockAttributes }): OnEventResult {

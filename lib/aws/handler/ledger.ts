@@ -156,10 +156,14 @@ export function unsettledError(what: string, intentAt: string, then: string, ser
   return new UserError(`${what} may have gone through: its answer never came and ${service} does not show it yet, so nothing more was bought. Deploy again after ${settles}: ${then}`);
 }
 
-/** The purchase whose reservations or blocks include `id` (a physical id is one of them). */
+/** Whether `id` names the purchase: one of its reservations, or one of its blocks (a physical id is one of them). */
+export function isIdOf(purchase: LedgerPurchase, id: string | undefined): boolean {
+  return id !== undefined && (purchase.reservationIds.includes(id) || purchase.blockIds.includes(id));
+}
+
+/** The purchase whose reservations or blocks include `id`. */
 export function purchaseHolding(record: Readonly<LedgerRecord>, id: string | undefined): LedgerPurchase | undefined {
-  if (!id) return undefined;
-  return record.purchases.find(p => p.reservationIds.includes(id) || p.blockIds.includes(id));
+  return record.purchases.find(p => isIdOf(p, id));
 }
 
 /** The physical id a purchase is tracked by: its lowest reservation, or its block until EC2 names them. */

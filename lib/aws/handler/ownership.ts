@@ -4,7 +4,7 @@ import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
 import { log, oneLine } from './errors';
 import { ResourceKeys } from './keys';
-import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
+import { INTENT_SETTLE_MS, isIdOf, Ledger, LedgerExtension, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
 import { iso } from './offerings';
 import { CapacityBlockRequest, isUltraServer } from './request';
 import { byReservationId, describeBlock, extensionHistory, listReservations, membersOf, purchaseView, PurchaseView, readReservations, reservationIdsOfBlocks, tagValue } from './reservation';
@@ -59,9 +59,7 @@ export async function blocksTagged(key: string, value: string, client?: EC2Clien
  * (what a deployment would adopt, buying nothing). For `plan`, which does not read a deployed ledger.
  */
 export async function ownedLiveBlocks(owner: string, request: CapacityBlockRequest, client: EC2Client): Promise<{ live: PurchaseView[]; serving?: PurchaseView }> {
-  const listed = await blocksTagged(OWNER_TAG, owner, client);
-  const keyOf = (r: CapacityReservation) => tagValue(r, IDEMPOTENCY_TAG) ?? r.CapacityReservationId;
-  const live = [...new Set(listed.map(keyOf))].map(key => purchaseView(listed.filter(r => keyOf(r) === key))!).filter(isLive);
+  const live = groupByPurchase(await blocksTagged(OWNER_TAG, owner, client)).map(members => purchaseView(members)!).filter(isLive);
   return { live, serving: live.find(view => mismatches(view, request).length === 0 && blockHours(view) >= request.durationHours) };
 }
 
@@ -139,12 +137,7 @@ export async function openLedger(keys: ResourceKeys, physicalId?: string, answer
   const existing = await Ledger.read(keys.owner);
   if (existing) return existing;
   const listed = await blocksTagged(OWNER_TAG, keys.owner);
-  const groups = new Map<string, CapacityReservation[]>();
-  for (const r of [...listed].sort(byReservationId)) {
-    const key = tagValue(r, IDEMPOTENCY_TAG) ?? `id:${r.CapacityReservationId}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  const record: LedgerRecord = { purchases: [...groups.values()].map(members => importedPurchase(members)), extensions: [] };
+  const record: LedgerRecord = { purchases: groupByPurchase(listed).map(importedPurchase), extensions: [] };
   if (physicalId && !purchaseHolding(record, physicalId)) {
     // Not listed with the owner tag (EC2's lists lag, or it was bought before owner tags): read by id.
     // One EC2 lists no more is over; it is still what CloudFormation tracks, and never a reason to buy.
@@ -152,7 +145,7 @@ export async function openLedger(keys: ResourceKeys, physicalId?: string, answer
     record.purchases.push(reservation ? importedPurchase([reservation]) : unlistedPurchase(physicalId));
   }
   for (const purchase of record.purchases) {
-    const tracked = physicalId !== undefined && (purchase.reservationIds.includes(physicalId) || purchase.blockIds.includes(physicalId));
+    const tracked = isIdOf(purchase, physicalId);
     purchase.released = !tracked;
     if (tracked) purchase.trackedAs = physicalId;
     if (tracked && answeredDigest) purchase.answeredFor.push(answeredDigest);
@@ -172,6 +165,16 @@ async function importedExtensions(reservationIds: string[]): Promise<LedgerExten
     currencyCode: e.CurrencyCode ?? '', hours: e.CapacityBlockExtensionDurationHours ?? 0,
     outcome: e.CapacityBlockExtensionStatus === 'payment-failed' ? 'not-bought' : 'bought', intentAt: (e.CapacityBlockExtensionPurchaseDate ?? new Date(0)).toISOString(),
   }));
+}
+
+/** Reservations grouped by the purchase that bought them (its idempotency tag), each group lowest id first. */
+function groupByPurchase(reservations: CapacityReservation[]): CapacityReservation[][] {
+  const groups = new Map<string, CapacityReservation[]>();
+  for (const r of [...reservations].sort(byReservationId)) {
+    const key = tagValue(r, IDEMPOTENCY_TAG) ?? `id:${r.CapacityReservationId}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()];
 }
 
 function unlistedPurchase(physicalId: string): LedgerPurchase {
@@ -286,7 +289,7 @@ export function otherLiveBlocks(owned: OwnedBlock[], keptId: string | undefined)
 }
 
 export function holds(block: OwnedBlock, id: string | undefined): boolean {
-  return id !== undefined && (block.purchase.reservationIds.includes(id) || block.purchase.blockIds.includes(id));
+  return isIdOf(block.purchase, id);
 }
 
 export function alsoOwnedNote(owned: OwnedBlock[], keptId: string | undefined): string {

@@ -64,7 +64,14 @@ export function planUpdate(current: OwnedBlock, owned: OwnedBlock[], request: Ca
     const needs = why.length > 0 ? why.join(', ') : `duration ${formatHours(request.durationHours)}`;
     return { kind: 'over', block: current, note: `Capacity Block ${describeOwned(current)} is over, and this change needs a new block (${needs}); nothing was bought. Set allowRepurchase: true to buy one` };
   }
-  throw refuseRepurchase(current, why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(current.view!)} h)`]);
+  throw refuseRepurchase(current, needsOtherBlock(current, request));
+}
+
+/** Why a block does not serve a request, duration included (a shorter block is not adopted). */
+export function needsOtherBlock(block: OwnedBlock, request: CapacityBlockRequest): string[] {
+  if (!block.view) return ['the block was bought moments ago and EC2 does not list it yet'];
+  const why = mismatches(block.view, request);
+  return why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(block.view)} h)`];
 }
 
 /** Properties that define which block a resource holds; tags, ceiling and wait do not. */
