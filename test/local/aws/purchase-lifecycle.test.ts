@@ -131,8 +131,19 @@ describe('row 5: a rollback always lands', () => {
     expect(cfn.continuedRollbacks).toBe(0);
     const rollback = cfn.exchanges.find(e => e.phase === 'rollback')!.response;
     expect(rollback.Status).toBe('SUCCESS');
-    expect(rollback.Data?.Note).toMatch(new RegExp(`${block}.*payment-failed|payment.*failed.*${block}`));
+    expect(rollback.Data?.Note).toMatch(new RegExp(`^Back to ${block} `));
     expect(bought(emulator)).toBe(1);
+  }, { paymentDelayMs: 100 * 60_000, paymentFails: () => true }));
+
+  test('GIVEN the payment failed during the forward update\'s wait, WHEN CloudFormation rolls back, THEN the rollback answers SUCCESS with a note naming the dead block', () => blockEngine(async ({ stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy({ ...BLOCK, WaitTimeoutSeconds: '3000' })).toBe('CREATE_COMPLETE');
+    const block = cfn.resource!.physicalResourceId;
+    expect(await cfn.deploy({ ...BLOCK, WaitTimeoutSeconds: '3000', Tags: [{ Key: 'team', Value: 'ml' }] })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(cfn.continuedRollbacks).toBe(0);
+    const rollback = cfn.exchanges.find(e => e.phase === 'rollback')!.response;
+    expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: block });
+    expect(rollback.Data?.Note).toMatch(new RegExp(`^Back to ${block} .*payment-failed.*no longer live \\(payment-failed\\) and serves nothing`));
   }, { paymentDelayMs: 100 * 60_000, paymentFails: () => true }));
 });
 
