@@ -152,13 +152,11 @@ describe('row 6: while an intent is open, "nothing was bought" is never said, an
     emulator.failNext('CreateTrainingPlan', 'lostAnswer');
     emulator.failNext('ListTags', 'untagged', 2);
     const cfn = stack();
-    const first = await cfn.deploy(PLAN);
-    if (first !== 'CREATE_COMPLETE') {
-      expect(failedReason(cfn)).not.toMatch(/nothing was bought/);
-      expect(failedReason(cfn)).not.toMatch(/Set trainingPlanName/);
-      expect(failedReason(cfn)).toMatch(/cannot be told yet.*[Dd]eploy again/);
-      expect(await cfn.deploy(PLAN)).toBe('CREATE_COMPLETE');
-    }
+    expect(await cfn.deploy(PLAN)).toBe('ROLLBACK_COMPLETE');
+    expect(failedReason(cfn)).not.toMatch(/nothing was bought/);
+    expect(failedReason(cfn)).not.toMatch(/Set trainingPlanName/);
+    expect(failedReason(cfn)).toMatch(/cannot be told yet.*[Dd]eploy again/);
+    expect(await cfn.deploy(PLAN)).toBe('CREATE_COMPLETE');
     expect(emulator.purchases).toHaveLength(1);
     expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].arn);
   }));
@@ -208,12 +206,10 @@ describe('row 9: a message says what is known', () => {
     emulator.failNext('CreateTrainingPlan', 'lostAnswer');
     emulator.failNext('DescribeTrainingPlan', 'notFound', 2);
     const cfn = stack();
-    const first = await cfn.deploy(PLAN);
-    if (first !== 'CREATE_COMPLETE') {
-      expect(failedReason(cfn)).not.toMatch(/nothing was bought/);
-      expect(failedReason(cfn)).toMatch(/exists or may exist/);
-      expect(await cfn.deploy(PLAN)).toBe('CREATE_COMPLETE');
-    }
+    expect(await cfn.deploy(PLAN)).toBe('ROLLBACK_COMPLETE');
+    expect(failedReason(cfn)).not.toMatch(/nothing was bought/);
+    expect(failedReason(cfn)).toMatch(/exists or may exist/);
+    expect(await cfn.deploy(PLAN)).toBe('CREATE_COMPLETE');
     expect(emulator.purchases).toHaveLength(1);
     expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].arn);
   }));
