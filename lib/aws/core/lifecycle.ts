@@ -102,7 +102,8 @@ export interface UpdateContext<O, R> {
  *   nothing is bought either way;
  * - a change that does not define the purchase (tags, ceiling, wait) never buys;
  * - the current purchase, live and fitting, is kept (extended if longer); another live one that serves
- *   is adopted; allowRepurchase buys; otherwise the change is refused, naming what is held.
+ *   is adopted; allowRepurchase buys; otherwise the change is refused, naming what is held: a change
+ *   that defines the purchase is never answered SUCCESS on one that is over.
  */
 export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext<O, R>): UpdatePlan<O> {
   const { current, owned, request, digest, defining, operation, now } = ctx;
@@ -128,9 +129,6 @@ export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext
     // Tags, ceiling or wait: whatever the ledger says of the purchase, such a change never buys.
     return live ? { kind: 'in-place', owned: current, mayBuy: false } : { kind: 'over', owned: current, note: `${a.describe(current)} is over; nothing was bought` };
   }
-  if (!live && why.length === 0 && a.hoursBought(current) >= a.durationHours(request)) {
-    return { kind: 'over', owned: current, note: `${a.describe(current)} is over; nothing was bought` };
-  }
   const adoptable = pickServing(a, others, request, now);
   if (adoptable) return { kind: 'adopt', owned: adoptable };
   if (a.allowRepurchase(request)) {
@@ -140,8 +138,9 @@ export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext
     return { kind: 'buy' };
   }
   if (!live) {
+    // A SUCCESS would tell CloudFormation that a purchase which is over serves these properties: it does not.
     const needs = why.length > 0 ? why.join(', ') : `duration ${formatHours(a.durationHours(request))}`;
-    return { kind: 'over', owned: current, note: `${a.describe(current)} is over, and this change needs a new ${a.noun} (${needs}); nothing was bought. Set allowRepurchase: true to buy one` };
+    throw new UserError(`${capitalized(a.describe(current))} is over, and this change needs a new ${a.noun} (${needs}); nothing was bought. Set allowRepurchase: true to buy one, or revert the change`);
   }
   throw a.refuse(current, needsOther(a, current, request, now), 0);
 }
