@@ -2,6 +2,7 @@ import {
   AddTagsCommand, DeleteTagsCommand, DescribeTrainingPlanExtensionHistoryCommand, DescribeTrainingPlanResponse, ExtendTrainingPlanCommand,
   SearchTrainingPlanOfferingsCommand, TrainingPlanExtension,
 } from '@aws-sdk/client-sagemaker';
+import * as planRules from '../../training-plan-validation';
 import { compareDecimal, formatHours, parseDecimal } from '../../validation';
 import { RESERVED_TAG_PREFIX } from '../../wire';
 import { clock } from '../budget';
@@ -64,6 +65,9 @@ export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlan
   if (view.Status !== 'Scheduled' && view.Status !== 'Active') {
     throw new UserError(`Training plan ${name} is ${view.Status}; only a Scheduled or Active plan is extended. Deploy again once its payment has cleared, or revert duration to ${formatHours(boughtHours)}`);
   }
+  // SageMaker's extension rules, before anything is searched or bought.
+  const ruleBroken = planRules.extensionHoursError(extraHours) ?? (view.EndTime ? planRules.extensionTimingError(view.EndTime, clock.now()) : undefined);
+  if (ruleBroken) throw new UserError(`duration ${formatHours(request.durationHours)} would extend training plan ${name} (${formatHours(boughtHours)}) by ${formatHours(extraHours)}, but ${ruleBroken}; nothing was bought`);
   const newEnd = new Date((view.EndTime?.getTime() ?? NaN) + extraHours * HOUR_MS);
   if (request.latestEnd && !(newEnd <= request.latestEnd)) {
     throw new UserError(`Extending training plan ${name} by ${formatHours(extraHours)} would end it ${iso(newEnd)}, after latestEnd ${iso(request.latestEnd)}; nothing was bought. Move latestEnd to ${iso(newEnd)} or later, or revert duration to ${formatHours(boughtHours)}`);
