@@ -58,7 +58,7 @@ export function needsOther<O, R>(a: LifecycleAdapter<O, R>, owned: O, request: R
   if (why.length > 0) return why;
   const left = a.hoursLeft(owned, now);
   const bought = a.hoursBought(owned);
-  return [`duration ${formatHours(a.durationHours(request))} (${a.idOf(owned)} ${left < bought ? `has ${formatHours(left)} left of ${formatHours(bought)}` : `runs ${formatHours(bought)}`})`];
+  return [`duration ${formatHours(a.durationHours(request))} (${a.idOf(owned)} has ${formatHours(left)} left of ${formatHours(bought)})`];
 }
 
 /** The purchase of `owned` that serves the request, preferring `prefer` (a redelivery's own), then the one that ends last. */
@@ -119,7 +119,7 @@ export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext
   if (!a.isListed(current)) {
     if (live && !defining) return { kind: 'in-place', owned: current, mayBuy: false };
     if (live) {
-      throw new UserError(`${capitalized(a.noun)} ${a.idOf(current)} was bought moments ago and ${a.service} does not show it yet, so whether it fits this change cannot be told; nothing was changed or bought. Deploy again in a minute`);
+      throw new UserError(`${capitalized(a.noun)} ${a.idOf(current)} was bought moments ago and ${a.service} does not show it yet; nothing was changed or bought. Deploy again in a minute`);
     }
     if (!defining) return { kind: 'over', owned: current, note: `${capitalized(a.noun)} ${a.idOf(current)} is no longer listed by ${a.service} (it is over); nothing was bought` };
   }
@@ -133,14 +133,14 @@ export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext
   if (adoptable) return { kind: 'adopt', owned: adoptable };
   if (a.allowRepurchase(request)) {
     if (operation !== 'forward') {
-      throw new UserError(`This update would buy a new ${a.noun} (allowRepurchase), but CloudFormation's status of this stack could not be read (${ctx.status}), so a forward update cannot be told from a rollback; nothing was bought. Deploy again`);
+      throw new UserError(`This update would buy a new ${a.noun}, but the stack's status could not be read (${ctx.status}), so it may be a rollback; nothing was bought. Deploy again`);
     }
     return { kind: 'buy' };
   }
   if (!live) {
     // A SUCCESS would tell CloudFormation that a purchase which is over serves these properties: it does not.
     const needs = why.length > 0 ? why.join(', ') : `duration ${formatHours(a.durationHours(request))}`;
-    throw new UserError(`${capitalized(a.describe(current))} is over, and this change needs a new ${a.noun} (${needs}); nothing was bought. Set allowRepurchase: true to buy one, or revert the change`);
+    throw new UserError(`${capitalized(a.describe(current))} is over, and this change needs a new ${a.noun} (${needs}); nothing was bought. Set allowRepurchase: true to buy one`);
   }
   throw a.refuse(current, needsOther(a, current, request, now), 0);
 }

@@ -38,5 +38,5 @@ export function settleIntent<T>(result: ReadResult<T>, intent: { readonly intent
 
 /** The failure of a step whose read could not tell whether an intent was bought: it names the intent, and buys nothing. */
 export function couldNotRead(what: string, intentAt: string, error: string): UserError {
-  return new UserError(`${what} (intended ${intentAt}) could not be read (${error}), so whether it was bought cannot be told; nothing more was bought. Deploy again: the next deployment reads it again before anything is bought`);
+  return new UserError(`${what} (intent ${intentAt}) could not be read (${error}): bought or not cannot be told, so nothing more was bought. Deploy again`);
 }

@@ -21,7 +21,7 @@ export async function stackOperation(stackId: string): Promise<{ operation: Stac
     const status = stack?.StackStatus ?? 'unknown';
     return { operation: operationOf(status), status };
   } catch (error) {
-    log('could not read the stack\'s status; deciding from the ledger, and buying nothing', { error: oneLine(error) });
+    log('DescribeStacks failed; buying nothing', { error: oneLine(error) });
     return { operation: 'unknown', status: `DescribeStacks failed: ${oneLine(error)}` };
   }
 }
@@ -30,4 +30,31 @@ export function operationOf(status: string): StackOperation {
   if (status === 'UPDATE_ROLLBACK_IN_PROGRESS' || status === 'ROLLBACK_IN_PROGRESS') return 'rollback';
   if (status === 'UPDATE_IN_PROGRESS' || status === 'CREATE_IN_PROGRESS') return 'forward';
   return 'unknown';
+}
+
+/** What CloudFormation said, as the update rules need it. */
+export interface StackRead {
+  readonly operation: StackOperation;
+  readonly status: string;
+}
+
+/**
+ * Runs an Update under the stack's own status. Rollbacks always land: whatever goes wrong in a
+ * rollback, `landed` answers SUCCESS on what CloudFormation tracks, with a note naming why.
+ */
+export async function underStackStatus<T>(stackId: string, physicalId: string, decide: (stack: StackRead) => Promise<T>, landed: (error: string) => Promise<T>): Promise<T> {
+  const stack = await stackOperation(stackId);
+  if (stack.operation !== 'rollback') return decide(stack);
+  try {
+    return await decide(stack);
+  } catch (error) {
+    log('rollback lands as it is', { physicalResourceId: physicalId, error: oneLine(error) });
+    return landed(oneLine(error));
+  }
+}
+
+/** Only a forward update, as CloudFormation tells it, may buy. */
+export function buyingAllowed(stack: StackRead): { mayBuy: boolean; why?: string } {
+  if (stack.operation === 'forward') return { mayBuy: true };
+  return { mayBuy: false, why: stack.operation === 'rollback' ? 'a rollback never does' : `needs the stack's status, which could not be read (${stack.status})` };
 }

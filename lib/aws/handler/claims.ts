@@ -76,7 +76,7 @@ export async function underClaim<T>(key: string, context: LambdaContextLike, wor
         if (left <= claimPolicy.pollMs) {
           throw new UserError('Another delivery of this CloudFormation request is still running and holds its purchase claim; this delivery bought nothing and leaves the answer to it');
         }
-        log('another delivery of this request holds its claim; waiting for its outcome');
+        log('another delivery holds the claim; waiting');
         await sleep(claimPolicy.pollMs);
         continue;
       } else {

@@ -7,7 +7,7 @@ import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from
 import { underClaim } from './claims';
 import { failure, log, oneLine, UserError } from './errors';
 import { confirmDelivered, decideUpdate, needsOther } from '../core/lifecycle';
-import { StackOperation, stackOperation } from '../core/stack';
+import { buyingAllowed, StackRead, underStackStatus } from '../core/stack';
 import { deleteReleases, Ledger, LedgerPurchase, LedgerRecord, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
 import {
   alsoOwnedNote, blockAdapter, describeOwned, holds, idOf, isLiveOwned, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
@@ -172,22 +172,15 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger:
 
 async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date): Promise<OnEventResult> {
   const id = event.PhysicalResourceId ?? '';
-  const stack = await stackOperation(event.StackId);
-  if (stack.operation !== 'rollback') return updateForward(event, request, keys, ledger, now, stack);
-  // Rollbacks always land: whatever goes wrong, CloudFormation is answered SUCCESS on a block it tracks, with a note.
-  try {
-    return await updateForward(event, request, keys, ledger, now, stack);
-  } catch (error) {
-    log('the rollback could not be carried out as asked; answering SUCCESS on the block CloudFormation tracks', { physicalResourceId: id, error: oneLine(error) });
+  return underStackStatus(event.StackId, id, stack => updateForward(event, request, keys, ledger, now, stack), async why => {
     const owned = isBoughtId(id) ? (await ownedBlocks(ledger).catch(() => [])).find(b => holds(b, id)) : undefined;
-    const note = `Rolled back to ${owned ? describeOwned(owned) : id} as it is: ${oneLine(error)}`;
+    const note = `Rolled back to ${owned ? describeOwned(owned) : id} as it is: ${why}`;
     return owned ? settled(owned, note) : { PhysicalResourceId: id, Data: { ...fallbackAttributes(isBoughtId(id) ? id : '', undefined, note, 'unknown'), Settled: 'true' } };
-  }
+  });
 }
 
-async function updateForward(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, stack: { operation: StackOperation; status: string }): Promise<OnEventResult> {
+async function updateForward(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, stack: StackRead): Promise<OnEventResult> {
   const id = event.PhysicalResourceId ?? '';
-  const rollingBack = stack.operation === 'rollback';
   if (request.previewOnly) {
     // Allowed even over a bought block, because it is what the rollback of "remove previewOnly" sends.
     const hint = isBoughtId(id) ? `; Capacity Block ${id} stays bought and runs until its end date, but this resource no longer tracks it` : '';
@@ -212,7 +205,7 @@ async function updateForward(event: ProviderEvent, request: CapacityBlockRequest
   const held = purchaseHolding(ledger.record, id);
   if (!held) {
     // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create; only a forward update may buy.
-    return create(request, keys, ledger, now, mayBuyOn(stack, rollingBack));
+    return create(request, keys, ledger, now, buyingAllowed(stack));
   }
   const open = await resolveIntents(ledger);
   const owned = await ownedBlocks(ledger);
@@ -234,7 +227,7 @@ async function updateForward(event: ProviderEvent, request: CapacityBlockRequest
     case 'adopt':
       return adopt(plan.owned, owned, request, keys, now);
     case 'buy': {
-      log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: describeOwned(current) });
+      log('buying a new block (allowRepurchase); the old one runs on', { old: describeOwned(current) });
       return create(request, keys, ledger, now, { mayBuy: true }, { open, owned });
     }
     case 'over':
@@ -242,15 +235,9 @@ async function updateForward(event: ProviderEvent, request: CapacityBlockRequest
   }
 }
 
-/** Only a forward update, as CloudFormation tells it, may buy. */
-function mayBuyOn(stack: { operation: StackOperation; status: string }, rollingBack: boolean): { mayBuy: boolean; why?: string } {
-  if (stack.operation === 'forward') return { mayBuy: true };
-  return { mayBuy: false, why: rollingBack ? 'a rollback never does' : `cannot be done while CloudFormation's status of this stack cannot be read (${stack.status})` };
-}
-
 async function adopt(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
   const id = idOf(block);
-  log('adopting a Capacity Block this resource already owns; nothing is bought', { capacityReservationId: id });
+  log('adopting an owned block; nothing is bought', { capacityReservationId: id });
   if (block.view) await syncTags(block.view, request);
   const note = block.purchase.requestKey === keys.request
     ? 'Adopted the block an earlier delivery of this request bought'
@@ -263,10 +250,10 @@ async function adopt(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBl
  * it as it is (live or over), tags included, buying nothing, even with allowRepurchase.
  */
 async function rollBack(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest): Promise<OnEventResult> {
-  log('rolling back to the Capacity Block these properties were answered with; nothing is bought', { capacityReservationId: idOf(block) });
+  log('rolling back; nothing is bought', { capacityReservationId: idOf(block) });
   const live = isLiveOwned(block);
-  if (block.view && live) await syncTags(block.view, request).catch(error => log('could not set the block\'s tags back; they follow on the next deployment', { error: oneLine(error) }));
-  const dead = live ? '' : `it is no longer live (${block.view?.State ?? 'not listed by EC2'}) and serves nothing: deploy again to buy a new block`;
+  if (block.view && live) await syncTags(block.view, request).catch(error => log('tags not set back', { error: oneLine(error) }));
+  const dead = live ? '' : `it is no longer live (${block.view?.State ?? 'not listed'}) and serves nothing`;
   return settled(block, join(`Back to ${describeOwned(block)}, which these properties were deployed with; nothing was bought`, dead, alsoOwnedNote(owned, physicalIdOf(block.purchase))));
 }
 
@@ -297,7 +284,7 @@ function previewResult(result: { physicalResourceId: string; data: CapacityBlock
 async function remove(event: ProviderEvent): Promise<OnEventResult> {
   const id = event.PhysicalResourceId ?? '';
   if (!isBoughtId(id)) {
-    log('nothing was bought for this resource; nothing to delete', { physicalResourceId: id });
+    log('no purchase is tracked under this id; nothing to delete', { physicalResourceId: id });
     return { PhysicalResourceId: id };
   }
   let summary = id;
@@ -312,7 +299,7 @@ async function remove(event: ProviderEvent): Promise<OnEventResult> {
     const [block] = await readReservations([id]);
     summary = block ? describeBlock(block) : `${id} (not listed by EC2)`;
   } catch (error) {
-    log('could not read the Capacity Block or its ledger while deleting; deleting anyway', { error: oneLine(error) });
+    log('delete: block or ledger unread; deleting anyway', { error: oneLine(error) });
   }
   log(`Capacity Block ${summary} cannot be cancelled: CloudFormation no longer tracks it, and it expires by itself at its end date`);
   return { PhysicalResourceId: id };

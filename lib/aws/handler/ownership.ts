@@ -168,7 +168,7 @@ export async function trackPhysicalId(ledger: Ledger, physicalId: string, answer
   if (purchaseHolding(ledger.record, physicalId)) return;
   const [reservation] = physicalId.startsWith('cr-') ? await readReservations([physicalId]) : [];
   const found = reservation ? importedPurchase([reservation]) : unlistedPurchase(physicalId);
-  log('this resource\'s ledger lacked the block CloudFormation tracks; read it by id', { physicalResourceId: physicalId, listed: reservation !== undefined });
+  log('read the tracked block by id', { physicalResourceId: physicalId, listed: reservation !== undefined });
   await ledger.change(record => {
     const intent = record.purchases.find(p => p.outcome === 'intent' && found.requestKey !== '' && p.requestKey === found.requestKey);
     const purchase = intent ? Object.assign(intent, { outcome: 'bought', reservationIds: found.reservationIds, blockIds: found.blockIds }) : found;
@@ -244,7 +244,7 @@ export async function ownedBlocks(ledger: Ledger): Promise<OwnedBlock[]> {
         });
       }
     } catch (error) {
-      log('could not read the reservation ids of a new block yet', { error: oneLine(error) });
+      log('reservation ids of a new block not read yet', { error: oneLine(error) });
     }
   }
   const reservations = await readReservations(ledger.record.purchases.filter(p => p.outcome === 'bought').flatMap(p => p.reservationIds));

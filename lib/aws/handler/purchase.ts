@@ -72,7 +72,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
         await settle(ledger, keys.request, offering.id, { outcome: 'not-bought' });
         await explainRejection(error, offering, request, now);
         soldOut.add(offering.id);
-        log('offering sold out at purchase time; searching again', { offeringId: offering.id, error: lastFailure });
+        log('offering sold out; searching again', { offeringId: offering.id, error: lastFailure });
         continue;
       }
       // The purchase may have gone through: find it, and never buy again while it may have.
@@ -158,7 +158,7 @@ async function followBlocks(ledger: Ledger, requestKey: string, offeringId: stri
       log('could not read the new block yet; looking again', { error: oneLine(error) });
     }
   }
-  log('EC2 has not named the reservations of the new block yet; tracking it by its block id', { capacityBlockIds: blockIds });
+  log('tracking the new block by its id until EC2 names its reservations', { capacityBlockIds: blockIds });
   return [];
 }
 
@@ -224,13 +224,13 @@ async function lookForPurchase(key: string, offering: Offering): Promise<{ view:
  */
 export async function resolveIntents(ledger: Ledger): Promise<LedgerPurchase[]> {
   for (const open of ledger.record.purchases.filter(p => p.outcome === 'intent')) {
-    const what = `An earlier purchase of this resource (${open.offeringId}, ${decimalMoney(open.upfrontFee, open.currencyCode)}, tagged ${IDEMPOTENCY_TAG}=${open.requestKey})`;
+    const what = `An earlier purchase of this resource (${open.offeringId}, tag ${IDEMPOTENCY_TAG}=${open.requestKey})`;
     const fate = settleIntent(await read(() => findPurchase(open.requestKey)), { intentAt: open.intentAt, what });
     if (fate.kind === 'bought') {
-      log('an earlier purchase attempt of this resource went through; it is in the ledger now', { capacityReservationId: fate.found.CapacityReservationId, offeringId: open.offeringId });
+      log('an earlier purchase attempt was bought', { capacityReservationId: fate.found.CapacityReservationId, offeringId: open.offeringId });
       await settle(ledger, open.requestKey, open.offeringId, { outcome: 'bought', reservationIds: reservationIdsOf(fate.found), blockIds: blockIdsOf(fate.found) });
     } else if (fate.kind === 'not-bought') {
-      log('an earlier purchase attempt of this resource did not go through: EC2 lists nothing with its tag', { offeringId: open.offeringId, intentAt: open.intentAt });
+      log('an earlier purchase attempt was not bought', { offeringId: open.offeringId, intentAt: open.intentAt });
       await settle(ledger, open.requestKey, open.offeringId, { outcome: 'not-bought' });
     }
   }

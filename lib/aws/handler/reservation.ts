@@ -80,7 +80,7 @@ export async function listReservations(filters: Filter[], client: EC2Client = ec
     return await list(filters);
   } catch (error) {
     if (untagged.length === filters.length || !/^(InvalidParameterValue|InvalidFilter)/.test(errorCode(error))) throw error;
-    log('EC2 refused a tag filter of DescribeCapacityReservations; listing without it and reading the tags', { error: errorCode(error) });
+    log('tag filter refused; listing without it', { error: errorCode(error) });
     return list(untagged);
   }
 }

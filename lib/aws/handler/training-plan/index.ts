@@ -25,7 +25,7 @@ import { Ledger, propertiesDigest } from '../../core/ledger';
 import { judgePlanOfferings, noAcceptablePlanOffering, searchPlanOfferings } from './offerings';
 import { confirmDelivered, decideUpdate, needsOther, pickServing } from '../../core/lifecycle';
 import { read, settleIntent } from '../../core/read';
-import { StackOperation, stackOperation } from '../../core/stack';
+import { buyingAllowed, StackRead, underStackStatus } from '../../core/stack';
 import {
   alsoOwnedPlansNote, describeOwnedPlan, describePlan, LedgerPlan, openPlanLedger, otherLivePlans, OwnedPlan, ownedPlans, planAdapter, PlanLedger, PlanLedgerRecord,
   planHolding, planTags, refusePlanRepurchase,
@@ -128,22 +128,16 @@ async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: 
 
 async function update(event: PlanProviderEvent, request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date): Promise<PlanOnEventResult> {
   const id = event.PhysicalResourceId ?? '';
-  const stack = await stackOperation(event.StackId);
-  if (stack.operation !== 'rollback') return updateForward(event, request, keys, ledger, now, stack);
-  // Rollbacks always land: whatever goes wrong, CloudFormation is answered SUCCESS on the plan it tracks, with a note.
-  try {
-    return await updateForward(event, request, keys, ledger, now, stack);
-  } catch (error) {
-    log('the rollback could not be carried out as asked; answering SUCCESS on the plan CloudFormation tracks', { physicalResourceId: id, error: oneLine(error) });
+  return underStackStatus(event.StackId, id, stack => updateForward(event, request, keys, ledger, now, stack), async why => {
     const held = planHolding(ledger.record, id);
     const owned = held ? (await ownedPlans(ledger).catch(() => [])).find(p => p.plan.name === held.name) : undefined;
-    const note = `Rolled back to ${owned ? describeOwnedPlan(owned) : id} as it is: ${oneLine(error)}`;
+    const note = `Rolled back to ${owned ? describeOwnedPlan(owned) : id} as it is: ${why}`;
     if (owned) return settled(owned, note);
     return { PhysicalResourceId: id, Data: { ...fallbackPlanAttributes(isPlanArn(id) ? id : '', isPlanArn(id) ? nameOf(id) : '', undefined, note, 'unknown'), Settled: 'true' } };
-  }
+  });
 }
 
-async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date, stack: { operation: StackOperation; status: string }): Promise<PlanOnEventResult> {
+async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date, stack: StackRead): Promise<PlanOnEventResult> {
   const id = event.PhysicalResourceId ?? '';
   if (request.previewOnly) {
     const hint = isPlanArn(id) ? `; training plan ${nameOf(id)} stays bought and runs until its end, but this resource no longer tracks it` : '';
@@ -162,10 +156,7 @@ async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequ
     if (stack.operation === 'forward') await ledger.change(record => { confirmDelivered(planHolding(record, id), oldDigest); });
   }
   const held = planHolding(ledger.record, id);
-  if (!held) {
-    const mayBuy = stack.operation === 'forward';
-    return create(request, keys, ledger, now, mayBuy ? { mayBuy } : { mayBuy, why: stack.operation === 'rollback' ? 'a rollback never does' : `cannot be done while CloudFormation's status of this stack cannot be read (${stack.status})` });
-  }
+  if (!held) return create(request, keys, ledger, now, buyingAllowed(stack));
   await resolvePlanIntents(ledger, keys);
   const owned = await ownedPlans(ledger);
   const current = owned.find(p => p.plan.name === held.name)!;
@@ -270,7 +261,7 @@ async function preview(request: TrainingPlanRequest, now: Date, hint: string): P
 async function remove(event: PlanProviderEvent): Promise<PlanOnEventResult> {
   const id = event.PhysicalResourceId ?? '';
   if (!isPlanArn(id)) {
-    log('nothing was bought for this resource; nothing to delete', { physicalResourceId: id });
+    log('no purchase is tracked under this id; nothing to delete', { physicalResourceId: id });
     return { PhysicalResourceId: id };
   }
   let summary = nameOf(id);
