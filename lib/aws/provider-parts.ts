@@ -8,7 +8,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { CapacityBlockProviderProps } from './provider';
 import {
   CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS,
   RESERVED_TAG_PREFIX,
@@ -34,7 +33,20 @@ export interface PurchaseFunctionsProps {
   /** isComplete's entry in the bundle. @default 'index.isComplete' */
   readonly isCompleteHandler?: string;
   /** Log retention and encryption, the claims table's key, the VPC. @default - none of them */
-  readonly options?: CapacityBlockProviderProps;
+  readonly options?: ProviderOptions;
+}
+
+/**
+ * What a provider's user may set (CapacityBlockProviderProps is this, documented for jsii): declared
+ * here, so that the builder does not import the provider that imports it.
+ */
+export interface ProviderOptions {
+  readonly logRetention?: logs.RetentionDays;
+  readonly logEncryptionKey?: kms.IKey;
+  readonly claimsTableEncryptionKey?: kms.IKey;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 export interface PurchaseFunctions {
@@ -181,7 +193,7 @@ export const CLAIMS_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encryp
 export const FRAMEWORK_FUNCTIONS = ['framework-onEvent', 'framework-isComplete', 'framework-onTimeout'];
 
 /** The VPC placement every function of the provider shares: one outbound-only security group unless given. */
-export function vpcOptions(scope: Construct, props: CapacityBlockProviderProps): Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
+export function vpcOptions(scope: Construct, props: ProviderOptions): Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
   if (!props.vpc) {
     if (props.vpcSubnets || props.securityGroups) throw new Error(`CapacityBlockProvider ${scope.node.path}: vpcSubnets and securityGroups need vpc; set vpc too`);
     return {};
