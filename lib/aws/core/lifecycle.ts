@@ -124,7 +124,7 @@ export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext
     if (!defining) return { kind: 'over', owned: current, note: `${capitalized(a.noun)} ${a.idOf(current)} is no longer listed by ${a.service} (it is over); nothing was bought` };
   }
   const why = a.isListed(current) ? a.mismatches(current, request) : [];
-  if (live && why.length === 0) return { kind: 'in-place', owned: current, mayBuy: defining };
+  if (live && why.length === 0) return { kind: 'in-place', owned: current, mayBuy: defining && operation === 'forward' };
   if (!defining) {
     // Tags, ceiling or wait: whatever the ledger says of the purchase, such a change never buys.
     return live ? { kind: 'in-place', owned: current, mayBuy: false } : { kind: 'over', owned: current, note: `${a.describe(current)} is over; nothing was bought` };

@@ -75,7 +75,7 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
     return `An extension of ${id} by ${formatHours(open.hours)} (${open.offeringId}) was requested and its outcome is not known yet; not bought again. Check the block's end date in the EC2 console`;
   }
   if (!mayBuy) {
-    return `Capacity Block ${id} runs ${formatHours(boughtHours)}, less than duration ${formatHours(request.durationHours)}; a change of tags, ceiling or wait buys no extension`;
+    return `Capacity Block ${id} runs ${formatHours(boughtHours)}, less than duration ${formatHours(request.durationHours)}; this update extends nothing`;
   }
   if (open) throw unsettledError(`An earlier extension of Capacity Block ${id} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once EC2 shows it; or revert duration to ${formatHours(boughtHours)}`);
   if (pendingHours > 0) {

@@ -120,6 +120,22 @@ describe('row 4: a rollback is told from a forward update by asking CloudFormati
   }));
 });
 
+describe('without the stack\'s status nothing is bought, an extension included', () => {
+  test('GIVEN an extension whose payment failed, WHEN DescribeStacks cannot be read during a shorter update and its rollback to the longer duration, THEN no extension is bought again and the rollback lands', () => blockEngine(async ({ emulator, stack, seams }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    emulator.clock.advance(HOUR);
+    expect(await cfn.deploy({ ...BLOCK, DurationHours: '72' })).toBe('UPDATE_COMPLETE');
+    expect(emulator.extensions).toHaveLength(1);
+    emulator.clock.advance(2 * HOUR); // the extension's payment failed: the block runs 48 h
+    seams.cloudFormation.failNext('throttle', 8);
+    expect(await cfn.deploy({ ...BLOCK, DurationHours: '24' }, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(cfn.continuedRollbacks).toBe(0);
+    expect(emulator.extensions).toHaveLength(1);
+    expect(bought(emulator)).toBe(1);
+  }, { extensionPaymentDelayMs: 60_000, extensionPaymentFails: () => true }));
+});
+
 describe('row 5: a rollback always lands', () => {
   test('GIVEN a rollback decided in place that waits for the payment, WHEN EC2 fails the payment before the first poll, THEN the rollback answers SUCCESS with a note naming the dead block', () => blockEngine(async ({ emulator, stack }) => {
     const cfn = stack();

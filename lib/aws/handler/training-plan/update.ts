@@ -56,7 +56,7 @@ export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlan
   const open = ledger.record.extensions.find(e => e.planName === name && e.outcome === 'intent');
   if (open?.requestKey === requestKey) return `An extension of ${name} by ${formatHours(open.hours)} was already requested by this update; not bought again`;
   if (!mayBuy) {
-    return `Training plan ${name} runs ${formatHours(boughtHours)}, shorter than duration ${formatHours(request.durationHours)}; this change does not define the plan (tags, ceiling, wait or name), so no extension was bought. Deploy a change of duration to extend it`;
+    return `Training plan ${name} runs ${formatHours(boughtHours)}, less than duration ${formatHours(request.durationHours)}; this update extends nothing`;
   }
   if (open) throw unsettledError(`An earlier extension of training plan ${name} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once SageMaker shows it; or revert duration to ${formatHours(boughtHours)}`, 'SageMaker');
   if (pendingHours > 0) {
