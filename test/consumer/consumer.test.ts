@@ -57,10 +57,16 @@ function ok(cwd: string, script: string, options: { preferOffline?: boolean } = 
   return output;
 }
 
-/** A README shell block as printed, as one script (a `cd` carries on), the packed tarball installed where `npm install` names this package. */
+/**
+ * A README shell block as printed, as one script (a `cd` carries on), the packed tarball installed where
+ * `npm install` names this package. A line that has npx fetch a package (`npx aws-cdk@2.1148.1 init`)
+ * asks "Need to install the following packages: ... Ok to proceed?", and a person answers yes: that
+ * line runs with `npm_config_yes=true`. Every other npx line must find its command in the app.
+ */
 function blockScript(name: string): string {
   return readmeBlock(name).split('\n')
     .map(line => (/^npm install /.test(line) ? line.replace(/(?<=\s)cdk-capacity-reservations(?=\s|$)/, tarball) : line))
+    .map(line => line.replace(/^npx (?=[\w@/.-]+@\d)/, 'npm_config_yes=true npx '))
     .join('\n');
 }
 
