@@ -3,6 +3,7 @@ import { EcsEmulator } from '../../../lib/local';
 import { Json, quietly } from '../../../lib/local/resources';
 import { withAliHandler } from '../../../lib/local/alicloud/rehearsal';
 import { newRosInvariants, RosInvariants, RosStack } from '../../../lib/local/alicloud/ros-engine';
+import { modelRuns, modelSeed } from '../../support/model-budgets';
 
 /**
  * Model-based: random ROS operation sequences (create, updates of in-place and replacement
@@ -14,9 +15,9 @@ import { newRosInvariants, RosInvariants, RosStack } from '../../../lib/local/al
  * -- --runs N); a failure prints the shrunk sequence and the seed, path and replayPath that replay it
  * (FC_SEED, FC_PATH, FC_REPLAY_PATH).
  */
-const RUNS = Number(process.env.FC_RUNS ?? 150);
+const RUNS = modelRuns('ros');
 /** A fixed seed in `npm test`, so that CI replays the same sequences; `npm run verify` draws a new one and prints it. */
-const SEED = Number(process.env.FC_SEED ?? 20261204);
+const SEED = modelSeed();
 const TYPES = ['ecs.gn7i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge'];
 const POLICIES = [undefined, 'retain', 'retain-on-update-or-delete'] as const;
 
