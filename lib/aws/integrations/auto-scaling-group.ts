@@ -79,9 +79,12 @@ function scheduleGroup(facts: BlockFacts, asg: autoscaling.AutoScalingGroup, cfn
   }
   if (options.scaleDownBeforeEnd ?? true) {
     if (facts.endDate === undefined) return;
+    if (literal(facts.endDate) !== undefined && Date.parse(facts.endDate) <= Date.now()) {
+      throw new Error(`Auto Scaling group ${asg.node.path} cannot be scaled down before the end of ${blockName(facts)}: it ended at ${facts.endDate}, and Auto Scaling refuses a scheduled action in the past; set scaleDownBeforeEnd: false, or wire a live block`);
+    }
     new autoscaling.CfnScheduledAction(asg, 'ScaleDownBeforeBlockEnd', {
       autoScalingGroupName: asg.autoScalingGroupName,
-      startTime: `${fortyMinutesBefore(facts.endDate)}Z`,
+      startTime: `${beforeTermination(facts.endDate, facts.ultraserverType !== undefined)}Z`,
       minSize: 0,
       desiredCapacity: 0,
     });
@@ -89,12 +92,15 @@ function scheduleGroup(facts: BlockFacts, asg: autoscaling.AutoScalingGroup, cfn
 }
 
 /**
- * 40 minutes before `end`, to the second. A literal is computed; a deploy-time attribute is a
- * Capacity Block's end, which EC2 always sets at 11:30 UTC, so 10:50:00 on that day.
+ * 10 minutes before EC2 starts terminating the block's instances, to the second: 40 minutes before
+ * the end of an instance block (EC2 terminates 30 minutes before), 70 before the end of an
+ * UltraServer block (60). A literal is computed; a deploy-time attribute is a Capacity Block's end,
+ * which EC2 always sets at 11:30 UTC, so 10:50:00 (10:20:00) on that day.
  */
-export function fortyMinutesBefore(end: string): string {
-  if (literal(end) !== undefined) return utcSeconds(new Date(new Date(end).getTime() - 40 * 60_000).toISOString());
-  return `${Fn.select(0, Fn.split('T', end))}T10:50:00`;
+export function beforeTermination(end: string, ultraserver: boolean): string {
+  const minutes = ultraserver ? 70 : 40;
+  if (literal(end) !== undefined) return utcSeconds(new Date(new Date(end).getTime() - minutes * 60_000).toISOString());
+  return `${Fn.select(0, Fn.split('T', end))}T${ultraserver ? '10:20:00' : '10:50:00'}`;
 }
 
 function groupErrors(name: string, cfn: autoscaling.CfnAutoScalingGroup, facts: BlockFacts): string[] {

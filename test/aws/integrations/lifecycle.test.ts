@@ -2,7 +2,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
-import { CapacityBlockPurchase } from '../../../lib';
+import { Duration } from 'aws-cdk-lib';
+import { CapacityBlockPurchase, UltraServerType } from '../../../lib';
 import { BLOCK_ZONE, deployTimeString, newStack, p5Block, threeZoneVpc } from './fixtures';
 
 /** What the handler answers, in its format (toISOString): a block from 10 Dec 11:30 to 12 Dec 11:30 UTC. */
@@ -108,5 +109,30 @@ describe('lifecycle scaling: ParallelCluster', () => {
     const queue = p5Block(stack).parallelClusterQueue({ queueName: 'gpu', subnets: vpc.privateSubnets.filter(s => s.availabilityZone === BLOCK_ZONE) });
     expect(queue.ComputeResources[0]).toMatchObject({ MinCount: 4, MaxCount: 4 });
     Template.fromStack(stack).resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+});
+
+describe('lifecycle scaling: UltraServer blocks and ended blocks', () => {
+  test('GIVEN an UltraServer block WHEN a group is wired THEN it is scaled to 0 70 minutes before the end (EC2 terminates UltraServer instances 60 minutes before)', () => {
+    const stack = newStack();
+    const vpc = threeZoneVpc(stack);
+    const ultra = new CapacityBlockPurchase(stack, 'Ultra', {
+      ultraserverType: UltraServerType.P6E_GB200_X72, ultraserverCount: 1, duration: Duration.days(1), maxUpfrontFee: 30_000, availabilityZone: BLOCK_ZONE,
+    });
+    const launchTemplate = new ec2.LaunchTemplate(stack, 'UltraNodes', { instanceType: new ec2.InstanceType('p6e-gb200.36xlarge'), machineImage: ec2.MachineImage.genericLinux({ 'us-east-2': 'ami-0123456789abcdef0' }) });
+    ultra.applyToAutoScalingGroup(new autoscaling.AutoScalingGroup(stack, 'UltraGroup', {
+      vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: [BLOCK_ZONE] }, launchTemplate, minCapacity: 0, maxCapacity: 18,
+    }));
+
+    const [action] = scheduledActions(Template.fromStack(stack));
+    expect(deployTimeString(action.StartTime, DEPLOYED)).toBe('2026-12-12T10:20:00Z');
+  });
+
+  test('fails at synth to schedule the scale-down of an imported block that has ended, in one line', () => {
+    const { stack, group } = asgSetup();
+    const block = CapacityBlockPurchase.fromCapacityReservationAttributes(stack, 'Bought', {
+      capacityReservationId: 'cr-0123456789abcdef0', instanceType: 'p5.48xlarge', instanceCount: 4, availabilityZone: BLOCK_ZONE, endDate: '2020-01-01T11:30:00.000Z',
+    });
+    expect(() => block.applyToAutoScalingGroup(group)).toThrow(/it ended at 2020-01-01T11:30:00.000Z, and Auto Scaling refuses a scheduled action in the past; set scaleDownBeforeEnd: false/);
   });
 });
