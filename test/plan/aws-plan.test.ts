@@ -43,7 +43,7 @@ test('shows every offering with the judge\'s verdict, the one it would buy and i
   const { code, out, err } = await run(template(['6500']));
   expect(code).toBe(0);
   expect(out).toMatch(/AWS Rehearsal\/Block \(us-east-1\): 4 x p5\.48xlarge for 2 days \(48 h\), maxUpfrontFee 6500\.00 USD/);
-  expect(out).toMatch(/\*\s+cb-p548xlarge4x48a14\s+us-east-1a\s+\S+\s+\S+\s+6,040\.32 USD\s+31\.46\s+would buy/);
+  expect(out).toMatch(/\*\s+cb-p548xlarge4x48a14\s+us-east-1a\s+\S+\s+\S+\s+6,040\.32 USD\s+31\.46 USD\s+would buy/);
   expect(out).toMatch(/cb-p548xlarge4x48a1 .* 7127\.58 USD > maxUpfrontFee 6500\.00 USD/);
   expect(out).toMatch(/-> would buy cb-p548xlarge4x48a14 in us-east-1a for 6,040\.32 USD/);
   expect(out).toMatch(/AWS Capacity Blocks, up front and non-refundable: 6,040\.32 USD/);
@@ -175,6 +175,6 @@ test('an UltraServer block in a Local Zone is planned through the same judge: th
   const { code, out } = await run(file);
   expect(code).toBe(0);
   expect(out).toMatch(/1 x UltraServer u-p6e-gb200x72 for 1 day \(24 h\), maxUpfrontFee 30000\.00 USD/);
-  expect(out).toMatch(/-> would buy cb-\S+ in us-east-1-dfw-2a for 27,993\.60 USD \(64\.80 per instance-hour\)/);
+  expect(out).toMatch(/-> would buy cb-\S+ in us-east-1-dfw-2a for 27,993\.60 USD \(64\.80 USD per instance-hour\)/);
   expect(emulator.calls.filter(c => c.action === 'DescribeCapacityBlockOfferings').every(c => c.params.UltraserverType === 'u-p6e-gb200x72' && c.params.AllAvailabilityZones === 'true')).toBe(true);
 });
