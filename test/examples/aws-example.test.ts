@@ -39,6 +39,22 @@ test('the AWS example buys one block, runs an Auto Scaling group of its size in 
   });
 });
 
+test('the AWS example deployed with -c previewOnly=true buys nothing and launches nothing, then the same consumers get their sizes and a scale-down before the end', () => {
+  const synth = (context: Record<string, string>) => {
+    const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true, ...context } });
+    return Template.fromStack(new TrainingCapacityStack(app, 'TrainingCapacity', { env: { account: '123456789012', region: 'us-east-2' } }));
+  };
+  const preview = synth({ previewOnly: 'true' });
+  preview.hasResourceProperties('Custom::CapacityBlockPurchase', { PreviewOnly: 'true' });
+  preview.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', DesiredCapacity: '0', MaxSize: '0' });
+  preview.resourceCountIs('AWS::AutoScaling::ScheduledAction', 0);
+
+  const real = synth({});
+  real.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', DesiredCapacity: '4', MaxSize: '4' });
+  real.hasResourceProperties('AWS::AutoScaling::ScheduledAction', { MinSize: 0, DesiredCapacity: 0 });
+  expect(Object.keys(real.findResources('AWS::AutoScaling::AutoScalingGroup'))).toEqual(Object.keys(preview.findResources('AWS::AutoScaling::AutoScalingGroup')));
+});
+
 test('the UltraServer example buys one P6e-GB200 NVL72 in any zone, launches through a resource group of its reservations and warns before it ends', () => {
   const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
   const stack = new FrontierCapacityStack(app, 'FrontierCapacity', { env: { account: '123456789012', region: 'us-east-1' } });
