@@ -15,7 +15,8 @@ import { BlockFacts, literal } from './integrations/block-facts';
 import { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options, capacityBlockNodegroup } from './integrations/eks-nodegroup';
 import { karpenterRequirements, karpenterSelectorTerms, KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './integrations/karpenter';
 import { parallelClusterQueue, ParallelClusterQueueOptions } from './integrations/parallelcluster';
-import { IReservedCapacity, ReservedCapacityFacts } from './integrations/reserved-capacity';
+import { reservationMetric } from './integrations/metrics';
+import { CapacityBlockAttributes, IReservedCapacity, ReservedCapacityFacts } from './integrations/reserved-capacity';
 import { CapacityBlockProvider, registerConsumer } from './provider';
 import { UltraServerType } from './ultraserver-type';
 import * as rules from './validation';
@@ -115,43 +116,6 @@ export interface ICapacityBlock extends IResource, IReservedCapacity {
    * @param options the queue name, its subnets (in the block's zone) and the node count
    */
   parallelClusterQueue(options: ParallelClusterQueueOptions): { [key: string]: any };
-}
-
-/** What is known of a Capacity Block bought elsewhere (the console, another team, another stack). */
-export interface CapacityBlockAttributes {
-  /** The Capacity Reservation id (`cr-…`). */
-  readonly capacityReservationId: string;
-
-  /**
-   * The instance type the block reserves, e.g. `p5.48xlarge`.
-   * @default - not known: consumers' instance types are not checked
-   */
-  readonly instanceType?: string;
-
-  /**
-   * How many instances the block holds.
-   * @default - not known: consumers' sizes are not checked, and node groups and queues need their sizes given
-   */
-  readonly instanceCount?: number;
-
-  /**
-   * The block's Availability Zone, e.g. `us-east-2a`.
-   * @default - not known: the node group, Auto Scaling group and ParallelCluster helpers refuse it, since they cannot keep subnets to its zone
-   */
-  readonly availabilityZone?: string;
-
-  /**
-   * When the block starts, ISO 8601 in UTC (`2026-12-10T11:30:00.000Z`; a token must carry milliseconds, as a
-   * CapacityBlockPurchase's `startDate` does).
-   * @default - not known: nothing can be scheduled at the start
-   */
-  readonly startDate?: string;
-
-  /**
-   * When the block ends, ISO 8601 in UTC (a token must carry milliseconds, as a CapacityBlockPurchase's `endDate` does).
-   * @default - not known: nothing is scheduled before the end
-   */
-  readonly endDate?: string;
 }
 
 /** Detail types EC2 uses for the two events; the docs show both spellings, so match both. */
@@ -294,13 +258,7 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
   }
 
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/EC2CapacityReservations',
-      metricName,
-      dimensionsMap: { CapacityReservationId: this.capacityReservationId },
-      statistic: cloudwatch.Stats.AVERAGE,
-      ...props,
-    }).attachTo(this);
+    return reservationMetric(this, 'AWS/EC2CapacityReservations', { CapacityReservationId: this.capacityReservationId }, metricName, props);
   }
 
   public metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

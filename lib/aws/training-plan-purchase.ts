@@ -5,6 +5,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { OfferingSelection } from './instance-platform';
 import { hyperPodGroupErrors } from './integrations/hyperpod';
+import { reservationMetric } from './integrations/metrics';
 import { TrainingPlanProvider } from './training-plan-provider';
 import { TrainingPlanInstanceType, TrainingPlanTarget, TrainingPlanUltraServerType } from './training-plan-types';
 import * as planRules from './training-plan-validation';
@@ -121,13 +122,7 @@ abstract class TrainingPlanBase extends Resource implements ITrainingPlan {
   }
 
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'aws/sagemaker/CapacityReservations',
-      metricName,
-      dimensionsMap: { ReservationName: this._metricName },
-      statistic: cloudwatch.Stats.AVERAGE,
-      ...props,
-    }).attachTo(this);
+    return reservationMetric(this, 'aws/sagemaker/CapacityReservations', { ReservationName: this._metricName }, metricName, props);
   }
 
   public metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

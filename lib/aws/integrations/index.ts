@@ -3,4 +3,4 @@ export { OVERSUBSCRIBED_WARNING } from './block-facts';
 export { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options } from './eks-nodegroup';
 export { KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './karpenter';
 export { ParallelClusterQueueOptions } from './parallelcluster';
-export { IReservedCapacity, ReservedCapacityFacts } from './reserved-capacity';
+export { CapacityBlockAttributes, IReservedCapacity, ReservedCapacityFacts } from './reserved-capacity';

@@ -2,46 +2,50 @@ import { Fn, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { IConstruct } from 'constructs';
 
+/** What is known of a Capacity Block bought elsewhere (the console, another team, another stack). */
+export interface CapacityBlockAttributes {
+  /** The Capacity Reservation id (`cr-…`); empty for a previewOnly purchase. */
+  readonly capacityReservationId: string;
+
+  /**
+   * The instance type the block reserves, e.g. `p5.48xlarge`.
+   * @default - not known: consumers' instance types are not checked
+   */
+  readonly instanceType?: string;
+
+  /**
+   * How many instances the block holds.
+   * @default - not known: consumers' sizes are not checked, and node groups and queues need their sizes given
+   */
+  readonly instanceCount?: number;
+
+  /**
+   * The block's Availability Zone, e.g. `us-east-2a` (a literal, or a deploy-time attribute).
+   * @default - not known: the node group, Auto Scaling group and ParallelCluster helpers refuse it, since they cannot keep subnets to its zone
+   */
+  readonly availabilityZone?: string;
+
+  /**
+   * When the block starts, ISO 8601 in UTC (`2026-12-10T11:30:00.000Z`; a token must carry
+   * milliseconds, as a CapacityBlockPurchase's `startDate` attribute does).
+   * @default - not known: nothing can be scheduled at the start
+   */
+  readonly startDate?: string;
+
+  /**
+   * When the block ends, ISO 8601 in UTC (a token must carry milliseconds, as a
+   * CapacityBlockPurchase's `endDate` attribute does).
+   * @default - not known: nothing is scheduled before the end
+   */
+  readonly endDate?: string;
+}
+
 /**
  * What the integrations (node groups, Auto Scaling groups, Karpenter, ParallelCluster) need to know
  * of capacity reserved ahead: literal values where they are known at synth (the synth-time checks
  * compare against them), deploy-time attributes otherwise.
  */
-export interface ReservedCapacityFacts {
-  /** The Capacity Reservation id (`cr-…`); empty for a previewOnly purchase. */
-  readonly capacityReservationId: string;
-
-  /**
-   * The instance type the reservation holds.
-   * @default - not known at synth: instance types are not checked
-   */
-  readonly instanceType?: string;
-
-  /**
-   * How many instances the reservation holds.
-   * @default - not known at synth: sizes are not checked, and node group and queue sizes must be given
-   */
-  readonly instanceCount?: number;
-
-  /**
-   * The Availability Zone of the reservation (a literal, or a deploy-time attribute).
-   * @default - not known: subnets cannot be kept to the reservation's zone
-   */
-  readonly availabilityZone?: string;
-
-  /**
-   * When the reservation starts, ISO 8601 in UTC with milliseconds (`2026-12-10T11:30:00.000Z`),
-   * as a literal or a deploy-time attribute.
-   * @default - not known: nothing is scheduled at the start
-   */
-  readonly startDate?: string;
-
-  /**
-   * When the reservation ends, ISO 8601 in UTC with milliseconds, as a literal or a deploy-time attribute.
-   * @default - not known: nothing is scheduled at the end
-   */
-  readonly endDate?: string;
-
+export interface ReservedCapacityFacts extends CapacityBlockAttributes {
   /**
    * For an UltraServer Capacity Block: the UltraServer type (several reservations, one per UltraServer).
    * @default - an instance reservation
