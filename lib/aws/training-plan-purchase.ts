@@ -436,6 +436,23 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
     super._assertUsableFor(what, target);
   }
 
+  /**
+   * A HyperPod instance group that runs on this plan: `group` with `trainingPlanArn` set. For a
+   * previewOnly plan, which buys nothing, the group is checked the same way and deployed with no
+   * instances and no plan (an instance group without a plan would launch On-Demand instances); the
+   * real deploy gives it its plan and its count.
+   *
+   * @param group the instance group of a `sagemaker.CfnCluster`
+   */
+  public instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
+    if (!this.previewOnly) return super.instanceGroup(group);
+    super._assertUsableFor(`HyperPod instance group ${group.instanceGroupName}`, 'hyperpod-cluster');
+    const errors = hyperPodGroupErrors(this, group, { instanceType: this._instanceType, instanceCount: this._instanceCount });
+    if (errors.length > 0) throw new Error(errors.join('; '));
+    Annotations.of(this).addInfo(`previewOnly: HyperPod instance group ${group.instanceGroupName} is deployed with instanceCount 0 and no training plan; it gets both when previewOnly is removed`);
+    return { ...group, instanceCount: 0, trainingPlanArn: undefined };
+  }
+
   private literalTags(): WireTag[] {
     const rendered: WireTag[] = this.tags.renderTags() ?? [];
     return rendered.filter(t => !Token.isUnresolved(t.Key) && !Token.isUnresolved(t.Value));

@@ -37,6 +37,9 @@ app would buy now, and for how much, asking EC2, SageMaker and ECS read-only wit
 Buys nothing. With no path it plans ./cdk.out and ./ros.out, whichever exist. \`local -- plan\` asks the
 local emulators of cdk-capacity-reservations/local instead: no account, no credentials.
 
+Below the plans: what would be bought now, the worst case (the sum of the ceilings, maxUpfrontFee),
+and each CapacitySpendLimit of the app with what it covers; --json carries the same.
+
 Exit status: 0 every reservation would succeed; 2 at least one would not (each is named, with why);
 1 the clouds could not be asked (credentials, region, permissions); 64 a usage error (arguments,
 nothing to plan). With --json, errors are JSON too: {"error":{"kind":"usage"|"cloud","message":...}}.`;

@@ -95,3 +95,12 @@ test('the HyperPod example buys one training plan and runs the cluster\'s worker
   });
   template.resourceCountIs('Custom::CapacityBlockPurchase', 0);
 });
+
+test('the HyperPod example deployed with -c previewOnly=true buys nothing and runs no worker; the real deploy gives the group its plan and its count', () => {
+  const synth = (context: Record<string, string>) => {
+    const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true, ...context } });
+    return Template.fromStack(new HyperPodCapacityStack(app, 'HyperPodCapacity', { env: { account: '123456789012', region: 'us-east-2' } }));
+  };
+  synth({ previewOnly: 'true' }).hasResourceProperties('AWS::SageMaker::Cluster', { InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', InstanceCount: 0, TrainingPlanArn: Match.absent() })] });
+  synth({}).hasResourceProperties('AWS::SageMaker::Cluster', { InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', InstanceCount: 4, TrainingPlanArn: Match.anyValue() })] });
+});

@@ -4,7 +4,7 @@ import { IConstruct } from 'constructs';
 
 /** What is known of a Capacity Block bought elsewhere (the console, another team, another stack). */
 export interface CapacityBlockAttributes {
-  /** The Capacity Reservation id (`cr-…`); empty for a previewOnly purchase. */
+  /** The Capacity Reservation id (`cr-…`); a previewOnly purchase's is empty. */
   readonly capacityReservationId: string;
 
   /**

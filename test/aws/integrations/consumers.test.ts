@@ -137,4 +137,15 @@ describe('HyperPod and endpoints on training plans', () => {
     expect(() => p.productionVariant({ variantName: 'big', modelName: 'm', instanceType: 'ml.p5.48xlarge', initialInstanceCount: 5 })).toThrow(/initialInstanceCount 5, but training plan Stack\/Plan holds 4 instances/);
     expect(() => plan(newStack()).productionVariant({ variantName: 'main', modelName: 'm' })).toThrow(/targets hyperpod-cluster, so endpoint variant main cannot use it; add TrainingPlanTarget.ENDPOINT to targetResources/);
   });
+
+  test('GIVEN a previewOnly plan WHEN a HyperPod instance group uses it THEN the group is checked, and deployed with no instances and no plan', () => {
+    const stack = newStack();
+    const preview = new TrainingPlanPurchase(stack, 'Plan', {
+      instanceType: TrainingPlanInstanceType.ML_P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), targetResources: [TrainingPlanTarget.HYPERPOD_CLUSTER], maxUpfrontFee: 8_000, previewOnly: true,
+    });
+    new sagemaker.CfnCluster(stack, 'Cluster', { instanceGroups: [preview.instanceGroup(group)] });
+
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Cluster', { InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', InstanceCount: 0, TrainingPlanArn: Match.absent() })] });
+    expect(() => preview.instanceGroup({ ...group, instanceCount: 5 })).toThrow(/has instanceCount 5, but training plan Stack\/Plan holds 4 instances/);
+  });
 });
