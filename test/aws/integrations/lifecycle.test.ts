@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
+import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import { Duration } from 'aws-cdk-lib';
 import { CapacityBlockPurchase, UltraServerType } from '../../../lib';
 import { BLOCK_ZONE, deployTimeString, newStack, p5Block, threeZoneVpc } from './fixtures';
@@ -99,6 +100,17 @@ describe('lifecycle scaling: EKS node groups', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'eks:UpdateNodegroupConfig', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClusterGpu'), 'Arn'] } })]) },
     });
+  });
+});
+
+describe('lifecycle scaling: aws-eks-v2 node groups', () => {
+  test('GIVEN scaleUpAtStart on an aws-eks-v2 cluster WHEN a node group is wired THEN the same schedule names that node group', () => {
+    const stack = newStack();
+    const cluster = eksv2.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'auto', vpc: threeZoneVpc(stack) });
+    p5Block(stack).applyToNodegroupV2(cluster, 'Gpu', { scaleUpAtStart: true });
+
+    const [schedule] = Object.values(Template.fromStack(stack).findResources('AWS::Scheduler::Schedule')).map(r => r.Properties);
+    expect(JSON.parse(deployTimeString(schedule.Target.Input, { attributes: { NodegroupName: 'gpu-nodes' } }))).toMatchObject({ ClusterName: 'auto', NodegroupName: 'gpu-nodes' });
   });
 });
 
