@@ -25,8 +25,9 @@ export interface CapacityBlockNodegroupOptions extends eks.NodegroupOptions {
    * a one-time EventBridge Scheduler schedule (`at(...)` in UTC) whose universal target calls
    * `eks:updateNodegroupConfig` (no Lambda function). Off by default: EKS does not reject a node
    * group that asks for nodes before its block is active (its Auto Scaling group retries the
-   * launches until it is), and a later deploy that changes the node group's sizes would set the
-   * desired size back to 0. The scale-to-0 EKS schedules by itself 40 minutes before the end is
+   * launches until it is), a later deploy that changes the node group's sizes would set the
+   * desired size back to 0, and what Scheduler does with a one-time schedule whose time has passed
+   * (a deploy that ends after the start) is not confirmed. The scale-to-0 EKS schedules by itself 40 minutes before the end is
    * left alone either way.
    * @default false
    */
@@ -48,8 +49,9 @@ export interface CapacityBlockNodegroupV2Options extends eksv2.NodegroupOptions 
    * a one-time EventBridge Scheduler schedule (`at(...)` in UTC) whose universal target calls
    * `eks:updateNodegroupConfig` (no Lambda function). Off by default: EKS does not reject a node
    * group that asks for nodes before its block is active (its Auto Scaling group retries the
-   * launches until it is), and a later deploy that changes the node group's sizes would set the
-   * desired size back to 0. The scale-to-0 EKS schedules by itself 40 minutes before the end is
+   * launches until it is), a later deploy that changes the node group's sizes would set the
+   * desired size back to 0, and what Scheduler does with a one-time schedule whose time has passed
+   * (a deploy that ends after the start) is not confirmed. The scale-to-0 EKS schedules by itself 40 minutes before the end is
    * left alone either way.
    * @default false
    */
