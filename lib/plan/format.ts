@@ -1,8 +1,8 @@
 import { iso } from '../aws/handler/offerings';
 import { AliReservationPlan } from './alicloud';
 import { AwsBlockPlan, perInstanceHour } from './aws';
-import type { PlanReport } from './cli';
-import { TrainingPlanPlan } from './training-plans';
+import type { PlanReport, SpendLimitCheck } from './report';
+import { planPerInstanceHour, TrainingPlanPlan } from './training-plans';
 
 /** A plain-text table: a header, a rule, and one line per row, columns padded to fit. */
 export function table(rows: Array<Record<string, string>>, columns: string[]): string {
@@ -21,6 +21,8 @@ export function formatPlan(report: PlanReport): string {
   const sections = report.reservations.map(p => (p.cloud === 'aws' ? formatAws(p) : p.cloud === 'sagemaker' ? formatTrainingPlan(p) : formatAlicloud(p)));
   const totals = [
     ...Object.entries(report.upfrontTotals).map(([c, v]) => `${bought}, up front and non-refundable: ${amount(v, c)}`),
+    ...Object.entries(report.worstCaseTotals).map(([c, v]) => `Worst case, the sum of every ceiling (maxUpfrontFee) not previewOnly: ${amount(v, c)}${report.upfrontTotals[c] === undefined ? ` (${amount(0, c)} now)` : ''}`),
+    ...report.spendLimits.map(spendLimitLine),
     ...Object.entries(report.hourlyTotals).map(([c, v]) => `Alibaba Cloud capacity reservations: ${amount(v, c)} per hour, ${amount(v * 720, c)} per 30 days`),
   ];
   const failing = report.wouldFail.length === 0
@@ -40,13 +42,20 @@ function formatAws(p: AwsBlockPlan): string {
     'start': iso(o.startDate),
     'end': iso(o.endDate),
     'upfront fee': Number.isFinite(o.upfrontFee) ? amount(o.upfrontFee, o.currencyCode) : `'${o.upfrontFeeText}'`,
-    'per instance-hour': Number.isFinite(o.upfrontFee) ? perInstanceHour(o).toFixed(2) : '-',
+    'per instance-hour': Number.isFinite(o.upfrontFee) ? amount(perInstanceHour(o), o.currencyCode) : '-',
     'verdict': verdictText(verdict),
   }));
   const outcome = p.chosen
-    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
+    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${amount(p.chosen.perInstanceHour, p.chosen.currencyCode)} per instance-hour)`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
   return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']))}\n${outcome}`;
+}
+
+/** One CapacitySpendLimit: its limit, the worst case it covers and what would be bought now. */
+function spendLimitLine(l: SpendLimitCheck): string {
+  const spare = l.maxTotalUpfrontFee - l.worstCase;
+  const room = spare >= 0 ? `${amount(spare, l.currencyCode)} to spare` : `${amount(-spare, l.currencyCode)} above it: cdk synth fails`;
+  return `CapacitySpendLimit on ${l.scope} (${l.stacks.join(', ')}): ${amount(l.maxTotalUpfrontFee, l.currencyCode)}; worst case ${amount(l.worstCase, l.currencyCode)} (${room}), ${amount(l.wouldBuyNow, l.currencyCode)} now`;
 }
 
 function formatTrainingPlan(p: TrainingPlanPlan): string {
@@ -59,12 +68,13 @@ function formatTrainingPlan(p: TrainingPlanPlan): string {
     'start': iso(o.startTime),
     'end': iso(o.endTime),
     'upfront fee': Number.isFinite(o.upfrontFee) ? amount(o.upfrontFee, o.currencyCode) : `'${o.upfrontFeeText}'`,
+    'per instance-hour': Number.isFinite(o.upfrontFee) ? amount(planPerInstanceHour(o), o.currencyCode) : '-',
     'verdict': verdictText(verdict),
   }));
   const outcome = p.chosen
-    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
+    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${amount(p.chosen.perInstanceHour, p.chosen.currencyCode)} per instance-hour)`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
-  return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'verdict']))}\n${outcome}`;
+  return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']))}\n${outcome}`;
 }
 
 function formatAlicloud(p: AliReservationPlan): string {
