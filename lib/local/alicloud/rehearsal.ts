@@ -4,6 +4,9 @@ import { LoopbackServer } from '../http-server';
 import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
 import { EcsEmulator, EcsEmulatorOptions } from './ecs-emulator';
 import { newRosInvariants, RosInvariants, rosInvariantsLine, RosStack } from './ros-engine';
+import { RosInvoke, RosResponder } from './ros-protocol';
+
+export { RosInvoke, RosResponder } from './ros-protocol';
 
 const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'code.zip');
 
@@ -30,18 +33,6 @@ interface AliHandler {
   waitPolicy: { pollIntervalMs: number; now: () => number; sleep: (ms: number) => Promise<void> };
   retryPolicy: { backoff: Record<string, unknown> };
   ramPropagationPolicy: { retryForMs: number; intervalMs: number };
-}
-
-/** ROS's side of the ResponseURL: once ROS has given up on a request, answers to it are refused. */
-export interface RosResponder {
-  /** ROS stops waiting for the request (its timeout passed, or the stack rolled back without it). */
-  giveUp(requestId: string): void;
-  /** Answers ROS refused, by RequestId. */
-  readonly refused: string[];
-  /** The answer ROS took for the request: the first it accepted. */
-  answerOf(requestId: string): Json | undefined;
-  /** The stack's status, as ROS GetStack answers it to the handler. */
-  setStatus(stackId: string, status: string): void;
 }
 
 /**
@@ -118,9 +109,6 @@ export async function rehearseRosSequences(templatePath: string, options: AliReh
   return counts;
 }
 
-/** Invokes the FC handler as ROS would and returns the answer it POSTed to the ResponseURL. */
-export type RosInvoke = (event: Json) => Promise<Json>;
-
 /**
  * The bundled FC handler wired to a fresh ECS emulator and a local ResponseURL, for the length of
  * `work`. The ResponseURL accepts answers until ROS gives up on the request; then it answers 404.
@@ -132,11 +120,28 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
   const given = new Set<string>();
   const accepted = new Map<string, Json>();
   const statuses = new Map<string, string>();
-  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [], answerOf: id => accepted.get(id), setStatus: (id, status) => { statuses.set(id, status); } };
+  const waiting = new Map<string, Array<(answer: Json) => void>>();
+  let getStackThrottles = 0;
+  const ros: RosResponder = {
+    giveUp: id => { given.add(id); },
+    refused: [],
+    answerOf: id => accepted.get(id),
+    answered: id => new Promise(resolve => {
+      const answer = accepted.get(id);
+      if (answer) resolve(answer);
+      else waiting.set(id, [...(waiting.get(id) ?? []), resolve]);
+    }),
+    setStatus: (id, status) => { statuses.set(id, status); },
+    throttleGetStack: times => { getStackThrottles = times; },
+  };
   const responder = new LoopbackServer(async request => {
     // ROS GetStack (2019-09-10), signed by the same client; the one ROS API the handler calls.
     if (request.headers['x-acs-action'] === 'GetStack') {
       const stackId = request.url.searchParams.get('StackId') ?? '';
+      if (getStackThrottles > 0) {
+        getStackThrottles--;
+        return { status: 400, contentType: 'application/json', body: JSON.stringify({ Code: 'Throttling.User', Message: 'Request was denied due to user flow control.', RequestId: randomUUID() }) };
+      }
       const status = statuses.get(stackId);
       return status
         ? { status: 200, contentType: 'application/json', body: JSON.stringify({ RequestId: randomUUID(), StackId: stackId, Status: status }) }
@@ -151,7 +156,11 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
       ros.refused.push(answer.RequestId);
       return { status: 409, contentType: 'text/plain', body: 'the request already has an answer' };
     }
-    if (!accepted.has(answer.RequestId)) accepted.set(answer.RequestId, answer);
+    if (!accepted.has(answer.RequestId)) {
+      accepted.set(answer.RequestId, answer);
+      for (const resolve of waiting.get(answer.RequestId) ?? []) resolve(answer);
+      waiting.delete(answer.RequestId);
+    }
     return { status: 200, contentType: 'text/plain', body: '' };
   });
   await emulator.start();
