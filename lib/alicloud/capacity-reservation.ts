@@ -65,14 +65,16 @@ export interface AliCapacityReservationProps {
    */
   readonly endTime?: string | Date;
   /**
-   * Cannot change once created: an update that changes it fails.
-   * @default - ECS's default (Linux)
+   * The operating system the reservation is priced for by `plan` (DescribePrice). ECS documents
+   * CreateCapacityReservation's Platform as "not available for use": it does not apply it, so the
+   * reservation itself is the same for both and a change is a no-op at deploy time.
+   * @default - Linux
    */
   readonly platform?: ReservationPlatform;
   /** @default - the account's default resource group */
   readonly resourceGroupId?: string;
   /**
-   * Up to 18 tags (ECS allows 20; this library writes 2).
+   * Up to 16 tags (ECS allows 20; this library writes 2 and keeps 2 free for its answer markers); keys unique and not blank.
    * @default - none
    */
   readonly tags?: { [key: string]: string };

@@ -67,8 +67,8 @@ export async function rehearseAlicloud(templatePath: string, options: AliRehears
 
 /**
  * ROS's engine sequences for every AliCapacityReservation of a template, through the bundled FC
- * handler: concurrent duplicate Creates (stock in the first zone comes and goes), an Update whose
- * replacement cannot release the old reservation and ROS's rollback Update, the stack's deletion,
+ * handler: concurrent duplicate Creates (stock in the first zone comes and goes), a replacement
+ * rolled back by ROS because a later resource failed (it returns to the kept original), the stack's deletion,
  * then a late Create that runs after ROS's rollback Delete (sent without a PhysicalResourceId).
  * Returns the invariants: 0 duplicate live reservations, 0 live after deletion, 0 ROLLBACK_FAILED.
  */
@@ -94,8 +94,9 @@ export async function rehearseRosSequences(templatePath: string, options: AliReh
         await stack.create(parameters, { duplicate: 'concurrent' });
         say(`  [ros] ${resource.logicalId}${as}: concurrent duplicate Creates -> ${emulator.reservations.size} created, ${stack.live().length} live`);
         if (stack.deployed) {
-          await stack.update({ ...parameters, InstanceType: otherType }, { releaseFails: true });
-          say(`  [ros] ${resource.logicalId}${as}: replacement whose old release fails, then ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
+          // The replacement keeps the old reservation until the update completes: ROS's rollback returns to it and buys nothing.
+          await stack.update({ ...parameters, InstanceType: otherType }, { laterFails: true });
+          say(`  [ros] ${resource.logicalId}${as}: replacement, a later resource fails, ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
           await stack.delete();
           say(`  [ros] ${resource.logicalId}${as}: stack deleted -> ${stack.live().length} live`);
         }

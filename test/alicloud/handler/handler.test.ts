@@ -21,6 +21,8 @@ beforeEach(() => {
   logged = [];
   seams.ecs = () => ecs.call;
   seams.respond = async (_url, response) => { answers.push(response); };
+  // The stack's status as ROS GetStack gives it once an update is over (no network in unit tests).
+  seams.stackStatus = async () => 'UPDATE_COMPLETE';
   waitPolicy.pollIntervalMs = 0;
   jest.spyOn(console, 'log').mockImplementation((...args) => { logged.push(args.join(' ')); });
 });
@@ -85,9 +87,11 @@ describe('Create', () => {
     const call = ecs.callsOf('CreateCapacityReservation')[0];
     expect(call).toMatchObject({
       PrivatePoolOptions: { Name: 'gpu-pool', MatchCriteria: 'Target' }, Description: 'for inference',
-      EndTime: '2030-01-01T00:00:00Z', EndTimeType: 'Limited', Platform: 'Linux', ResourceGroupId: 'rg-acfm2',
+      EndTime: '2030-01-01T00:00:00Z', EndTimeType: 'Limited', ResourceGroupId: 'rg-acfm2',
     });
-    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), { Key: LEDGER_TAG, Value: expect.stringMatching(/^g0:[0-9a-f]{8}$/) }]));
+    // ECS documents CreateCapacityReservation's Platform as "not available for use": never sent.
+    expect(call).not.toHaveProperty('Platform');
+    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), { Key: LEDGER_TAG, Value: expect.stringMatching(/^g0:([0-9a-f]{8});l=\1;s=[0-9a-f]{8};a=4$/) }]));
   });
 
   test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported'])('%s in the first zone creates the reservation in the second', async code => {
@@ -225,8 +229,8 @@ describe('Update', () => {
     expect(logged.join('\n')).toMatch(/name was removed from the template; ECS cannot clear it, so the reservation keeps \\"pool-a\\"/);
   });
 
-  test('an update to 18 user tags succeeds after a Create left its answer marker (ECS takes 20 tags), and the marker is removed', async () => {
-    const tags = Array.from({ length: 17 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+  test('an update to 16 user tags succeeds after a Create left its answer marker (ECS takes 20 tags), and the marker is removed', async () => {
+    const tags = Array.from({ length: 15 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
     const { PhysicalResourceId } = await created({ Tags: tags });
     expect([...ecs.reservations.get('crp-fake1')!.tags.keys()].filter(k => k.startsWith(ANSWER_TAG_PREFIX))).toHaveLength(1);
     const more = [...tags, { Key: 'owner', Value: 'me' }];
@@ -238,7 +242,7 @@ describe('Update', () => {
 
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
     const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
-    await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
+    await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] }) }));
     // The Create's own answer marker aside, only the user's tag changes.
     expect(ecs.callsOf('TagResources').filter(q => !q.Tag[0].Key.startsWith(ANSWER_TAG_PREFIX) && q.Tag[0].Key !== LEDGER_TAG)).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
     expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old', expect.stringMatching(/^cdk-capacity-reservations:answer:[0-9a-f]{8}$/)] }]);
@@ -262,16 +266,14 @@ describe('Update', () => {
     expect(newStatusAtRelease).toBe('Active');
   });
 
-  test('fails changing platform, which ECS cannot change, and creates nothing', async () => {
+  test('a platform change is a no-op at deploy time (ECS does not apply Platform), and so is its rollback', async () => {
     const { PhysicalResourceId } = await created({ Platform: 'Linux' });
     const answer = await invoke(event('Update', { Platform: 'Windows' }, { PhysicalResourceId, OldResourceProperties: params({ Platform: 'Linux' }) }));
-    expect(answer.Status).toBe('FAILED');
-    expect(answer.Reason).toMatch(/^platform cannot change on an existing reservation .*crp-fake1 is linux, the template asks Windows; set platform back/);
-    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
-    // ROS's rollback (the old platform again) succeeds without touching the reservation.
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
     const rollback = await invoke(event('Update', { Platform: 'Linux' }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ Platform: 'Windows' }) }));
     expect(rollback.Status).toBe('SUCCESS');
-    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+    expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
   });
 
   test('a failed replacement keeps the old reservation', async () => {
@@ -384,22 +386,22 @@ describe('Release is idempotent and follows the Release reference', () => {
 });
 
 describe('a replacement never leaves two reservations billing', () => {
-  test('if the old reservation cannot be released, the new one is released and the update fails naming the old; ROS\'s rollback then keeps the old', async () => {
+  test('if the old reservation cannot be released once the update completed, it stays held (logged) and the next request of the resource releases it', async () => {
     const { PhysicalResourceId } = await created();
+    let refuse = true;
     ecs.beforeCall = (action, q) => {
-      if (action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') throw ecsError('Forbidden.RAM', 403);
+      if (refuse && action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') throw ecsError('Forbidden.RAM', 403);
     };
     const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
     const answer = await invoke(event('Update', newType, { PhysicalResourceId, OldResourceProperties: params() }));
-    expect(answer.Status).toBe('FAILED');
-    expect(answer.Reason).toMatch(/^Replacement undone: the old reservation crp-fake1 could not be released \(ECS ReleaseCapacityReservation \(crp-fake1\) failed with Forbidden.RAM.*\), so the new crp-fake2 was released and crp-fake1 is kept/);
-    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake2' } });
+    expect(ecs.live().map(r => r.id).sort()).toEqual(['crp-fake1', 'crp-fake2']);
+    expect(logged.join('\n')).toMatch(/the replaced reservation crp-fake1 could not be released yet .*Forbidden.RAM.*it bills until the next deploy or the stack's deletion releases it/);
 
-    // ROS rolls back: the old properties to the same resource. Both have the same StartTime minute.
-    const rollback = await invoke(event('Update', {}, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params(newType) }));
-    expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
-    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
-    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    refuse = false;
+    const next = await invoke(event('Update', { ...newType, Name: 'pool-b' }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params(newType) }));
+    expect(next).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake2' } });
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake2']);
   });
 
   test('of two live reservations of one resource, an update keeps the one matching the request, not the newest, and releases the other', async () => {
@@ -487,8 +489,8 @@ describe('duplicate and late Creates', () => {
     expect(returned[1].Reason).toMatch(/the reservations this Create made were released: crp-fake1/);
   });
 
-  test('a refused delivery keeps the reservation when it had no room for another delivery\'s marker (ECS takes 20 tags)', async () => {
-    const tags = Array.from({ length: 18 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+  test('with the most user tags, a refused delivery keeps the reservation while another delivery\'s answer marker says it may have been accepted', async () => {
+    const tags = Array.from({ length: 16 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
     await created({ Tags: tags });
     seams.respond = async () => { throw new RosRefusedError(409); };
     await handler(Buffer.from(JSON.stringify(event('Create', { Tags: tags }))), { credentials: CREDENTIALS });
@@ -700,6 +702,8 @@ describe('decisions that survive tag lag, late duplicates and rollbacks', () => 
   test('removalPolicy retain: a zone replacement rolled back re-adopts the original and releases the replacement, leaving nothing tied to no stack', async () => {
     const retain = { RemovalPolicy: 'retain' };
     const { PhysicalResourceId } = await created(retain);
+    // A later resource fails: GetStack shows the update rolling back, so the replaced one stays held for the rollback.
+    seams.stackStatus = async () => 'ROLLBACK_IN_PROGRESS';
     await invoke(event('Update', { ...retain, ZoneIds: ['cn-hangzhou-i'] }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params(retain) }));
     const rollback = await invoke(event('Update', retain, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ ...retain, ZoneIds: ['cn-hangzhou-i'] }) }));
     expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
