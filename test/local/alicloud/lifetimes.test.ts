@@ -245,3 +245,26 @@ describe('row 9: the two documented limits', () => {
     });
   });
 });
+
+describe('retain-on-update-or-delete and the stack\'s status', () => {
+  test('GIVEN retain-on-update-or-delete, WHEN a Create is rolled back while ROS GetStack is throttled 40 times in a row, THEN the rollback Delete keeps asking (simulated minutes) and releases what the failed create added', async () => {
+    await inWorld({ stock: { 'cn-hangzhou-h': 16 } }, async w => {
+      w.ros.throttleGetStack(40);
+      expect(await w.stack.create({ ...BASE, RemovalPolicy: 'retain-on-update-or-delete' }, { laterFails: true })).toBe(false);
+      expect(w.counts.rollbacksContinued).toBe(0);
+      expect(w.emulator.live()).toHaveLength(0);
+    });
+  });
+
+  test('GIVEN retain-on-update-or-delete, WHEN the resource is added in an update that a later resource fails, THEN ROS\'s update rollback (ROLLBACK_IN_PROGRESS) Delete releases what that update added, and a removal keeps what existed before', async () => {
+    await inWorld({ stock: { 'cn-hangzhou-h': 16 } }, async w => {
+      const policy = { ...BASE, RemovalPolicy: 'retain-on-update-or-delete' };
+      await w.stack.create(policy);
+      const before = w.stack.live()[0];
+      await w.stack.removeFromTemplate();
+      await w.stack.create(policy, { laterFails: true });
+      expect(w.emulator.live().map(r => r.id)).toEqual([before]);
+      expect(w.emulator.reservations.get(before)!.tags.get(RESOURCE_TAG)).toMatch(new RegExp(`^${RETAINED_PREFIX}`));
+    });
+  });
+});
