@@ -244,6 +244,8 @@ interface Held {
   readonly ledgers: Ledger[];
   /** The PhysicalResourceId names a live reservation this resource did not make. */
   readonly foreign?: Reservation;
+  /** The PhysicalResourceId names a reservation a retain policy kept: the lifetime let go of it. */
+  readonly kept?: Reservation;
 }
 
 /**
@@ -268,7 +270,8 @@ async function resolveHeld(ctx: Context): Promise<Held> {
   // nothing is touched; the late Create itself releases what it made when ROS refuses its answer.
   if (lifetime === undefined) return { others: [], ledgers: [], foreign };
   const known = new Map<string, Reservation>();
-  if (byId && heldBy(byId, keys)) known.set(byId.id, byId);
+  // A kept (retained) reservation is nobody's and never live here, but its ledger still tells a late request of its lifetime.
+  if (byId && (heldBy(byId, keys) || retainedFrom(byId, keys))) known.set(byId.id, byId);
   for (const r of await reservationsTagged(ecs, RESOURCE_TAG, keys.resource)) {
     if (!known.has(r.id) && sameLifetime(readLedger(r.tags), lifetime)) known.set(r.id, r);
   }
@@ -278,7 +281,8 @@ async function resolveHeld(ctx: Context): Promise<Held> {
   const head = live[0];
   const pending = live.find(r => r.id === readLedger(head?.tags ?? [])?.replaced);
   const ledgers = newestFirst.map(r => readLedger(r.tags)).filter((l): l is Ledger => l !== undefined);
-  return { head, pending, others: live.slice(1).filter(r => r !== pending), ledger: readLedger((head ?? newestFirst[0])?.tags ?? []), ledgers, foreign };
+  const kept = byId && retainedFrom(byId, keys) && byId.status !== 'Released' ? byId : undefined;
+  return { head, pending, others: live.slice(1).filter(r => r !== pending), ledger: readLedger((head ?? newestFirst[0])?.tags ?? []), ledgers, foreign, kept };
 }
 
 /** Writes this request into the ledger of the reservation it is about to act on (an intent, read by later deliveries). */
@@ -317,6 +321,12 @@ async function update(ctx: Context): Promise<Outcome> {
     throw new UserError(`The resource names capacity reservation ${held.foreign.id}, which it did not create (it lacks this resource's ${RESOURCE_TAG} tag), so it is left alone; nothing changed`);
   }
   const current = held.head;
+  // The lifetime holds nothing live and its reservation was kept by a retain policy (removed from
+  // the template, deleted or replaced): it belongs to nobody, and a late Update buys nothing.
+  if (!current && held.kept) {
+    log('a late request of a lifetime whose reservation a retain policy kept: it belongs to nobody now; nothing is changed or created', { kept: held.kept.id });
+    return { physicalResourceId, data: attributesOf(held.kept) };
+  }
   if (staleRequest(held, ctx.mark, event.OldResourceProperties)) {
     log('a late duplicate of an older request (or of an earlier lifetime): a newer one has acted since; nothing is changed', { reservationId: current?.id });
     return { physicalResourceId, data: current ? attributesOf(current) : undefined };

@@ -268,3 +268,21 @@ describe('retain-on-update-or-delete and the stack\'s status', () => {
     });
   });
 });
+
+describe('found by the ROS model', () => {
+  test('GIVEN retain-on-update-or-delete, a zone replacement, an amount change and the removal of the resource, WHEN FC delivers the amount change again late, THEN nothing is created or changed', async () => {
+    await inWorld({ stock: { 'cn-hangzhou-h': 16, 'cn-hangzhou-i': 16 } }, async w => {
+      const p = { ...BASE, ZoneIds: ['cn-hangzhou-h', 'cn-hangzhou-i'], RemovalPolicy: 'retain-on-update-or-delete' };
+      await w.stack.create(p);
+      await w.stack.update({ ...p, ZoneIds: ['cn-hangzhou-i'] });
+      await w.stack.update({ ...p, ZoneIds: ['cn-hangzhou-i'], InstanceAmount: 5 });
+      const late = w.stack.lastSent('Update')!;
+      await w.stack.removeFromTemplate();
+      const before = w.emulator.reservations.size;
+      const from = w.emulator.calls.length;
+      await w.stack.redeliverEvent(late);
+      expect(w.emulator.reservations.size).toBe(before);
+      expect(w.emulator.calls.slice(from).filter(c => /^(Create|Modify|Release)/.test(c.action))).toEqual([]);
+    });
+  });
+});
