@@ -6,7 +6,7 @@ import { randomBytes } from 'crypto';
 import { log, oneLineText, UserError } from '../../shared/handler-log';
 import { RemovalPolicyValue } from '../validation';
 import {
-  ALI_MAX_TAGS, ANSWER_POSTING, ANSWER_TAG_PREFIX, AliReservationAttributes, AliWireTag, RESOURCE_TAG, RETAINED_PREFIX,
+  ALI_MAX_TAGS, ANSWER_POSTING, ANSWER_TAG_PREFIX, AliReservationAttributes, AliWireTag, FUNCTION_TIMEOUT_SECONDS, RESOURCE_TAG, RETAINED_PREFIX,
 } from '../wire';
 import { asEcsError, createEcsCall, createRosCall, EcsCall, FcCredentials, outcomeUnknown } from './ecs';
 import { fingerprint, isStale, Ledger, ledgerTag, readLedger, requestMark, sameLifetime, withRequest } from './ledger';
@@ -65,7 +65,7 @@ export async function handler(raw: Buffer | string | RosEvent, context: FcContex
   const ecs = seams.ecs(context.credentials, event.RegionId);
   const progress: Progress = { physicalResourceId: event.PhysicalResourceId };
   const keys = resourceKeys(event);
-  const ctx: Context = { ecs, event, keys, mark: requestMark(keys), credentials: context.credentials, progress };
+  const ctx: Context = { ecs, event, keys, mark: requestMark(keys), credentials: context.credentials, progress, startedAt: waitPolicy.now() };
   let response: RosResponse;
   let afterAnswer: (() => Promise<void>) | undefined;
   try {
@@ -183,6 +183,8 @@ interface Context {
   readonly mark: string;
   readonly credentials: FcCredentials;
   readonly progress: Progress;
+  /** When this invocation started (waitPolicy's clock). */
+  readonly startedAt: number;
 }
 
 interface Outcome {
@@ -333,6 +335,8 @@ async function update(ctx: Context): Promise<Outcome> {
   }
   const until = deadline(request, now);
   const wants = { state: fingerprint(event.ResourceProperties), amount: request.instanceAmount };
+  // Another delivery of the newest request (FC retries, duplicates) is not a later request: it must not retire what that request replaced.
+  const repeatOfNewest = readLedger(current?.tags ?? [])?.requests.at(-1) === ctx.mark;
   if (current) await writeIntent(ctx, current, wants);
 
   if (request.endTime && Date.parse(request.endTime) <= now.getTime()) {
@@ -349,7 +353,7 @@ async function update(ctx: Context): Promise<Outcome> {
     return { physicalResourceId, data: attributesOf((await getReservation(ecs, back.id)) ?? back) };
   }
   // Any other request of the lifetime comes after the replacing update completed: the stack no longer needs what it replaced.
-  if (held.pending) await retireReplaced(ecs, request.removalPolicy, held.pending, keys);
+  if (held.pending && !repeatOfNewest) await retireReplaced(ecs, request.removalPolicy, held.pending, keys);
   const replacement = current ? replacementReasons(current, request, old) : ['the reservation no longer exists'];
   if (replacement.length > 0) {
     log('replacing the capacity reservation; the old one is kept until the stack no longer needs it', { reasons: replacement, old: current?.id });
@@ -440,7 +444,8 @@ async function putBackNewestAmount(ctx: Context, id: string): Promise<void> {
  * never relies on such a Delete.
  */
 async function retireOnceUpdated(ctx: Context, policy: RemovalPolicyValue, oldId: string, nextId: string): Promise<void> {
-  const end = waitPolicy.now() + waitPolicy.settleAfterUpdateMs;
+  // Within the function's own timeout (with a minute to spare): FC would otherwise run the event again.
+  const end = Math.min(waitPolicy.now() + waitPolicy.settleAfterUpdateMs, ctx.startedAt + (FUNCTION_TIMEOUT_SECONDS - 60) * 1000);
   for (;;) {
     let status = '';
     try {

@@ -386,6 +386,27 @@ describe('Release is idempotent and follows the Release reference', () => {
 });
 
 describe('a replacement never leaves two reservations billing', () => {
+  test('GIVEN the stack is still updating after a replacement, WHEN FC delivers the replacing Update again, THEN the old reservation stays held, and ROS\'s rollback returns to it', async () => {
+    const { PhysicalResourceId } = await created();
+    seams.stackStatus = async () => 'UPDATE_IN_PROGRESS';
+    const settle = waitPolicy.settleAfterUpdateMs;
+    waitPolicy.settleAfterUpdateMs = 0;
+    try {
+      const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
+      const update = event('Update', newType, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() });
+      expect((await invoke(update)).Data?.ReservationId).toBe('crp-fake2');
+      expect((await invoke(update)).Data?.ReservationId).toBe('crp-fake2');
+      expect(ecs.live().map(r => r.id).sort()).toEqual(['crp-fake1', 'crp-fake2']);
+      seams.stackStatus = async () => 'ROLLBACK_IN_PROGRESS';
+      const rollback = await invoke(event('Update', {}, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params(newType) }));
+      expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
+      expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+      expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    } finally {
+      waitPolicy.settleAfterUpdateMs = settle;
+    }
+  });
+
   test('if the old reservation cannot be released once the update completed, it stays held (logged) and the next request of the resource releases it', async () => {
     const { PhysicalResourceId } = await created();
     let refuse = true;
