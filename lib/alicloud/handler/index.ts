@@ -333,6 +333,12 @@ async function update(ctx: Context): Promise<Outcome> {
     log('a late duplicate of an older request (or of an earlier lifetime): a newer one has acted since; nothing is changed', { reservationId: current?.id });
     return { physicalResourceId, data: current ? attributesOf(current) : undefined };
   }
+  // A request no ledger lists arrives when ROS runs no stack operation: a late delivery (however
+  // old, even when the template went A -> B -> A since); ask the engine rather than guess.
+  if (!held.ledger?.requests.includes(ctx.mark) && await noStackOperationRunning(ctx)) {
+    log('ROS GetStack shows no stack operation running, so this Update is a late delivery; nothing is changed', { reservationId: current?.id });
+    return { physicalResourceId, data: current ? attributesOf(current) : undefined };
+  }
   const until = deadline(request, now);
   const wants = { state: fingerprint(event.ResourceProperties), amount: request.instanceAmount };
   // Another delivery of the newest request (FC retries, duplicates) is not a later request: it must not retire what that request replaced.
@@ -397,6 +403,17 @@ async function modifyOrKeepUsed(ctx: Context, r: Reservation, request: Reservati
     log(`rollback: ${note}`, { reservationId: r.id });
     const modified = await modifyInPlace(ctx.ecs, r.id, { ...request, instanceAmount: used }, { ...old, instanceAmount: now.amount });
     return { modified, note };
+  }
+}
+
+/** ROS GetStack shows a settled stack (no *_IN_PROGRESS status). Not read: false (the ledger's rules decide). */
+async function noStackOperationRunning(ctx: Context): Promise<boolean> {
+  try {
+    const status = await seams.stackStatus(ctx.credentials, ctx.event.RegionId, ctx.event.StackId);
+    return status !== '' && !status.endsWith('_IN_PROGRESS');
+  } catch (error) {
+    log('could not read the stack\'s status; the ledger decides whether this Update is late', { code: asEcsError(error).code });
+    return false;
   }
 }
 

@@ -13,6 +13,7 @@ const STACK_ID = '4b6c9e2a-1111-2222-3333-444455556666';
 let ecs: FakeEcs;
 let answers: RosResponse[];
 let logged: string[];
+let stackSettled: boolean;
 
 beforeEach(() => {
   ecs = new FakeEcs();
@@ -20,9 +21,10 @@ beforeEach(() => {
   answers = [];
   logged = [];
   seams.ecs = () => ecs.call;
-  seams.respond = async (_url, response) => { answers.push(response); };
-  // The stack's status as ROS GetStack gives it once an update is over (no network in unit tests).
-  seams.stackStatus = async () => 'UPDATE_COMPLETE';
+  // ROS GetStack as ROS answers it (no network in unit tests): an update runs until ROS has the answer.
+  stackSettled = false;
+  seams.respond = async (_url, response) => { answers.push(response); stackSettled = true; };
+  seams.stackStatus = async () => (stackSettled ? 'UPDATE_COMPLETE' : 'UPDATE_IN_PROGRESS');
   waitPolicy.pollIntervalMs = 0;
   jest.spyOn(console, 'log').mockImplementation((...args) => { logged.push(args.join(' ')); });
 });
@@ -50,6 +52,7 @@ function event(type: RosEvent['RequestType'], p: Partial<AliReservationParameter
 
 /** Invokes the handler as FC does: the event as a Buffer, credentials in the context. */
 async function invoke(e: RosEvent): Promise<RosResponse> {
+  stackSettled = false;
   await handler(Buffer.from(JSON.stringify(e)), { credentials: CREDENTIALS });
   return answers[answers.length - 1];
 }

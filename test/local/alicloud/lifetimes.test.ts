@@ -220,6 +220,19 @@ describe('row 7: impossible end times and duplicate or blank tag keys', () => {
 });
 
 describe('row 9: the two documented limits', () => {
+  test('GIVEN the template went A -> B -> ... -> A over more requests than the ledger keeps, WHEN FC delivers the A -> B Update again late, THEN it changes nothing (GetStack shows no operation running)', async () => {
+    await inWorld({ stock: { 'cn-hangzhou-h': 32 } }, async w => {
+      await w.stack.create({ ...BASE });
+      await w.stack.update({ ...BASE, InstanceAmount: 9 });
+      const u1 = w.stack.lastSent('Update')!;
+      for (let i = 0; i < 8; i++) await w.stack.update({ ...BASE, InstanceAmount: 9, Name: `pool-${'abcdefgh'[i]}` });
+      await w.stack.update({ ...BASE });
+      const [id] = w.stack.live();
+      await w.stack.redeliverEvent(u1);
+      expect(w.emulator.reservations.get(id)!.amount).toBe(4);
+    });
+  });
+
   test('GIVEN the most user tags the construct allows, WHEN a Create runs after ROS gave up (its answer refused), THEN nothing is left billing; one tag more is refused naming the bound', async () => {
     const { ALI_MAX_USER_TAGS } = await import('../../../lib/alicloud/wire') as Json;
     expect(ALI_MAX_USER_TAGS).toBeGreaterThanOrEqual(10);
