@@ -97,5 +97,5 @@ export const ECS_ACTIONS = [
   'ecs:UntagResources',
 ] as const;
 
-/** The one ROS action: the stack's own status, which removalPolicy retain-on-update-or-delete reads on Delete. */
+/** The one ROS action: the stack's own status (GetStack), which tells a rollback from a forward update, a late Update from a running one, a completed replacement, and what retain-on-update-or-delete releases. */
 export const ROS_ACTIONS = ['ros:GetStack'] as const;

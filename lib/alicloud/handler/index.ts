@@ -49,7 +49,7 @@ export const seams = {
   stackStatus: getStackStatus,
 };
 
-/** The stack's status (ROS GetStack): only removalPolicy retain-on-update-or-delete asks it. */
+/** The stack's status (ROS GetStack): a rollback, a late Update, a completed replacement, retain-on-update-or-delete. */
 function getStackStatus(credentials: FcCredentials, regionId: string, stackId: string): Promise<string> {
   return readStackStatus(createRosCall(credentials, regionId), stackId);
 }
