@@ -9,7 +9,7 @@ import {
   ALI_MAX_TAGS, ANSWER_POSTING, ANSWER_TAG_PREFIX, AliReservationAttributes, AliWireTag, FUNCTION_TIMEOUT_SECONDS, RESOURCE_TAG, RETAINED_PREFIX,
 } from '../wire';
 import { asEcsError, createEcsCall, createRosCall, EcsCall, FcCredentials, outcomeUnknown } from './ecs';
-import { fingerprint, isStale, Ledger, ledgerTag, readLedger, requestMark, sameLifetime, withRequest } from './ledger';
+import { fingerprint, isStale, Ledger, ledgerTag, readLedger, requestMark, withRequest } from './ledger';
 import { clientToken, parametersOf, parseReservationRequest, ReservationRequest, resourceKeys, ResourceKeys } from './request';
 import {
   attributesOf, createInFirstZoneWithStock, getReservation, heldBy, liveReservationsTagged, modifyInPlace, release, Reservation,
@@ -127,7 +127,7 @@ async function settleRefusedCreate(ctx: Context, delivery: string, marked: boole
   if (marked) await unmarkAnswer(ecs, answered, delivery);
   // What this request made, recovered from the listing: with one ClientToken there is one, unless ECS forgot the token.
   const made = (await liveReservationsTagged(ecs, RESOURCE_TAG, keys.resource))
-    .filter(r => readLedger(r.tags)?.generation === 0 && (readLedger(r.tags)?.lifetime ?? readLedger(r.tags)?.requests[0]) === mark)
+    .filter(r => readLedger(r.tags)?.generation === 0 && readLedger(r.tags)?.requests[0] === mark)
     .sort((a, b) => Number(b.id === answered) - Number(a.id === answered) || a.id.localeCompare(b.id));
   const first = answered.startsWith('crp-') ? answered : made[0]?.id;
   const strays = made.filter(r => r.id !== first);
@@ -215,8 +215,8 @@ async function create(ctx: Context): Promise<Outcome> {
   const { ecs, keys, mark, event } = ctx;
   const now = new Date(waitPolicy.now());
   const request = parseReservationRequest(event.ResourceProperties, now);
-  // The Create's mark names the lifetime: every later request of it finds its reservations by it.
-  const ledger: Ledger = { generation: 0, requests: [mark], lifetime: mark, state: fingerprint(event.ResourceProperties), amount: request.instanceAmount };
+  // Generation 0's own id names the lifetime (it is the PhysicalResourceId of every later request of it).
+  const ledger: Ledger = { generation: 0, requests: [mark], state: fingerprint(event.ResourceProperties), amount: request.instanceAmount };
   const { id } = await createInFirstZoneWithStock(ecs, request, clientToken(keys, `g0:${mark}`), [resourceTag(keys), ledgerTag(ledger)], deadline(request, now));
   ctx.progress.physicalResourceId = id;
   const made = await getReservation(ecs, id);
@@ -250,32 +250,21 @@ interface Held {
   readonly kept?: Reservation;
 }
 
-/**
- * The lifetime a request belongs to: a Create begins one (its mark); an Update or Delete carries
- * the PhysicalResourceId the Create answered: a crp- id whose ledger names the lifetime (read by
- * id, released ones included), or the marker id of a Create that made nothing. Undefined: not known.
- */
-async function lifetimeOf(ctx: Context, physicalId: string): Promise<{ lifetime?: string; byId?: Reservation }> {
-  if (physicalId.startsWith(NOT_CREATED_PREFIX)) return { lifetime: physicalId.slice(NOT_CREATED_PREFIX.length, NOT_CREATED_PREFIX.length + 8) };
-  if (!physicalId.startsWith('crp-')) return {};
-  const byId = await getReservation(ctx.ecs, physicalId);
-  if (!byId || !(heldBy(byId, ctx.keys) || retainedFrom(byId, ctx.keys))) return { byId };
-  return { lifetime: readLedger(byId.tags)?.lifetime ?? '', byId };
-}
-
 async function resolveHeld(ctx: Context): Promise<Held> {
   const { ecs, keys, event } = ctx;
   const physicalId = event.PhysicalResourceId ?? '';
-  const { lifetime, byId } = await lifetimeOf(ctx, physicalId);
+  const byId = physicalId.startsWith('crp-') ? await getReservation(ecs, physicalId) : undefined;
   const foreign = byId && !heldBy(byId, keys) && !retainedFrom(byId, keys) && byId.status !== 'Released' ? byId : undefined;
-  // A Delete without a PhysicalResourceId (ROS gave up on the Create): no lifetime is known, so
-  // nothing is touched; the late Create itself releases what it made when ROS refuses its answer.
+  // The lifetime is the PhysicalResourceId itself (no read needed, so a generation 0 that ECS no
+  // longer lists still names it). A Delete without one (ROS gave up on the Create) knows no
+  // lifetime and touches nothing; the late Create releases what it made when ROS refuses its answer.
+  const lifetime = physicalId.startsWith('crp-') || physicalId.startsWith(NOT_CREATED_PREFIX) ? physicalId : undefined;
   if (lifetime === undefined) return { others: [], ledgers: [], foreign };
   const known = new Map<string, Reservation>();
   // A kept (retained) reservation is nobody's and never live here, but its ledger still tells a late request of its lifetime.
   if (byId && (heldBy(byId, keys) || retainedFrom(byId, keys))) known.set(byId.id, byId);
   for (const r of await reservationsTagged(ecs, RESOURCE_TAG, keys.resource)) {
-    if (!known.has(r.id) && sameLifetime(readLedger(r.tags), lifetime)) known.set(r.id, r);
+    if (!known.has(r.id) && ofLifetime(r, lifetime)) known.set(r.id, r);
   }
   const newestFirst = [...known.values()].sort((a, b) => (readLedger(b.tags)?.generation ?? 0) - (readLedger(a.tags)?.generation ?? 0)
     || Number(b.id === physicalId) - Number(a.id === physicalId) || a.id.localeCompare(b.id));
@@ -354,7 +343,7 @@ async function update(ctx: Context): Promise<Outcome> {
   const back = current && await replacedOriginal(ctx, current, request, old);
   if (back) {
     log('rolling back a replacement: the reservation it replaced is held again; the replacement is released', { reservationId: back.id, released: current.id });
-    await tag(ecs, back.id, [resourceTag(keys), ledgerTag(withRequest(readLedger(back.tags) ?? { generation: 0, requests: [], lifetime: readLedger(current.tags)?.lifetime }, ctx.mark, wants))]);
+    await tag(ecs, back.id, [resourceTag(keys), ledgerTag(withRequest(readLedger(back.tags) ?? { generation: 0, requests: [] }, ctx.mark, wants))]);
     for (const r of [current, ...held.others].filter(x => x.id !== back.id)) await release(ecs, r.id, until);
     return { physicalResourceId, data: attributesOf((await getReservation(ecs, back.id)) ?? back) };
   }
@@ -365,7 +354,7 @@ async function update(ctx: Context): Promise<Outcome> {
     log('replacing the capacity reservation; the old one is kept until the stack no longer needs it', { reasons: replacement, old: current?.id });
     const ledger: Ledger = {
       generation: (held.ledger?.generation ?? 0) + 1, requests: withRequest(held.ledger ?? { generation: 0, requests: [] }, ctx.mark).requests,
-      lifetime: held.ledger?.lifetime, replaced: current?.id, fingerprint: fingerprint(event.ResourceProperties), ...wants,
+      lifetime: physicalResourceId, replaced: current?.id, fingerprint: fingerprint(event.ResourceProperties), ...wants,
     };
     const next = await createAndWait(ctx, request, ledger, until);
     await releaseOthers(ecs, held.others, next.id);
@@ -661,8 +650,22 @@ async function readStackStatusPatiently(ctx: Context): Promise<string> {
   }
 }
 
-/** The PhysicalResourceId of a Create that made nothing: it carries the Create's mark (the lifetime). */
+/** The PhysicalResourceId of a Create that made nothing: it carries the Create's mark. */
 const NOT_CREATED_PREFIX = 'not-created-';
+
+/**
+ * Whether a reservation belongs to the lifetime a PhysicalResourceId names: generation 0 is named
+ * by its own id; a replacement writes the lifetime (l=) into its ledger; a `not-created-` id names
+ * what its Create made (generation 0 first listing that Create) in case ECS made one after all. A
+ * ledger of a replacement written before lifetimes existed counts as the resource's one lifetime.
+ */
+function ofLifetime(r: Reservation, lifetime: string): boolean {
+  const ledger = readLedger(r.tags);
+  if (!ledger) return false;
+  if (lifetime.startsWith(NOT_CREATED_PREFIX)) return ledger.generation === 0 && ledger.requests[0] === lifetime.slice(NOT_CREATED_PREFIX.length, NOT_CREATED_PREFIX.length + 8);
+  const key = ledger.lifetime ?? (ledger.generation === 0 ? r.id : undefined);
+  return key === undefined || key === lifetime;
+}
 
 function notCreatedId(keys: ResourceKeys): string {
   return `${NOT_CREATED_PREFIX}${keys.request.slice(0, 16)}`;

@@ -11,8 +11,9 @@ import { parametersOf, ResourceKeys } from './request';
  * - requests: the ROS requests that acted on it, newest last, each written BEFORE it acts (an intent).
  *   A delivery whose request is listed but not last is a late duplicate of an older request
  *   (FC retries async events for up to about an hour): it changes nothing.
- * - l: the lifetime: the mark of the Create that began it. A logical id can leave the template and
- *   come back; every request acts only on reservations of its own lifetime.
+ * - l: on a replacement, the lifetime: the id of its generation 0, which is the PhysicalResourceId
+ *   of every request of the lifetime (generation 0 is named by its own id). A logical id can leave
+ *   the template and come back; every request acts only on reservations of its own lifetime.
  * - p: the reservation this one replaced, held until the stack no longer needs it; f: the
  *   properties this one was made for. ROS's rollback of the update that made it (OldResourceProperties = f) goes back to p.
  * - s: the properties of the newest request (its ResourceProperties): a request that is not listed
@@ -29,8 +30,11 @@ export interface Ledger {
   readonly amount?: number;
 }
 
-/** Requests kept: 6 of 9 characters each, with room for the other fields within 128. */
-const KEPT_REQUESTS = 6;
+/**
+ * Requests kept: 4 of 9 characters each, with room for the other fields (two reservation ids among
+ * them) within 128. An older request is still told late by `s` and by ROS GetStack.
+ */
+const KEPT_REQUESTS = 4;
 
 export function requestMark(keys: ResourceKeys): string {
   return keys.request.slice(0, 8);
@@ -62,10 +66,6 @@ export function ledgerTag(ledger: Ledger): AliWireTag {
   return { Key: LEDGER_TAG, Value: `g${ledger.generation}:${requests}${extra}` };
 }
 
-/** Lifetimes are equal, a ledger written before lifetimes existed counting as the one lifetime it had. */
-export function sameLifetime(ledger: Ledger | undefined, lifetime: string | undefined): boolean {
-  return (ledger?.lifetime ?? '') === (lifetime ?? '');
-}
 
 /** The ledger with this request written last (unchanged if it is last already), and what it wants. */
 export function withRequest(ledger: Ledger, mark: string, wants: { state?: string; amount?: number } = {}): Ledger {

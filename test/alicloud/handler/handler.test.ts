@@ -1,6 +1,7 @@
 import { createServer, IncomingHttpHeaders, Server } from 'http';
 import { AddressInfo } from 'net';
 import { handler, postResponse, RosEvent, RosRefusedError, RosResponse, seams } from '../../../lib/alicloud/handler';
+import { fingerprint, ledgerTag, readLedger } from '../../../lib/alicloud/handler/ledger';
 import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import { waitPolicy } from '../../../lib/alicloud/handler/reservations';
 import { AliReservationParameters, ANSWER_TAG_PREFIX, LEDGER_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
@@ -94,7 +95,7 @@ describe('Create', () => {
     });
     // ECS documents CreateCapacityReservation's Platform as "not available for use": never sent.
     expect(call).not.toHaveProperty('Platform');
-    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), { Key: LEDGER_TAG, Value: expect.stringMatching(/^g0:([0-9a-f]{8});l=\1;s=[0-9a-f]{8};a=4$/) }]));
+    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), { Key: LEDGER_TAG, Value: expect.stringMatching(/^g0:[0-9a-f]{8};s=[0-9a-f]{8};a=4$/) }]));
   });
 
   test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported'])('%s in the first zone creates the reservation in the second', async code => {
@@ -389,6 +390,24 @@ describe('Release is idempotent and follows the Release reference', () => {
 });
 
 describe('a replacement never leaves two reservations billing', () => {
+  test('the ledger fits ECS\'s 128-character tag value at its longest (4 requests, two 24-character ids, both fingerprints, amount 1000)', () => {
+    const id = 'crp-bp1d4xv8ykyzabcdefgh';
+    const value = ledgerTag({ generation: 99, requests: ['a', 'b', 'c', 'd', 'e', 'f'].map(c => c.repeat(8)), lifetime: id, replaced: id, fingerprint: 'f'.repeat(8), state: 'e'.repeat(8), amount: 1000 }).Value;
+    expect(value.length).toBeLessThanOrEqual(128);
+    expect(readLedger([{ Key: LEDGER_TAG, Value: value }])).toMatchObject({ generation: 99, requests: ['cccccccc', 'dddddddd', 'eeeeeeee', 'ffffffff'], lifetime: id, replaced: id, amount: 1000 });
+  });
+
+  test('GIVEN a completed replacement and an ECS that no longer lists the first reservation (the PhysicalResourceId), WHEN the next Update comes, THEN it changes the replacement in place and buys nothing', async () => {
+    const { PhysicalResourceId } = await created();
+    const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
+    await invoke(event('Update', newType, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() }));
+    ecs.reservations.delete('crp-fake1');
+    const answer = await invoke(event('Update', { ...newType, InstanceAmount: 5 }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params(newType) }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { ReservationId: 'crp-fake2' } });
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    expect(ecs.live().map(r => [r.id, r.amount])).toEqual([['crp-fake2', 5]]);
+  });
+
   test('GIVEN the stack is still updating after a replacement, WHEN FC delivers the replacing Update again, THEN the old reservation stays held, and ROS\'s rollback returns to it', async () => {
     const { PhysicalResourceId } = await created();
     seams.stackStatus = async () => 'UPDATE_IN_PROGRESS';
@@ -428,14 +447,16 @@ describe('a replacement never leaves two reservations billing', () => {
     expect(ecs.live().map(r => r.id)).toEqual(['crp-fake2']);
   });
 
-  test('of two live reservations of one resource, an update keeps the one matching the request, not the newest, and releases the other', async () => {
+  test('of two live reservations of one lifetime (a replacement whose update was interrupted), ROS\'s rollback keeps the one it returns to, not the newest, and releases the other', async () => {
     const { PhysicalResourceId } = await created();
-    // Left by an interrupted run: a newer reservation of another type, tagged for the same resource.
-    ecs.reservations.set('crp-left', { ...ecs.reservations.get('crp-fake1')!, id: 'crp-left', instanceType: 'ecs.gn7i-c16g1.4xlarge', status: 'Active' });
-    const answer = await invoke(event('Update', { InstanceAmount: 5 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    const interrupted = params({ InstanceType: 'ecs.gn7i-c16g1.4xlarge' });
+    const first = ecs.reservations.get('crp-fake1')!;
+    const tags = new Map(first.tags).set(LEDGER_TAG, `g1:abcdef01;l=crp-fake1;p=crp-fake1;f=${fingerprint(interrupted)};s=${fingerprint(interrupted)};a=4`);
+    ecs.reservations.set('crp-left', { ...first, id: 'crp-left', instanceType: 'ecs.gn7i-c16g1.4xlarge', status: 'Active', tags });
+    const answer = await invoke(event('Update', { InstanceAmount: 4 }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: interrupted }));
     expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
-    expect(ecs.callsOf('ModifyCapacityReservation')[0].PrivatePoolOptions.Id).toBe('crp-fake1');
     expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
   });
 
   test('with removalPolicy retain the replaced reservation is kept and no longer tied to the resource, so the delete keeps it too', async () => {
