@@ -17,7 +17,7 @@ import { newRosInvariants, RosInvariants, RosStack } from '../../../lib/local/al
  * -- --runs N); a failure prints the shrunk sequence and the seed, path and replayPath that replay it
  * (FC_SEED, FC_PATH, FC_REPLAY_PATH).
  */
-const RUNS = Number(process.env.FC_RUNS ?? 40);
+const RUNS = Number(process.env.FC_RUNS ?? 150);
 /** A fixed seed in `npm test`, so that CI replays the same sequences; `npm run verify` draws a new one and prints it. */
 const SEED = Number(process.env.FC_SEED ?? 20261204);
 const TYPES = ['ecs.gn7i-c8g1.2xlarge', 'ecs.gn7i-c16g1.4xlarge'];
