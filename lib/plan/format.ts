@@ -15,6 +15,12 @@ export function amount(value: number, currency: string): string {
   return `${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 }
 
+/** A decimal figure as the cloud gave it: thousands grouped, at least two decimals, no digit dropped or rounded. */
+export function exactAmount(decimal: string, currency: string): string {
+  const [whole, fraction = ''] = decimal.split('.');
+  return `${whole.replace(/\B(?=(\d{3})+$)/g, ',')}.${fraction.padEnd(2, '0')} ${currency}`;
+}
+
 /** The plan for people: one section per reservation, then the totals and what would fail. */
 export function formatPlan(report: PlanReport): string {
   const bought = report.reservations.some(p => p.cloud === 'sagemaker') ? 'AWS Capacity Blocks and SageMaker training plans' : 'AWS Capacity Blocks';
@@ -84,14 +90,15 @@ function formatAlicloud(p: AliReservationPlan): string {
     ' ': z.zoneId === p.chosenZone ? '*' : '',
     'zone (in order)': z.zoneId,
     'stock': `${z.stock} (${z.stockDetail})`,
-    'price per instance-hour': z.hourlyPrice !== undefined && Number.isFinite(z.hourlyPrice) ? amount(z.hourlyPrice, z.currency ?? '') : (z.priceError ?? '-'),
+    'price per hour (all instances)': z.hourlyPriceText !== undefined ? exactAmount(z.hourlyPriceText, z.currency ?? '') : (z.priceError ?? '-'),
   }));
-  const until = p.totalCost !== undefined ? `${amount(p.totalCost, p.currency ?? '')} until endTime ${p.endTime} (${p.hours} h), released then`
-    : `${amount(p.thirtyDayCost ?? 0, p.currency ?? '')} per 30 days, billed until released`;
+  const period = exactAmount(p.periodCostText ?? '0', p.currency ?? '');
+  const until = p.totalCost !== undefined ? `at most ${period} until endTime ${p.endTime} (${p.hours} started hours), released then`
+    : `${period} per 30 days, billed until released`;
   const outcome = p.chosenZone
-    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${until}` : ''}`
+    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCostText !== undefined && p.currency ? `: ${exactAmount(p.hourlyCostText, p.currency)} per hour, ${until}` : ''}`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
-  return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per instance-hour']))}\n${outcome}`;
+  return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per hour (all instances)']))}\n${outcome}`;
 }
 
 function verdictText(verdict: string): string {
