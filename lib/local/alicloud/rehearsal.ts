@@ -31,7 +31,7 @@ export interface AliReservationReport {
 interface AliHandler {
   handler(event: Buffer, context: Json): Promise<Json>;
   waitPolicy: { pollIntervalMs: number; now: () => number; sleep: (ms: number) => Promise<void> };
-  retryPolicy: { backoff: Record<string, unknown> };
+  retryPolicy: { backoff: Record<string, unknown>; now: () => number; sleep: (ms: number) => Promise<void> };
   ramPropagationPolicy: { retryForMs: number; intervalMs: number };
 }
 
@@ -173,12 +173,16 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
   });
   const fc = loadBundle<AliHandler>(ALI_BUNDLE);
   const clock = { ...fc.waitPolicy };
+  const retryClock = { ...fc.retryPolicy };
   try {
-    // The handler waits on the emulator's simulated clock: minutes of Pending or tag lag pass at once.
-    Object.assign(fc.waitPolicy, {
+    // The handler waits on the emulator's simulated clock: minutes of Pending or tag lag, and the
+    // backoff between retries of a throttled call, pass at once.
+    const simulated = {
       now: () => emulator.clock.now().getTime(),
       sleep: (ms: number) => { emulator.clock.advance(ms); return new Promise<void>(resolve => setImmediate(resolve)); },
-    });
+    };
+    Object.assign(fc.waitPolicy, simulated);
+    Object.assign(fc.retryPolicy, simulated);
     fc.retryPolicy.backoff = { policy: 'exponential_random', initial: retryBackoffMs, multiplier: 1, max: 8 * retryBackoffMs };
     if (fc.ramPropagationPolicy) Object.assign(fc.ramPropagationPolicy, { retryForMs: 5 * retryBackoffMs, intervalMs: retryBackoffMs });
     const context = { credentials: { accessKeyId: emulator.accessKeyId, accessKeySecret: emulator.accessKeySecret, securityToken: 'local-sts-token' } };
@@ -187,6 +191,7 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
     return await work(invoke, emulator, responseUrl, ros);
   } finally {
     Object.assign(fc.waitPolicy, clock);
+    Object.assign(fc.retryPolicy, retryClock);
     process.env = saved;
     await Promise.all([emulator.stop(), responder.stop()]);
   }
