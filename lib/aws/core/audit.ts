@@ -1,5 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { guardCalls } from '../handler/budget';
+import { AUDIT_EVENT_SOURCE } from '../wire';
 import { log, oneLine } from '../handler/errors';
 import { callOptions, requestHandler, Retries, retryPolicy } from '../handler/retries';
 
@@ -13,7 +14,7 @@ import { callOptions, requestHandler, Retries, retryPolicy } from '../handler/re
  * audit event. A PutEvents that fails is logged with everything the event would have said (CloudTrail
  * keeps the authoritative record of the purchase call itself).
  */
-export const AUDIT_EVENT_SOURCE = 'cdk-capacity-reservations';
+export { AUDIT_EVENT_SOURCE };
 
 /** What moved money, as the event's detail-type. */
 export type MoneyMove =
@@ -40,7 +41,8 @@ export interface MoneyMoveDetail {
   /** ISO 8601 instants, where known. */
   readonly start?: string;
   readonly end?: string;
-  readonly stackId: string;
+  /** The stack's name and the resource's logical id: whose purchase it is. */
+  readonly stack: string;
   readonly logicalId: string;
   /** How the purchase became known: its own answer, or a read after a lost answer. */
   readonly learnedFrom: 'answer' | 'read-after-lost-answer';
@@ -48,6 +50,12 @@ export interface MoneyMoveDetail {
 
 let client: EventBridgeClient | undefined;
 const defaultClient = () => new EventBridgeClient({ maxAttempts: retryPolicy.maxAttempts });
+
+/** The stack and logical id of a ledger owner ("<stack name>/<logical id>": a stack name has no '/'). */
+export function ownerOf(owner: string): { stack: string; logicalId: string } {
+  const slash = owner.indexOf('/');
+  return { stack: owner.slice(0, slash), logicalId: owner.slice(slash + 1) };
+}
 
 /** Publishes one money event on the default bus; never throws. */
 export async function announceMoneyMove(detailType: MoneyMove, detail: MoneyMoveDetail): Promise<void> {

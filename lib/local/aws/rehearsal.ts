@@ -48,6 +48,8 @@ export interface AwsBlockReport {
 let ec2Port: number | undefined;
 /** The same for the bundles' CloudFormation client (DescribeStacks). */
 let cloudFormationPort: number | undefined;
+/** The same for the event bus the handlers put their audit events on. */
+let eventBridgePort: number | undefined;
 
 /** The bundled Lambda handler, with the seams the rehearsal uses to run it on simulated time. */
 export interface AwsHandler extends UserFunctions {
@@ -138,7 +140,7 @@ export async function withBundledHandler<H extends BundleSeams, E extends Starte
   cloudFormationPort = Number(new URL(await cloudFormation.start(cloudFormationPort)).port);
   CloudFormationApi.serving = cloudFormation;
   const events = new EventBridgeApi();
-  await events.start();
+  eventBridgePort = Number(new URL(await events.start(eventBridgePort)).port);
   const saved = { ...process.env };
   Object.assign(process.env, {
     [endpointEnv]: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),

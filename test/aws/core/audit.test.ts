@@ -4,7 +4,7 @@ import { EventBridgeApi } from '../../../lib/local/aws/eventbridge';
 
 const DETAIL: MoneyMoveDetail = {
   product: 'capacity-block', ids: ['cr-0123456789abcdef0', 'cb-0123456789abcdef0'], offeringId: 'cb-0aaa', fee: '6218.88', currency: 'USD',
-  start: '2027-01-04T11:30:00.000Z', end: '2027-01-06T11:30:00.000Z', stackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/Training/1', logicalId: 'Block',
+  start: '2027-01-04T11:30:00.000Z', end: '2027-01-06T11:30:00.000Z', stack: 'Training', logicalId: 'Block',
   learnedFrom: 'answer',
 };
 
