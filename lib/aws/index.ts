@@ -6,6 +6,7 @@ export * from './instance-type';
 export * from './ultraserver-type';
 export * from './instance-platform';
 export * from './spend-limit';
+export * from './audit-trail';
 export * from './training-plan-purchase';
 export * from './training-plan-types';
 export * from './integrations';

@@ -9,7 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
-  CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS,
+  AUDIT_EVENT_SOURCE, CLAIMS_TABLE_ENV, IDEMPOTENCY_TAG, IS_COMPLETE_TIMEOUT_SECONDS, ON_EVENT_TIMEOUT_SECONDS, OWNER_TAG, PROVIDER_TOTAL_TIMEOUT_SECONDS, QUERY_INTERVAL_SECONDS,
   RESERVED_TAG_PREFIX,
 } from './wire';
 
@@ -140,6 +140,12 @@ export function purchaseFunctions(scope: Construct, props: PurchaseFunctionsProp
   claims.grant(onEvent, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
   // An Update asks CloudFormation whether its own stack is rolling back (the event's StackId): this stack only.
   onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Stack.of(scope).stackId] }));
+  // The audit trail of money: one event on the account's default bus per purchase, of our source only.
+  onEvent.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['events:PutEvents'],
+    resources: [Stack.of(scope).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+    conditions: { StringEquals: { 'events:source': AUDIT_EVENT_SOURCE } },
+  }));
   // The key actions aws-cdk's own Table grants give a reader and writer of a customer-managed-key table.
   options.claimsTableEncryptionKey?.grant(onEvent, ...CLAIMS_KEY_ACTIONS);
   const isCompleteDescription = `cdk-capacity-reservations: ${props.isCompletePurpose}`;

@@ -147,3 +147,9 @@ export const CLAIMS_TABLE_ENV = 'CAPACITY_BLOCK_CLAIMS_TABLE';
 
 /** PhysicalResourceId prefix of previewOnly resources (nothing was bought). */
 export const PREVIEW_ID_PREFIX = 'preview-';
+
+/**
+ * The `source` of the audit events the handlers put on the account's default event bus each time a
+ * purchase moves money (lib/aws/core/audit.ts); the functions may put events of this source only.
+ */
+export const AUDIT_EVENT_SOURCE = 'cdk-capacity-reservations';

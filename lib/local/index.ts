@@ -14,5 +14,6 @@ export * from './alicloud/chaos';
 export * from './aws/claims-store';
 export * from './aws/provider-framework';
 export * from './aws/cloudformation';
+export * from './aws/eventbridge';
 export * from './aws/sagemaker-emulator';
 export * from './aws/training-plan-rehearsal';

@@ -20,6 +20,8 @@ export const AWS_REHEARSAL_MODULES: Readonly<Record<string, string>> = {
   '@aws-sdk/util-dynamodb': '^3.996.9',
   '@aws-sdk/client-lambda': '^3.1164.0',
   '@aws-sdk/client-sfn': '^3.1164.0',
+  '@aws-sdk/client-cloudformation': '^3.1169.0',
+  '@aws-sdk/client-eventbridge': '^3.1178.0',
   'dynalite': '^4.0.0',
 };
 

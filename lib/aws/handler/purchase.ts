@@ -1,3 +1,4 @@
+import { announceMoneyMove, ownerOf } from '../core/audit';
 import { CapacityBlock, CapacityReservation, PurchaseCapacityBlockCommand, PurchaseCapacityBlockCommandOutput } from '@aws-sdk/client-ec2';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG, WireTag } from '../wire';
 import { clock, remainingMs, sleep, timeouts } from './budget';
@@ -83,6 +84,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
       }
       const found = { reservationIds: reservationIdsOf(bought.view), blockIds: blockIdsOf(bought.view) };
       await settle(ledger, keys.request, offering.id, { outcome: 'bought', ...found });
+      await announceBlock(ledger, [...found.reservationIds, ...found.blockIds], offering, 'read-after-lost-answer');
       return { ...found, offering, source: 'found-after-lost-answer', partial: bought.partial };
     }
     // A 200 is final: bought, whether or not EC2 named the reservations yet.
@@ -92,6 +94,7 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
     // If this write fails, the intent stays open and the next event finds the block by its tags.
     await ledger.remember(record => settled(record, keys.request, offering.id, { outcome: 'bought', reservationIds, blockIds }));
     if (reservationIds.length === 0) reservationIds = await followBlocks(ledger, keys.request, offering.id, blockIds);
+    await announceBlock(ledger, [...reservationIds, ...blockIds], offering, 'answer');
     return { reservationIds, blockIds, offering, source: 'bought' };
   }
   throw new UserError(`Could not buy a Capacity Block after ${purchasePolicy.maxAttempts} attempts (last error ${lastFailure}); EC2 refused each, so nothing was bought; deploy again to retry`);
@@ -228,7 +231,12 @@ export async function resolveIntents(ledger: Ledger): Promise<LedgerPurchase[]> 
     const fate = settleIntent(await read(() => findPurchase(open.requestKey)), { intentAt: open.intentAt, what });
     if (fate.kind === 'bought') {
       log('an earlier purchase attempt was bought', { capacityReservationId: fate.found.CapacityReservationId, offeringId: open.offeringId });
-      await settle(ledger, open.requestKey, open.offeringId, { outcome: 'bought', reservationIds: reservationIdsOf(fate.found), blockIds: blockIdsOf(fate.found) });
+      const found = { reservationIds: reservationIdsOf(fate.found), blockIds: blockIdsOf(fate.found) };
+      await settle(ledger, open.requestKey, open.offeringId, { outcome: 'bought', ...found });
+      await announceMoneyMove('Capacity Block Purchased', {
+        product: 'capacity-block', ids: [...found.reservationIds, ...found.blockIds], offeringId: open.offeringId, fee: open.upfrontFee, currency: open.currencyCode,
+        start: fate.found.StartDate?.toISOString(), end: fate.found.EndDate?.toISOString(), ...ownerOf(ledger.owner), learnedFrom: 'read-after-lost-answer',
+      });
     } else if (fate.kind === 'not-bought') {
       log('an earlier purchase attempt was not bought', { offeringId: open.offeringId, intentAt: open.intentAt });
       await settle(ledger, open.requestKey, open.offeringId, { outcome: 'not-bought' });
@@ -240,4 +248,12 @@ export async function resolveIntents(ledger: Ledger): Promise<LedgerPurchase[]> 
 /** The purchase of one request, by its idempotency tag (every reservation of an UltraServer purchase carries it). */
 export async function findPurchase(key: string): Promise<PurchaseView | undefined> {
   return purchaseView(await blocksTagged(IDEMPOTENCY_TAG, key));
+}
+
+/** The audit event of a block bought by this delivery (its 200, or a read after its lost answer). */
+function announceBlock(ledger: Ledger, ids: string[], offering: Offering, learnedFrom: 'answer' | 'read-after-lost-answer'): Promise<void> {
+  return announceMoneyMove('Capacity Block Purchased', {
+    product: 'capacity-block', ids, offeringId: offering.id, fee: offering.upfrontFeeText, currency: offering.currencyCode,
+    start: offering.startDate.toISOString(), end: offering.endDate.toISOString(), ...ownerOf(ledger.owner), learnedFrom,
+  });
 }

@@ -1,3 +1,4 @@
+import { announceMoneyMove, ownerOf } from '../core/audit';
 import {
   CapacityBlockExtension, CapacityReservation, CreateTagsCommand, DeleteTagsCommand, DescribeCapacityBlockExtensionOfferingsCommand,
   PurchaseCapacityBlockExtensionCommand,
@@ -129,6 +130,7 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
       CapacityReservationId: id,
     }), ec2CallOptions());
     await ledger.remember(record => settledExtension(record, extension, 'bought'));
+    await announceExtension(ledger, extension, 'answer');
     const status = result.CapacityBlockExtensions?.[0]?.CapacityBlockExtensionStatus ?? 'requested';
     log('bought Capacity Block extension', { capacityReservationId: id, extensionOfferingId: chosen.id, upfrontFee: decimalMoney(chosen.feeText, chosen.currency), status });
     return `Extended ${id} by ${formatHours(extraHours)} for ${decimalMoney(chosen.feeText, chosen.currency)} (extension ${status})`;
@@ -161,7 +163,10 @@ function lengthNote(block: CapacityReservation, request: CapacityBlockRequest, p
 async function settleExtensionIntents(ledger: Ledger, id: string, history: CapacityBlockExtension[]): Promise<void> {
   for (const open of ledger.record.extensions.filter(e => e.reservationId === id && e.outcome === 'intent')) {
     const seen = history.some(e => e.CapacityBlockExtensionOfferingId === open.offeringId && (e.CapacityBlockExtensionPurchaseDate?.getTime() ?? Infinity) >= Date.parse(open.intentAt) - 60_000);
-    if (seen) await settleExtension(ledger, open, 'bought');
+    if (seen) {
+      await settleExtension(ledger, open, 'bought');
+      await announceExtension(ledger, open, 'read-after-lost-answer');
+    }
     else if (Date.parse(open.intentAt) + INTENT_SETTLE_MS <= clock.now().getTime()) await settleExtension(ledger, open, 'not-bought');
   }
 }
@@ -175,3 +180,8 @@ function settledExtension(record: LedgerRecord, extension: LedgerExtension, outc
   if (found) found.outcome = outcome;
 }
 
+function announceExtension(ledger: Ledger, e: LedgerExtension, learnedFrom: 'answer' | 'read-after-lost-answer'): Promise<void> {
+  return announceMoneyMove('Capacity Block Extended', {
+    product: 'capacity-block', ids: [e.reservationId], offeringId: e.offeringId, fee: e.upfrontFee, currency: e.currencyCode, ...ownerOf(ledger.owner), learnedFrom,
+  });
+}

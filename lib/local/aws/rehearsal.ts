@@ -4,6 +4,7 @@ import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, Rehearsal
 import { SimulatedClock } from '../faults';
 import { requireAwsRehearsalModules } from '../modules';
 import { ClaimsStore } from './claims-store';
+import { EventBridgeApi } from './eventbridge';
 import { CloudFormationApi, CloudFormationStack } from './cloudformation';
 import { Ec2Emulator, Ec2EmulatorOptions, EmulatedOffering } from './ec2-emulator';
 import { CfnResponse, EngineFaults, FrameworkTimings, LambdaContext, ProviderFramework, timingsFromTemplate, UserFunctions } from './provider-framework';
@@ -47,6 +48,8 @@ export interface AwsBlockReport {
 let ec2Port: number | undefined;
 /** The same for the bundles' CloudFormation client (DescribeStacks). */
 let cloudFormationPort: number | undefined;
+/** The same for the event bus the handlers put their audit events on. */
+let eventBridgePort: number | undefined;
 
 /** The bundled Lambda handler, with the seams the rehearsal uses to run it on simulated time. */
 export interface AwsHandler extends UserFunctions {
@@ -80,6 +83,8 @@ export interface AwsRehearsalSeams {
   readonly claims: ClaimsStore;
   /** CloudFormation's DescribeStacks, answering the status of every stack of the rehearsal. */
   readonly cloudFormation: CloudFormationApi;
+  /** The default event bus: the audit events the handler put on it. */
+  readonly events: EventBridgeApi;
 }
 
 /** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
@@ -134,10 +139,12 @@ export async function withBundledHandler<H extends BundleSeams, E extends Starte
   const cloudFormation = new CloudFormationApi();
   cloudFormationPort = Number(new URL(await cloudFormation.start(cloudFormationPort)).port);
   CloudFormationApi.serving = cloudFormation;
+  const events = new EventBridgeApi();
+  eventBridgePort = Number(new URL(await events.start(eventBridgePort)).port);
   const saved = { ...process.env };
   Object.assign(process.env, {
     [endpointEnv]: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
-    AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.endpoint,
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.endpoint, AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
     AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
   });
   delete process.env.AWS_PROFILE;
@@ -147,12 +154,12 @@ export async function withBundledHandler<H extends BundleSeams, E extends Starte
     handler.clock.now = () => emulator.clock.now();
     handler.retryPolicy.waitBackoff = false;
     scaleBudgets(handler, LAMBDA_TIME_SCALE);
-    return await work(handler, emulator, { newClaimsTable: async () => { process.env[CLAIMS_TABLE_ENV] = await claims.newTable(); }, claims, cloudFormation });
+    return await work(handler, emulator, { newClaimsTable: async () => { process.env[CLAIMS_TABLE_ENV] = await claims.newTable(); }, claims, cloudFormation, events });
   } finally {
     handler.clock.now = realClock;
     process.env = saved;
     CloudFormationApi.serving = undefined;
-    await Promise.all([emulator.stop(), claims.stop(), cloudFormation.stop()]);
+    await Promise.all([emulator.stop(), claims.stop(), cloudFormation.stop(), events.stop()]);
   }
 }
 

@@ -1,3 +1,4 @@
+import { announceMoneyMove, ownerOf } from '../../core/audit';
 /**
  * Lambda entry points behind TrainingPlanPurchase's provider: `onEvent` decides and buys, `isComplete`
  * waits for the payment. The same foundations as the Capacity Block handler (../index.ts): the
@@ -240,6 +241,11 @@ async function resolvePlanIntents(ledger: PlanLedger, keys: ResourceKeys): Promi
     await ledger.change(record => {
       Object.assign(record.plans.find(p => p.name === open.name)!, ours ? { outcome: 'bought', arn: fate.found.arn } : { outcome: 'not-bought' });
     });
+    if (ours) {
+      await announceMoneyMove('Training Plan Purchased', {
+        product: 'training-plan', ids: [fate.found.arn], offeringId: open.offeringId, fee: open.upfrontFee, currency: open.currencyCode, ...ownerOf(ledger.owner), learnedFrom: 'read-after-lost-answer',
+      });
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import { announceMoneyMove, ownerOf } from '../../core/audit';
 import { CreateTrainingPlanCommand } from '@aws-sdk/client-sagemaker';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, UPFRONT_FEE_TAG, WireTag } from '../../wire';
 import { clock, remainingMs, sleep, timeouts } from '../budget';
@@ -65,6 +66,7 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       log('bought training plan', { name, arn: answer.TrainingPlanArn, offeringId: offering.id, upfrontFee: decimalMoney(offering.upfrontFeeText, offering.currencyCode) });
       // A 200 is final. If this write fails, the intent stays open and the next event reads the name.
       await ledger.remember(record => settle(record, name, { outcome: 'bought', arn: answer.TrainingPlanArn }));
+      await announcePlan(ledger, answer.TrainingPlanArn ?? name, offering, 'answer');
       return { plan: planOf(ledger, name), offering, source: 'bought' };
     } catch (error) {
       lastFailure = oneLine(error);
@@ -72,6 +74,7 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
         // The name exists: an earlier attempt (whose answer was lost) bought it, or someone else holds it.
         const found = await foundByName(name, keys, ledger, earlierAttempt, 'SageMaker says the name is in use');
         await ledger.change(record => settle(record, name, { outcome: 'bought', ...found }));
+        await announcePlan(ledger, planOf(ledger, name).arn ?? name, offering, 'read-after-lost-answer');
         return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
       }
       if (isDefiniteRejection(error)) {
@@ -200,4 +203,12 @@ function assertTimeToBuy(name: string): void {
   if (remainingMs() < needed) {
     throw new UserError(`Not enough time left in this invocation to buy training plan ${name} and confirm the outcome; nothing was bought. Deploy again`);
   }
+}
+
+/** The audit event of a plan bought by this delivery. */
+function announcePlan(ledger: PlanLedger, arn: string, offering: PlanOffering, learnedFrom: 'answer' | 'read-after-lost-answer'): Promise<void> {
+  return announceMoneyMove('Training Plan Purchased', {
+    product: 'training-plan', ids: [arn], offeringId: offering.id, fee: offering.upfrontFeeText, currency: offering.currencyCode,
+    start: offering.startTime.toISOString(), end: offering.endTime.toISOString(), ...ownerOf(ledger.owner), learnedFrom,
+  });
 }

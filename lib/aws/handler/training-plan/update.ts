@@ -1,3 +1,4 @@
+import { announceMoneyMove, ownerOf } from '../../core/audit';
 import {
   AddTagsCommand, DeleteTagsCommand, DescribeTrainingPlanExtensionHistoryCommand, DescribeTrainingPlanResponse, ExtendTrainingPlanCommand,
   SearchTrainingPlanOfferingsCommand, TrainingPlanExtension,
@@ -99,6 +100,9 @@ export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlan
   try {
     const result = await sageMakerPurchases.send(new ExtendTrainingPlanCommand({ TrainingPlanExtensionOfferingId: chosen.id }), sageMakerCallOptions());
     await ledger.remember(record => settledExtension(record, extension, 'bought'));
+    await announceMoneyMove('Training Plan Extended', {
+      product: 'training-plan', ids: [name], offeringId: chosen.id, fee: chosen.feeText, currency: chosen.currency, ...ownerOf(ledger.owner), learnedFrom: 'answer',
+    });
     const status = result.TrainingPlanExtensions?.[0]?.PaymentStatus ?? result.TrainingPlanExtensions?.[0]?.Status ?? 'requested';
     log('bought training plan extension', { name, extensionOfferingId: chosen.id, upfrontFee: decimalMoney(chosen.feeText, chosen.currency), status });
     return `Extended ${name} by ${formatHours(extraHours)} for ${decimalMoney(chosen.feeText, chosen.currency)} (payment ${status})`;
