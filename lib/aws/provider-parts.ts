@@ -96,6 +96,8 @@ export function purchaseFunctions(scope: Construct, props: PurchaseFunctionsProp
     ...network,
   });
   claims.grant(onEvent, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+  // An Update asks CloudFormation whether its own stack is rolling back (the event's StackId): this stack only.
+  onEvent.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Stack.of(scope).stackId] }));
   // The key actions aws-cdk's own Table grants give a reader and writer of a customer-managed-key table.
   options.claimsTableEncryptionKey?.grant(onEvent, ...CLAIMS_KEY_ACTIONS);
   const isCompleteDescription = `cdk-capacity-reservations: ${props.isCompletePurpose}`;

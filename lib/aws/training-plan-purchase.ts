@@ -38,7 +38,8 @@ export interface ITrainingPlan extends IResource {
 const USE_ACTIONS: Record<string, string[]> = {
   'training-job': ['sagemaker:CreateTrainingJob'],
   'hyperpod-cluster': ['sagemaker:CreateCluster', 'sagemaker:UpdateCluster'],
-  'endpoint': ['sagemaker:CreateEndpoint'],
+  // An endpoint uses a plan through its config: ProductionVariants[].CapacityReservationConfig.MlReservationArn.
+  'endpoint': ['sagemaker:CreateEndpointConfig', 'sagemaker:CreateEndpoint'],
   'studio-apps': ['sagemaker:CreateApp'],
 };
 
@@ -252,8 +253,8 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
     const errors = literalPropErrors(props);
     if (errors.length > 0) throw new Error(`TrainingPlanPurchase ${this.node.path}: ${errors.join('; ')}`);
     this.previewOnly = props.previewOnly === true;
-    this._instanceType = props.instanceType?.name;
-    this._targets = props.targetResources.map(t => t.value);
+    this._instanceType = nameOf(props.instanceType);
+    this._targets = targetsOf(props);
     this.maxUpfrontFee = props.maxUpfrontFee;
     this.maxUpfrontFeeCurrency = props.currencyCode ?? DEFAULT_CURRENCY;
     Annotations.of(this).addInfo(this.previewOnly
@@ -264,9 +265,9 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
 
     const name = props.trainingPlanName ?? Names.uniqueResourceName(this, { maxLength: MAX_TRAINING_PLAN_NAME_LENGTH, separator: '-' }).replace(/[^a-zA-Z0-9-]/g, '');
     const properties: TrainingPlanWireProperties = {
-      InstanceType: props.instanceType?.name,
+      InstanceType: this._instanceType,
       InstanceCount: props.instanceCount === undefined ? undefined : numberToWire(props.instanceCount),
-      UltraServerType: props.ultraServerType?.name,
+      UltraServerType: nameOf(props.ultraServerType),
       UltraServerCount: props.ultraServerCount === undefined ? undefined : numberToWire(props.ultraServerCount),
       SpareInstanceCountPerUltraServer: props.spareInstanceCountPerUltraServer === undefined ? undefined : numberToWire(props.spareInstanceCountPerUltraServer),
       DurationHours: props.duration.isUnresolved() ? Token.asString(props.duration.toHours()) : String(props.duration.toHours({ integral: false })),
@@ -327,7 +328,11 @@ function literalPropErrors(props: TrainingPlanPurchaseProps): string[] {
   if (literal(props.spareInstanceCountPerUltraServer)) errors.push(planRules.spareInstancesError(props.spareInstanceCountPerUltraServer, props.ultraServerType !== undefined));
   if (literal(props.maxUpfrontFee)) errors.push(rules.maxUpfrontFeeError(props.maxUpfrontFee));
   if (literal(props.currencyCode)) errors.push(rules.currencyCodeError(props.currencyCode));
-  errors.push(planRules.targetResourcesError(props.targetResources.map(t => t.value)));
+  errors.push(planRules.targetResourcesError(targetsOf(props)));
+  const instanceType = nameOf(props.instanceType);
+  if (instanceType !== undefined && !Token.isUnresolved(instanceType)) errors.push(planRules.trainingPlanInstanceTypeError(instanceType));
+  const ultraServerType = nameOf(props.ultraServerType);
+  if (ultraServerType !== undefined && !Token.isUnresolved(ultraServerType)) errors.push(planRules.trainingPlanUltraServerTypeError(ultraServerType));
   if (literal(props.trainingPlanName)) errors.push(planRules.trainingPlanNameError(props.trainingPlanName));
   const durationHours = props.duration.isUnresolved() ? undefined : props.duration.toHours({ integral: false });
   if (durationHours !== undefined) errors.push(planRules.planDurationError(durationHours));
@@ -338,6 +343,20 @@ function literalPropErrors(props: TrainingPlanPurchaseProps): string[] {
     errors.push('allowRepurchase has no effect with previewOnly (a preview buys nothing); remove one of them');
   }
   return errors.filter((e): e is string => e !== undefined);
+}
+
+/**
+ * The SageMaker name of an enum-like class value; a plain-JavaScript caller may pass the name itself
+ * (a string), which is taken as given and validated like any other.
+ */
+function nameOf(value: { readonly name: string } | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : typeof value?.name === 'string' ? value.name : String(value);
+}
+
+/** The targets' SageMaker names; strings (plain JavaScript) are taken as the names they are. */
+function targetsOf(props: TrainingPlanPurchaseProps): string[] {
+  return (props.targetResources ?? []).map(t => (typeof t === 'string' ? t : typeof t?.value === 'string' ? t.value : String(t)));
 }
 
 function numberToWire(value: number): string {

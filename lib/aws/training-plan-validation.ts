@@ -48,8 +48,39 @@ export function planShapeError(given: { instanceType: boolean; instanceCount: bo
   return undefined;
 }
 
+/** SageMaker's model: InstanceCount 1-256. */
+export const MAX_TRAINING_PLAN_INSTANCES = 256;
+
 export function planCountError(name: 'instanceCount' | 'ultraServerCount', count: number): string | undefined {
+  if (name === 'instanceCount') {
+    return Number.isInteger(count) && count >= 1 && count <= MAX_TRAINING_PLAN_INSTANCES
+      ? undefined
+      : `instanceCount must be a whole number from 1 to ${MAX_TRAINING_PLAN_INSTANCES}, got ${count}`;
+  }
   return Number.isInteger(count) && count >= 1 ? undefined : `${name} must be a whole number, 1 or more, got ${count}`;
+}
+
+const DAY_HOURS = 24;
+
+/**
+ * SageMaker extends a plan in 1-day steps up to 14 days, or in 7-day steps up to 182 days: what a
+ * longer duration would add to the plan must be one of those.
+ */
+export function extensionHoursError(hours: number): string | undefined {
+  if (Number.isInteger(hours / DAY_HOURS) && hours >= DAY_HOURS && hours <= 14 * DAY_HOURS) return undefined;
+  if (Number.isInteger(hours / (7 * DAY_HOURS)) && hours > 14 * DAY_HOURS && hours <= 182 * DAY_HOURS) return undefined;
+  if (hours > 182 * DAY_HOURS) return `an extension adds at most 182 days (4368 h), got ${hours} h; set duration at most 182 days longer than the plan`;
+  return hours <= 14 * DAY_HOURS
+    ? `an extension comes in 1-day steps up to 14 days, got ${hours} h; set duration to whole days longer than the plan`
+    : `an extension longer than 14 days comes in 7-day steps (21, 28 ... 182 days), got ${hours} h (${+(hours / DAY_HOURS).toFixed(2)} days); set duration to a whole number of weeks longer than the plan`;
+}
+
+/** SageMaker takes an extension request 1 hour to 57 days before the plan ends. */
+export function extensionTimingError(planEnd: Date, now: Date): string | undefined {
+  const before = planEnd.getTime() - now.getTime();
+  if (before < 3_600_000) return `a plan is extended at least 1 h before it ends (${planEnd.toISOString()}); it is too late to extend it: buy a new plan with allowRepurchase, or revert duration`;
+  if (before > 57 * DAY_HOURS * 3_600_000) return `a plan is extended at most 57 days before it ends (${planEnd.toISOString()}); deploy the longer duration after ${new Date(planEnd.getTime() - 57 * DAY_HOURS * 3_600_000).toISOString()}, or revert duration`;
+  return undefined;
 }
 
 /** Spare instances are kept per UltraServer: a whole number, for UltraServer plans only. */

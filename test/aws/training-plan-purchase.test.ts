@@ -198,7 +198,7 @@ describe('using the plan', () => {
     imported.grantUse(new iam.Role(stack, 'User', { assumedBy: new iam.AccountRootPrincipal() }));
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: [Match.objectLike({
-        Action: ['sagemaker:CreateTrainingJob', 'sagemaker:CreateCluster', 'sagemaker:UpdateCluster', 'sagemaker:CreateEndpoint', 'sagemaker:CreateApp'],
+        Action: ['sagemaker:CreateTrainingJob', 'sagemaker:CreateCluster', 'sagemaker:UpdateCluster', 'sagemaker:CreateEndpointConfig', 'sagemaker:CreateEndpoint', 'sagemaker:CreateApp'],
         Resource: [arn, Match.anyValue()],
       })] },
     });
@@ -215,7 +215,7 @@ describe('validation at synth', () => {
   test.each<[string, Partial<TrainingPlanPurchaseProps>, RegExp]>([
     ['instances and UltraServers', { ultraServerType: TrainingPlanUltraServerType.ML_U_P6E_GB200X72, ultraServerCount: 1 }, /cannot be combined; set one pair/],
     ['no instance count', { instanceCount: undefined }, /needs instanceType and instanceCount .*; set instanceCount/],
-    ['a fractional instance count', { instanceCount: 1.5 }, /instanceCount must be a whole number, 1 or more, got 1\.5/],
+    ['a fractional instance count', { instanceCount: 1.5 }, /instanceCount must be a whole number from 1 to 256, got 1\.5/],
     ['spare instances for an instance plan', { spareInstanceCountPerUltraServer: 1 }, /spareInstanceCountPerUltraServer applies to UltraServer plans only/],
     ['a negative spare count', { instanceType: undefined, instanceCount: undefined, ultraServerType: TrainingPlanUltraServerType.ML_U_P6E_GB200X36, ultraServerCount: 1, spareInstanceCountPerUltraServer: -1 }, /spareInstanceCountPerUltraServer must be a whole number, 0 or more, got -1/],
     ['a fractional duration', { duration: Duration.minutes(90) }, /duration must be whole hours from 1 to 4368 \(182 days\), got 1\.5 h/],
@@ -251,5 +251,33 @@ describe('validation at synth', () => {
     const count = new CfnParameter(stack, 'Count', { type: 'Number' });
     plan(stack, { maxUpfrontFee: fee.valueAsNumber, instanceCount: count.valueAsNumber });
     Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, { MaxUpfrontFee: { Ref: 'Fee' }, InstanceCount: { Ref: 'Count' } });
+  });
+});
+
+describe('training-plan facts (issue 24)', () => {
+  test('GIVEN a plan for endpoints, WHEN grantUse is called, THEN the role may create the endpoint config that names the plan (CapacityReservationConfig.MlReservationArn) and the endpoint', () => {
+    const stack = newStack();
+    const p = plan(stack, { targetResources: [TrainingPlanTarget.ENDPOINT] });
+    p.grantUse(new iam.Role(stack, 'Deployer', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') }));
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('Deployer') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: ['sagemaker:CreateEndpointConfig', 'sagemaker:CreateEndpoint'] })] },
+    });
+  });
+
+  test('fails at synth for an instanceCount above 256 (SageMaker\'s model allows 1-256)', () => {
+    expect(() => plan(newStack(), { instanceCount: 257 })).toThrow(/instanceCount must be a whole number from 1 to 256, got 257/);
+    expect(() => plan(newStack(), { instanceCount: 256 })).not.toThrow();
+  });
+
+  test('a plain-JavaScript caller passing instanceType and targetResources as strings gets them in the template', () => {
+    const stack = newStack();
+    plan(stack, { instanceType: 'ml.p5.48xlarge' as never, targetResources: ['training-job'] as never });
+    Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, { InstanceType: 'ml.p5.48xlarge', TargetResources: ['training-job'] });
+  });
+
+  test('fails at synth for a plain-JavaScript instanceType or target that is no SageMaker name', () => {
+    expect(() => plan(newStack(), { instanceType: 'p5.48xlarge' as never })).toThrow(/instanceType must be a SageMaker instance type such as ml\.p5\.48xlarge, got 'p5\.48xlarge'/);
+    expect(() => plan(newStack(), { targetResources: [{}] as never })).toThrow(/targetResources must hold SageMaker resource names/);
   });
 });

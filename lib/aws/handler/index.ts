@@ -6,10 +6,12 @@ import { CapacityBlockAttributes, CapacityBlockWireProperties, PREVIEW_ID_PREFIX
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from './budget';
 import { underClaim } from './claims';
 import { failure, log, oneLine, UserError } from './errors';
-import { deleteReleases, Ledger, LedgerPurchase, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
+import { confirmDelivered, decideUpdate, needsOther } from '../core/lifecycle';
+import { StackOperation, stackOperation } from '../core/stack';
+import { deleteReleases, Ledger, LedgerPurchase, LedgerRecord, physicalIdOf, propertiesDigest, purchaseHolding, unsettledError } from './ledger';
 import {
-  alsoOwnedNote, describeOwned, holds, idOf, isLiveOwned, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
-  pickAdoptable, resourceKeys, ResourceKeys,
+  alsoOwnedNote, blockAdapter, describeOwned, holds, idOf, isLiveOwned, openLedger, otherLiveBlocks, OwnedBlock, ownedBlocks,
+  pickAdoptable, refuseRepurchase, resourceKeys, ResourceKeys, trackPhysicalId,
 } from './ownership';
 import { preview } from './preview';
 import { adoptOrBuy, purchaseOnce, resolveIntents } from './purchase';
@@ -18,7 +20,7 @@ import {
   attributesFrom, attributesOf, blockIdsOf, combinedInterconnect, decideWait, describeBlock, describeCapacityBlocks, describeInterconnect,
   describeReservations, membersOf, PurchaseView, readReservations, reservationIdsOfBlocks, stateNote, tagValue,
 } from './reservation';
-import { changesTheBlock, extendIfLonger, needsOtherBlock, planUpdate, refuseRepurchase, syncTags } from './update';
+import { changesTheBlock, extendIfLonger, syncTags } from './update';
 
 export interface ProviderEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -63,9 +65,9 @@ export async function onEvent(event: ProviderEvent, lambdaContext?: LambdaContex
       const tracked = isBoughtId(event.PhysicalResourceId) ? event.PhysicalResourceId : undefined;
       const ledger = await openLedger(keys, tracked, tracked ? propertiesDigest(event.OldResourceProperties) : undefined);
       const answer = event.RequestType === 'Create'
-        ? await create(request, keys, ledger, now)
+        ? await create(request, keys, ledger, now, { mayBuy: true })
         : await update(event, request, keys, ledger, now);
-      await recordAnswer(ledger, answer.PhysicalResourceId, propertiesDigest(event.ResourceProperties));
+      await recordTracked(ledger, answer.PhysicalResourceId);
       return answer;
     });
   } catch (error) {
@@ -144,7 +146,7 @@ async function ultraserverHealth(view: PurchaseView): Promise<{ note: string; in
  * owns live blocks none of which fits (an earlier deployment bought one and then failed, or the stack
  * was deleted and created again with other properties) buys another only with allowRepurchase.
  */
-async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, read?: { open: LedgerPurchase[]; owned: OwnedBlock[] }): Promise<OnEventResult> {
+async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, allowed: { mayBuy: boolean; why?: string }, read?: { open: LedgerPurchase[]; owned: OwnedBlock[] }): Promise<OnEventResult> {
   // An update that decided to buy has read the intents and blocks already.
   const open = read?.open ?? await resolveIntents(ledger);
   const owned = read?.owned ?? await ownedBlocks(ledger);
@@ -156,7 +158,8 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger:
   if (adoptable) return adopt(adoptable, owned, request, keys, now);
   if (open.length > 0) throw unsettledError(`An earlier purchase of this resource (${open[0].offeringId}, ${open[0].intentAt})`, open[0].intentAt, adoptOrBuy(open[0].requestKey));
   const live = otherLiveBlocks(owned, undefined);
-  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], needsOtherBlock(live[0], request), live.length - 1);
+  if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], needsOther(blockAdapter, live[0], request, now), live.length - 1);
+  if (!allowed.mayBuy) throw new UserError(`This would buy a new Capacity Block, which ${allowed.why}; nothing was bought`);
   const purchased = await purchaseOnce(request, keys, ledger, now);
   const note = join(
     purchased.source === 'found-after-lost-answer' ? "EC2's answer to the purchase was lost; the block was found by its idempotency tag and not bought again" : '',
@@ -169,6 +172,22 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger:
 
 async function update(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date): Promise<OnEventResult> {
   const id = event.PhysicalResourceId ?? '';
+  const stack = await stackOperation(event.StackId);
+  if (stack.operation !== 'rollback') return updateForward(event, request, keys, ledger, now, stack);
+  // Rollbacks always land: whatever goes wrong, CloudFormation is answered SUCCESS on a block it tracks, with a note.
+  try {
+    return await updateForward(event, request, keys, ledger, now, stack);
+  } catch (error) {
+    log('the rollback could not be carried out as asked; answering SUCCESS on the block CloudFormation tracks', { physicalResourceId: id, error: oneLine(error) });
+    const owned = isBoughtId(id) ? (await ownedBlocks(ledger).catch(() => [])).find(b => holds(b, id)) : undefined;
+    const note = `Rolled back to ${owned ? describeOwned(owned) : id} as it is: ${oneLine(error)}`;
+    return owned ? settled(owned, note) : { PhysicalResourceId: id, Data: { ...fallbackAttributes(isBoughtId(id) ? id : '', undefined, note, 'unknown'), Settled: 'true' } };
+  }
+}
+
+async function updateForward(event: ProviderEvent, request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, stack: { operation: StackOperation; status: string }): Promise<OnEventResult> {
+  const id = event.PhysicalResourceId ?? '';
+  const rollingBack = stack.operation === 'rollback';
   if (request.previewOnly) {
     // Allowed even over a bought block, because it is what the rollback of "remove previewOnly" sends.
     const hint = isBoughtId(id) ? `; Capacity Block ${id} stays bought and runs until its end date, but this resource no longer tracks it` : '';
@@ -182,37 +201,51 @@ async function update(event: ProviderEvent, request: CapacityBlockRequest, keys:
       return { PhysicalResourceId: previewId, Data: { ...fallbackAttributes('', undefined, note, 'preview-failed'), Settled: 'true' } };
     }
   }
+  const defining = changesTheBlock(safeParse(event.OldResourceProperties, event, now), request);
+  const oldDigest = propertiesDigest(event.OldResourceProperties);
+  if (isBoughtId(id)) {
+    // What CloudFormation tracks comes first: a ledger that lacks it reads it by id.
+    await trackPhysicalId(ledger, id, stack.operation === 'forward' ? oldDigest : undefined);
+    // A forward Update says what CloudFormation received: this id, for its OldResourceProperties.
+    if (stack.operation === 'forward') await ledger.change(record => { confirmDelivered(purchaseHolding(record, id), oldDigest); });
+  }
   const held = purchaseHolding(ledger.record, id);
   if (!held) {
-    // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create.
-    return create(request, keys, ledger, now);
+    // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create; only a forward update may buy.
+    return create(request, keys, ledger, now, mayBuyOn(stack, rollingBack));
   }
   const open = await resolveIntents(ledger);
   const owned = await ownedBlocks(ledger);
   const current = owned.find(b => holds(b, id))!;
-  const plan = planUpdate(current, owned, request, propertiesDigest(event.ResourceProperties), changesTheBlock(safeParse(event.OldResourceProperties, event, now), request));
+  const plan = decideUpdate(blockAdapter, { current, owned, request, digest: propertiesDigest(event.ResourceProperties), defining, operation: stack.operation, status: stack.status, now });
   switch (plan.kind) {
     case 'in-place': {
-      if (!plan.block.view) {
-        return toWaitFor(id, plan.block.purchase, request, now, `Capacity Block ${id} is bought and EC2 does not list it yet; its tags follow on the next deployment`);
+      if (!plan.owned.view) {
+        return toWaitFor(id, plan.owned.purchase, request, now, `Capacity Block ${id} is bought and EC2 does not list it yet; its tags follow on the next deployment`);
       }
-      await syncTags(plan.block.view, request);
-      const note = await extendIfLonger(plan.block.view, request, keys.request, ledger);
+      await syncTags(plan.owned.view, request);
+      const note = await extendIfLonger(plan.owned.view, request, keys.request, ledger, plan.mayBuy);
       // Tracked by its block id until EC2 named the reservations; by the lowest of them from then on.
-      const tracked = id.startsWith('cb-') ? idOf(plan.block) : id;
-      return toWaitFor(tracked, plan.block.purchase, request, now, join(note, alsoOwnedNote(owned, tracked)));
+      const tracked = id.startsWith('cb-') ? idOf(plan.owned) : id;
+      return toWaitFor(tracked, plan.owned.purchase, request, now, join(note, alsoOwnedNote(owned, tracked)));
     }
     case 'roll-back':
-      return rollBack(plan.block, owned, request);
+      return rollBack(plan.owned, owned, request);
     case 'adopt':
-      return adopt(plan.block, owned, request, keys, now);
+      return adopt(plan.owned, owned, request, keys, now);
     case 'buy': {
       log('buying a new Capacity Block (allowRepurchase); the old one runs until its end', { old: describeOwned(current) });
-      return create(request, keys, ledger, now, { open, owned });
+      return create(request, keys, ledger, now, { mayBuy: true }, { open, owned });
     }
     case 'over':
-      return settled(plan.block, plan.note, 'expired');
+      return settled(plan.owned, plan.note, 'expired');
   }
+}
+
+/** Only a forward update, as CloudFormation tells it, may buy. */
+function mayBuyOn(stack: { operation: StackOperation; status: string }, rollingBack: boolean): { mayBuy: boolean; why?: string } {
+  if (stack.operation === 'forward') return { mayBuy: true };
+  return { mayBuy: false, why: rollingBack ? 'a rollback never does' : `cannot be done while CloudFormation's status of this stack cannot be read (${stack.status})` };
 }
 
 async function adopt(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest, keys: ResourceKeys, now: Date): Promise<OnEventResult> {
@@ -231,17 +264,21 @@ async function adopt(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBl
  */
 async function rollBack(block: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest): Promise<OnEventResult> {
   log('rolling back to the Capacity Block these properties were answered with; nothing is bought', { capacityReservationId: idOf(block) });
-  if (block.view && isLiveOwned(block)) await syncTags(block.view, request);
-  return settled(block, join(`Back to ${describeOwned(block)}, which these properties were deployed with; nothing was bought`, alsoOwnedNote(owned, physicalIdOf(block.purchase))));
+  const live = isLiveOwned(block);
+  if (block.view && live) await syncTags(block.view, request).catch(error => log('could not set the block\'s tags back; they follow on the next deployment', { error: oneLine(error) }));
+  const dead = live ? '' : `it is no longer live (${block.view?.State ?? 'not listed by EC2'}) and serves nothing: deploy again to buy a new block`;
+  return settled(block, join(`Back to ${describeOwned(block)}, which these properties were deployed with; nothing was bought`, dead, alsoOwnedNote(owned, physicalIdOf(block.purchase))));
 }
 
-/** Remembers what CloudFormation is answered with: a later rollback to these properties goes back to this purchase. */
-async function recordAnswer(ledger: Ledger, physicalId: string, digest: string): Promise<void> {
+/**
+ * Remembers which id the answer names (Delete of an earlier id of the same purchase releases it). That
+ * CloudFormation RECEIVED it for these properties is recorded only once it says so: the next forward
+ * Update's event (its PhysicalResourceId and OldResourceProperties), or a new ledger started from it.
+ */
+async function recordTracked(ledger: Ledger, physicalId: string): Promise<void> {
   if (!purchaseHolding(ledger.record, physicalId)) return;
   await ledger.remember(record => {
-    const purchase = purchaseHolding(record, physicalId)!;
-    Object.assign(purchase, { released: false, trackedAs: physicalId });
-    if (!purchase.answeredFor.includes(digest)) purchase.answeredFor.push(digest);
+    Object.assign(purchaseHolding(record, physicalId)!, { trackedAs: physicalId });
   });
 }
 
@@ -265,7 +302,7 @@ async function remove(event: ProviderEvent): Promise<OnEventResult> {
   }
   let summary = id;
   try {
-    const ledger = await Ledger.read(resourceKeys(event).owner);
+    const ledger = await Ledger.read<LedgerRecord>(resourceKeys(event).owner);
     const purchase = ledger && purchaseHolding(ledger.record, id);
     if (ledger && purchase && deleteReleases(purchase, id)) {
       await ledger.change(record => {

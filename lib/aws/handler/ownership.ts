@@ -1,8 +1,9 @@
 import { CapacityReservation, EC2Client, Filter } from '@aws-sdk/client-ec2';
+import { hoursLeftOf, LifecycleAdapter, pickServing } from '../core/lifecycle';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverTagValue, UPFRONT_FEE_TAG } from '../wire';
 import { nominalDurationHours } from '../validation';
 import { clock } from './budget';
-import { log, oneLine } from './errors';
+import { log, oneLine, UserError } from './errors';
 import { ResourceKeys } from './keys';
 import { INTENT_SETTLE_MS, isIdOf, Ledger, LedgerExtension, LedgerPurchase, LedgerRecord, purchaseHolding } from './ledger';
 import { iso } from './offerings';
@@ -119,9 +120,9 @@ export function isLiveOwned(block: OwnedBlock): boolean {
   return Date.parse(block.purchase.intentAt) > clock.now().getTime() - INTENT_SETTLE_MS;
 }
 
-/** Serves the request without buying anything: live, fitting and at least as long as asked. */
+/** Serves the request without buying anything: live, fitting, and with at least the duration asked left. */
 export function serves(block: OwnedBlock, request: CapacityBlockRequest): boolean {
-  return block.view !== undefined && isLiveOwned(block) && mismatches(block.view, request).length === 0 && blockHours(block.view) >= request.durationHours;
+  return pickServing(blockAdapter, [block], request, clock.now()) !== undefined;
 }
 
 export function describeOwned(block: OwnedBlock): string {
@@ -134,7 +135,7 @@ export function describeOwned(block: OwnedBlock): string {
  * its owner tag: CloudFormation tracks only `physicalId`, last answered for `answeredProperties`.
  */
 export async function openLedger(keys: ResourceKeys, physicalId?: string, answeredDigest?: string): Promise<Ledger> {
-  const existing = await Ledger.read(keys.owner);
+  const existing = await Ledger.read<LedgerRecord>(keys.owner);
   if (existing) return existing;
   const listed = await blocksTagged(OWNER_TAG, keys.owner);
   const record: LedgerRecord = { purchases: groupByPurchase(listed).map(importedPurchase), extensions: [] };
@@ -155,6 +156,26 @@ export async function openLedger(keys: ResourceKeys, physicalId?: string, answer
     log('started this resource\'s ledger from the blocks EC2 lists with its owner tag', { owner: keys.owner, blocks: record.purchases.map(p => p.reservationIds[0]) });
   }
   return Ledger.start(keys.owner, record);
+}
+
+/**
+ * A ledger that lacks the purchase CloudFormation tracks (the write of its 200 answer failed, say)
+ * learns it from EC2 by id, before anything else is decided: an open intent whose idempotency tag the
+ * reservation carries is settled as bought with it; a reservation EC2 no longer lists is over. A read
+ * that fails fails the step: nothing is decided, nothing bought.
+ */
+export async function trackPhysicalId(ledger: Ledger, physicalId: string, answeredDigest?: string): Promise<void> {
+  if (purchaseHolding(ledger.record, physicalId)) return;
+  const [reservation] = physicalId.startsWith('cr-') ? await readReservations([physicalId]) : [];
+  const found = reservation ? importedPurchase([reservation]) : unlistedPurchase(physicalId);
+  log('this resource\'s ledger lacked the block CloudFormation tracks; read it by id', { physicalResourceId: physicalId, listed: reservation !== undefined });
+  await ledger.change(record => {
+    const intent = record.purchases.find(p => p.outcome === 'intent' && found.requestKey !== '' && p.requestKey === found.requestKey);
+    const purchase = intent ? Object.assign(intent, { outcome: 'bought', reservationIds: found.reservationIds, blockIds: found.blockIds }) : found;
+    if (!intent) record.purchases.push(purchase);
+    Object.assign(purchase, { released: false, trackedAs: physicalId });
+    if (answeredDigest && !purchase.answeredFor.includes(answeredDigest)) purchase.answeredFor.push(answeredDigest);
+  });
 }
 
 /** The extensions EC2's history shows for the imported blocks; a block it no longer knows has none to add. */
@@ -275,8 +296,7 @@ function withReservedTags(tags: Array<{ Key?: string; Value?: string }>, purchas
  */
 export function pickAdoptable(owned: OwnedBlock[], request: CapacityBlockRequest, prefer: { requestKey: string; currentId?: string }): OwnedBlock | undefined {
   const rank = (b: OwnedBlock) => (b.purchase.requestKey === prefer.requestKey ? 2 : 0) + (holds(b, prefer.currentId) ? 1 : 0);
-  return owned.filter(b => serves(b, request))
-    .sort((a, b) => rank(b) - rank(a) || (b.view?.EndDate?.getTime() ?? 0) - (a.view?.EndDate?.getTime() ?? 0))[0];
+  return pickServing(blockAdapter, owned, request, clock.now(), rank);
 }
 
 /**
@@ -295,4 +315,28 @@ export function holds(block: OwnedBlock, id: string | undefined): boolean {
 export function alsoOwnedNote(owned: OwnedBlock[], keptId: string | undefined): string {
   const others = otherLiveBlocks(owned, keptId);
   return others.length === 0 ? '' : `This resource also owns, and you pay for until they end: ${others.map(describeOwned).join('; ')}`;
+}
+
+/** What the lifecycle core needs to know of Capacity Blocks. */
+export const blockAdapter: LifecycleAdapter<OwnedBlock, CapacityBlockRequest> = {
+  noun: 'Capacity Block',
+  service: 'EC2',
+  entry: block => block.purchase,
+  idOf,
+  describe: describeOwned,
+  isListed: block => block.view !== undefined,
+  isLive: isLiveOwned,
+  mismatches: (block, request) => (block.view ? mismatches(block.view, request) : []),
+  hoursBought: block => (block.view ? blockHours(block.view) : 0),
+  hoursLeft: (block, now) => (block.view ? hoursLeftOf(blockHours(block.view), block.view.StartDate, block.view.EndDate, now) : 0),
+  endsAt: block => block.view?.EndDate?.getTime() ?? 0,
+  durationHours: request => request.durationHours,
+  allowRepurchase: request => request.allowRepurchase,
+  refuse: (current, reasons, more) => refuseRepurchase(current, reasons, more),
+};
+
+/** The change needs a block other than `block`, which this resource holds (or owns) and cannot cancel. */
+export function refuseRepurchase(block: OwnedBlock, reasons: string[], moreOwned = 0): UserError {
+  const more = moreOwned > 0 ? ` (this resource owns ${moreOwned} more live block${moreOwned > 1 ? 's' : ''})` : '';
+  return new UserError(`This change needs a new Capacity Block: ${reasons.join(', ')}. This resource already holds ${describeOwned(block)}${more}, which cannot be modified or cancelled. Revert the change, or set allowRepurchase: true to buy a new block (you keep paying for the old one)`);
 }

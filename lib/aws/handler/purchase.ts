@@ -3,7 +3,8 @@ import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, ULTRASERVER_TAG, ultraserverT
 import { clock, remainingMs, sleep, timeouts } from './budget';
 import { ec2CallOptions, ec2Purchases } from './ec2';
 import { errorCode, isDefiniteRejection, log, oneLine, UserError } from './errors';
-import { INTENT_SETTLE_MS, Ledger, LedgerPurchase, LedgerRecord, Outcome, unsettledError } from './ledger';
+import { read, settleIntent } from '../core/read';
+import { Ledger, LedgerPurchase, LedgerRecord, Outcome, unsettledError } from './ledger';
 import { decimalMoney, judgeOfferings, money, noAcceptableOffering, Offering, searchOfferings } from './offerings';
 import { blocksTagged, reservationIdsOf, ResourceKeys } from './ownership';
 import { assertWindowStillOpen, CapacityBlockRequest, isUltraServer } from './request';
@@ -215,21 +216,21 @@ async function lookForPurchase(key: string, offering: Offering): Promise<{ view:
 }
 
 /**
- * Intents of earlier deliveries whose answer never came (a crash, a timeout, a lost answer): a
- * purchase EC2 lists with the intent's idempotency tag was bought; one it still does not list once
- * the intent has settled was not. Returns the intents that stay open: while one is, nothing is bought.
+ * Intents of earlier deliveries whose answer never came (a crash, a timeout, a lost answer), settled by
+ * the core's rule: a purchase EC2 lists with the intent's idempotency tag was bought; only a
+ * successful listing that shows nothing, once the intent has settled, proves it was not; a listing
+ * that fails (throttling comes in bursts) fails the step, naming the intent, and buys nothing.
+ * Returns the intents that stay open: while one is, nothing is bought.
  */
 export async function resolveIntents(ledger: Ledger): Promise<LedgerPurchase[]> {
   for (const open of ledger.record.purchases.filter(p => p.outcome === 'intent')) {
-    const found = await findPurchase(open.requestKey).catch(error => {
-      log('could not look for the block of an earlier purchase attempt', { error: oneLine(error) });
-      return undefined;
-    });
-    if (found) {
-      log('an earlier purchase attempt of this resource went through; it is in the ledger now', { capacityReservationId: found.CapacityReservationId, offeringId: open.offeringId });
-      await settle(ledger, open.requestKey, open.offeringId, { outcome: 'bought', reservationIds: reservationIdsOf(found), blockIds: blockIdsOf(found) });
-    } else if (Date.parse(open.intentAt) + INTENT_SETTLE_MS <= clock.now().getTime()) {
-      log('an earlier purchase attempt of this resource did not go through', { offeringId: open.offeringId, intentAt: open.intentAt });
+    const what = `An earlier purchase of this resource (${open.offeringId}, ${decimalMoney(open.upfrontFee, open.currencyCode)}, tagged ${IDEMPOTENCY_TAG}=${open.requestKey})`;
+    const fate = settleIntent(await read(() => findPurchase(open.requestKey)), { intentAt: open.intentAt, what });
+    if (fate.kind === 'bought') {
+      log('an earlier purchase attempt of this resource went through; it is in the ledger now', { capacityReservationId: fate.found.CapacityReservationId, offeringId: open.offeringId });
+      await settle(ledger, open.requestKey, open.offeringId, { outcome: 'bought', reservationIds: reservationIdsOf(fate.found), blockIds: blockIdsOf(fate.found) });
+    } else if (fate.kind === 'not-bought') {
+      log('an earlier purchase attempt of this resource did not go through: EC2 lists nothing with its tag', { offeringId: open.offeringId, intentAt: open.intentAt });
       await settle(ledger, open.requestKey, open.offeringId, { outcome: 'not-bought' });
     }
   }

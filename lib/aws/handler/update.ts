@@ -9,70 +9,11 @@ import { ec2, ec2CallOptions, ec2Purchases } from './ec2';
 import { isDefiniteRejection, log, oneLine, UserError } from './errors';
 import { INTENT_SETTLE_MS, Ledger, LedgerExtension, LedgerRecord, unsettledError } from './ledger';
 import { decimalMoney, iso } from './offerings';
-import { Block, blockHours, describeOwned, idOf, isExtendable, isLiveOwned, mismatches, OwnedBlock, pickAdoptable, reservationIdsOf } from './ownership';
+import { Block, blockHours, isExtendable, reservationIdsOf } from './ownership';
 import { CapacityBlockRequest } from './request';
 import { describeBlock, extensionHistory, tagValue } from './reservation';
 
 const HOUR_MS = 3_600_000;
-
-/** What an Update does with the resource's block. */
-export type UpdatePlan =
-  /** The current block serves the request: tags in place, an extension if longer. */
-  | { readonly kind: 'in-place'; readonly block: OwnedBlock }
-  /** CloudFormation rolls back to a block it still tracks, answered for these very properties: go back to it, whatever its state; buy nothing. */
-  | { readonly kind: 'roll-back'; readonly block: OwnedBlock }
-  /** Another live block this resource owns serves it. */
-  | { readonly kind: 'adopt'; readonly block: OwnedBlock }
-  /** The request needs a new block and allowRepurchase says to buy it. */
-  | { readonly kind: 'buy' }
-  /** Nothing live serves it and nothing may be bought: report the block that is over, as it is. */
-  | { readonly kind: 'over'; readonly block: OwnedBlock; readonly note: string };
-
-/**
- * Lifecycle rule 5, decided from the ledger and the blocks read by id:
- * - a rollback is CloudFormation going back to a purchase it still tracks (not released by a Delete)
- *   that was answered for exactly these properties: back to it, live or over, buying nothing;
- * - the current block is live and fits: in place (an extension if longer);
- * - it is over and this update asks for no other block: report it as it is; an unrelated update never buys;
- * - another live block this resource owns serves the request: adopt it, buy nothing;
- * - allowRepurchase: buy;
- * - the current block is over: report it, and what a new block would need;
- * - otherwise the change needs a new block: refuse, naming the current block and its end.
- */
-export function planUpdate(current: OwnedBlock, owned: OwnedBlock[], request: CapacityBlockRequest, digest: string, blockChanged: boolean): UpdatePlan {
-  const answeredHere = current.purchase.answeredFor.includes(digest);
-  const rollbackTo = answeredHere ? undefined : owned.filter(b => b !== current && !b.purchase.released && b.purchase.answeredFor.includes(digest)).pop();
-  if (rollbackTo) return { kind: 'roll-back', block: rollbackTo };
-  const live = isLiveOwned(current);
-  if (!current.view) {
-    // EC2 does not list it: bought moments ago (its lists lag), or long over.
-    if (live && (answeredHere || !blockChanged)) return { kind: 'in-place', block: current };
-    if (live) {
-      throw new UserError(`Capacity Block ${idOf(current)} was bought moments ago and EC2 does not list it yet, so whether it fits this change cannot be told; nothing was changed or bought. Deploy again in a minute`);
-    }
-    if (!blockChanged) return { kind: 'over', block: current, note: `Capacity Block ${idOf(current)} is no longer listed by EC2 (it is over); nothing was bought` };
-  }
-  const why = current.view ? mismatches(current.view, request) : [];
-  if (live && why.length === 0) return { kind: 'in-place', block: current };
-  if (!live && (!blockChanged || (why.length === 0 && blockHours(current.view!) >= request.durationHours))) {
-    return { kind: 'over', block: current, note: `Capacity Block ${describeOwned(current)} is over; nothing was bought` };
-  }
-  const adoptable = pickAdoptable(owned, request, { requestKey: '', currentId: idOf(current) });
-  if (adoptable) return { kind: 'adopt', block: adoptable };
-  if (request.allowRepurchase) return { kind: 'buy' };
-  if (!live) {
-    const needs = why.length > 0 ? why.join(', ') : `duration ${formatHours(request.durationHours)}`;
-    return { kind: 'over', block: current, note: `Capacity Block ${describeOwned(current)} is over, and this change needs a new block (${needs}); nothing was bought. Set allowRepurchase: true to buy one` };
-  }
-  throw refuseRepurchase(current, needsOtherBlock(current, request));
-}
-
-/** Why a block does not serve a request, duration included (a shorter block is not adopted). */
-export function needsOtherBlock(block: OwnedBlock, request: CapacityBlockRequest): string[] {
-  if (!block.view) return ['the block was bought moments ago and EC2 does not list it yet'];
-  const why = mismatches(block.view, request);
-  return why.length > 0 ? why : [`duration ${request.durationHours} h (the block runs ${blockHours(block.view)} h)`];
-}
 
 /** Properties that define which block a resource holds; tags, ceiling and wait do not. */
 export function changesTheBlock(old: Partial<CapacityBlockRequest>, request: CapacityBlockRequest): boolean {
@@ -84,12 +25,6 @@ export function changesTheBlock(old: Partial<CapacityBlockRequest>, request: Cap
     || old.durationHours !== request.durationHours || old.availabilityZone !== request.availabilityZone
     || old.instancePlatform !== request.instancePlatform || old.offeringId !== request.offeringId
     || time(old.earliestStart) !== time(request.earliestStart) || time(old.latestEnd) !== time(request.latestEnd);
-}
-
-/** The change needs a block other than `block`, which this resource holds (or owns) and cannot cancel. */
-export function refuseRepurchase(block: OwnedBlock, reasons: string[], moreOwned = 0): UserError {
-  const more = moreOwned > 0 ? ` (this resource owns ${moreOwned} more live block${moreOwned > 1 ? 's' : ''})` : '';
-  return new UserError(`This change needs a new Capacity Block: ${reasons.join(', ')}. This resource already holds ${describeOwned(block)}${more}, which cannot be modified or cancelled. Revert the change, or set allowRepurchase: true to buy a new block (you keep paying for the old one)`);
 }
 
 /** Makes the block's user tags equal to the request's; reserved and aws: tags are left alone. */
@@ -120,10 +55,10 @@ export async function syncTags(block: Block, request: CapacityBlockRequest): Pro
  * within maxUpfrontFee, its end within latestEnd. A shorter one changes nothing: a block cannot be
  * shortened. EC2 moves the block's end only once an extension's payment clears, so what is already
  * bought counts from DescribeCapacityBlockExtensionHistory, and the ledger says which extensions this
- * resource asked for: none is ever bought twice, and none while another's payment is pending.
- * Returns a note.
+ * resource asked for: none is ever bought twice, and none while another's payment is pending. A
+ * change that does not define the block (`mayBuy` false) reports and never buys. Returns a note.
  */
-export async function extendIfLonger(block: CapacityReservation, request: CapacityBlockRequest, requestKey: string, ledger: Ledger): Promise<string> {
+export async function extendIfLonger(block: CapacityReservation, request: CapacityBlockRequest, requestKey: string, ledger: Ledger, mayBuy = true): Promise<string> {
   const id = block.CapacityReservationId!;
   // A block already as long as asked needs no extension, whatever is pending.
   if (blockHours(block) >= request.durationHours) return lengthNote(block, request, 0);
@@ -138,6 +73,9 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
     // Asked for already (by this update's earlier delivery, or by one whose answer was lost): it may
     // have gone through, so it is not bought again; the rollback of any later change lands here too.
     return `An extension of ${id} by ${formatHours(open.hours)} (${open.offeringId}) was requested and its outcome is not known yet; not bought again. Check the block's end date in the EC2 console`;
+  }
+  if (!mayBuy) {
+    return `Capacity Block ${id} runs ${formatHours(boughtHours)}, shorter than duration ${formatHours(request.durationHours)}; this change does not define the block (tags, ceiling or wait), so no extension was bought. Deploy a change of duration to extend it`;
   }
   if (open) throw unsettledError(`An earlier extension of Capacity Block ${id} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once EC2 shows it; or revert duration to ${formatHours(boughtHours)}`);
   if (pendingHours > 0) {

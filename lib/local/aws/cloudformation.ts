@@ -1,6 +1,74 @@
 import { randomUUID } from 'crypto';
+import { LoopbackServer, RawRequest, RawResponse } from '../http-server';
 import { Json } from '../resources';
 import { CfnResponse, Delivery, ProviderFramework } from './provider-framework';
+
+/** The statuses DescribeStacks shows while CloudFormation works on a stack. */
+export type InProgressStatus =
+  | 'CREATE_IN_PROGRESS' | 'ROLLBACK_IN_PROGRESS' | 'UPDATE_IN_PROGRESS' | 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'
+  | 'UPDATE_ROLLBACK_IN_PROGRESS' | 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS' | 'DELETE_IN_PROGRESS';
+
+/**
+ * CloudFormation's DescribeStacks (Query protocol, XML in the 2010-05-15 namespace), for the stacks
+ * of a rehearsal: a handler asks it whether an Update is a rollback. Every CloudFormationStack made
+ * while it serves (`CloudFormationApi.serving`) reports its status to it. Loopback only.
+ */
+export class CloudFormationApi {
+  /** The API the stacks of the running rehearsal report to (one rehearsal runs at a time in a process). */
+  public static serving?: CloudFormationApi;
+  /** Every DescribeStacks call: the StackName it asked for, and the fault it met. */
+  public readonly calls: Array<{ action: string; stackName: string; fault?: string }> = [];
+  private readonly stacks = new Map<string, { name: string; status: string }>();
+  private readonly scripted: Array<'throttle' | 'serverError'> = [];
+  private readonly server = new LoopbackServer(request => this.handle(request));
+  private endpointUrl?: string;
+
+  public async start(port?: number): Promise<string> {
+    this.endpointUrl = `http://${await this.server.start(port)}`;
+    return this.endpointUrl;
+  }
+
+  public get endpoint(): string {
+    if (!this.endpointUrl) throw new Error('CloudFormationApi is not started');
+    return this.endpointUrl;
+  }
+
+  public stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  public report(stackId: string, name: string, status: string): void {
+    this.stacks.set(stackId, { name, status });
+  }
+
+  /** The next `count` DescribeStacks calls fail ('throttle': Throttling; 'serverError': 500). */
+  public failNext(fault: 'throttle' | 'serverError', count = 1): void {
+    for (let i = 0; i < count; i++) this.scripted.push(fault);
+  }
+
+  private async handle(request: RawRequest): Promise<RawResponse> {
+    const p = Object.fromEntries(new URLSearchParams(request.body));
+    const fault = p.Action === 'DescribeStacks' ? this.scripted.shift() : undefined;
+    this.calls.push({ action: p.Action ?? '', stackName: p.StackName ?? '', fault });
+    if (fault === 'throttle') return errorXml(400, 'Throttling', 'Rate exceeded');
+    if (fault === 'serverError') return errorXml(500, 'InternalFailure', 'An internal error occurred');
+    if (p.Action !== 'DescribeStacks') return errorXml(400, 'InvalidAction', `Could not find operation ${p.Action}`);
+    // By id, or by name for a stack that exists: as CloudFormation answers.
+    const [id, stack] = [...this.stacks.entries()].find(([stackId, s]) => stackId === p.StackName || (s.name === p.StackName && !s.status.startsWith('DELETE_COMPLETE'))) ?? [];
+    if (!id || !stack) return errorXml(400, 'ValidationError', `Stack with id ${p.StackName} does not exist`);
+    const body = `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>`
+      + `<StackId>${id}</StackId><StackName>${stack.name}</StackName><CreationTime>2026-01-01T00:00:00.000Z</CreationTime><StackStatus>${stack.status}</StackStatus>`
+      + `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`;
+    return { status: 200, contentType: 'text/xml', body };
+  }
+}
+
+function errorXml(status: number, code: string, message: string): RawResponse {
+  return {
+    status, contentType: 'text/xml',
+    body: `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  };
+}
 
 export type StackStatus =
   | 'CREATE_COMPLETE' | 'ROLLBACK_COMPLETE'
@@ -125,13 +193,14 @@ export class CloudFormationStack {
     }
     this.resource = { physicalResourceId: rolledBack.PhysicalResourceId, properties: before.properties };
     if (rolledBack.PhysicalResourceId !== current) {
-      await this.send('Delete', properties, 'cleanup', current);
+      await this.send('Delete', properties, 'cleanup', current, undefined, true);
     }
     return (this.status = 'UPDATE_ROLLBACK_COMPLETE');
   }
 
-  private async send(requestType: CfnExchange['requestType'], properties: Json, phase: CfnExchange['phase'], physicalResourceId?: string, oldProperties?: Json): Promise<CfnResponse> {
+  private async send(requestType: CfnExchange['requestType'], properties: Json, phase: CfnExchange['phase'], physicalResourceId?: string, oldProperties?: Json, rolledBack = false): Promise<CfnResponse> {
     const requestId = randomUUID();
+    CloudFormationApi.serving?.report(this.stackId, this.names.stackName, inProgress(requestType, phase, rolledBack));
     const event = {
       RequestType: requestType,
       ServiceToken: 'arn:aws:lambda:rehearsal:framework-onEvent',
@@ -148,6 +217,13 @@ export class CloudFormationStack {
     this.exchanges.push({ event, requestType, requestId, stackId: this.stackId, physicalResourceId, properties, response, phase });
     return response;
   }
+}
+
+/** What DescribeStacks shows while CloudFormation sends a request of this kind. */
+function inProgress(requestType: CfnExchange['requestType'], phase: CfnExchange['phase'], rolledBack: boolean): InProgressStatus {
+  if (phase === 'rollback' || phase === 'continue-rollback') return requestType === 'Update' ? 'UPDATE_ROLLBACK_IN_PROGRESS' : 'ROLLBACK_IN_PROGRESS';
+  if (phase === 'cleanup') return rolledBack ? 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS' : 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+  return requestType === 'Create' ? 'CREATE_IN_PROGRESS' : requestType === 'Update' ? 'UPDATE_IN_PROGRESS' : 'DELETE_IN_PROGRESS';
 }
 
 function newStackId(names: { stackName: string; region: string }): string {

@@ -139,7 +139,8 @@ export interface EmulatedReservation {
   listedFrom?: Date;
 }
 
-export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError';
+/** Scripted faults; a burst is `failNext(action, 'throttle', N)`: the same call refused N times in a row. */
+export type ScriptedEc2Fault = 'hang' | 'hangAfter' | 'lostAnswer' | 'serverError' | 'throttle';
 
 /** One row of what the emulator saw: for reports and assertions. */
 export interface Ec2Call {
@@ -220,7 +221,9 @@ export class Ec2Emulator {
 
   /**
    * The next request for `action` meets `fault`: 'hang' (never answered), 'hangAfter' (carried out,
-   * never answered), 'lostAnswer' (carried out, answered 500) or 'serverError' (500, not carried out).
+   * never answered), 'lostAnswer' (carried out, answered 500), 'serverError' (500, not carried out) or
+   * 'throttle' (RequestLimitExceeded, not carried out). `count` in a row makes a burst: the SDK's own
+   * retries (4 attempts) meet it all, so a burst of 4 fails the call.
    */
   public failNext(action: string, fault: ScriptedEc2Fault, count = 1, when?: (params: Record<string, string>) => boolean): void {
     for (let i = 0; i < count; i++) this.scripted.push({ action, fault, when });

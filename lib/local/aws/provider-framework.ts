@@ -66,6 +66,8 @@ export interface CfnResponse {
   readonly Reason?: string;
   readonly PhysicalResourceId: string;
   readonly Data?: Json;
+  /** When CloudFormation received it (simulated epoch ms). */
+  readonly at?: number;
 }
 
 /** One invocation of a user function, for reports and invariants. */

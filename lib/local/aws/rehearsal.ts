@@ -4,7 +4,7 @@ import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, Rehearsal
 import { SimulatedClock } from '../faults';
 import { requireAwsRehearsalModules } from '../modules';
 import { ClaimsStore } from './claims-store';
-import { CloudFormationStack } from './cloudformation';
+import { CloudFormationApi, CloudFormationStack } from './cloudformation';
 import { Ec2Emulator, Ec2EmulatorOptions, EmulatedOffering } from './ec2-emulator';
 import { CfnResponse, EngineFaults, FrameworkTimings, LambdaContext, ProviderFramework, timingsFromTemplate, UserFunctions } from './provider-framework';
 
@@ -45,6 +45,8 @@ export interface AwsBlockReport {
  * its EC2 emulator on the same loopback port.
  */
 let ec2Port: number | undefined;
+/** The same for the bundles' CloudFormation client (DescribeStacks). */
+let cloudFormationPort: number | undefined;
 
 /** The bundled Lambda handler, with the seams the rehearsal uses to run it on simulated time. */
 export interface AwsHandler extends UserFunctions {
@@ -74,6 +76,10 @@ const productionBudgets = new WeakMap<object, { timeouts: Record<string, number>
 export interface AwsRehearsalSeams {
   /** Gives the provider a new, empty claims table, as a stack created again has: every resource's ledger starts over. */
   newClaimsTable(): Promise<void>;
+  /** The local DynamoDB behind the claims table, to refuse ledger writes (ClaimsStore.failNextWrites). */
+  readonly claims: ClaimsStore;
+  /** CloudFormation's DescribeStacks, answering the status of every stack of the rehearsal. */
+  readonly cloudFormation: CloudFormationApi;
 }
 
 /** The bundled Lambda handler wired to a fresh EC2 emulator and claims table, for the length of `work`. */
@@ -125,9 +131,13 @@ export interface StartedEmulator {
 export async function withBundledHandler<H extends BundleSeams, E extends StartedEmulator, T>(bundle: string | (() => H), emulator: E, endpointEnv: string, region: string, work: (handler: H, emulator: E, seams: AwsRehearsalSeams) => Promise<T>): Promise<T> {
   const claims = new ClaimsStore();
   await claims.start();
+  const cloudFormation = new CloudFormationApi();
+  cloudFormationPort = Number(new URL(await cloudFormation.start(cloudFormationPort)).port);
+  CloudFormationApi.serving = cloudFormation;
   const saved = { ...process.env };
   Object.assign(process.env, {
     [endpointEnv]: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: claims.endpoint, [CLAIMS_TABLE_ENV]: await claims.newTable(),
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.endpoint,
     AWS_REGION: region, AWS_ACCESS_KEY_ID: 'AKIDLOCALREHEARSAL', AWS_SECRET_ACCESS_KEY: 'local',
   });
   delete process.env.AWS_PROFILE;
@@ -137,11 +147,12 @@ export async function withBundledHandler<H extends BundleSeams, E extends Starte
     handler.clock.now = () => emulator.clock.now();
     handler.retryPolicy.waitBackoff = false;
     scaleBudgets(handler, LAMBDA_TIME_SCALE);
-    return await work(handler, emulator, { newClaimsTable: async () => { process.env[CLAIMS_TABLE_ENV] = await claims.newTable(); } });
+    return await work(handler, emulator, { newClaimsTable: async () => { process.env[CLAIMS_TABLE_ENV] = await claims.newTable(); }, claims, cloudFormation });
   } finally {
     handler.clock.now = realClock;
     process.env = saved;
-    await Promise.all([emulator.stop(), claims.stop()]);
+    CloudFormationApi.serving = undefined;
+    await Promise.all([emulator.stop(), claims.stop(), cloudFormation.stop()]);
   }
 }
 

@@ -79,7 +79,12 @@ export interface EmulatedPlan {
   readonly spareInstancesPerUltraServer?: number;
 }
 
-export type ScriptedSageMakerFault = 'lostAnswer' | 'serverError' | 'hang' | 'throttle';
+/**
+ * Scripted faults. 'notFound': a DescribeTrainingPlan that does not show a plan that exists (a read
+ * right after a create may lag; it applies only once the named plan exists); 'untagged': a ListTags that shows none of the plan's tags yet (tags
+ * given at creation may show a moment late). `failNext(action, fault, N)` makes a burst of N in a row.
+ */
+export type ScriptedSageMakerFault = 'lostAnswer' | 'serverError' | 'hang' | 'throttle' | 'notFound' | 'untagged';
 
 export interface SageMakerCall {
   readonly action: string;
@@ -145,9 +150,22 @@ export class SageMakerEmulator {
     return this.server.stop();
   }
 
-  /** The next request for `action` meets `fault` ('lostAnswer': carried out, answered 500). */
+  /** The next `count` requests for `action` meet `fault` ('lostAnswer': carried out, answered 500). */
   public failNext(action: string, fault: ScriptedSageMakerFault, count = 1): void {
     for (let i = 0; i < count; i++) this.scripted.push({ action, fault });
+  }
+
+  /**
+   * A plan someone else bought under `name` (another account's team, another stack): it holds the name,
+   * and carries `owner` as its owner tag if given.
+   */
+  public addForeignPlan(name: string, offering: EmulatedPlanOffering, owner?: string): EmulatedPlan {
+    const plan: EmulatedPlan = {
+      name, arn: `arn:aws:sagemaker:${this.options.region ?? 'us-east-1'}:${this.options.accountId ?? '123456789012'}:training-plan/${name}`, offering,
+      createdAt: this.clock.now(), tags: new Map(owner ? [['cdk-capacity-reservations:owner', owner]] : []), paymentFails: false, pendingMs: 0, listLagMs: 0, extensions: [],
+    };
+    this.plans.set(name, plan);
+    return plan;
   }
 
   /** The next create finds its offering sold to someone else just before it. */
@@ -194,13 +212,19 @@ export class SageMakerEmulator {
     const params = this.recordingReads(action, raw);
     const latency = this.faults.latency();
     if (latency > 0) await sleep(latency);
-    const i = this.scripted.findIndex(s => s.action === action);
+    // 'notFound' hides a plan that exists: a read of a name nobody holds answers as it would anyway.
+    const i = this.scripted.findIndex(s => s.action === action && (s.fault !== 'notFound' || this.plans.has(String(raw.TrainingPlanName ?? ''))));
     const scripted = i >= 0 ? this.scripted.splice(i, 1)[0].fault : undefined;
     const fault = scripted ?? this.faults.before();
     this.calls.push({ action, params: raw, fault, resourceTags: this.tagsOfNamed(raw) });
     if (scripted === 'lostAnswer') {
       try { this.dispatch(action, params); } catch { /* refused: the caller learns nothing either way */ }
       return this.error(new SageMakerError('InternalFailure', 'An internal error occurred.', 500));
+    }
+    if (scripted === 'notFound') return this.error(new SageMakerError('ResourceNotFound', `Training plan ${raw.TrainingPlanName ?? raw.ResourceArn} does not exist`));
+    if (scripted === 'untagged') {
+      this.showed('tagLag');
+      return { status: 200, contentType: 'application/x-amz-json-1.1', body: JSON.stringify({ Tags: [] }) };
     }
     if (fault === 'reset') return 'reset';
     if (fault === 'throttle') return this.error(new SageMakerError('ThrottlingException', 'Rate exceeded', 400));

@@ -1,6 +1,7 @@
 import { judgePlanOfferings, toPlanOffering } from '../../../lib/aws/handler/training-plan/offerings';
 import { nextPlanName, planName } from '../../../lib/aws/handler/training-plan/plans';
 import { parseTrainingPlanRequest } from '../../../lib/aws/handler/training-plan/request';
+import * as planRules from '../../../lib/aws/training-plan-validation';
 
 /** The judge of training plan offerings: SageMaker filters by the search, and every criterion is checked again here. */
 const request = (overrides: Record<string, unknown> = {}) => parseTrainingPlanRequest({
@@ -60,5 +61,20 @@ describe('plan names', () => {
   test('fails on properties SageMaker would refuse, before any call, naming every one', () => {
     expect(() => request({ InstanceCount: '0x4', TargetResources: [], TrainingPlanName: '-x' }))
       .toThrow(/^Invalid TrainingPlanPurchase properties: instanceCount must be a plain number, got '0x4'; targetResources must name at least one .*; trainingPlanName must be 1-60/);
+  });
+});
+
+describe('extension rules (SageMaker: 1-day steps up to 14 days, 7-day steps up to 182 days)', () => {
+  test.each([[24, undefined], [14 * 24, undefined], [15 * 24, /7-day steps/], [21 * 24, undefined], [183 * 24, /182 days/], [12, /1-day steps/]])('an extension by %i h is %s', (hours, error) => {
+    const found = planRules.extensionHoursError(hours);
+    if (error) expect(found).toMatch(error);
+    else expect(found).toBeUndefined();
+  });
+
+  test('an extension is requested 1 h to 57 days before the plan ends', () => {
+    const end = new Date('2027-03-01T11:30:00Z');
+    expect(planRules.extensionTimingError(end, new Date('2027-02-28T11:30:00Z'))).toBeUndefined();
+    expect(planRules.extensionTimingError(end, new Date('2027-03-01T11:00:00Z'))).toMatch(/at least 1 h before/);
+    expect(planRules.extensionTimingError(end, new Date('2026-12-01T11:30:00Z'))).toMatch(/at most 57 days before/);
   });
 });

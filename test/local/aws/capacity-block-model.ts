@@ -2,8 +2,9 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { compareDecimal } from '../../../lib/aws/validation';
 import {
-  AwsHandler, CfnExchange, CloudFormationStack, Delivery, Ec2Emulator, Ec2EmulatorOptions, EngineFaults, Json, ProviderFramework,
+  AwsHandler, AwsRehearsalSeams, CfnExchange, CloudFormationStack, Delivery, Ec2Emulator, Ec2EmulatorOptions, EngineFaults, Json, ProviderFramework,
 } from '../../../lib/local';
+import { checkAnswersServe, CoreFault, coreFaultArbitrary, describeFault, injectCoreFault, PurchasesView } from './lifecycle-model';
 
 /**
  * A model-based test of one CapacityBlockPurchase: fast-check draws how EC2 behaves (its lags and
@@ -74,6 +75,8 @@ export interface Real {
   readonly framework: ProviderFramework;
   readonly cfn: CloudFormationStack;
   readonly db: DynamoDBClient;
+  /** The claims table's DynamoDB and CloudFormation's DescribeStacks, for the core's faults. */
+  readonly seams: AwsRehearsalSeams;
   /** Steps run and invariant checks passed, for the report. */
   steps: number;
 }
@@ -197,7 +200,20 @@ class Wait implements fc.AsyncCommand<Model, Real> {
   toString = () => `wait(${Math.round(this.ms / 60_000)} min)`;
 }
 
+/** A fault of the core's (a burst on one EC2 call, a failed ledger write, DescribeStacks unreadable) before the next step. */
+class Fault implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly fault: CoreFault) {}
+  check = () => true;
+  async run(_m: Model, r: Real): Promise<void> {
+    injectCoreFault(this.fault, r.seams, (action, count) => r.emulator.failNext(action, 'throttle', count));
+  }
+  toString = () => describeFault(this.fault);
+}
+
+const EC2_CALLS = ['DescribeCapacityReservations', 'DescribeCapacityBlockOfferings', 'PurchaseCapacityBlock', 'CreateTags', 'DescribeCapacityBlockExtensionHistory'];
+
 export const commandsArbitrary = fc.commands<Model, Real, false>([
+  coreFaultArbitrary(EC2_CALLS).map(f => new Fault(f)),
   fc.tuple(changeArbitrary, fc.boolean(), fc.constantFrom<Delivery>('once', 'once', 'twice-concurrent', 'twice-sequential'))
     .map(([[change, pick], laterFails, delivery]) => new Deploy(change, pick, laterFails && pick % 3 === 0, delivery)),
   fc.tuple(changeArbitrary, fc.scheduler()).map(([[change, pick], s]) => new ConcurrentDeploy(change, pick, s)),
@@ -216,7 +232,9 @@ export class Violation extends Error {}
  *    and never a second live block for the same properties, and never by a rollback;
  * 3. the ledger knows every block and extension the resource bought (bought, or an open intent);
  * 4. no UPDATE_ROLLBACK_FAILED, no handler outlived its Lambda timeout;
- * 5. a FAILED answer from the handler after its request bought a block names the block (or its tag).
+ * 5. a FAILED answer from the handler after its request bought a block names the block (or its tag);
+ * 6. after every SUCCESS for a change that defines the block, the id CloudFormation got names a block
+ *    that was live then and serves what it was answered for (lifecycle-model.ts).
  */
 export async function checkInvariants(r: Real): Promise<void> {
   r.steps++;
@@ -262,6 +280,11 @@ export async function checkInvariants(r: Real): Promise<void> {
     }
   }
   if (cfn.status === 'UPDATE_ROLLBACK_FAILED') throw new Violation(`UPDATE_ROLLBACK_FAILED: ${cfn.exchanges[cfn.exchanges.length - 1].response.Reason}`);
+  try {
+    checkAnswersServe(cfn.exchanges, blocksView(r));
+  } catch (error) {
+    throw new Violation((error as Error).message);
+  }
   if (r.framework.invocations.some(i => i.outcome === 'timeout')) throw new Violation('a handler invocation outlived its Lambda timeout');
 
   // Failures of the engine itself (Lambda, Step Functions), which no handler answer can name anything in.
@@ -283,4 +306,40 @@ interface LedgerView {
 async function readLedger(r: Real): Promise<LedgerView> {
   const item = (await r.db.send(new GetItemCommand({ TableName: process.env.CAPACITY_BLOCK_CLAIMS_TABLE, Key: { id: { S: `ledger#${OWNER}` } }, ConsistentRead: true }))).Item;
   return item ? JSON.parse(item.record.S ?? '{}') as LedgerView : { purchases: [], extensions: [] };
+}
+
+/** The shared invariant's view of EC2: a physical id is a reservation (or a block, until EC2 names its reservations). */
+function blocksView(r: Real): PurchasesView {
+  const { emulator } = r;
+  const purchaseOf = (id: string) => emulator.reservations.get(id) ?? [...emulator.reservations.values()].find(x => x.blockId === id);
+  const shape = (props: Json) => JSON.stringify([props.InstanceType, props.InstanceCount, props.UltraserverType, props.UltraserverCount, props.DurationHours, props.AvailabilityZone, props.InstancePlatform ?? 'Linux/UNIX', props.LatestEnd, props.PreviewOnly]);
+  /** The end a block had bought at `at`: its own, and every extension bought by then whose payment does not fail. */
+  const endAt = (p: NonNullable<ReturnType<typeof purchaseOf>>, at: number) => p.boughtEndDate.getTime()
+    + emulator.extensions.filter(x => x.reservationId === p.id && x.purchaseDate.getTime() <= at && !x.paymentFails).reduce((h, x) => h + x.hours, 0) * HOUR;
+  return {
+    liveAt: (id, at) => {
+      const p = purchaseOf(id);
+      if (!p) return undefined;
+      return at < p.createDate.getTime() + 90_000 || (!p.paymentFailed && at < endAt(p, at));
+    },
+    mismatches: (id, props, at) => {
+      const p = purchaseOf(id)!;
+      const members = emulator.reservationsOfPurchase(p.id);
+      const why: string[] = [];
+      if (props.UltraserverType) {
+        if (p.offering.ultraserverType !== props.UltraserverType || p.offering.ultraserverCount !== Number(props.UltraserverCount)) why.push(`UltraServers ${p.offering.ultraserverType} x ${p.offering.ultraserverCount}`);
+      } else {
+        if (p.offering.instanceType !== props.InstanceType) why.push(`instance type ${p.offering.instanceType}`);
+        const count = members.reduce((n, m) => n + m.instanceCount, 0);
+        if (count !== Number(props.InstanceCount)) why.push(`${count} instances`);
+      }
+      if (props.AvailabilityZone && p.offering.availabilityZone !== props.AvailabilityZone) why.push(`zone ${p.offering.availabilityZone}`);
+      if ((props.InstancePlatform ?? 'Linux/UNIX') !== p.platform) why.push(`platform ${p.platform}`);
+      const left = (endAt(p, at) - Math.max(at, p.offering.startDate.getTime())) / HOUR;
+      if (left < Number(props.DurationHours)) why.push(`${left.toFixed(1)} h left of ${props.DurationHours} h asked`);
+      if (props.LatestEnd && p.offering.startDate.getTime() + Number(props.DurationHours) * HOUR > Date.parse(props.LatestEnd)) why.push(`ends after latestEnd ${props.LatestEnd}`);
+      return why;
+    },
+    defining: (props, old) => old === undefined || shape(props) !== shape(old),
+  };
 }

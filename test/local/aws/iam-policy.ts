@@ -24,6 +24,8 @@ export interface AuthorizationRequest {
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
+/** The id CloudFormation gives a stack: what AWS::StackId resolves to. */
+export const stackIdOf = (stackName: string) => `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${stackName}/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
 
 /** Resolves the Fn::Join / Ref of a synthesized statement for one deployed stack. */
 export function resolve(value: unknown, stackName: string): unknown {
@@ -35,7 +37,7 @@ export function resolve(value: unknown, stackName: string): unknown {
     return parts.map(p => resolve(p, stackName)).join(delimiter);
   }
   if ('Ref' in node) {
-    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::StackName': stackName };
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::StackName': stackName, 'AWS::StackId': stackIdOf(stackName) };
     const ref = String(node.Ref);
     if (!(ref in pseudo)) throw new Error(`cannot resolve Ref ${ref} in an IAM statement`);
     return pseudo[ref];

@@ -2,7 +2,7 @@ import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CapacityBlockInstanceType, CapacityBlockProvider, CapacityBlockPurchase } from '../../../lib';
 import { CloudFormationStack, Ec2Call, quietly, withAwsHandler, withProviderFramework } from '../../../lib/local';
-import { ACCOUNT, attributingCalls, authorizationRequests, AuthorizationRequest, isAllowed, REGION, resolve, Statement } from './iam-policy';
+import { ACCOUNT, attributingCalls, authorizationRequests, AuthorizationRequest, isAllowed, REGION, resolve, stackIdOf, Statement } from './iam-policy';
 
 /**
  * No emulator evaluates IAM, and a missing permission only shows in a real account, after a deploy
@@ -155,4 +155,23 @@ describe('one provider shared by the top-level stacks of an app', () => {
     expect(() => new CapacityBlockPurchase(nested, 'Block', { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), maxUpfrontFee: 8000, provider }))
       .toThrow(/Parent\/Nested\/Block uses the CapacityBlockProvider of stack Parent, but its own stack's name is known only at deploy time \(a nested stack\); share a provider only among top-level stacks/);
   });
+});
+
+describe('an Update asks CloudFormation about its own stack, and may ask about no other', () => {
+  test('every DescribeStacks onEvent makes names the event\'s own StackId, and its role allows DescribeStacks on that stack only', () => withAwsHandler({}, async (handler, emulator, seams) => {
+    const stack = await quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, async framework => {
+      const cfn = new CloudFormationStack(framework, { stackName: 'IamC', logicalId: 'Block', region: REGION });
+      await cfn.deploy(BLOCK);
+      await cfn.deploy({ ...BLOCK, Tags: [{ Key: 'team', Value: 'ml' }] });
+      return cfn;
+    }));
+    const asked = seams.cloudFormation.calls.filter(c => c.action === 'DescribeStacks').map(c => c.stackName);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set([stack.stackId]));
+    const policy = policyOf('IamC', /ProviderOnEventRole/);
+    const describe = (resource: string) => isAllowed(policy, { action: 'cloudformation:DescribeStacks', resource, context: {} });
+    expect(describe(stackIdOf('IamC'))).toBe(true);
+    expect(describe(stackIdOf('OtherStack'))).toBe(false);
+    expect(describe('*')).toBe(false);
+  }));
 });

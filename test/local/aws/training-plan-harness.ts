@@ -1,5 +1,5 @@
 import {
-  CloudFormationStack, Delivery, EmulatedPlanOffering, ProviderFramework, quietly, SageMakerEmulator, SageMakerEmulatorOptions, TRAINING_PLAN_TYPE, TrainingPlanHandler,
+  AwsRehearsalSeams, CloudFormationStack, Delivery, EmulatedPlanOffering, ProviderFramework, quietly, SageMakerEmulator, SageMakerEmulatorOptions, TRAINING_PLAN_TYPE, TrainingPlanHandler,
   withProviderFramework, withTrainingPlanHandler,
 } from '../../../lib/local';
 
@@ -12,13 +12,14 @@ export interface PlanEngine {
   readonly handler: TrainingPlanHandler;
   readonly emulator: SageMakerEmulator;
   readonly framework: ProviderFramework;
+  readonly seams: AwsRehearsalSeams;
   stack(delivery?: Delivery, stackName?: string): CloudFormationStack;
 }
 
 export function planEngineFor(names: { stackName: string; logicalId: string }) {
   return <T>(work: (e: PlanEngine) => Promise<T>, options: SageMakerEmulatorOptions = {}): Promise<T> =>
-    withTrainingPlanHandler(options, (handler, emulator) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
-      handler, emulator, framework,
+    withTrainingPlanHandler(options, (handler, emulator, seams) => quietly(() => withProviderFramework(handler, emulator, handler.providerTimings, framework => work({
+      handler, emulator, framework, seams,
       stack: (delivery: Delivery = 'once', stackName = names.stackName) => new CloudFormationStack(framework, { ...names, stackName, region: 'us-east-1', resourceType: TRAINING_PLAN_TYPE }, () => delivery),
     }))));
 }

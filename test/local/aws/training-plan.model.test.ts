@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
-import { CloudFormationStack, Delivery, SageMakerEmulator, StackStatus } from '../../../lib/local';
-import { forgetLedgers, PLAN, planEngineFor } from './training-plan-harness';
+import { AwsRehearsalSeams, CloudFormationStack, Delivery, Json, SageMakerEmulator, StackStatus } from '../../../lib/local';
+import { checkAnswersServe, CoreFault, coreFaultArbitrary, describeFault, injectCoreFault, PurchasesView } from './lifecycle-model';
+import { forgetLedgers, offering, PLAN, planEngineFor } from './training-plan-harness';
 
 /**
  * A generated proof of TrainingPlanPurchase's money rules: random sequences of CloudFormation
@@ -36,6 +37,7 @@ interface Model {
 
 interface Real {
   readonly emulator: SageMakerEmulator;
+  readonly seams: AwsRehearsalSeams;
   stack: CloudFormationStack;
   readonly newStack: () => CloudFormationStack;
   readonly statuses: StackStatus[];
@@ -44,7 +46,8 @@ interface Real {
 /** The invariants, after every step. */
 function checkInvariants(model: Model, real: Real): void {
   const { emulator, stack } = real;
-  const plans = emulator.purchases;
+  // A plan someone else bought under a name this resource would use is not the resource's.
+  const plans = emulator.purchases.filter(p => p.offering.id !== 'tpo-foreign');
   // Never above the ceiling: every plan and every extension within the highest ceiling any request carried.
   for (const p of plans) {
     expect(Number(p.offering.upfrontFee)).toBeLessThanOrEqual(CEILING);
@@ -62,7 +65,33 @@ function checkInvariants(model: Model, real: Real): void {
   for (const p of plans) expect(p.extensions.filter(e => emulator.extensionStatus(e) === 'Pending').length).toBeLessThanOrEqual(1);
   // No rollback wedges the stack.
   expect(real.statuses).not.toContain('UPDATE_ROLLBACK_FAILED');
-  void stack;
+  // After every SUCCESS for a change that defines the plan, CloudFormation got a plan live then that serves it.
+  checkAnswersServe(stack.exchanges, plansView(emulator));
+}
+
+/** The shared invariant's view of SageMaker: a physical id is a plan's ARN. */
+function plansView(emulator: SageMakerEmulator): PurchasesView {
+  const planOf = (arn: string) => emulator.purchases.find(p => p.arn === arn);
+  const shape = (props: Json) => JSON.stringify([props.InstanceType, props.InstanceCount, props.DurationHours, props.TargetResources, props.PreviewOnly]);
+  const endAt = (p: NonNullable<ReturnType<typeof planOf>>, at: number) => p.offering.startTime.getTime() + (p.offering.durationHours + p.extensions.filter(x => x.extendedAt.getTime() <= at).reduce((h, x) => h + x.hours, 0)) * HOUR;
+  return {
+    liveAt: (arn, at) => {
+      const p = planOf(arn);
+      if (!p) return undefined;
+      return at < p.createdAt.getTime() + p.pendingMs || (!p.paymentFails && at < endAt(p, at));
+    },
+    mismatches: (arn, props, at) => {
+      const p = planOf(arn)!;
+      const why: string[] = [];
+      if (p.offering.instanceType !== props.InstanceType) why.push(`instance type ${p.offering.instanceType}`);
+      if (p.offering.instanceCount !== Number(props.InstanceCount)) why.push(`${p.offering.instanceCount} instances`);
+      const left = (endAt(p, at) - Math.max(at, p.offering.startTime.getTime())) / HOUR;
+      if (left < Number(props.DurationHours)) why.push(`${left.toFixed(1)} h left of ${props.DurationHours} h asked`);
+      if (!(props.TargetResources as string[]).every(t => p.offering.targetResources.includes(t))) why.push(`targets ${p.offering.targetResources.join(',')}`);
+      return why;
+    },
+    defining: (props, old) => old === undefined || shape(props) !== shape(old),
+  };
 }
 
 /** What the sequences did, across runs: proof that the invariants were checked against something. */
@@ -120,7 +149,26 @@ class Cloud implements fc.AsyncCommand<Model, Real> {
   toString = () => this.event;
 }
 
+/** A fault of the core's (a burst on one SageMaker call, a failed ledger write, DescribeStacks unreadable), or a foreign plan taking a name this resource would use next. */
+class Fault implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly fault: CoreFault | 'foreign-name') {}
+  check = () => true;
+  async run(model: Model, real: Real): Promise<void> {
+    if (this.fault === 'foreign-name') {
+      const next = `${PLAN.TrainingPlanName}-${real.emulator.purchases.length + 1}`;
+      if (!real.emulator.plans.has(next)) real.emulator.addForeignPlan(next, offering('tpo-foreign', '1000', 5), 'Someone/Else');
+    } else {
+      injectCoreFault(this.fault, real.seams, (action, count) => real.emulator.failNext(action, 'throttle', count));
+    }
+    checkInvariants(model, real);
+  }
+  toString = () => (this.fault === 'foreign-name' ? 'a foreign plan takes the next name' : describeFault(this.fault));
+}
+
+const SAGEMAKER_CALLS = ['DescribeTrainingPlan', 'ListTags', 'SearchTrainingPlanOfferings', 'CreateTrainingPlan', 'DescribeTrainingPlanExtensionHistory'];
+
 const commands = [
+  fc.oneof(coreFaultArbitrary(SAGEMAKER_CALLS), fc.constant<'foreign-name'>('foreign-name')).map(f => new Fault(f)),
   fc.tuple(fc.constantFrom(...Object.keys(VARIANTS) as Variant[]), fc.constantFrom<Delivery>('once', 'twice-concurrent', 'twice-sequential'), fc.boolean())
     .map(([variant, delivery, fails]) => new Deploy(variant, delivery, fails)),
   fc.boolean().map(forget => new Destroy(forget)),
@@ -129,14 +177,15 @@ const commands = [
 
 test('random CloudFormation sequences against a lagging, lossy SageMaker never buy twice, above the ceiling, or wedge a rollback', async () => {
   await fc.assert(fc.asyncProperty(fc.commands(commands, { maxCommands: 8 }), fc.boolean(), async (sequence, failingPayments) => {
-    await engine(async ({ emulator, stack }) => {
-      const real: Real = { emulator, stack: stack(), newStack: () => stack(), statuses: [] };
+    await engine(async ({ emulator, stack, seams }) => {
+      const real: Real = { emulator, seams, stack: stack(), newStack: () => stack(), statuses: [] };
       await fc.asyncModelRun(() => ({ model: { repurchaseAllowed: false }, real }), sequence);
       seen.steps += [...sequence].length;
-      seen.plansBought += emulator.purchases.length;
+      const own = emulator.purchases.filter(p => p.offering.id !== 'tpo-foreign');
+      seen.plansBought += own.length;
       seen.extensionsBought += emulator.purchases.reduce((n, p) => n + p.extensions.length, 0);
       seen.lostAnswersTaken += emulator.calls.filter(c => c.fault === 'lostAnswer').length;
-      seen.soldOut += emulator.calls.filter(c => c.action === 'CreateTrainingPlan').length - emulator.purchases.length;
+      seen.soldOut += emulator.calls.filter(c => c.action === 'CreateTrainingPlan').length - own.length;
     }, { paymentFails: failingPayments ? o => o.instanceCount === 8 : undefined, pendingMs: [0, 45 * 60_000] });
   }), {
     numRuns: RUNS,

@@ -15,21 +15,24 @@
  */
 import { DescribeTrainingPlanResponse } from '@aws-sdk/client-sagemaker';
 import { TrainingPlanAttributes, TrainingPlanWireProperties } from '../../training-plan-wire';
-import { OWNER_TAG, PREVIEW_ID_PREFIX } from '../../wire';
+import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, PREVIEW_ID_PREFIX, UPFRONT_FEE_TAG } from '../../wire';
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from '../budget';
 import { underClaim } from '../claims';
 import { failure, log, oneLine, UserError } from '../errors';
 import { iso, money } from '../format';
 import { resourceKeys, ResourceKeys } from '../keys';
-import { Ledger, propertiesDigest } from '../ledger';
+import { Ledger, propertiesDigest } from '../../core/ledger';
 import { judgePlanOfferings, noAcceptablePlanOffering, searchPlanOfferings } from './offerings';
+import { confirmDelivered, decideUpdate, needsOther, pickServing } from '../../core/lifecycle';
+import { read, settleIntent } from '../../core/read';
+import { StackOperation, stackOperation } from '../../core/stack';
 import {
-  alsoOwnedPlansNote, describeOwnedPlan, describePlan, LedgerPlan, openPlanLedger, otherLivePlans, OwnedPlan, ownedPlans, PlanLedger, PlanLedgerRecord,
-  planHolding, planMismatches, planTags, servesRequest,
+  alsoOwnedPlansNote, describeOwnedPlan, describePlan, LedgerPlan, openPlanLedger, otherLivePlans, OwnedPlan, ownedPlans, planAdapter, PlanLedger, PlanLedgerRecord,
+  planHolding, planTags, refusePlanRepurchase,
 } from './plans';
 import { purchasePlan } from './purchase';
 import { assertPlanWindowOpen, parseTrainingPlanRequest, TrainingPlanRequest } from './request';
-import { changesThePlan, decidePlanUpdate, extendPlanIfLonger, refusePlanRepurchase, syncPlanTags } from './update';
+import { changesThePlan, extendPlanIfLonger, syncPlanTags } from './update';
 
 export interface PlanProviderEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
@@ -62,9 +65,7 @@ export async function onEvent(event: PlanProviderEvent, lambdaContext?: LambdaCo
     return await underClaim(keys.request, context, async () => {
       const tracked = isPlanArn(event.PhysicalResourceId) ? event.PhysicalResourceId : undefined;
       const ledger = await openPlanLedger(keys, request.trainingPlanName, tracked, tracked ? propertiesDigest(event.OldResourceProperties) : undefined);
-      const answer = event.RequestType === 'Create' ? await create(request, keys, ledger, now) : await update(event, request, keys, ledger, now);
-      await recordAnswer(ledger, answer.PhysicalResourceId, propertiesDigest(event.ResourceProperties));
-      return answer;
+      return event.RequestType === 'Create' ? await create(request, keys, ledger, now, { mayBuy: true }) : await update(event, request, keys, ledger, now);
     });
   } catch (error) {
     throw failure(error);
@@ -105,21 +106,18 @@ export async function isComplete(event: PlanProviderEvent, lambdaContext?: Lambd
   });
 }
 
-/** Adopt what this resource already owns and serves the request; else buy exactly once. */
-async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date): Promise<PlanOnEventResult> {
+/** Adopt what this resource already owns and serves the request; else buy exactly once (only where `allowed`). */
+async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date, allowed: { mayBuy: boolean; why?: string }): Promise<PlanOnEventResult> {
   await resolvePlanIntents(ledger, keys);
   const owned = await ownedPlans(ledger);
-  const adoptable = owned.filter(p => servesRequest(p, request))
-    .sort((a, b) => rank(b, keys) - rank(a, keys) || (b.view?.EndTime?.getTime() ?? 0) - (a.view?.EndTime?.getTime() ?? 0))[0];
+  const adoptable = pickServing(planAdapter, owned, request, now, p => rank(p, keys));
   if (request.previewOnly) {
     return preview(request, now, adoptable ? `; without previewOnly this resource would adopt training plan ${adoptable.plan.name}, which it already owns, and buy nothing` : '');
   }
   if (adoptable) return adopt(adoptable, owned, request, keys, now);
   const live = otherLivePlans(owned, undefined);
-  if (live.length > 0 && !request.allowRepurchase) {
-    const why = planMismatches(live[0].view!, request);
-    throw refusePlanRepurchase(live[0], why.length > 0 ? why : [`duration ${request.durationHours} h`], live.length - 1);
-  }
+  if (live.length > 0 && !request.allowRepurchase) throw refusePlanRepurchase(live[0], needsOther(planAdapter, live[0], request, now), live.length - 1);
+  if (!allowed.mayBuy) throw new UserError(`This would buy a new training plan, which ${allowed.why}; nothing was bought`);
   const purchased = await purchasePlan(request, keys, ledger, now);
   const note = join(
     purchased.source === 'found-by-name' ? `SageMaker already had training plan ${purchased.plan.name} from an earlier attempt whose answer was lost; nothing more was bought` : '',
@@ -129,6 +127,23 @@ async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: 
 }
 
 async function update(event: PlanProviderEvent, request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date): Promise<PlanOnEventResult> {
+  const id = event.PhysicalResourceId ?? '';
+  const stack = await stackOperation(event.StackId);
+  if (stack.operation !== 'rollback') return updateForward(event, request, keys, ledger, now, stack);
+  // Rollbacks always land: whatever goes wrong, CloudFormation is answered SUCCESS on the plan it tracks, with a note.
+  try {
+    return await updateForward(event, request, keys, ledger, now, stack);
+  } catch (error) {
+    log('the rollback could not be carried out as asked; answering SUCCESS on the plan CloudFormation tracks', { physicalResourceId: id, error: oneLine(error) });
+    const held = planHolding(ledger.record, id);
+    const owned = held ? (await ownedPlans(ledger).catch(() => [])).find(p => p.plan.name === held.name) : undefined;
+    const note = `Rolled back to ${owned ? describeOwnedPlan(owned) : id} as it is: ${oneLine(error)}`;
+    if (owned) return settled(owned, note);
+    return { PhysicalResourceId: id, Data: { ...fallbackPlanAttributes(isPlanArn(id) ? id : '', isPlanArn(id) ? nameOf(id) : '', undefined, note, 'unknown'), Settled: 'true' } };
+  }
+}
+
+async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date, stack: { operation: StackOperation; status: string }): Promise<PlanOnEventResult> {
   const id = event.PhysicalResourceId ?? '';
   if (request.previewOnly) {
     const hint = isPlanArn(id) ? `; training plan ${nameOf(id)} stays bought and runs until its end, but this resource no longer tracks it` : '';
@@ -140,30 +155,66 @@ async function update(event: PlanProviderEvent, request: TrainingPlanRequest, ke
       return { PhysicalResourceId: id.startsWith(PREVIEW_ID_PREFIX) ? id : `${PREVIEW_ID_PREFIX}failed`, Data: { ...fallbackPlanAttributes('', '', undefined, note, 'preview-failed'), Settled: 'true' } };
     }
   }
+  const oldDigest = propertiesDigest(event.OldResourceProperties);
+  if (isPlanArn(id)) {
+    // What CloudFormation tracks comes first: a ledger that lacks it reads it by name.
+    await trackPlan(ledger, id, keys);
+    if (stack.operation === 'forward') await ledger.change(record => { confirmDelivered(planHolding(record, id), oldDigest); });
+  }
   const held = planHolding(ledger.record, id);
-  if (!held) return create(request, keys, ledger, now);
+  if (!held) {
+    const mayBuy = stack.operation === 'forward';
+    return create(request, keys, ledger, now, mayBuy ? { mayBuy } : { mayBuy, why: stack.operation === 'rollback' ? 'a rollback never does' : `cannot be done while CloudFormation's status of this stack cannot be read (${stack.status})` });
+  }
   await resolvePlanIntents(ledger, keys);
   const owned = await ownedPlans(ledger);
   const current = owned.find(p => p.plan.name === held.name)!;
-  const old = safeParse(event.OldResourceProperties);
-  const decision = decidePlanUpdate(current, owned, request, propertiesDigest(event.ResourceProperties), changesThePlan(old, request));
+  const defining = changesThePlan(safeParse(event.OldResourceProperties), request);
+  const decision = decideUpdate(planAdapter, { current, owned, request, digest: propertiesDigest(event.ResourceProperties), defining, operation: stack.operation, status: stack.status, now });
   switch (decision.kind) {
     case 'in-place': {
       await syncPlanTags(current.plan.arn!, request);
-      const note = await extendPlanIfLonger(current, request, keys.request, ledger);
+      const note = await extendPlanIfLonger(current, request, keys.request, ledger, decision.mayBuy);
       return toWaitFor(current.plan, request, now, join(note, alsoOwnedPlansNote(owned, current.plan.name)));
     }
-    case 'roll-back':
-      log('rolling back to the training plan these properties were answered with; nothing is bought', { name: decision.owned.plan.name });
-      return settled(decision.owned, join(`Back to ${describeOwnedPlan(decision.owned)}, which these properties were deployed with; nothing was bought`, alsoOwnedPlansNote(owned, decision.owned.plan.name)));
+    case 'roll-back': {
+      const target = decision.owned;
+      log('rolling back to the training plan these properties were answered with; nothing is bought', { name: target.plan.name });
+      const dead = planAdapter.isLive(target) ? '' : `it is no longer live (${target.view?.Status ?? 'not known to SageMaker'}) and serves nothing: deploy again to buy a new plan`;
+      return settled(target, join(`Back to ${describeOwnedPlan(target)}, which these properties were deployed with; nothing was bought`, dead, alsoOwnedPlansNote(owned, target.plan.name)));
+    }
     case 'adopt':
       return adopt(decision.owned, owned, request, keys, now);
     case 'buy':
       log('buying a new training plan (allowRepurchase); the old one runs until its end', { old: describeOwnedPlan(current) });
-      return create(request, keys, ledger, now);
+      return create(request, keys, ledger, now, { mayBuy: true });
     case 'over':
       return settled(decision.owned, decision.note);
   }
+}
+
+/**
+ * A ledger that lacks the plan CloudFormation tracks (the write of its answer failed) learns it by
+ * name before anything else is decided; an open intent under that name is settled as bought with it.
+ */
+async function trackPlan(ledger: PlanLedger, arn: string, keys: ResourceKeys): Promise<void> {
+  if (planHolding(ledger.record, arn)) return;
+  const name = nameOf(arn);
+  const view = await describePlan(name);
+  const tags = view?.TrainingPlanArn ? await planTags(view.TrainingPlanArn) : {};
+  const [upfrontFee = '', currencyCode = ''] = (tags[UPFRONT_FEE_TAG] ?? '').split(' ');
+  log('this resource\'s ledger lacked the plan CloudFormation tracks; read it by name', { name, known: view !== undefined });
+  await ledger.change(record => {
+    const entry = record.plans.find(p => p.name === name);
+    const fields = { arn, outcome: 'bought' as const, released: false };
+    if (entry) Object.assign(entry, fields);
+    else {
+      record.plans.push({
+        name, requestKey: tags[IDEMPOTENCY_TAG] ?? keys.request, offeringId: tags[OFFERING_TAG] ?? '', upfrontFee, currencyCode,
+        intentAt: (view?.StartTime ?? clock.now()).toISOString(), answeredFor: [], ...fields,
+      });
+    }
+  });
 }
 
 async function adopt(owned: OwnedPlan, all: OwnedPlan[], request: TrainingPlanRequest, keys: ResourceKeys, now: Date): Promise<PlanOnEventResult> {
@@ -176,18 +227,27 @@ async function adopt(owned: OwnedPlan, all: OwnedPlan[], request: TrainingPlanRe
 }
 
 /**
- * Intents whose answer never came: a name SageMaker knows, carrying this resource's owner tag, was
- * bought. One it does not know stays open, and is harmless: the next purchase uses the same name,
- * which SageMaker never sells twice.
+ * Intents whose answer never came, by the core's settle rule: a plan SageMaker shows under the name,
+ * with this resource's owner tag, was bought; one with another owner's tag is someone else's (this
+ * intent was refused); a name SageMaker does not show, or shows without an owner tag (tags may show
+ * late), settles as not bought only once the intent has settled. A read that fails fails the step,
+ * naming the intent. An open intent is harmless: the next purchase uses the same name, which
+ * SageMaker never sells twice.
  */
 async function resolvePlanIntents(ledger: PlanLedger, keys: ResourceKeys): Promise<void> {
   for (const open of ledger.record.plans.filter(p => p.outcome === 'intent')) {
-    const view = await describePlan(open.name).catch(error => log('could not read the name of an earlier purchase attempt', { name: open.name, error: oneLine(error) }));
-    if (!view?.TrainingPlanArn) continue;
-    if ((await planTags(view.TrainingPlanArn))[OWNER_TAG] !== keys.owner) continue;
-    log('an earlier purchase attempt of this resource went through; it is in the ledger now', { name: open.name });
+    const result = await read(async () => {
+      const view = await describePlan(open.name);
+      if (!view?.TrainingPlanArn) return undefined;
+      const owner = (await planTags(view.TrainingPlanArn))[OWNER_TAG];
+      return owner === undefined ? undefined : { arn: view.TrainingPlanArn, owner };
+    });
+    const fate = settleIntent(result, { intentAt: open.intentAt, what: `An earlier purchase of training plan ${open.name} (${open.offeringId})` });
+    if (fate.kind === 'open') continue;
+    const ours = fate.kind === 'bought' && fate.found.owner === keys.owner;
+    log(ours ? 'an earlier purchase attempt of this resource went through; it is in the ledger now' : 'an earlier purchase attempt of this resource did not buy this name', { name: open.name });
     await ledger.change(record => {
-      Object.assign(record.plans.find(p => p.name === open.name)!, { outcome: 'bought', arn: view.TrainingPlanArn });
+      Object.assign(record.plans.find(p => p.name === open.name)!, ours ? { outcome: 'bought', arn: fate.found.arn } : { outcome: 'not-bought' });
     });
   }
 }
@@ -228,16 +288,6 @@ async function remove(event: PlanProviderEvent): Promise<PlanOnEventResult> {
   }
   log(`Training plan ${summary} cannot be cancelled: CloudFormation no longer tracks it, and it expires by itself at its end`);
   return { PhysicalResourceId: id };
-}
-
-/** Remembers what CloudFormation is answered with: a later rollback to these properties goes back to this plan. */
-async function recordAnswer(ledger: PlanLedger, physicalId: string, digest: string): Promise<void> {
-  if (!planHolding(ledger.record, physicalId)) return;
-  await ledger.remember(record => {
-    const plan = planHolding(record, physicalId)!;
-    plan.released = false;
-    if (!plan.answeredFor.includes(digest)) plan.answeredFor.push(digest);
-  });
 }
 
 /** The plan bought by this very request first (a redelivery), then any. */

@@ -4,7 +4,9 @@ import { clock } from '../budget';
 import { errorCode, log } from '../errors';
 import { iso } from '../format';
 import { ResourceKeys } from '../keys';
-import { Ledger, Outcome } from '../ledger';
+import { Ledger, Outcome } from '../../core/ledger';
+import { hoursLeftOf, LifecycleAdapter, pickServing } from '../../core/lifecycle';
+import { UserError } from '../errors';
 import { TrainingPlanRequest } from './request';
 import { sageMaker, sageMakerCallOptions } from './sagemaker';
 
@@ -65,9 +67,12 @@ export function planName(base: string, generation: number): string {
   return generation <= 1 ? base : `${base}-${generation}`;
 }
 
-/** The name a purchase uses now: an unfinished attempt's, else the next generation's. */
+/**
+ * The name a purchase uses now: an open intent's (it may have been bought: the same name can never
+ * buy twice), else the next generation's of `base`. A name the cloud refused (not bought) binds nothing.
+ */
 export function nextPlanName(record: Readonly<PlanLedgerRecord>, base: string): string {
-  const open = record.plans.find(p => p.outcome !== 'bought');
+  const open = record.plans.find(p => p.outcome === 'intent');
   if (open) return open.name;
   return planName(base, record.plans.filter(p => p.outcome === 'bought').length + 1);
 }
@@ -166,9 +171,9 @@ export function planMismatches(view: DescribeTrainingPlanResponse, request: Trai
   return found;
 }
 
-/** Serves the request without buying anything: live, fitting and at least as long as asked. */
+/** Serves the request without buying anything: live, fitting, and with at least the duration asked left. */
 export function servesRequest(owned: OwnedPlan, request: TrainingPlanRequest): boolean {
-  return owned.view !== undefined && isLivePlan(owned.view) && planMismatches(owned.view, request).length === 0 && planHours(owned.view) >= request.durationHours;
+  return pickServing(planAdapter, [owned], request, clock.now()) !== undefined;
 }
 
 export function describeOwnedPlan(owned: OwnedPlan): string {
@@ -192,3 +197,27 @@ export function alsoOwnedPlansNote(owned: OwnedPlan[], keptName: string | undefi
 export function planHolding(record: Readonly<PlanLedgerRecord>, arn: string | undefined): LedgerPlan | undefined {
   return arn ? record.plans.find(p => p.arn === arn) : undefined;
 }
+
+/** The change needs a plan other than the one this resource holds, which cannot be modified or cancelled. */
+export function refusePlanRepurchase(current: OwnedPlan, reasons: string[], moreOwned = 0): UserError {
+  const more = moreOwned > 0 ? ` (this resource owns ${moreOwned} more live plan${moreOwned > 1 ? 's' : ''})` : '';
+  return new UserError(`This change needs a new training plan: ${reasons.join(', ')}. This resource already holds ${describeOwnedPlan(current)}${more}, which cannot be modified or cancelled. Revert the change, or set allowRepurchase: true to buy a new plan (you keep paying for the old one)`);
+}
+
+/** What the lifecycle core needs to know of training plans. */
+export const planAdapter: LifecycleAdapter<OwnedPlan, TrainingPlanRequest> = {
+  noun: 'training plan',
+  service: 'SageMaker',
+  entry: owned => owned.plan,
+  idOf: owned => owned.plan.name,
+  describe: describeOwnedPlan,
+  isListed: owned => owned.view !== undefined,
+  isLive: owned => isLivePlan(owned.view),
+  mismatches: (owned, request) => (owned.view ? planMismatches(owned.view, request) : []),
+  hoursBought: owned => (owned.view ? planHours(owned.view) : 0),
+  hoursLeft: (owned, now) => (owned.view ? hoursLeftOf(planHours(owned.view), owned.view.StartTime, owned.view.EndTime, now) : 0),
+  endsAt: owned => owned.view?.EndTime?.getTime() ?? 0,
+  durationHours: request => request.durationHours,
+  allowRepurchase: request => request.allowRepurchase,
+  refuse: refusePlanRepurchase,
+};

@@ -1,6 +1,7 @@
 import { CreateTrainingPlanCommand } from '@aws-sdk/client-sagemaker';
 import { IDEMPOTENCY_TAG, OFFERING_TAG, OWNER_TAG, UPFRONT_FEE_TAG, WireTag } from '../../wire';
 import { clock, remainingMs, sleep, timeouts } from '../budget';
+import { INTENT_SETTLE_MS } from '../../core/ledger';
 import { errorCode, isDefiniteRejection, log, oneLine, UserError } from '../errors';
 import { decimalMoney, money } from '../format';
 import { ResourceKeys } from '../keys';
@@ -39,6 +40,9 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
   const soldOut = new Set<string>();
   let lastFailure = '';
   let unknown = 0;
+  // A plan under this name without this resource's owner tag may still be ours only if an earlier
+  // create of this name may have gone through (tags given at creation may show a moment late).
+  let earlierAttempt = ledger.record.plans.some(p => p.name === name && p.outcome === 'intent');
   for (let attempt = 1; attempt <= planPurchasePolicy.maxAttempts + unknown;) {
     const judgement = judgePlanOfferings(await searchPlanOfferings(request, now), request, soldOut);
     const offering = judgement.acceptable[0];
@@ -65,8 +69,8 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
     } catch (error) {
       lastFailure = oneLine(error);
       if (errorCode(error) === 'ResourceInUse') {
-        // The name exists: an earlier attempt (whose answer was lost) bought it, or someone else owns it.
-        const found = await foundByName(name, keys);
+        // The name exists: an earlier attempt (whose answer was lost) bought it, or someone else holds it.
+        const found = await foundByName(name, keys, ledger, earlierAttempt, 'SageMaker says the name is in use');
         await ledger.change(record => settle(record, name, { outcome: 'bought', ...found }));
         return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
       }
@@ -80,14 +84,16 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       }
       // The create may have gone through: read the name before anything else.
       log('training plan purchase outcome unknown; reading its name', { name, error: lastFailure });
-      const bought = await lookForPlan(name, keys);
+      earlierAttempt = true;
+      const bought = await lookForPlan(name, keys, ledger);
       if (bought) {
         await ledger.change(record => settle(record, name, { outcome: 'bought', ...bought }));
         return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
       }
-      // SageMaker does not know the name: nothing was bought, and creating it again is safe. Once.
+      // SageMaker does not show the name (a read right after a create may lag): creating it again is
+      // safe, as SageMaker never sells a name twice. Once.
       if (unknown++ > 0) {
-        throw new UserError(`The purchase of training plan ${name} (${offering.id}, ${decimalMoney(offering.upfrontFeeText, offering.currencyCode)}) got no answer twice (${lastFailure}) and SageMaker does not show a plan of that name; nothing more was bought. Deploy again: the purchase uses the same name, which SageMaker never sells twice`);
+        throw new UserError(`The purchase of training plan ${name} (${offering.id}, ${decimalMoney(offering.upfrontFeeText, offering.currencyCode)}) got no answer twice (${lastFailure}) and SageMaker does not show a plan of that name yet: bought or not cannot be told yet. ${deployAgain(name)}`);
       }
     }
   }
@@ -126,38 +132,49 @@ function planOf(ledger: PlanLedger, name: string): LedgerPlan {
 }
 
 /**
- * A name SageMaker says is in use: this resource's only if its owner tag says so (a plan's tags are
- * given in the create call, so they are there as soon as the plan is). What the plan was bought with
- * comes from its tags too: the attempt whose answer was lost may have taken another offering.
+ * A name SageMaker holds: this resource's only if its owner tag says so (a plan's tags are given in
+ * the create call). Another owner's tag: someone else's plan, so this resource's intent under the name
+ * was refused and is settled as not bought at once (a new name is then honoured). No owner tag, or no
+ * plan shown although the name is in use: while an earlier create of this name may have gone through,
+ * whether it was bought cannot be told yet (tags and reads may lag), and no rename is advised.
  */
-async function foundByName(name: string, keys: ResourceKeys): Promise<Pick<LedgerPlan, 'arn' | 'offeringId' | 'upfrontFee' | 'currencyCode' | 'requestKey'>> {
+async function foundByName(name: string, keys: ResourceKeys, ledger: PlanLedger, earlierAttempt: boolean, why: string): Promise<Pick<LedgerPlan, 'arn' | 'offeringId' | 'upfrontFee' | 'currencyCode' | 'requestKey'>> {
   const view = await describePlan(name);
   if (!view?.TrainingPlanArn) {
-    throw new UserError(`SageMaker says training plan name ${name} is in use but does not show the plan yet; nothing was bought. Deploy again in a minute`);
+    throw new UserError(`${why}, so a training plan named ${name} exists or may exist, but SageMaker does not show it yet: whether this resource bought it cannot be told yet. ${deployAgain(name)}`);
   }
   const tags = await planTags(view.TrainingPlanArn);
   const owner = tags[OWNER_TAG];
-  if (owner !== keys.owner) {
-    throw new UserError(`Training plan name ${name} is taken by a plan this resource did not buy (${owner ? `owner ${owner}` : 'no owner tag'}); nothing was bought. Set trainingPlanName to a name of your own`);
+  if (owner !== keys.owner && (owner !== undefined || !earlierAttempt)) {
+    await ledger.change(record => settle(record, name, { outcome: 'not-bought' }));
+    throw new UserError(`Training plan name ${name} is taken by a plan this resource did not buy (${owner ? `owner ${owner}` : 'no owner tag'}); this resource bought nothing under it. Set trainingPlanName to a name of your own`);
+  }
+  if (owner === undefined) {
+    throw new UserError(`Training plan ${name} exists, and SageMaker does not show its owner tag yet: it may be the plan this resource's earlier create bought, so bought or not cannot be told yet. ${deployAgain(name)}`);
   }
   log('the training plan of this name is already this resource\'s; nothing more was bought', { name, arn: view.TrainingPlanArn });
   const [upfrontFee = '', currencyCode = ''] = (tags[UPFRONT_FEE_TAG] ?? '').split(' ');
   return { arn: view.TrainingPlanArn, offeringId: tags[OFFERING_TAG] ?? '', upfrontFee, currencyCode, requestKey: tags[IDEMPOTENCY_TAG] ?? '' };
 }
 
-/** After an answer that never came: the plan by name, if SageMaker knows it (reads by name do not lag). */
-async function lookForPlan(name: string, keys: ResourceKeys): Promise<Awaited<ReturnType<typeof foundByName>> | undefined> {
+/** What to do while an intent is open: deploy again, under the same name (never another: it could buy twice). */
+function deployAgain(name: string): string {
+  return `Deploy again in ${Math.round(INTENT_SETTLE_MS / 60_000)} minutes, without changing trainingPlanName: the purchase uses the name ${name} again, which SageMaker never sells twice, and adopts the plan if it is this resource's`;
+}
+
+/** After an answer that never came: the plan by name, if SageMaker shows it. */
+async function lookForPlan(name: string, keys: ResourceKeys, ledger: PlanLedger): Promise<Awaited<ReturnType<typeof foundByName>> | undefined> {
   for (let i = 0; i < planPurchasePolicy.lookups; i++) {
     if (i > 0) await sleep(planPurchasePolicy.lookupDelayMs);
     try {
-      if (await describePlan(name)) return await foundByName(name, keys);
+      if (await describePlan(name)) return await foundByName(name, keys, ledger, true, 'SageMaker shows the name');
       return undefined;
     } catch (error) {
       if (error instanceof UserError) throw error;
       log('could not read the training plan yet; reading again', { name, error: oneLine(error) });
     }
   }
-  throw new UserError(`The purchase of training plan ${name} got no answer and its name could not be read; nothing more was bought. Deploy again: the purchase uses the same name, which SageMaker never sells twice`);
+  throw new UserError(`The purchase of training plan ${name} got no answer and its name could not be read: bought or not cannot be told yet. ${deployAgain(name)}`);
 }
 
 /**

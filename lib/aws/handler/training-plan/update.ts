@@ -2,61 +2,18 @@ import {
   AddTagsCommand, DeleteTagsCommand, DescribeTrainingPlanExtensionHistoryCommand, DescribeTrainingPlanResponse, ExtendTrainingPlanCommand,
   SearchTrainingPlanOfferingsCommand, TrainingPlanExtension,
 } from '@aws-sdk/client-sagemaker';
+import * as planRules from '../../training-plan-validation';
 import { compareDecimal, formatHours, parseDecimal } from '../../validation';
 import { RESERVED_TAG_PREFIX } from '../../wire';
 import { clock } from '../budget';
 import { isDefiniteRejection, log, oneLine, UserError } from '../errors';
 import { decimalMoney, iso } from '../format';
-import { INTENT_SETTLE_MS, unsettledError } from '../ledger';
-import {
-  describeOwnedPlan, isLivePlan, LedgerPlanExtension, OwnedPlan, PlanLedger, PlanLedgerRecord, planHours, planMismatches, planTags, servesRequest,
-} from './plans';
+import { INTENT_SETTLE_MS, unsettledError } from '../../core/ledger';
+import { LedgerPlanExtension, OwnedPlan, PlanLedger, PlanLedgerRecord, planHours, planTags } from './plans';
 import { TrainingPlanRequest } from './request';
 import { sageMaker, sageMakerCallOptions, sageMakerPurchases } from './sagemaker';
 
 const HOUR_MS = 3_600_000;
-
-/** What an Update does with the resource's plan (the same decisions as a Capacity Block's, from the ledger). */
-export type PlanUpdate =
-  /** The current plan serves the request: tags in place, an extension if longer. */
-  | { readonly kind: 'in-place'; readonly owned: OwnedPlan }
-  /** CloudFormation rolls back to a plan it still tracks, answered for these very properties: back to it, buying nothing. */
-  | { readonly kind: 'roll-back'; readonly owned: OwnedPlan }
-  /** Another live plan this resource owns serves it. */
-  | { readonly kind: 'adopt'; readonly owned: OwnedPlan }
-  /** The request needs a new plan and allowRepurchase says to buy it. */
-  | { readonly kind: 'buy' }
-  /** Nothing live serves it and nothing may be bought: report the plan that is over, as it is. */
-  | { readonly kind: 'over'; readonly owned: OwnedPlan; readonly note: string };
-
-export function decidePlanUpdate(current: OwnedPlan, owned: OwnedPlan[], request: TrainingPlanRequest, digest: string, planChanged: boolean): PlanUpdate {
-  const answeredHere = current.plan.answeredFor.includes(digest);
-  const rollbackTo = answeredHere ? undefined : owned.filter(p => p !== current && !p.plan.released && p.plan.answeredFor.includes(digest)).pop();
-  if (rollbackTo) return { kind: 'roll-back', owned: rollbackTo };
-  if (!current.view) {
-    return { kind: 'over', owned: current, note: `SageMaker does not know training plan ${current.plan.name}; nothing was bought` };
-  }
-  const live = isLivePlan(current.view);
-  const why = planMismatches(current.view, request);
-  if (live && why.length === 0) return { kind: 'in-place', owned: current };
-  if (!live && (!planChanged || (why.length === 0 && planHours(current.view) >= request.durationHours))) {
-    return { kind: 'over', owned: current, note: `${describeOwnedPlan(current)} is over; nothing was bought` };
-  }
-  const adoptable = owned.filter(p => p !== current && servesRequest(p, request))
-    .sort((a, b) => (b.view?.EndTime?.getTime() ?? 0) - (a.view?.EndTime?.getTime() ?? 0))[0];
-  if (adoptable) return { kind: 'adopt', owned: adoptable };
-  if (request.allowRepurchase) return { kind: 'buy' };
-  if (!live) {
-    return { kind: 'over', owned: current, note: `${describeOwnedPlan(current)} is over, and this change needs a new plan (${why.join(', ') || `duration ${formatHours(request.durationHours)}`}); nothing was bought. Set allowRepurchase: true to buy one` };
-  }
-  throw refusePlanRepurchase(current, why.length > 0 ? why : [`duration ${request.durationHours} h`]);
-}
-
-/** The change needs a plan other than the one this resource holds, which cannot be modified or cancelled. */
-export function refusePlanRepurchase(current: OwnedPlan, reasons: string[], moreOwned = 0): UserError {
-  const more = moreOwned > 0 ? ` (this resource owns ${moreOwned} more live plan${moreOwned > 1 ? 's' : ''})` : '';
-  return new UserError(`This change needs a new training plan: ${reasons.join(', ')}. This resource already holds ${describeOwnedPlan(current)}${more}, which cannot be modified or cancelled. Revert the change, or set allowRepurchase: true to buy a new plan (you keep paying for the old one)`);
-}
 
 /** Properties that define which plan a resource holds; tags, ceiling, wait and name do not. */
 export function changesThePlan(old: Partial<TrainingPlanRequest>, request: TrainingPlanRequest): boolean {
@@ -86,7 +43,7 @@ export async function syncPlanTags(arn: string, request: TrainingPlanRequest): P
  * clears, so what is already bought counts from DescribeTrainingPlanExtensionHistory, and the ledger
  * says which extensions this resource asked for. Returns a note.
  */
-export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlanRequest, requestKey: string, ledger: PlanLedger): Promise<string> {
+export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlanRequest, requestKey: string, ledger: PlanLedger, mayBuy = true): Promise<string> {
   const view = owned.view!;
   const name = owned.plan.name;
   if (planHours(view) >= request.durationHours) return lengthNote(view, name, request, 0);
@@ -98,6 +55,9 @@ export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlan
   if (extraHours <= 0) return lengthNote(view, name, request, pendingHours);
   const open = ledger.record.extensions.find(e => e.planName === name && e.outcome === 'intent');
   if (open?.requestKey === requestKey) return `An extension of ${name} by ${formatHours(open.hours)} was already requested by this update; not bought again`;
+  if (!mayBuy) {
+    return `Training plan ${name} runs ${formatHours(boughtHours)}, shorter than duration ${formatHours(request.durationHours)}; this change does not define the plan (tags, ceiling, wait or name), so no extension was bought. Deploy a change of duration to extend it`;
+  }
   if (open) throw unsettledError(`An earlier extension of training plan ${name} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once SageMaker shows it; or revert duration to ${formatHours(boughtHours)}`, 'SageMaker');
   if (pendingHours > 0) {
     throw new UserError(`Training plan ${name} has an extension by ${formatHours(pendingHours)} whose payment is pending; it is extended again only once that clears. Nothing was bought. Deploy again later, or revert duration to ${formatHours(boughtHours)}`);
@@ -105,6 +65,9 @@ export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlan
   if (view.Status !== 'Scheduled' && view.Status !== 'Active') {
     throw new UserError(`Training plan ${name} is ${view.Status}; only a Scheduled or Active plan is extended. Deploy again once its payment has cleared, or revert duration to ${formatHours(boughtHours)}`);
   }
+  // SageMaker's extension rules, before anything is searched or bought.
+  const ruleBroken = planRules.extensionHoursError(extraHours) ?? (view.EndTime ? planRules.extensionTimingError(view.EndTime, clock.now()) : undefined);
+  if (ruleBroken) throw new UserError(`duration ${formatHours(request.durationHours)} would extend training plan ${name} (${formatHours(boughtHours)}) by ${formatHours(extraHours)}, but ${ruleBroken}; nothing was bought`);
   const newEnd = new Date((view.EndTime?.getTime() ?? NaN) + extraHours * HOUR_MS);
   if (request.latestEnd && !(newEnd <= request.latestEnd)) {
     throw new UserError(`Extending training plan ${name} by ${formatHours(extraHours)} would end it ${iso(newEnd)}, after latestEnd ${iso(request.latestEnd)}; nothing was bought. Move latestEnd to ${iso(newEnd)} or later, or revert duration to ${formatHours(boughtHours)}`);
