@@ -6,4 +6,5 @@ export * from './instance-platform';
 export * from './spend-limit';
 export * from './training-plan-purchase';
 export * from './training-plan-types';
+export * from './future-reservation/construct';
 export * from './integrations';
