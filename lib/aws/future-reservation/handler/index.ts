@@ -345,3 +345,5 @@ export { clock, hooks, providerTimings, timeouts } from '../../handler/budget';
 export { claimPolicy } from '../../handler/claims';
 export { retryPolicy } from '../../handler/retries';
 export { resourceKeys } from '../../handler/keys';
+/** The rehearsal's budget seam: this handler never waits before a look-up (a repeat carries the same ClientToken). */
+export const purchasePolicy = { lookupDelayMs: 0 };

@@ -1,0 +1,173 @@
+import { Json } from '../../../lib/local/resources';
+import { FutureEngine, withFutureEngine } from './future-reservation-harness';
+
+/**
+ * FutureCapacityReservation's bundled handler under the real Provider framework runtime, against the
+ * EC2 and Price List emulators, on simulated days. m7i.8xlarge is priced 1.536 USD per instance-hour
+ * (32 vCPUs × 0.048): 2 instances × 14 days (336 h) commit 1032.192 USD.
+ */
+const DAY = 86_400_000;
+
+const props = (e: FutureEngine, over: Json = {}): Json => ({
+  InstanceType: 'm7i.8xlarge', InstanceCount: '2', AvailabilityZone: 'us-east-1a',
+  StartDate: new Date(Math.floor(e.ec2.clock.now().getTime() / DAY) * DAY + 60 * DAY).toISOString(),
+  CommitmentSeconds: String(14 * 86_400), MaxCommittedCost: '1100', ...over,
+});
+const creates = (e: FutureEngine) => e.ec2.calls.filter(c => c.action === 'CreateCapacityReservation');
+const stateOf = (e: FutureEngine, id: string) => e.ec2.future.stateOf(e.ec2.future.reservations.get(id)!);
+
+describe('requested once', () => {
+  test('GIVEN a Create delivered twice at the same time THEN one reservation is requested, answered while assessing, with the exact committed cost', () => withFutureEngine(async e => {
+    const stack = e.stack('twice-concurrent');
+    expect(await stack.deploy(props(e))).toBe('CREATE_COMPLETE');
+    expect(e.ec2.future.requests).toHaveLength(1);
+    const id = stack.resource!.physicalResourceId;
+    expect(id).toBe(e.ec2.future.requests[0].id);
+    expect(stack.exchanges[0].response.Data).toMatchObject({ State: 'assessing', CommittedCost: '1032.192', CurrencyCode: 'USD', InstanceCount: '2', InstanceType: 'm7i.8xlarge' });
+    expect(e.ec2.future.requests[0].tags.get('cdk-capacity-reservations:owner')).toBe('Plans/Reservation');
+  }));
+
+  test('GIVEN EC2 accepts the request but its answer is lost THEN the repeat carries the same ClientToken and one reservation exists', () => withFutureEngine(async e => {
+    e.ec2.failNext('CreateCapacityReservation', 'lostAnswer', 1);
+    const stack = e.stack();
+    expect(await stack.deploy(props(e))).toBe('CREATE_COMPLETE');
+    const tokens = new Set(creates(e).map(c => c.params.ClientToken));
+    expect(creates(e).length).toBeGreaterThanOrEqual(2);
+    expect(tokens.size).toBe(1);
+    expect(e.ec2.future.requests).toHaveLength(1);
+    expect(stack.resource!.physicalResourceId).toBe(e.ec2.future.requests[0].id);
+  }));
+
+  test('GIVEN a Create delivered again after it answered THEN nothing more is requested', () => withFutureEngine(async e => {
+    const stack = e.stack('twice-late');
+    expect(await stack.deploy(props(e))).toBe('CREATE_COMPLETE');
+    await stack.redeliver(stack.exchanges[0]);
+    expect(e.ec2.future.requests).toHaveLength(1);
+  }));
+});
+
+describe('never above maxCommittedCost (exact decimal)', () => {
+  test('GIVEN a ceiling a hair below the cost (1032.19199999999999, which a float reads as 1032.192) THEN nothing is requested', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    expect(await stack.deploy(props(e, { MaxCommittedCost: '1032.19199999999999' }))).toBe('ROLLBACK_COMPLETE');
+    expect(creates(e)).toHaveLength(0);
+    expect(e.ec2.future.requests).toHaveLength(0);
+    expect(stack.exchanges[0].response.Reason).toMatch(/commitment costs 1032\.192 USD .* above maxCommittedCost 1032\.19199999999999 USD; nothing was requested/);
+  }));
+
+  test('GIVEN a ceiling exactly the cost (3 × 0.1 × 336 = 100.8, a float says 100.80000000000001) THEN it is requested', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    expect(await stack.deploy(props(e, { InstanceCount: '3', MaxCommittedCost: '100.8' }))).toBe('CREATE_COMPLETE');
+    expect(e.ec2.future.requests).toHaveLength(1);
+    expect(stack.exchanges[0].response.Data).toMatchObject({ CommittedCost: '100.8' });
+  }, {}, { rates: { 'm7i.8xlarge': '0.1000000000' } }));
+});
+
+test('GIVEN EC2 accepted the request and the outcome cannot be recorded THEN it is cancelled free before FAILED', () => withFutureEngine(async e => {
+  e.seams.claims.failNextWrites(20, 'ledger#', '"outcome":"bought"');
+  const stack = e.stack();
+  expect(await stack.deploy(props(e))).toBe('ROLLBACK_COMPLETE');
+  expect(e.ec2.future.requests).toHaveLength(1);
+  const id = e.ec2.future.requests[0].id;
+  expect(stateOf(e, id)).toBe('cancelled');
+  expect(stack.exchanges[0].response.Reason).toMatch(new RegExp(`EC2 had accepted ${id}, which was cancelled free of charge`));
+}));
+
+describe('Delete in each state', () => {
+  test('GIVEN it is assessing WHEN the stack is deleted THEN it is cancelled free', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    await stack.deploy(props(e));
+    const id = stack.resource!.physicalResourceId;
+    expect(await stack.destroy()).toBe('DELETE_COMPLETE');
+    expect(stateOf(e, id)).toBe('cancelled');
+    expect(e.ec2.calls.filter(c => c.action === 'CreateCapacityReservationCancellationQuote')).toHaveLength(0);
+  }));
+
+  test('GIVEN it is scheduled and maxCancellationCharge is not set WHEN the stack is deleted THEN it is kept and the answer says how to cancel it', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    await stack.deploy(props(e));
+    const id = stack.resource!.physicalResourceId;
+    e.ec2.clock.advance(3 * DAY);
+    expect(stateOf(e, id)).toBe('scheduled');
+    expect(await stack.destroy()).toBe('DELETE_COMPLETE');
+    expect(stateOf(e, id)).toBe('scheduled');
+    expect(String(stack.exchanges[stack.exchanges.length - 1].response.Data?.Note)).toMatch(/Kept .*maxCancellationCharge is not set.*cancel-capacity-reservation/);
+  }));
+
+  test('GIVEN it is scheduled and the quoted charge is within maxCancellationCharge WHEN deleted THEN it is cancelled on the quote', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    await stack.deploy(props(e, { MaxCancellationCharge: '1100' }));
+    const id = stack.resource!.physicalResourceId;
+    e.ec2.clock.advance(3 * DAY);
+    expect(await stack.destroy()).toBe('DELETE_COMPLETE');
+    expect(stateOf(e, id)).toBe('cancelling');
+  }));
+
+  test('GIVEN it is scheduled and the quoted charge (1032.192) is above maxCancellationCharge (1032.19) WHEN deleted THEN it is kept', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    await stack.deploy(props(e, { MaxCancellationCharge: '1032.19' }));
+    const id = stack.resource!.physicalResourceId;
+    e.ec2.clock.advance(3 * DAY);
+    expect(await stack.destroy()).toBe('DELETE_COMPLETE');
+    expect(stateOf(e, id)).toBe('scheduled');
+    expect(String(stack.exchanges[stack.exchanges.length - 1].response.Data?.Note)).toMatch(/cancelling costs 1032\.20 USD .* above maxCancellationCharge 1032\.19 USD/);
+  }));
+
+  test('GIVEN it is scheduled WHEN a rollback deletes it THEN it is kept, whatever maxCancellationCharge allows', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    expect(await stack.deploy(props(e, { MaxCancellationCharge: '5000' }), { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');
+    const id = e.ec2.future.requests[0].id;
+    expect(stateOf(e, id)).toBe('scheduled');
+    expect(e.ec2.calls.filter(c => c.action === 'CancelCapacityReservation')).toHaveLength(0);
+    const rollbackDelete = stack.exchanges[stack.exchanges.length - 1];
+    expect(rollbackDelete).toMatchObject({ requestType: 'Delete', phase: 'rollback', response: { Status: 'SUCCESS' } });
+    expect(String(rollbackDelete.response.Data?.Note)).toMatch(/Kept .*a rollback never pays a cancellation charge/);
+  }, { futureReservations: { assessmentMs: 0 } }));
+
+  test('GIVEN it is active past its commitment WHEN deleted THEN it is cancelled free', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    await stack.deploy(props(e));
+    const id = stack.resource!.physicalResourceId;
+    e.ec2.clock.advance(75 * DAY);
+    expect(stateOf(e, id)).toBe('active');
+    expect(await stack.destroy()).toBe('DELETE_COMPLETE');
+    expect(stateOf(e, id)).toBe('cancelled');
+    expect(e.ec2.calls.filter(c => c.action === 'CreateCapacityReservationCancellationQuote')).toHaveLength(0);
+  }));
+});
+
+describe('Update', () => {
+  test('GIVEN a scheduled reservation WHEN startDate moves 10 days later THEN the start is pushed out in place through a quote', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    const first = props(e);
+    await stack.deploy(first);
+    const id = stack.resource!.physicalResourceId;
+    e.ec2.clock.advance(3 * DAY);
+    const later = new Date(Date.parse(String(first.StartDate)) + 10 * DAY);
+    expect(await stack.deploy({ ...first, StartDate: later.toISOString() })).toBe('UPDATE_COMPLETE');
+    expect(stack.resource!.physicalResourceId).toBe(id);
+    const r = e.ec2.future.reservations.get(id)!;
+    expect(r.startDate).toEqual(later);
+    expect(r.originalStartDate).toEqual(new Date(String(first.StartDate)));
+    expect(e.ec2.future.requests).toHaveLength(1);
+  }));
+
+  test('GIVEN a reservation WHEN instanceCount changes without allowRepurchase THEN refused, nothing requested, and the rollback lands', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    const first = props(e);
+    await stack.deploy(first);
+    expect(await stack.deploy({ ...first, InstanceCount: '4' })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(e.ec2.future.requests).toHaveLength(1);
+    expect(stack.exchanges.find(x => x.requestType === 'Update')!.response.Reason).toMatch(/instanceCount cannot change .* set allowRepurchase/);
+  }));
+
+  test('GIVEN tags change THEN they change in place and nothing is requested', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    const first = props(e, { Tags: [{ Key: 'team', Value: 'ml' }] });
+    await stack.deploy(first);
+    const id = stack.resource!.physicalResourceId;
+    expect(await stack.deploy({ ...first, Tags: [{ Key: 'team', Value: 'research' }] })).toBe('UPDATE_COMPLETE');
+    expect(e.ec2.future.reservations.get(id)!.tags.get('team')).toBe('research');
+    expect(e.ec2.future.requests).toHaveLength(1);
+  }));
+});
