@@ -161,6 +161,29 @@ describe('Update', () => {
     expect(stack.exchanges.find(x => x.requestType === 'Update')!.response.Reason).toMatch(/instanceCount cannot change .* set allowRepurchase/);
   }));
 
+  test('GIVEN allowRepurchase WHEN the count changes THEN a new reservation is requested and the old one is cancelled in cleanup (free while assessing)', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    const first = props(e, { AllowRepurchase: 'true' });
+    await stack.deploy(first);
+    const old = stack.resource!.physicalResourceId;
+    expect(await stack.deploy({ ...first, InstanceCount: '4', MaxCommittedCost: '2100' })).toBe('UPDATE_COMPLETE');
+    expect(stack.resource!.physicalResourceId).not.toBe(old);
+    expect(e.ec2.future.requests).toHaveLength(2);
+    expect(stateOf(e, old)).toBe('cancelled');
+  }));
+
+  test('GIVEN a replacing update WHEN a later resource fails THEN the rollback returns to the reservation CloudFormation tracked, and the new one is cancelled free', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    const first = props(e, { AllowRepurchase: 'true' });
+    await stack.deploy(first);
+    const old = stack.resource!.physicalResourceId;
+    expect(await stack.deploy({ ...first, InstanceCount: '4', MaxCommittedCost: '2100' }, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(stack.resource!.physicalResourceId).toBe(old);
+    const replacement = e.ec2.future.requests.find(r => r.id !== old)!;
+    expect(stateOf(e, old)).toBe('assessing');
+    expect(stateOf(e, replacement.id)).toBe('cancelled');
+  }));
+
   test('GIVEN tags change THEN they change in place and nothing is requested', () => withFutureEngine(async e => {
     const stack = e.stack();
     const first = props(e, { Tags: [{ Key: 'team', Value: 'ml' }] });

@@ -170,7 +170,13 @@ async function update(event: FutureProviderEvent, request: FutureReservationRequ
   const ledger = await Ledger.read<FutureLedgerRecord>(keys.owner);
   const entry = ledger?.record.reservations.find(r => r.id === id);
   const seen = await read(() => describeReservation(id));
-  if (stack.operation === 'rollback') return rollBack(id, seen, request, entry);
+  if (stack.operation === 'rollback') {
+    // Back to what CloudFormation tracked with these properties: after a replacing update, the one before it.
+    const digest = propertiesDigest(event.ResourceProperties);
+    const before = ledger?.record.reservations.filter(r => r.id && r.id !== id && !r.released && r.answeredFor.includes(digest)).pop();
+    if (before) return rollBack(before.id!, await read(() => describeReservation(before.id!)), request, before);
+    return rollBack(id, seen, request, entry);
+  }
   if (seen.kind === 'could-not-read') throw new UserError(`${id} could not be read (${seen.error}); nothing was changed or requested. Deploy again`);
   const changed = changedKeys(event.OldResourceProperties, event.ResourceProperties);
   const view = seen.kind === 'found' ? seen.value : undefined;
@@ -210,6 +216,7 @@ async function rollBack(id: string, seen: ReadResult<CapacityReservation>, reque
   if (seen.kind === 'could-not-read') notes.push(`it could not be read (${seen.error})`);
   if (view) {
     await syncTags(id, view, request.tags).catch(error => notes.push(`its tags could not be restored (${oneLine(error)})`));
+    if (!['assessing', 'scheduled', 'active', 'delayed'].includes(view.State ?? '')) notes.push(`it is ${view.State} and holds no capacity: deploy again to request a new one`);
     if (view.StartDate && view.StartDate.getTime() !== request.startDate.getTime()) notes.push(`its start stays ${view.StartDate.toISOString()} (EC2 never moves a start earlier)`);
   }
   log(notes.join('; '), { id });
