@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, ITaggable, Lazy, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, ITaggable, Lazy, RemovalPolicy, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
@@ -144,6 +144,7 @@ export class FutureCapacityReservation extends Resource implements ITaggable {
   public readonly previewOnly: boolean;
   /** Tags of the reservation. */
   public readonly tags: TagManager;
+  private readonly resource: CustomResource;
 
   constructor(scope: Construct, id: string, props: FutureCapacityReservationProps) {
     super(scope, id);
@@ -185,7 +186,7 @@ export class FutureCapacityReservation extends Resource implements ITaggable {
       PreviewOnly: this.previewOnly ? 'true' : undefined,
       Tags: Lazy.any({ produce: () => this.tags.renderTags() }) as unknown as WireTag[],
     };
-    const resource = new CustomResource(this, 'Resource', {
+    const resource = this.resource = new CustomResource(this, 'Resource', {
       serviceToken: FutureReservationProvider.getOrCreate(this).serviceToken,
       resourceType: FUTURE_RESERVATION_RESOURCE_TYPE,
       properties,
@@ -200,6 +201,16 @@ export class FutureCapacityReservation extends Resource implements ITaggable {
     this.committedCost = attr('CommittedCost');
     this.committedCostCurrency = attr('CurrencyCode');
     this.availabilityZone = props.availabilityZone;
+  }
+
+  /**
+   * `RemovalPolicy.RETAIN` keeps the reservation when the resource leaves the stack: no Delete is
+   * sent, nothing is cancelled, and it belongs to no later resource of the stack.
+   *
+   * @param policy what CloudFormation does with the reservation when the resource is removed
+   */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.resource.applyRemovalPolicy(policy);
   }
 
   /** A rule for EC2's event when the assessment schedules the reservation (capacity will be there at the start). */

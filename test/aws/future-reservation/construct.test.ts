@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CapacitySpendLimit, FutureCapacityReservation, FutureCapacityReservationProps, InstancePlatform } from '../../../lib';
@@ -84,6 +84,12 @@ describe('FutureCapacityReservation at synth', () => {
         EventPattern: { 'source': ['aws.ec2'], 'detail-type': [`EC2 Capacity Reservation ${state}`], 'detail': { 'capacity-reservation-id': [Match.anyValue()] } },
       });
     }
+  });
+
+  test('GIVEN applyRemovalPolicy(RETAIN) THEN the custom resource is retained', () => {
+    const stack = newStack();
+    reservation(stack).applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Template.fromStack(stack).hasResource('Custom::FutureCapacityReservation', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
   test('GIVEN a spend limit below maxCommittedCost THEN synth fails naming the reservation', () => {
