@@ -184,6 +184,24 @@ describe('Update', () => {
     expect(stateOf(e, replacement.id)).toBe('cancelled');
   }));
 
+  test('GIVEN a replacing update whose request EC2 took, with its answer and the read after it lost WHEN deployed again THEN that request is withdrawn free before a new one', () => withFutureEngine(async e => {
+    const stack = e.stack();
+    const first = props(e, { AllowRepurchase: 'true' });
+    await stack.deploy(first);
+    const old = stack.resource!.physicalResourceId;
+    e.ec2.failNext('CreateCapacityReservation', 'lostAnswer', 4);
+    e.ec2.failNext('DescribeCapacityReservations', 'throttle', 4, p => p['Filter.1.Name'] !== undefined);
+    const bigger = { ...first, InstanceCount: '4', MaxCommittedCost: '2100' };
+    expect(await stack.deploy(bigger)).toBe('UPDATE_ROLLBACK_COMPLETE');
+    const lost = e.ec2.future.requests.find(r => r.id !== old)!;
+    expect(stateOf(e, lost.id)).toBe('assessing');
+    expect(await stack.deploy(bigger)).toBe('UPDATE_COMPLETE');
+    expect(stateOf(e, lost.id)).toBe('cancelled');
+    const live = e.ec2.future.requests.filter(r => ['assessing', 'scheduled'].includes(stateOf(e, r.id)));
+    expect(live.map(r => r.id)).toEqual([stack.resource!.physicalResourceId]);
+    expect(String(stack.exchanges.filter(x => x.requestType === 'Update' && x.phase === 'deploy').pop()!.response.Data?.Note)).toMatch(new RegExp(`Withdrew ${lost.id}`));
+  }));
+
   test('GIVEN tags change THEN they change in place and nothing is requested', () => withFutureEngine(async e => {
     const stack = e.stack();
     const first = props(e, { Tags: [{ Key: 'team', Value: 'ml' }] });

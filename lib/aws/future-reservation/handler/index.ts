@@ -11,8 +11,8 @@
  */
 import { createHash } from 'crypto';
 import { CapacityReservation } from '@aws-sdk/client-ec2';
-import { Ledger, propertiesDigest } from '../../core/ledger';
-import { read, ReadResult } from '../../core/read';
+import { Ledger, propertiesDigest, unsettledError } from '../../core/ledger';
+import { read, ReadResult, settleIntent } from '../../core/read';
 import { stackOperation } from '../../core/stack';
 import { clock, contextOrDefault, LambdaContextLike, timeouts, withBudget } from '../../handler/budget';
 import { underClaim } from '../../handler/claims';
@@ -85,6 +85,7 @@ async function create(event: FutureProviderEvent, request: FutureReservationRequ
 
   const clientToken = clientTokenOf(event, event.RequestId);
   const ledger = (await Ledger.read<FutureLedgerRecord>(keys.owner)) ?? (await Ledger.start<FutureLedgerRecord>(keys.owner, { reservations: [] }));
+  const withdrawn = await settleEarlierIntents(ledger, keys);
   if (!ledger.record.reservations.some(r => r.clientToken === clientToken)) {
     const intent: LedgerReservation = {
       clientToken, requestKey: keys.request, intentAt: now.toISOString(), outcome: 'intent',
@@ -117,12 +118,48 @@ async function create(event: FutureProviderEvent, request: FutureReservationRequ
       const digest = propertiesDigest(event.ResourceProperties);
       if (!entry.answeredFor.includes(digest)) entry.answeredFor.push(digest);
     });
-    const note = accepted.State === 'assessing' ? `Requested ${id}: EC2 assesses it (usually within 5 days), then schedules it or says unsupported` : `Requested ${id} (${accepted.State})`;
+    const note = [
+      accepted.State === 'assessing' ? `Requested ${id}: EC2 assesses it (usually within 5 days), then schedules it or says unsupported` : `Requested ${id} (${accepted.State})`,
+      ...withdrawn,
+    ].join('. ');
     return answer(accepted, entryOf(ledger.record, clientToken)!, note);
   } catch (error) {
     throw await withdraw(id, accepted.State, error);
   }
 }
+
+/**
+ * Intents of EARLIER requests of this resource whose answer never reached CloudFormation (the
+ * invocation died, or both the answer and the read after it failed): CloudFormation never received
+ * their id, so no lifetime owns what they requested. By the settle rule: found is withdrawn (free while
+ * assessing or delayed; otherwise kept and named); absent after the settle time was not requested;
+ * absent before it, or unreadable, fails this step before anything new is requested.
+ */
+async function settleEarlierIntents(ledger: Ledger<FutureLedgerRecord>, keys: ResourceKeys): Promise<string[]> {
+  const notes: string[] = [];
+  for (const open of ledger.record.reservations.filter(r => r.outcome === 'intent' && r.requestKey !== keys.request)) {
+    const what = `An earlier request of this resource (ClientToken ${open.clientToken})`;
+    const fate = settleIntent(await read(() => reservationsOfRequest(open.requestKey)), { intentAt: open.intentAt, what });
+    if (fate.kind === 'open') throw unsettledError(what, open.intentAt, 'it is then withdrawn if EC2 shows it, before anything new is requested');
+    if (fate.kind === 'not-bought') {
+      await ledger.change(record => { entryOf(record, open.clientToken)!.outcome = 'not-bought'; });
+      continue;
+    }
+    const found = fate.found[0];
+    const id = found.CapacityReservationId!;
+    if (['assessing', 'delayed'].includes(found.State ?? '')) {
+      await cancelFree(id);
+      notes.push(`Withdrew ${id} (${found.State}, free of charge), which an earlier request of this resource made and CloudFormation never received`);
+    } else if (LIVE_STATES.includes(found.State ?? '')) {
+      notes.push(`Kept ${id} (${found.State}), which an earlier request of this resource made and CloudFormation never received: cancelling it now may cost a charge. Cancel it by hand if nothing needs it: aws ec2 cancel-capacity-reservation --capacity-reservation-id ${id}`);
+    }
+    log(notes[notes.length - 1] ?? `${id} of an earlier request is ${found.State}`, { id });
+    await ledger.change(record => { Object.assign(entryOf(record, open.clientToken)!, { outcome: 'bought', id, released: true }); });
+  }
+  return notes;
+}
+
+const LIVE_STATES = ['assessing', 'scheduled', 'active', 'delayed'];
 
 /** The commitment at the rate EC2 bills must cost at most maxCommittedCost, compared exactly. */
 function assertWithinCeiling(request: FutureReservationRequest, rate: OnDemandRate, cost: string): void {
@@ -216,7 +253,7 @@ async function rollBack(id: string, seen: ReadResult<CapacityReservation>, reque
   if (seen.kind === 'could-not-read') notes.push(`it could not be read (${seen.error})`);
   if (view) {
     await syncTags(id, view, request.tags).catch(error => notes.push(`its tags could not be restored (${oneLine(error)})`));
-    if (!['assessing', 'scheduled', 'active', 'delayed'].includes(view.State ?? '')) notes.push(`it is ${view.State} and holds no capacity: deploy again to request a new one`);
+    if (!LIVE_STATES.includes(view.State ?? '')) notes.push(`it is ${view.State} and holds no capacity: deploy again to request a new one`);
     if (view.StartDate && view.StartDate.getTime() !== request.startDate.getTime()) notes.push(`its start stays ${view.StartDate.toISOString()} (EC2 never moves a start earlier)`);
   }
   log(notes.join('; '), { id });
