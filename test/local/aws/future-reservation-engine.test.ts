@@ -124,6 +124,16 @@ describe('Delete in each state', () => {
     expect(String(rollbackDelete.response.Data?.Note)).toMatch(/Kept .*a rollback never pays a cancellation charge/);
   }, { futureReservations: { assessmentMs: 0 } }));
 
+  test('GIVEN a rollback Delete whose free cancellation is throttled beyond the SDK\'s retries THEN the rollback lands, naming the reservation it kept', () => withFutureEngine(async e => {
+    e.ec2.failNext('CancelCapacityReservation', 'throttle', 4);
+    const stack = e.stack();
+    expect(await stack.deploy(props(e), { laterResourceFails: true })).toBe('ROLLBACK_COMPLETE');
+    const id = e.ec2.future.requests[0].id;
+    const rollbackDelete = stack.exchanges[stack.exchanges.length - 1];
+    expect(rollbackDelete).toMatchObject({ requestType: 'Delete', phase: 'rollback', response: { Status: 'SUCCESS' } });
+    expect(String(rollbackDelete.response.Data?.Note)).toMatch(new RegExp(`Kept ${id} \\(assessing\\): cancelling it failed .*aws ec2 cancel-capacity-reservation --capacity-reservation-id ${id}`));
+  }));
+
   test('GIVEN it is active past its commitment WHEN deleted THEN it is cancelled free', () => withFutureEngine(async e => {
     const stack = e.stack();
     await stack.deploy(props(e));

@@ -275,7 +275,7 @@ async function remove(event: FutureProviderEvent): Promise<FutureOnEventResult> 
   const stack = await stackOperation(event.StackId);
   const operation = deleteOperationOf(stack.status);
   if (seen.kind === 'could-not-read') {
-    if (operation === 'rollback') return kept(id, `Kept ${id}: it could not be read (${seen.error}), and a rollback must land. Check it, and cancel it by hand if no stack needs it`);
+    if (operation !== 'forward') return kept(id, `Kept ${id}: it could not be read (${seen.error}), and a rollback (or a Delete whose stack status could not be read) must land. Check it, and cancel it by hand if no stack needs it`);
     throw new UserError(`${id} could not be read (${seen.error}), so whether cancelling it is free cannot be told; nothing was cancelled. Delete again`);
   }
   if (seen.kind === 'absent') return released(keys, id, `${id} is no longer shown by EC2; nothing to cancel`);
@@ -290,6 +290,16 @@ async function remove(event: FutureProviderEvent): Promise<FutureOnEventResult> 
     request = undefined;
   }
   const decision = decideDelete({ reservationId: id, state: view.State ?? 'unknown', insideCommitment, operation, maxCancellationCharge: request?.maxCancellationCharge, commitmentEnd });
+  try {
+    return await carryOutDelete(decision, id, view, request, keys);
+  } catch (error) {
+    // A rollback always lands (and an unknown operation may be one): a cancellation that failed keeps the reservation, named, and says how to finish.
+    if (operation !== 'forward') return kept(id, `Kept ${id} (${view.State}): cancelling it failed (${oneLine(error)}) during a rollback (or while the stack's status could not be read), which must land. Cancel it by hand if nothing needs it (free while assessing or delayed): aws ec2 cancel-capacity-reservation --capacity-reservation-id ${id}`, keys);
+    throw new UserError(`Could not cancel ${id} (${view.State}): ${oneLine(error)}; it is not cancelled. Delete again`);
+  }
+}
+
+async function carryOutDelete(decision: ReturnType<typeof decideDelete>, id: string, view: CapacityReservation, request: FutureReservationRequest | undefined, keys: ResourceKeys): Promise<FutureOnEventResult> {
   switch (decision.action) {
     case 'none':
       return released(keys, id, decision.note);
