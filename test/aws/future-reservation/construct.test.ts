@@ -2,6 +2,7 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CapacitySpendLimit, FutureCapacityReservation, FutureCapacityReservationProps, InstancePlatform } from '../../../lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { FUTURE_RESERVATION_ACTIONS } from '../../../lib/aws/future-reservation/provider';
 import { IDEMPOTENCY_TAG, OWNER_TAG } from '../../../lib/aws/wire';
 
@@ -126,5 +127,16 @@ describe('provider IAM', () => {
     expect(onStar.sort()).toEqual([...FUTURE_RESERVATION_ACTIONS.describe, ...FUTURE_RESERVATION_ACTIONS.price].sort());
     const describeStacks = all.find(s => s.Action === 'cloudformation:DescribeStacks');
     expect(describeStacks.Resource).toEqual({ Ref: 'AWS::StackId' });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  test('GIVEN a stack with a FutureCapacityReservation THEN no finding is left unacknowledged', () => {
+    const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+    const stack = new Stack(app, 'Stack', { env: ENV });
+    reservation(stack);
+    Template.fromStack(stack);
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    expect(report.violations.flatMap(v => v.violatingResources.map(r => `${v.ruleName} (${v.severity}) at ${r.constructPath}`))).toEqual([]);
   });
 });
