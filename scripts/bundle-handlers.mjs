@@ -39,6 +39,10 @@ console.log(`${aws}: ${kib(aws)}; ${awsWaiter}: ${kib(awsWaiter)}`);
 const trainingPlan = await bundle('lib/aws/handler/training-plan/index.ts', 'assets/training-plan-handler', { external: ['@aws-sdk/*'] });
 console.log(`${trainingPlan}: ${kib(trainingPlan)}`);
 
+// FutureCapacityReservation: its own bundle; the runtime ships @aws-sdk/client-ec2 and client-pricing.
+const futureReservation = await bundle('lib/aws/future-reservation/handler/index.ts', 'assets/future-reservation-handler', { external: ['@aws-sdk/*'] });
+console.log(`${futureReservation}: ${kib(futureReservation)}`);
+
 // Shipped once, zipped: the template inlines the zip, and the ROS rehearsal reads index.js out of it.
 const aliDir = 'assets/alicloud-capacity-reservation-handler';
 const ali = await bundle('lib/alicloud/handler/index.ts', aliDir, {});

@@ -41,6 +41,14 @@ test('the training plan handler is its own bundle within 100 KB, with SageMaker\
   ]));
 });
 
+test('the future-dated reservation handler is its own bundle within 100 KB, with the EC2 and Price List SDKs left to the Lambda runtime', () => {
+  const bundle = readFileSync(join(__dirname, '..', 'assets', 'future-reservation-handler', 'index.js'), 'utf8');
+  expect(bundle.length).toBeLessThan(100 * 1024);
+  expect(bundle).toContain('require("@aws-sdk/client-ec2")');
+  expect(bundle).toContain('require("@aws-sdk/client-pricing")');
+  expect(bundle).not.toContain('@aws-sdk/client-sagemaker');
+});
+
 test('the FC handler is inlined within the 300 KB budget and carries no full ECS SDK', () => {
   const bundle = Buffer.from(unzipSync(readFileSync(join(__dirname, '..', 'assets', 'alicloud-capacity-reservation-handler', 'code.zip')))['index.js']).toString('utf8');
   expect(Buffer.byteLength(bundle)).toBeLessThanOrEqual(300 * 1024);
@@ -77,6 +85,7 @@ test('the tarball ships each artefact once (the FC handler only as the zip the t
     'assets/capacity-block-handler/index.js',
     'assets/capacity-block-handler/is-complete.js',
     'assets/cli/index.js',
+    'assets/future-reservation-handler/index.js',
     'assets/local-vendor/index.js',
     'assets/training-plan-handler/index.js',
   ]);

@@ -9,4 +9,5 @@ export * from './spend-limit';
 export * from './audit-trail';
 export * from './training-plan-purchase';
 export * from './training-plan-types';
+export * from './future-reservation/construct';
 export * from './integrations';

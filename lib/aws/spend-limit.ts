@@ -1,6 +1,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { CapacityBlockPurchase } from './capacity-block-purchase';
+import { FutureCapacityReservation } from './future-reservation/construct';
 import { TrainingPlanPurchase } from './training-plan-purchase';
 import { DEFAULT_CURRENCY } from './wire';
 
@@ -8,7 +9,8 @@ import { DEFAULT_CURRENCY } from './wire';
 export interface CapacitySpendLimitProps {
   /**
    * The most every CapacityBlockPurchase and TrainingPlanPurchase under the scope may cost up front
-   * together: the sum of their `maxUpfrontFee`, in `currencyCode`. Those with `previewOnly` buy nothing
+   * together: the sum of their `maxUpfrontFee`, in `currencyCode`. A FutureCapacityReservation counts
+   * its `maxCommittedCost` (what its commitment may cost). Those with `previewOnly` buy nothing
    * and do not count.
    */
   readonly maxTotalUpfrontFee: number;
@@ -58,14 +60,16 @@ export class CapacitySpendLimit {
 function spendLimitErrors(scope: IConstruct, limit: number, currency: string): string[] {
   const where = scope.node.path || 'the app';
   if (Token.isUnresolved(limit)) return [`CapacitySpendLimit on ${where}: maxTotalUpfrontFee is a token; give the limit as a number`];
-  // Both purchase types carry their ceiling, its currency and previewOnly: they add up alike.
-  const blocks = scope.node.findAll().filter((c): c is CapacityBlockPurchase | TrainingPlanPurchase => (c instanceof CapacityBlockPurchase || c instanceof TrainingPlanPurchase) && !c.previewOnly);
-  const what = blocks.some(b => b instanceof TrainingPlanPurchase) ? (blocks.some(b => b instanceof CapacityBlockPurchase) ? 'Capacity Blocks and training plans' : 'training plans') : 'Capacity Blocks';
+  // Every purchase type carries its ceiling, its currency and previewOnly: they add up alike (a
+  // future-dated reservation's ceiling is its commitment, maxCommittedCost).
+  const blocks = scope.node.findAll().map(ceilingOf).filter((c): c is Ceiling => c !== undefined && !c.previewOnly);
+  const kinds = ['Capacity Blocks', 'training plans', 'future-dated reservations'].filter(k => blocks.some(b => b.kind === k));
+  const what = kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} and ${kinds[kinds.length - 1]}` : kinds[0] ?? 'Capacity Blocks';
   const unknown = blocks.filter(b => Token.isUnresolved(b.maxUpfrontFee));
   const foreign = blocks.filter(b => !Token.isUnresolved(b.maxUpfrontFee) && b.maxUpfrontFeeCurrency !== currency);
-  const ceilings = (list: Array<CapacityBlockPurchase | TrainingPlanPurchase>) => list.map(b => `${b.node.path} (${Token.isUnresolved(b.maxUpfrontFee) ? 'a token' : `${money(b.maxUpfrontFee)} ${b.maxUpfrontFeeCurrency}`})`).join(', ');
+  const ceilings = (list: Ceiling[]) => list.map(b => `${b.node.path} (${Token.isUnresolved(b.maxUpfrontFee) ? 'a token' : `${money(b.maxUpfrontFee)} ${b.maxUpfrontFeeCurrency}`})`).join(', ');
   if (unknown.length > 0) {
-    return [`CapacitySpendLimit on ${where}: cannot add up the ceilings of ${ceilings(unknown)}, whose maxUpfrontFee is only known at deploy time; give literal ceilings under a spend limit`];
+    return [`CapacitySpendLimit on ${where}: cannot add up the ceilings of ${ceilings(unknown)}, whose ${[...new Set(unknown.map(u => u.prop))].join(' / ')} is only known at deploy time; give literal ceilings under a spend limit`];
   }
   if (foreign.length > 0) {
     return [`CapacitySpendLimit on ${where} is in ${currency}, but ${ceilings(foreign)} ${foreign.length > 1 ? 'are' : 'is'} priced in another currency; give every block the limit's currencyCode, or set one limit per currency`];
@@ -89,6 +93,23 @@ function recordForPlan(scope: IConstruct, limit: number, currency: string): void
   for (const stack of covered) {
     if (!stack.node.metadata.some(m => m.type === SPEND_LIMIT_METADATA && JSON.stringify(m.data) === JSON.stringify(data))) stack.node.addMetadata(SPEND_LIMIT_METADATA, data);
   }
+}
+
+interface Ceiling {
+  readonly kind: string;
+  /** The prop that holds the ceiling. */
+  readonly prop: string;
+  readonly node: IConstruct['node'];
+  readonly maxUpfrontFee: number;
+  readonly maxUpfrontFeeCurrency: string;
+  readonly previewOnly: boolean;
+}
+
+function ceilingOf(c: IConstruct): Ceiling | undefined {
+  if (c instanceof CapacityBlockPurchase) return { kind: 'Capacity Blocks', prop: 'maxUpfrontFee', node: c.node, maxUpfrontFee: c.maxUpfrontFee, maxUpfrontFeeCurrency: c.maxUpfrontFeeCurrency, previewOnly: c.previewOnly };
+  if (c instanceof TrainingPlanPurchase) return { kind: 'training plans', prop: 'maxUpfrontFee', node: c.node, maxUpfrontFee: c.maxUpfrontFee, maxUpfrontFeeCurrency: c.maxUpfrontFeeCurrency, previewOnly: c.previewOnly };
+  if (c instanceof FutureCapacityReservation) return { kind: 'future-dated reservations', prop: 'maxCommittedCost', node: c.node, maxUpfrontFee: c.maxCommittedCost, maxUpfrontFeeCurrency: c.maxCommittedCostCurrency, previewOnly: c.previewOnly };
+  return undefined;
 }
 
 function money(amount: number): string {

@@ -3,6 +3,8 @@ import { localVendor } from '../modules';
 import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 import { refuseUnknownEc2InstanceType } from '../instance-types';
+import { Ec2Error, list } from './ec2-query';
+import { FutureReservationInventory, FutureReservationOptions } from './future-reservations';
 
 /** A Capacity Block offering in the emulator's inventory. */
 export interface EmulatedOffering {
@@ -93,6 +95,8 @@ export interface Ec2EmulatorOptions {
   readonly extensionPaymentFails?: (reservationId: string) => boolean;
   /** How many purchases find their offering sold to someone else just before. @default 0 */
   readonly soldBeforePurchase?: number;
+  /** Future-dated On-Demand Capacity Reservations: assessment time and outcome, quote timing. */
+  readonly futureReservations?: FutureReservationOptions;
   readonly faults?: FaultPlan;
   readonly clock?: SimulatedClock;
   /** Loopback port. @default any free port */
@@ -149,7 +153,10 @@ export interface Ec2Call {
 
 const NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 const HOUR = 3_600_000;
-const MUTATING = new Set(['PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags', 'DeleteTags', 'CancelCapacityReservation']);
+const MUTATING = new Set([
+  'PurchaseCapacityBlock', 'PurchaseCapacityBlockExtension', 'CreateTags', 'DeleteTags', 'CancelCapacityReservation',
+  'CreateCapacityReservation', 'ModifyCapacityReservation', 'CreateCapacityReservationCancellationQuote', 'CreateCapacityReservationDateChangeQuote',
+]);
 const EXTENSION_STATES = { pending: 'payment-pending', failed: 'payment-failed', succeeded: 'payment-succeeded' } as const;
 /** On-demand-like prices per instance-hour, so generated fees look like the real thing. */
 const HOURLY_PRICE: Record<string, number> = {
@@ -161,12 +168,6 @@ const ULTRASERVERS: Record<string, { instanceType: string; nodes: number; localZ
   'u-p6e-gb200x36': { instanceType: 'p6e-gb200.36xlarge', nodes: 9, localZoneOnly: true },
   'u-trn2x64': { instanceType: 'trn2u.48xlarge', nodes: 4, localZoneOnly: false },
 };
-
-class Ec2Error extends Error {
-  constructor(public readonly code: string, message: string, public readonly status = 400) {
-    super(message);
-  }
-}
 
 /**
  * EC2 Query protocol (form POST in, XML in the EC2 namespace out) for the Capacity Block actions,
@@ -193,6 +194,8 @@ export class Ec2Emulator {
    */
   public readonly lagsShown: Record<string, number> = {};
   public readonly clock: SimulatedClock;
+  /** Future-dated On-Demand Capacity Reservations (CreateCapacityReservation with a StartDate). */
+  public readonly future: FutureReservationInventory;
   /**
    * Awaited before each request is carried out: a test sets it to hand the order in which concurrent
    * requests are served to a scheduler (fast-check's fc.scheduler), and so explore interleavings.
@@ -211,6 +214,7 @@ export class Ec2Emulator {
   constructor(private readonly options: Ec2EmulatorOptions = {}) {
     this.faults = new FaultInjector(options.faults);
     this.clock = options.clock ?? new SimulatedClock();
+    this.future = new FutureReservationInventory(this.clock, { region: options.region ?? 'us-east-1', accountId: options.accountId ?? '123456789012' }, options.futureReservations);
     this.soldBeforePurchase = options.soldBeforePurchase ?? 0;
     this.paymentFails = options.paymentFails;
   }
@@ -339,7 +343,7 @@ export class Ec2Emulator {
 
   private tagsOfNamed(raw: Record<string, string>): Array<Record<string, string>> {
     const ids = [raw.CapacityReservationId, ...list(raw, 'ResourceId')].filter((id): id is string => !!id);
-    return ids.map(id => Object.fromEntries(this.reservations.get(id)?.tags ?? []));
+    return ids.map(id => Object.fromEntries(this.reservations.get(id)?.tags ?? this.future.reservations.get(id)?.tags ?? []));
   }
 
   private recordingReads(action: string, params: Record<string, string>): Record<string, string> {
@@ -360,7 +364,11 @@ export class Ec2Emulator {
       case 'DescribeCapacityReservations': return this.describeReservations(p);
       case 'CreateTags': return this.tag(p, (r, key, value) => r.tags.set(key, value));
       case 'DeleteTags': return this.tag(p, (r, key) => r.tags.delete(key));
-      case 'CancelCapacityReservation': return this.cancel(p);
+      case 'CancelCapacityReservation': return this.future.owns(p.CapacityReservationId ?? '') ? this.future.cancel(p) : this.cancel(p);
+      case 'CreateCapacityReservation': return this.createReservation(p);
+      case 'ModifyCapacityReservation': return this.future.modify(p);
+      case 'CreateCapacityReservationCancellationQuote': return this.future.createCancellationQuote(p);
+      case 'CreateCapacityReservationDateChangeQuote': return this.future.createDateChangeQuote(p);
       case 'DescribeCapacityBlockExtensionOfferings': return this.describeExtensionOfferings(p);
       case 'PurchaseCapacityBlockExtension': return this.purchaseExtension(p);
       case 'DescribeCapacityBlocks': return this.describeCapacityBlocks(p);
@@ -575,9 +583,10 @@ export class Ec2Emulator {
     const all = [...this.reservations.values()].filter(r => ids.length === 0 || ids.includes(r.id));
     if (all.some(r => !listed(r))) this.showed('ultraserverListingLag');
     if (all.some(r => listed(r) && !tagged(r))) this.showed('tagLag');
+    const futureDated = this.future.describe(ids);
     for (const id of ids) {
       const r = this.reservations.get(id);
-      if (!r || !listed(r)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
+      if ((!r || !listed(r)) && !futureDated.some(f => f.id === id)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
     }
     let found = all.filter(listed);
     for (let i = 1; p[`Filter.${i}.Name`] !== undefined; i++) {
@@ -596,7 +605,13 @@ export class Ec2Emulator {
         throw new Ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
       });
     }
-    return { capacityReservationSet: { item: found.map(r => this.render(r, tagsOf(r))) } };
+    const futureFound = futureDated.filter(r => filters(p).every(([name, values]) => {
+      if (name.startsWith('tag:')) return values.includes(r.tags.get(name.slice(4)) ?? '\u0000');
+      if (name === 'instance-type') return values.includes(r.instanceType);
+      if (name === 'availability-zone') return values.includes(r.availabilityZone);
+      return name === 'state' && values.includes(this.future.stateOf(r));
+    }));
+    return { capacityReservationSet: { item: [...found.map(r => this.render(r, tagsOf(r))), ...futureFound.map(r => this.future.render(r))] } };
   }
 
   private showed(lag: string): void {
@@ -627,9 +642,15 @@ export class Ec2Emulator {
     };
   }
 
-  private tag(p: Record<string, string>, apply: (r: EmulatedReservation, key: string, value: string) => void): Record<string, unknown> {
+  /** CreateCapacityReservation: only future-dated requests are emulated (immediate ones are not this library's). */
+  private createReservation(p: Record<string, string>): Record<string, unknown> {
+    if (!FutureReservationInventory.isFutureDated(p)) throw new Ec2Error('UnsupportedOperation', 'The emulator serves future-dated Capacity Reservations only (StartDate, CommitmentDuration, DeliveryPreference).');
+    return this.future.create(p);
+  }
+
+  private tag(p: Record<string, string>, apply: (r: Pick<EmulatedReservation, 'tags'>, key: string, value: string) => void): Record<string, unknown> {
     for (const id of list(p, 'ResourceId')) {
-      const r = this.reservations.get(id);
+      const r = this.reservations.get(id) ?? this.future.reservations.get(id);
       if (!r) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
       for (let i = 1; p[`Tag.${i}.Key`] !== undefined; i++) apply(r, p[`Tag.${i}.Key`], p[`Tag.${i}.Value`] ?? '');
     }
@@ -731,11 +752,11 @@ function endOf(o: EmulatedOffering): Date {
   return new Date(o.startDate.getTime() + minutesOf(o) * 60_000);
 }
 
-/** Values of Name.1, Name.2, … in a form-encoded EC2 request. */
-function list(p: Record<string, string>, name: string): string[] {
-  const values: string[] = [];
-  for (let i = 1; p[`${name}.${i}`] !== undefined; i++) values.push(p[`${name}.${i}`]);
-  return values;
+/** The Filter.N.Name / Filter.N.Value.M pairs of a request. */
+function filters(p: Record<string, string>): Array<[string, string[]]> {
+  const found: Array<[string, string[]]> = [];
+  for (let i = 1; p[`Filter.${i}.Name`] !== undefined; i++) found.push([p[`Filter.${i}.Name`], list(p, `Filter.${i}.Value`)]);
+  return found;
 }
 
 function requestId(): string {
