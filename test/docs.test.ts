@@ -18,7 +18,7 @@ function prose(page: string): string {
  * character that is not a letter, digit, space, hyphen or underscore dropped, each space a hyphen;
  * a repeated slug gets -1, -2, ...
  */
-export function anchorsOf(page: string): Set<string> {
+function anchorsOf(page: string): Set<string> {
   const seen = new Map<string, number>();
   const anchors = new Set<string>();
   for (const [, text] of prose(page).matchAll(/^#{1,6} +(.+?) *#* *$/gm)) {
