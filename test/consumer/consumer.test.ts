@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as semver from 'semver';
@@ -197,6 +197,11 @@ describe('an AWS CDK app made by the pinned `cdk init app --language typescript`
     const blocks = typeScriptBlocks().filter(b => !b.source.includes("from '@alicloud/"));
     expect(blocks.length).toBeGreaterThanOrEqual(12);
     mkdirSync(join(app, 'snippets'), { recursive: true });
+    // A control: the app's tsc sees snippets/ (a wrong type there fails it, naming the file).
+    writeFileSync(join(app, 'snippets', 'control.ts'), "export const wrong: number = 'not a number';\n");
+    const control = run(app, 'npx tsc --noEmit -p tsconfig.json');
+    expect([control.status === 0, /snippets\/control\.ts/.test(control.output)]).toEqual([false, true]);
+    rmSync(join(app, 'snippets', 'control.ts'));
     for (const { name, source } of blocks) writeFileSync(join(app, 'snippets', `${name}.ts`), `${source}export {};\n`);
     ok(app, 'npx tsc --noEmit -p tsconfig.json');
   }, 120_000);
