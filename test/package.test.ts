@@ -93,6 +93,14 @@ test('the tarball ships each artefact once (the FC handler only as the zip the t
   expect(packed.size).toBeLessThanOrEqual(PACKAGE_BUDGETS.tarballBytes);
 });
 
+test('the tarball carries the docs/ pages the README links, so its links work in node_modules too', () => {
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const files: string[] = packed.files.map((f: { path: string }) => f.path);
+  const linked = [...readFileSync(join(__dirname, '..', 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)].map(m => m[1]);
+  expect(linked.length).toBeGreaterThan(0);
+  expect(linked.filter(page => !files.includes(page))).toEqual([]);
+});
+
 test('the engines range is one every runtime dependency supports, the Node.js running the tests is in it, and the README states it', () => {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
   const range: string = pkg.engines.node;

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as semver from 'semver';
@@ -7,7 +7,7 @@ import { AWS_REHEARSAL_MODULES } from '../../lib/local';
 
 /**
  * What a new user meets: the packed tarball in apps made as the README says (the AWS one by the pinned
- * CDK CLI's own `cdk init app --language typescript`, which runs TypeScript with tsx), every README
+ * CDK CLI's own `cdk init app --language typescript`, which runs TypeScript with tsx), every README and docs/
  * command and code block run exactly as printed, with aws-cdk-lib at the newest release the peer range
  * allows, as a fresh install gets it (cdk-nag's AwsSolutions pack included). No cloud is called.
  * As on a fresh machine whose npm answers no prompt (`yes=false`, as npm's CI setting): every command
@@ -16,18 +16,29 @@ import { AWS_REHEARSAL_MODULES } from '../../lib/local';
  * Packages come from the npm registry.
  */
 const ROOT = join(__dirname, '..', '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** The README and the docs/ pages it links: every command and block in them is what this test runs. */
+const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter(f => f.endsWith('.md')).sort().map(f => `docs/${f}`)]
+  .map(path => ({ path, text: readFileSync(join(ROOT, path), 'utf8') }));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 /** TypeScript 5, for the classic node10 resolution TypeScript 7 no longer has. */
 const TSC_5 = join(ROOT, 'node_modules', '.bin', 'tsc');
 const work = mkdtempSync(join(tmpdir(), 'consumer-'));
 let tarball: string;
 
-/** The code block under `<!-- consumer-test: NAME -->` in the README. */
+/** The code block under `<!-- consumer-test: NAME -->`, in README.md or a docs/ page; a name marks one block. */
 function readmeBlock(name: string): string {
-  const match = new RegExp(`<!-- consumer-test: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\`\`\`\\n`).exec(README);
-  if (!match) throw new Error(`README.md has no code block marked <!-- consumer-test: ${name} -->`);
-  return match[1];
+  const marker = new RegExp(`<!-- consumer-test: ${name} -->\\n\`\`\`\\w*\\n([\\s\\S]*?)\`\`\`\\n`, 'g');
+  const found = PAGES.flatMap(page => [...page.text.matchAll(marker)].map(match => ({ page: page.path, block: match[1] })));
+  if (found.length !== 1) {
+    throw new Error(`<!-- consumer-test: ${name} --> must mark one code block in README.md and docs/*.md, found ${found.length}${found.map(f => ` (${f.page})`).join('')}`);
+  }
+  return found[0].block;
+}
+
+/** Every ```ts block of README.md and docs/*.md, marked or not, named by its page and place. */
+function typeScriptBlocks(): { name: string; source: string }[] {
+  return PAGES.flatMap(page => [...page.text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)]
+    .map((match, i) => ({ name: `${page.path.replace(/\.md$/, '').replace(/\W/g, '-')}-${i + 1}`, source: match[1] })));
 }
 
 /** A directory of this run's own, for state a tool would otherwise keep between runs. */
@@ -99,6 +110,7 @@ describe('an AWS CDK app made by the pinned `cdk init app --language typescript`
     // The README's aws-cdk-lib range resolves against the registry, as a fresh install does.
     runBlock(work, 'quick-start-aws', { preferOffline: false });
     runBlock(app, 'install-local-aws');
+    runBlock(app, 'install-kubectl-layer');
   }, 600_000);
 
   test('the README\'s install line for ./local names every module the AWS rehearsal asks for', () => {
@@ -157,8 +169,8 @@ describe('an AWS CDK app made by the pinned `cdk init app --language typescript`
   }, 300_000);
 
   test('the README\'s provider with options and spend limit synthesize beside the example; a lower limit fails synth, naming the block', () => {
-    // The blocks' own imports, merged into the example's.
-    const body = (name: string) => readmeBlock(name).replace(/^import .*\n/gm, '');
+    // The blocks' own imports, merged into the example's; the example's app and stack stand for theirs.
+    const body = (name: string) => readmeBlock(name).replace(/^(import |const app = new App|const stack = new Stack).*\n/gm, '');
     const source = [readmeBlock('aws-app')
       .replace("import * as ec2 from 'aws-cdk-lib/aws-ec2';", "import * as ec2 from 'aws-cdk-lib/aws-ec2';\nimport * as kms from 'aws-cdk-lib/aws-kms';\nimport * as logs from 'aws-cdk-lib/aws-logs';")
       .replace('{ CapacityBlockInstanceType, CapacityBlockPurchase }', '{ CapacityBlockInstanceType, CapacityBlockProvider, CapacityBlockPurchase, CapacitySpendLimit }'),
@@ -179,6 +191,19 @@ describe('an AWS CDK app made by the pinned `cdk init app --language typescript`
     const { status, output } = run(app, 'node -e "require(\'cdk-capacity-reservations/alicloud\')"');
     expect(status).not.toBe(0);
     expect(output).toMatch(/Error: cdk-capacity-reservations\/alicloud needs the ROS CDK, which your app installs: npm install @alicloud\/ros-cdk-core@'\^1\.12\.0' @alicloud\/ros-cdk-ros@'\^1\.11\.0' @alicloud\/ros-cdk-fc3@'\^1\.11\.0' @alicloud\/ros-cdk-ram@'\^1\.12\.0'\n/);
+  }, 120_000);
+
+  test('every TypeScript block of README.md and docs/*.md, marked or not, type-checks as its own module in the app the README makes', () => {
+    const blocks = typeScriptBlocks().filter(b => !b.source.includes("from '@alicloud/"));
+    expect(blocks.length).toBeGreaterThanOrEqual(12);
+    mkdirSync(join(app, 'snippets'), { recursive: true });
+    // A control: the app's tsc sees snippets/ (a wrong type there fails it, naming the file).
+    writeFileSync(join(app, 'snippets', 'control.ts'), "export const wrong: number = 'not a number';\n");
+    const control = run(app, 'npx tsc --noEmit -p tsconfig.json');
+    expect([control.status === 0, /snippets\/control\.ts/.test(control.output)]).toEqual([false, true]);
+    rmSync(join(app, 'snippets', 'control.ts'));
+    for (const { name, source } of blocks) writeFileSync(join(app, 'snippets', `${name}.ts`), `${source}export {};\n`);
+    ok(app, 'npx tsc --noEmit -p tsconfig.json');
   }, 120_000);
 
   test('`npm run build` (cdk init\'s TypeScript 7, nodenext) type-checks every file the README had us write', () => {
@@ -212,6 +237,15 @@ describe('an Alibaba Cloud ROS CDK app, without aws-cdk-lib, run with tsx as the
     const output = ok(app, 'node local.js');
     expect(output).toMatch(/^alicloud true$/m);
     expect(output).toMatch(/^aws cdk-capacity-reservations\/local: rehearseAws \(and the AWS chaos suite\) runs the Lambda bundle as Lambda would and needs aws-cdk-lib, @aws-sdk\/client-ec2, .*dynalite, which your app installs: npm install --save-dev aws-cdk-lib@'\^2\.276\.0' @aws-sdk\/client-ec2@'\^3\.1169\.0' /m);
+  }, 300_000);
+
+  test('every TypeScript block of README.md and docs/*.md on the ROS CDK type-checks as its own module in the ROS app', () => {
+    const blocks = typeScriptBlocks().filter(b => b.source.includes("from '@alicloud/"));
+    expect(blocks.length).toBeGreaterThanOrEqual(1);
+    mkdirSync(join(app, 'snippets'), { recursive: true });
+    for (const { name, source } of blocks) writeFileSync(join(app, 'snippets', `${name}.ts`), `${source}export {};\n`);
+    const types = `--skipLibCheck --types node --typeRoots ${join(ROOT, 'node_modules', '@types')}`;
+    ok(app, `${TSC_5} --noEmit --strict --target ES2022 --module nodenext --moduleResolution nodenext ${types} ${blocks.map(b => `snippets/${b.name}.ts`).join(' ')}`);
   }, 300_000);
 
   test('resolves types with nodenext and with classic node10 resolution', () => {
