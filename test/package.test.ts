@@ -18,9 +18,10 @@ test('the jsii assembly exports the AWS API with every language target', () => {
   expect(Object.keys(assembly.targets).sort()).toEqual(['dotnet', 'go', 'java', 'js', 'python']);
 });
 
-test('the packaged onEvent bundle, claim library included, stays within 100 KB, with the AWS SDK left to the Lambda runtime; isComplete\'s own entry carries no claim library', () => {
+// 105 KB since the audit trail of money (one PutEvents per purchase, about 1.7 KB) joined the lifecycle core.
+test('the packaged onEvent bundle, claim library included, stays within 105 KB, with the AWS SDK left to the Lambda runtime; isComplete\'s own entry carries no claim library', () => {
   const bundle = readFileSync(join(__dirname, '..', 'assets', 'capacity-block-handler', 'index.js'), 'utf8');
-  expect(bundle.length).toBeLessThan(100 * 1000);
+  expect(bundle.length).toBeLessThan(105 * 1000);
   expect(bundle).toContain('require("@aws-sdk/client-ec2")');
   const waiter = readFileSync(join(__dirname, '..', 'assets', 'capacity-block-handler', 'is-complete.js'), 'utf8');
   expect(waiter).toContain('require("@aws-sdk/client-ec2")');
@@ -70,7 +71,9 @@ test('the alicloud subpath is exported and compiled for JavaScript users', () =>
  * The tarball budget was 600 KB before training plans; TrainingPlanPurchase adds about 190 kB packed
  * (its own handler bundle, SageMaker in the plan CLI, the construct, the SageMaker emulator, API docs).
  */
-const PACKAGE_BUDGETS = { cliBundleBytes: 650 * 1000, tarballBytes: 650 * 1000 };
+// 750 KB with FutureCapacityReservation (its own handler bundle, construct and emulators, about 26 kB
+// packed), the wiring helpers, the audit trail and docs/ (the README the tarball carries links them).
+const PACKAGE_BUDGETS = { cliBundleBytes: 650 * 1000, tarballBytes: 750 * 1000 };
 
 test('the plan CLI bundle, its SDKs included, stays within its budget', () => {
   expect(statSync(join(__dirname, '..', 'assets', 'cli', 'index.js')).size).toBeLessThanOrEqual(PACKAGE_BUDGETS.cliBundleBytes);

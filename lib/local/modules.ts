@@ -22,6 +22,7 @@ export const AWS_REHEARSAL_MODULES: Readonly<Record<string, string>> = {
   '@aws-sdk/client-sfn': '^3.1164.0',
   '@aws-sdk/client-cloudformation': '^3.1169.0',
   '@aws-sdk/client-eventbridge': '^3.1178.0',
+  '@aws-sdk/client-pricing': '^3.1133.0',
   'dynalite': '^4.0.0',
 };
 

@@ -17,6 +17,9 @@ function coldRequireMs(file: string): number[] {
   return runs;
 }
 
+/** The packed tarball's budget: 600 KB for one product, 650 with training plans, 750 with future-dated reservations, the wiring helpers and docs/. */
+const TARBALL_BUDGET_KB = 750;
+
 export function benchBundles(): Json {
   section('3. Handler bundles and the package (built by scripts/bundle-handlers.mjs; npm pack)');
   const aws = path.join(ROOT, 'assets', 'capacity-block-handler', 'index.js');
@@ -26,9 +29,11 @@ export function benchBundles(): Json {
   writeFileSync(ali, unzipSync(readFileSync(zip))['index.js']);
   const cli = path.join(ROOT, 'assets', 'cli', 'index.js');
   const items = [
-    { name: 'AWS Lambda handler, onEvent (SDK external, claim library included)', file: aws, budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
+    // 105 KB since the audit trail of money (one PutEvents per purchase, about 1.7 KB) joined the lifecycle core.
+    { name: 'AWS Lambda handler, onEvent (SDK external, claim library included)', file: aws, budgetBytes: 105 * KB, budget: '<= 105 KB', require: true },
     { name: 'AWS Lambda handler, isComplete (SDK external; reads only)', file: path.join(ROOT, 'assets', 'capacity-block-handler', 'is-complete.js'), budgetBytes: undefined, budget: '', require: true },
     { name: 'Training plan Lambda handler (SDK external, claim library included)', file: path.join(ROOT, 'assets', 'training-plan-handler', 'index.js'), budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
+    { name: 'Future-dated reservation Lambda handler (SDK external, claim library included)', file: path.join(ROOT, 'assets', 'future-reservation-handler', 'index.js'), budgetBytes: 100 * KB, budget: '<= 100 KB', require: true },
     { name: 'FC handler (all inlined, minified)', file: ali, budgetBytes: 300 * KB, budget: '<= 300 KB', require: true },
     { name: 'FC handler code.zip (inline in template)', file: zip, budgetBytes: undefined, budget: '', require: false },
     { name: 'plan CLI (SDKs inlined, unused EC2 schemas dropped)', file: cli, budgetBytes: 650 * KB, budget: '<= 650 KB', require: true },
@@ -58,8 +63,8 @@ export function benchBundles(): Json {
 /** What `npm install cdk-capacity-reservations` downloads: the packed tarball (npm pack --dry-run). */
 function benchTarball(): Json {
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-  const budgetBytes = 650 * KB;
-  console.log(`\nnpm tarball: ${packed.size.toLocaleString('en-US')} bytes packed, ${packed.unpackedSize.toLocaleString('en-US')} bytes unpacked, ${packed.entryCount} files (budget <= 650 KB packed: ${yesNo(packed.size <= budgetBytes)})`);
-  budgets.push({ figure: 'npm tarball (packed)', measured: `${packed.size.toLocaleString('en-US')} bytes (${packed.unpackedSize.toLocaleString('en-US')} unpacked)`, budget: '<= 650 KB', meets: packed.size <= budgetBytes });
+  const budgetBytes = TARBALL_BUDGET_KB * KB;
+  console.log(`\nnpm tarball: ${packed.size.toLocaleString('en-US')} bytes packed, ${packed.unpackedSize.toLocaleString('en-US')} bytes unpacked, ${packed.entryCount} files (budget <= ${TARBALL_BUDGET_KB} KB packed: ${yesNo(packed.size <= budgetBytes)})`);
+  budgets.push({ figure: 'npm tarball (packed)', measured: `${packed.size.toLocaleString('en-US')} bytes (${packed.unpackedSize.toLocaleString('en-US')} unpacked)`, budget: `<= ${TARBALL_BUDGET_KB} KB`, meets: packed.size <= budgetBytes });
   return { packedBytes: packed.size, unpackedBytes: packed.unpackedSize, files: packed.entryCount, budgetBytes };
 }
