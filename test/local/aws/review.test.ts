@@ -1,0 +1,41 @@
+import { CloudFormationStack, Ec2Emulator } from '../../../lib/local';
+import { engineFor } from './engine-harness';
+
+/**
+ * Review of the lifecycle core (issue 24): money and wedge cases the issue's table does not draw,
+ * each under the REAL Provider framework runtime against the bundled handlers and the emulators.
+ */
+const blockEngine = engineFor({ stackName: 'Review', logicalId: 'Block' });
+
+const HOUR = 3_600_000;
+const BLOCK = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '8000' };
+const TWO = { ...BLOCK, InstanceCount: '2', MaxUpfrontFee: '4000' };
+const bought = (emulator: Ec2Emulator) => emulator.purchases.length;
+const rollbacks = (stack: CloudFormationStack) => stack.exchanges.filter(e => e.phase === 'rollback').map(e => e.response);
+
+describe('REVIEW: rollbacks always land, whatever DescribeStacks answers', () => {
+  test('REVIEW: GIVEN the tracked block expired, WHEN a change to 2x is refused and DescribeStacks is throttled through the deploy, THEN the rollback to 4x answers SUCCESS (no UPDATE_ROLLBACK_FAILED) and buys nothing', () => blockEngine(async ({ emulator, stack, seams }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    emulator.clock.advance(30 * 24 * HOUR);
+    // A throttling burst on DescribeStacks outlasting the SDK's 4 attempts, for the update and for its rollback.
+    seams.cloudFormation.failNext('throttle', 8);
+    expect(await cfn.deploy(TWO)).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(rollbacks(cfn)[0]).toMatchObject({ Status: 'SUCCESS' });
+    expect(cfn.continuedRollbacks).toBe(0);
+    expect(bought(emulator)).toBe(1);
+  }));
+
+  test('REVIEW: GIVEN a block whose payment is pending, WHEN an update to previewOnly succeeds, a later resource fails, and EC2 fails the payment during the rollback\'s wait, THEN the rollback answers SUCCESS (no UPDATE_ROLLBACK_FAILED) and buys nothing', () => blockEngine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const waiting = { ...BLOCK, WaitTimeoutSeconds: '3000' };
+    expect(await cfn.deploy(waiting)).toBe('CREATE_COMPLETE'); // payment still pending at waitTimeout (50 min)
+    const block = cfn.resource!.physicalResourceId;
+    expect(emulator.stateOf(emulator.reservations.get(block)!)).toBe('payment-pending');
+    // previewOnly answers a preview id; CloudFormation's rollback sends the block's properties to that id.
+    expect(await cfn.deploy({ ...waiting, PreviewOnly: 'true' }, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(rollbacks(cfn)[0]).toMatchObject({ Status: 'SUCCESS' });
+    expect(cfn.continuedRollbacks).toBe(0);
+    expect(bought(emulator)).toBe(1);
+  }, { paymentDelayMs: 80 * 60_000, paymentFails: () => true }));
+});
