@@ -39,3 +39,19 @@ describe('REVIEW: rollbacks always land, whatever DescribeStacks answers', () =>
     expect(bought(emulator)).toBe(1);
   }, { paymentDelayMs: 80 * 60_000, paymentFails: () => true }));
 });
+
+describe('REVIEW: a FAILED after money may have moved names what was bought', () => {
+  test('REVIEW: GIVEN a purchase whose answer was lost and whose block the look-up found, WHEN the ledger write of that outcome is throttled, THEN the Create still answers SUCCESS with the block (rule 4) and nothing more is bought', () => blockEngine(async ({ emulator, stack, seams }) => {
+    const cfn = stack();
+    emulator.failNext('PurchaseCapacityBlock', 'lostAnswer');
+    seams.claims.failNextWrites(4, 'ledger#', '"outcome":"bought"');
+    const status = await cfn.deploy(BLOCK);
+    expect(bought(emulator)).toBe(1);
+    const create = cfn.exchanges.find(e => e.requestType === 'Create')!.response;
+    // On FAILED at least the reason must name the block that was bought.
+    if (create.Status === 'FAILED') expect(create.Reason).toContain(emulator.purchases[0].id);
+    expect(status).toBe('CREATE_COMPLETE');
+    expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].id);
+  }));
+});
+
