@@ -82,7 +82,8 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
         throw unsettledError(`The purchase of ${offering.id} (${decimalMoney(offering.upfrontFeeText, offering.currencyCode)}, ${lastFailure})`, intentAt.toISOString(), adoptOrBuy(keys.request));
       }
       const found = { reservationIds: reservationIdsOf(bought.view), blockIds: blockIdsOf(bought.view) };
-      await settle(ledger, keys.request, offering.id, { outcome: 'bought', ...found });
+      // Bought: as after a 200, a failed write leaves the intent open and the next event finds the block again.
+      await ledger.remember(record => settled(record, keys.request, offering.id, { outcome: 'bought', ...found }));
       return { ...found, offering, source: 'found-after-lost-answer', partial: bought.partial };
     }
     // A 200 is final: bought, whether or not EC2 named the reservations yet.
