@@ -37,6 +37,7 @@ describe('REVIEW: rollbacks always land, whatever DescribeStacks answers', () =>
     expect(rollbacks(cfn)[0]).toMatchObject({ Status: 'SUCCESS' });
     expect(cfn.continuedRollbacks).toBe(0);
     expect(bought(emulator)).toBe(1);
+    expect(cfn.resource!.physicalResourceId).toBe(block);
   }, { paymentDelayMs: 80 * 60_000, paymentFails: () => true }));
 });
 
