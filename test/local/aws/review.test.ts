@@ -1,11 +1,13 @@
 import { CloudFormationStack, Ec2Emulator } from '../../../lib/local';
 import { engineFor } from './engine-harness';
+import { PLAN, planEngineFor } from './training-plan-harness';
 
 /**
  * Review of the lifecycle core (issue 24): money and wedge cases the issue's table does not draw,
  * each under the REAL Provider framework runtime against the bundled handlers and the emulators.
  */
 const blockEngine = engineFor({ stackName: 'Review', logicalId: 'Block' });
+const planEngine = planEngineFor({ stackName: 'ReviewPlans', logicalId: 'Plan' });
 
 const HOUR = 3_600_000;
 const BLOCK = { InstanceType: 'p5.48xlarge', InstanceCount: '4', DurationHours: '48', MaxUpfrontFee: '8000' };
@@ -54,5 +56,19 @@ describe('REVIEW: a FAILED after money may have moved names what was bought', ()
     expect(status).toBe('CREATE_COMPLETE');
     expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].id);
   }));
+});
+
+describe('REVIEW: training plans: rollbacks always land', () => {
+  test('REVIEW: GIVEN a plan whose payment is pending, WHEN an update to previewOnly succeeds, a later resource fails, and SageMaker fails the payment during the rollback\'s wait, THEN the rollback answers SUCCESS (no UPDATE_ROLLBACK_FAILED) and buys nothing', () => planEngine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    const waiting = { ...PLAN, WaitTimeoutSeconds: '3000' };
+    expect(await cfn.deploy(waiting)).toBe('CREATE_COMPLETE'); // payment still pending at waitTimeout (50 min)
+    const plan = cfn.resource!.physicalResourceId;
+    expect(await cfn.deploy({ ...waiting, PreviewOnly: 'true' }, { laterResourceFails: true })).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(rollbacks(cfn)[0]).toMatchObject({ Status: 'SUCCESS' });
+    expect(cfn.continuedRollbacks).toBe(0);
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource!.physicalResourceId).toBe(plan);
+  }, { pendingMs: [80 * 60_000, 80 * 60_000], paymentFails: () => true }));
 });
 
