@@ -20,8 +20,8 @@ describe('REVIEW: rollbacks always land, whatever DescribeStacks answers', () =>
     const cfn = stack();
     expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
     emulator.clock.advance(30 * 24 * HOUR);
-    // A throttling burst on DescribeStacks outlasting the SDK's 4 attempts, for the update and for its rollback.
-    seams.cloudFormation.failNext('throttle', 8);
+    // Throttling bursts on DescribeStacks, each outlasting the SDK's 4 attempts, through the update and into its rollback.
+    seams.cloudFormation.failNext('throttle', 12);
     expect(await cfn.deploy(TWO)).toBe('UPDATE_ROLLBACK_COMPLETE');
     expect(rollbacks(cfn)[0]).toMatchObject({ Status: 'SUCCESS' });
     expect(cfn.continuedRollbacks).toBe(0);
