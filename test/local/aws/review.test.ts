@@ -72,3 +72,32 @@ describe('REVIEW: training plans: rollbacks always land', () => {
   }, { pendingMs: [80 * 60_000, 80 * 60_000], paymentFails: () => true }));
 });
 
+describe('REVIEW: messages name what they are about exactly', () => {
+  test('REVIEW: GIVEN the tracked block expired, WHEN a change to 2x without allowRepurchase is refused, THEN the reason names the block by its id as EC2 spells it', () => blockEngine(async ({ emulator, stack }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    const block = cfn.resource!.physicalResourceId;
+    emulator.clock.advance(30 * 24 * HOUR);
+    expect(await cfn.deploy(TWO)).toBe('UPDATE_ROLLBACK_COMPLETE');
+    const reason = cfn.exchanges.find(e => e.response.Status === 'FAILED')!.response.Reason ?? '';
+    expect(reason).toMatch(/is over/);
+    expect(reason).toContain(block);
+    expect(bought(emulator)).toBe(1);
+  }));
+});
+
+describe('REVIEW: an answer serves what it was answered for', () => {
+  test('REVIEW: GIVEN DescribeStacks cannot be read, WHEN duration goes 48 h -> 72 h, THEN the update is not answered SUCCESS on the 48 h block (it fails naming why, buying nothing), and the next deploy extends it', () => blockEngine(async ({ emulator, stack, seams }) => {
+    const cfn = stack();
+    expect(await cfn.deploy(BLOCK)).toBe('CREATE_COMPLETE');
+    seams.cloudFormation.failNext('throttle', 4);
+    const status = await cfn.deploy({ ...BLOCK, DurationHours: '72' });
+    // SUCCESS here would record duration 72 h for a 48 h block: deploying 72 h again sends no Update, and nothing ever extends it.
+    expect({ status, extensions: emulator.extensions.length }).not.toEqual({ status: 'UPDATE_COMPLETE', extensions: 0 });
+    expect(emulator.extensions).toHaveLength(0);
+    expect(await cfn.deploy({ ...BLOCK, DurationHours: '72' })).toBe('UPDATE_COMPLETE');
+    expect(emulator.extensions).toHaveLength(1);
+    expect(bought(emulator)).toBe(1);
+  }));
+});
+
