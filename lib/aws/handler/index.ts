@@ -218,7 +218,7 @@ async function updateForward(event: ProviderEvent, request: CapacityBlockRequest
         return toWaitFor(id, plan.owned.purchase, request, now, `Capacity Block ${id} is bought and EC2 does not list it yet; its tags follow on the next deployment`);
       }
       await syncTags(plan.owned.view, request);
-      const note = await extendIfLonger(plan.owned.view, request, keys.request, ledger, plan.mayBuy);
+      const note = await extendIfLonger(plan.owned.view, request, keys.request, ledger, plan.mayBuy, defining && stack.operation === 'unknown' ? buyingAllowed(stack).why : undefined);
       // Tracked by its block id until EC2 named the reservations; by the lowest of them from then on.
       const tracked = id.startsWith('cb-') ? idOf(plan.owned) : id;
       return toWaitFor(tracked, plan.owned.purchase, request, now, join(note, alsoOwnedNote(owned, tracked)));

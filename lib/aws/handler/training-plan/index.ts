@@ -167,7 +167,7 @@ async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequ
   switch (decision.kind) {
     case 'in-place': {
       await syncPlanTags(current.plan.arn!, request);
-      const note = await extendPlanIfLonger(current, request, keys.request, ledger, decision.mayBuy);
+      const note = await extendPlanIfLonger(current, request, keys.request, ledger, decision.mayBuy, defining && stack.operation === 'unknown' ? buyingAllowed(stack).why : undefined);
       return toWaitFor(current.plan, request, now, join(note, alsoOwnedPlansNote(owned, current.plan.name)));
     }
     case 'roll-back': {
