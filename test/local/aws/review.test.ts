@@ -101,3 +101,17 @@ describe('REVIEW: an answer serves what it was answered for', () => {
   }));
 });
 
+describe('REVIEW: training plans: a FAILED after money may have moved names what was bought', () => {
+  test('REVIEW: GIVEN a create whose answer was lost and whose plan the read by name found, WHEN the ledger write of that outcome is throttled, THEN the Create still answers SUCCESS with the plan and nothing more is bought', () => planEngine(async ({ emulator, stack, seams }) => {
+    emulator.failNext('CreateTrainingPlan', 'lostAnswer');
+    seams.claims.failNextWrites(4, 'ledger#', '"outcome":"bought"');
+    const cfn = stack();
+    const status = await cfn.deploy(PLAN);
+    expect(emulator.purchases).toHaveLength(1);
+    const create = cfn.exchanges.find(e => e.requestType === 'Create')!.response;
+    if (create.Status === 'FAILED') expect(create.Reason).toContain(PLAN.TrainingPlanName);
+    expect(status).toBe('CREATE_COMPLETE');
+    expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].arn);
+  }));
+});
+
