@@ -113,5 +113,13 @@ describe('REVIEW: training plans: a FAILED after money may have moved names what
     expect(status).toBe('CREATE_COMPLETE');
     expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].arn);
   }));
+
+  test('REVIEW: GIVEN a create SageMaker answered 200, WHEN the ledger write of that outcome is throttled, THEN CloudFormation tracks the plan by its ARN', () => planEngine(async ({ emulator, stack, seams }) => {
+    seams.claims.failNextWrites(4, 'ledger#', '"outcome":"bought"');
+    const cfn = stack();
+    expect(await cfn.deploy(PLAN)).toBe('CREATE_COMPLETE');
+    expect(emulator.purchases).toHaveLength(1);
+    expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].arn);
+  }));
 });
 
