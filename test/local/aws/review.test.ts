@@ -1,5 +1,9 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { CapacityBlockInstanceType, CapacityBlockProvider, CapacityBlockPurchase } from '../../../lib';
 import { CloudFormationStack, Ec2Emulator } from '../../../lib/local';
 import { engineFor } from './engine-harness';
+import { ACCOUNT, isAllowed, REGION, resolve, stackIdOf, Statement } from './iam-policy';
 import { PLAN, planEngineFor } from './training-plan-harness';
 
 /**
@@ -121,5 +125,22 @@ describe('REVIEW: training plans: a FAILED after money may have moved names what
     expect(emulator.purchases).toHaveLength(1);
     expect(cfn.resource!.physicalResourceId).toBe(emulator.purchases[0].arn);
   }));
+});
+
+describe('REVIEW: IAM: DescribeStacks for every stack a provider serves, and no other', () => {
+  test('REVIEW: GIVEN a provider shared with another top-level stack, THEN its onEvent role may DescribeStacks on that consumer stack (else every Update there reads "unknown": no update may buy or extend, and a rollback relies on inference)', () => {
+    const app = new App();
+    const env = { account: ACCOUNT, region: REGION };
+    const home = new Stack(app, 'Home', { env });
+    const provider = CapacityBlockProvider.getOrCreate(home);
+    const consumer = new Stack(app, 'Consumer', { env });
+    new CapacityBlockPurchase(consumer, 'Block', { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2), maxUpfrontFee: 8000, provider });
+    const [policy] = Object.entries(Template.fromStack(home).findResources('AWS::IAM::Policy')).filter(([id]) => /ProviderOnEventRole/.test(id));
+    const statements = resolve(policy[1].Properties.PolicyDocument.Statement, 'Home') as Statement[];
+    const describe = (resource: string) => isAllowed(statements, { action: 'cloudformation:DescribeStacks', resource, context: {} });
+    expect(describe(stackIdOf('Home'))).toBe(true);
+    expect(describe(stackIdOf('Consumer'))).toBe(true);
+    expect(describe(stackIdOf('Elsewhere'))).toBe(false);
+  });
 });
 
