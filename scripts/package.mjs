@@ -6,11 +6,16 @@
 // - java, dotnet, go: not here. Maven needs Maven Central; there is no dotnet or go toolchain.
 import { execFileSync, spawnSync } from 'child_process';
 import { mkdirSync, readdirSync } from 'fs';
+import { createRequire } from 'module';
 
-const run = (command, args) => execFileSync(command, args, { stdio: 'inherit', env: { ...process.env, JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION: '1' } });
+const require = createRequire(import.meta.url);
+require('./node-notices.cjs').silenceNodeBanners();
+const run = (command, args) => execFileSync(command, args, { stdio: 'inherit' });
 
-run('npx', ['jsii-pacmak', '--targets', 'js', '-o', 'dist']);
-run('npx', ['jsii-pacmak', '--code-only', '--targets', 'python', '-o', 'dist']);
+// The project's own jsii-pacmak, not npx (which would ask to install one where node_modules has none).
+const pacmak = require.resolve('jsii-pacmak/bin/jsii-pacmak');
+run(process.execPath, [pacmak, '--targets', 'js', '-o', 'dist']);
+run(process.execPath, [pacmak, '--code-only', '--targets', 'python', '-o', 'dist']);
 
 const python = ['/usr/bin/python3', 'python3'].find(p => spawnSync(p, ['-c', 'import setuptools, wheel']).status === 0);
 if (!python) {

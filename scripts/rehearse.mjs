@@ -5,6 +5,8 @@ import { existsSync, readdirSync } from 'fs';
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
+// `npm run build` has said what Node.js 20 means, in one line; the SDK's clients need not repeat it.
+require('./node-notices.cjs').silenceNodeBanners();
 const { planLocally, rehearseAws, rehearseAlicloud, rehearseRosSequences, rehearseTrainingPlans } = require('../lib/local/index.js');
 
 const templates = dir => (existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.template.json')).map(f => `${dir}/${f}`) : []);

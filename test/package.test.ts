@@ -95,6 +95,18 @@ test('the engines range is one every runtime dependency supports, the Node.js ru
   expect(readFileSync(join(__dirname, '..', 'README.md'), 'utf8')).toContain(`\`engines\`: \`node ${range}\``);
 });
 
+test('npm ci on the Node.js running the tests warns EBADENGINE only for the devDependencies the README names, each in its Node.js paragraph', () => {
+  const lock = JSON.parse(readFileSync(join(__dirname, '..', 'package-lock.json'), 'utf8'));
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  const nodeVersions = readme.slice(readme.indexOf('### Node.js versions'), readme.indexOf('\n### ', readme.indexOf('### Node.js versions') + 1));
+  const narrower = Object.entries<{ engines?: { node?: string }; dev?: boolean }>(lock.packages)
+    .filter(([, p]) => p.engines?.node && !semver.satisfies(process.version, p.engines.node))
+    .map(([path, p]) => ({ name: path.replace(/^.*node_modules\//, ''), dev: p.dev === true }));
+
+  expect(narrower.filter(p => !p.dev)).toEqual([]);
+  expect(narrower.filter(p => !nodeVersions.includes(`\`${p.name}\``)).map(p => p.name)).toEqual([]);
+});
+
 test('the jsii assembly says how stable the API is', () => {
   expect(JSON.parse(readFileSync(join(__dirname, '..', '.jsii'), 'utf8')).docs?.stability).toBe('experimental');
 });

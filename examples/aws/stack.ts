@@ -8,8 +8,8 @@ import { CapacityBlockInstanceType, CapacityBlockPurchase } from '../../lib';
 
 /**
  * A training team's stack: four H100 nodes for two days at no more than $6,500, an Auto Scaling group
- * of four nodes that launch into the block (in its zone, from a launch template that targets it), and
- * a warning 40 minutes before the block ends.
+ * of four nodes that launch into the block (in its zone, from a launch template that targets it) and
+ * are scaled to 0 before it ends, and a warning 40 minutes before the block ends.
  */
 export class TrainingCapacityStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -24,6 +24,9 @@ export class TrainingCapacityStack extends Stack {
       maxUpfrontFee: 6_500, // 4 x 48 h at ~$31 per instance-hour is ~$6,040 today
       availabilityZone: zone,
       tags: { project: 'llm-pretraining' },
+      // `cdk deploy -c previewOnly=true` first: nothing is bought, and the group below is deployed
+      // with no instances; the deploy without it buys the block and gives the group its sizes.
+      previewOnly: this.node.tryGetContext('previewOnly') === 'true',
     });
     Tags.of(this).add('cost-center', 'ml-research');
 
@@ -36,7 +39,9 @@ export class TrainingCapacityStack extends Stack {
 
     const alerts = new sns.Topic(this, 'BlockEndingAlerts', { enforceSSL: true });
     const vpc = new ec2.Vpc(this, 'TrainingVpc', { availabilityZones: [zone], natGateways: 1, flowLogs: { all: {} } });
-    // Launches fail until the block is active, and Auto Scaling keeps retrying: the nodes come up when it starts.
+    // Launches fail until the block is active, and Auto Scaling keeps retrying: the nodes come up
+    // when it starts. 40 minutes before the end the group is scaled to 0 (a scheduled action),
+    // 10 minutes before EC2 shuts the instances down.
     const group = new autoscaling.AutoScalingGroup(this, 'TrainingNodesGroup', {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

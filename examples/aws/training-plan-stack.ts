@@ -20,6 +20,9 @@ export class HyperPodCapacityStack extends Stack {
       targetResources: [TrainingPlanTarget.HYPERPOD_CLUSTER],
       maxUpfrontFee: 8_000, // 4 x 48 h at ~$38 per instance-hour is ~$7,400 today
       tags: { project: 'llm-pretraining' },
+      // `cdk deploy -c previewOnly=true` first: nothing is bought, and the worker group is deployed
+      // with no instances; the deploy without it buys the plan and gives the group its 4 instances.
+      previewOnly: this.node.tryGetContext('previewOnly') === 'true',
     });
 
     // The instances' role; give it what your lifecycle scripts and training need.

@@ -26,14 +26,17 @@ export enum ReservationRemovalPolicy {
   /** Release it (billing stops). */
   RELEASE = 'release',
   /**
-   * Keep it when the stack is deleted or an update replaces it, and when ROS rolls back the
-   * stack's creation; you release it yourself. A replacement that ROS rolls back goes back to it.
+   * Keep it when the stack is deleted, the resource leaves the template, or a completed update
+   * replaces it, and when ROS rolls back the stack's creation; you release it yourself. What is kept
+   * is tagged `retained:<resource>` and belongs to nobody: no later request, not even of the same
+   * logical id coming back, touches it. A replacement that ROS rolls back goes back to the original.
    */
   RETAIN = 'retain',
   /**
-   * Like RETAIN, except that the reservation is released when ROS rolls back the stack's creation
-   * (CloudFormation's RetainExceptOnCreate, aws-cdk-lib's RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE):
-   * a failed first deploy leaves nothing billing. The handler reads the stack's status (ROS GetStack).
+   * Like RETAIN, except that what a failed operation added is released: on ROS's rollback of the
+   * stack's creation, or of an update that added the resource (CloudFormation's
+   * RetainExceptOnCreate, aws-cdk-lib's RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE): a failed deploy
+   * leaves nothing it added billing. The handler reads the stack's status (ROS GetStack).
    */
   RETAIN_ON_UPDATE_OR_DELETE = 'retain-on-update-or-delete',
 }
@@ -65,14 +68,16 @@ export interface AliCapacityReservationProps {
    */
   readonly endTime?: string | Date;
   /**
-   * Cannot change once created: an update that changes it fails.
-   * @default - ECS's default (Linux)
+   * The operating system the reservation is priced for by `plan` (DescribePrice). ECS documents
+   * CreateCapacityReservation's Platform as "not available for use": it does not apply it, so the
+   * reservation itself is the same for both and a change is a no-op at deploy time.
+   * @default - Linux
    */
   readonly platform?: ReservationPlatform;
   /** @default - the account's default resource group */
   readonly resourceGroupId?: string;
   /**
-   * Up to 18 tags (ECS allows 20; this library writes 2).
+   * Up to 16 tags (ECS allows 20; this library writes 2 and keeps 2 free for its answer markers); keys unique and not blank.
    * @default - none
    */
   readonly tags?: { [key: string]: string };

@@ -2,7 +2,7 @@
  * The CreateCapacityReservation constraints, shared by the construct (literal props, at synth) and
  * the handler (at deploy time). Each returns a one-line message naming the prop and value, or undefined.
  */
-import { ALI_MAX_TAGS, ALI_RESERVED_TAG_COUNT, ALI_RESERVED_TAG_PREFIX, AliWireTag, MAX_WAIT_TIMEOUT_SECONDS } from './wire';
+import { ALI_MAX_TAGS, ALI_MAX_USER_TAGS, ALI_RESERVED_TAG_COUNT, ALI_RESERVED_TAG_PREFIX, AliWireTag, ANSWER_MARKER_SLOTS, MAX_WAIT_TIMEOUT_SECONDS } from './wire';
 
 const URL_PREFIX = /^https?:\/\//i;
 const CONTAINS_URL = /https?:\/\//i;
@@ -67,8 +67,12 @@ export function descriptionError(description: string): string | undefined {
 
 /** ECS wants yyyy-MM-ddTHH:mm:ssZ (UTC) for a Limited reservation, in the future. */
 export function endTimeError(endTime: string, now: Date): string | undefined {
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(endTime) || Number.isNaN(Date.parse(endTime))) {
-    return `endTime must be UTC in the form yyyy-MM-ddTHH:mm:ssZ, got '${endTime}'`;
+  const parts = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/.exec(endTime)?.slice(1).map(Number);
+  if (!parts) return `endTime must be UTC in the form yyyy-MM-ddTHH:mm:ssZ, got '${endTime}'`;
+  // Date.parse rolls Feb 30 over to Mar 2 and T24:00 to the next day: only a time that reads back the same exists.
+  const [year, month, day, hour, minute, second] = parts;
+  if (formatEndTime(new Date(Date.UTC(year, month - 1, day, hour, minute, second))) !== endTime) {
+    return `endTime must be a real UTC time (days of that month, hours 00-23), got '${endTime}'`;
   }
   return Date.parse(endTime) > now.getTime() ? undefined : `endTime must be in the future, got ${endTime} (now ${formatEndTime(now)})`;
 }
@@ -102,7 +106,8 @@ export function waitTimeoutError(seconds: number): string | undefined {
 export function aliTagErrors(tags: readonly AliWireTag[]): string[] {
   const errors: string[] = [];
   for (const { Key: key, Value: value } of tags) {
-    if (key.length < 1 || [...key].length > 128) errors.push(`tag key must be 1-128 characters, got '${key.slice(0, 40)}' (${[...key].length})`);
+    if (key.trim() === '' && key.length > 0) errors.push(`tag key must not be blank, got '${key}'`);
+    else if (key.length < 1 || [...key].length > 128) errors.push(`tag key must be 1-128 characters, got '${key.slice(0, 40)}' (${[...key].length})`);
     else if (/^(aliyun|acs:)/i.test(key)) errors.push(`tag key must not start with 'aliyun' or 'acs:', got '${key}'`);
     else if (key.startsWith(ALI_RESERVED_TAG_PREFIX)) errors.push(`tag key must not start with '${ALI_RESERVED_TAG_PREFIX}' (written by this library), got '${key}'`);
     else if (CONTAINS_URL.test(key)) errors.push(`tag key must not contain http:// or https://, got '${key}'`);
@@ -110,8 +115,12 @@ export function aliTagErrors(tags: readonly AliWireTag[]): string[] {
     else if (value.startsWith('acs:')) errors.push(`tag value for '${key}' must not start with 'acs:', got '${value}'`);
     else if (CONTAINS_URL.test(value)) errors.push(`tag value for '${key}' must not contain http:// or https://, got '${value}'`);
   }
-  const max = ALI_MAX_TAGS - ALI_RESERVED_TAG_COUNT;
-  if (tags.length > max) errors.push(`a capacity reservation takes at most ${max} tags (ECS allows ${ALI_MAX_TAGS}, this library writes ${ALI_RESERVED_TAG_COUNT}), got ${tags.length}`);
+  const keys = tags.map(t => t.Key);
+  const repeated = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))];
+  if (repeated.length > 0) errors.push(`tag keys must be unique, got ${repeated.map(k => `'${k}'`).join(', ')} more than once`);
+  if (tags.length > ALI_MAX_USER_TAGS) {
+    errors.push(`a capacity reservation takes at most ${ALI_MAX_USER_TAGS} tags (ECS allows ${ALI_MAX_TAGS}; this library writes ${ALI_RESERVED_TAG_COUNT} and keeps ${ANSWER_MARKER_SLOTS} free for answer markers), got ${tags.length}`);
+  }
   return errors;
 }
 

@@ -20,6 +20,11 @@ export interface AliReservationParameters {
   readonly MatchCriteria?: string;
   /** yyyy-MM-ddTHH:mm:ssZ; present means EndTimeType Limited. */
   readonly EndTime?: string;
+  /**
+   * Linux | Windows. ECS documents CreateCapacityReservation's Platform as "not available for use":
+   * it does not apply it, so the handler never sends it and never compares it; `plan` prices by it
+   * (DescribePrice's CapacityReservation Platform).
+   */
   readonly Platform?: string;
   readonly ResourceGroupId?: string;
   readonly Tags?: AliWireTag[];
@@ -37,6 +42,8 @@ export interface AliReservationAttributes {
   readonly Status: string;
   readonly StartTime: string;
   readonly EndTime: string;
+  /** Present when the answer kept something other than asked (e.g. a rollback that could not lower the amount below what instances use). */
+  readonly Note?: string;
 }
 
 export type AliAttributeName = keyof AliReservationAttributes;
@@ -57,13 +64,20 @@ export const ALI_RESERVED_TAG_COUNT = 2;
 /**
  * Written (key + delivery id) on the reservation a Create is about to answer, before it POSTs: a
  * delivery whose answer ROS refuses must not release what another delivery's accepted answer named.
- * Values: ANSWER_POSTING, then ANSWER_REFUSED if ROS refused that delivery too. Best effort: beyond
- * ECS's 20 tags it is not written, and a refused delivery then keeps the reservation.
+ * Value ANSWER_POSTING; a delivery ROS refused removes its own marker. ALI_MAX_USER_TAGS keeps
+ * ANSWER_MARKER_SLOTS free for them.
  */
 export const ANSWER_TAG_PREFIX = `${ALI_RESERVED_TAG_PREFIX}answer:`;
 export const ANSWER_POSTING = 'posting';
-export const ANSWER_REFUSED = 'refused';
 export const ALI_MAX_TAGS = 20;
+/**
+ * Answer markers a Create's deliveries may hold at once (a refused delivery removes its own): two
+ * concurrent deliveries. Kept free so that a delivery whose answer ROS refuses can always tell
+ * whether another may have been accepted, and release what nobody tracks.
+ */
+export const ANSWER_MARKER_SLOTS = 2;
+/** Tags a user may set: ECS's 20, less this library's own and the answer markers' slots. */
+export const ALI_MAX_USER_TAGS = ALI_MAX_TAGS - ALI_RESERVED_TAG_COUNT - ANSWER_MARKER_SLOTS;
 
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 10 * 60;
 export const MAX_WAIT_TIMEOUT_SECONDS = 50 * 60;
@@ -83,5 +97,5 @@ export const ECS_ACTIONS = [
   'ecs:UntagResources',
 ] as const;
 
-/** The one ROS action: the stack's own status, which removalPolicy retain-on-update-or-delete reads on Delete. */
+/** The one ROS action: the stack's own status (GetStack), which tells a rollback from a forward update, a late Update from a running one, a completed replacement, and what retain-on-update-or-delete releases. */
 export const ROS_ACTIONS = ['ros:GetStack'] as const;

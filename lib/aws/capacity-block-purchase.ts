@@ -10,11 +10,13 @@ import { Construct } from 'constructs';
 import { PropSpec, propTypeErrors } from '../shared/prop-types';
 import { InstancePlatform, OfferingSelection } from './instance-platform';
 import { CapacityBlockInstanceType } from './instance-type';
-import { applyToAutoScalingGroup } from './integrations/auto-scaling-group';
-import { BlockFacts } from './integrations/block-facts';
+import { applyToAutoScalingGroup, AutoScalingGroupCapacityOptions } from './integrations/auto-scaling-group';
+import { BlockFacts, literal } from './integrations/block-facts';
 import { CapacityBlockNodegroupOptions, CapacityBlockNodegroupV2Options, capacityBlockNodegroup } from './integrations/eks-nodegroup';
 import { karpenterRequirements, karpenterSelectorTerms, KarpenterCapacityReservationSelectorTerm, KarpenterNodeSelectorRequirement } from './integrations/karpenter';
 import { parallelClusterQueue, ParallelClusterQueueOptions } from './integrations/parallelcluster';
+import { reservationMetric } from './integrations/metrics';
+import { CapacityBlockAttributes, IReservedCapacity, ReservedCapacityFacts } from './integrations/reserved-capacity';
 import { CapacityBlockProvider, registerConsumer } from './provider';
 import { UltraServerType } from './ultraserver-type';
 import * as rules from './validation';
@@ -24,7 +26,7 @@ import {
 } from './wire';
 
 /** A Capacity Block for ML: bought by CapacityBlockPurchase or imported by id. */
-export interface ICapacityBlock extends IResource {
+export interface ICapacityBlock extends IResource, IReservedCapacity {
   /**
    * The Capacity Reservation id (`cr-…`).
    * @attribute
@@ -43,13 +45,6 @@ export interface ICapacityBlock extends IResource {
    * @attribute
    */
   readonly capacityReservationIds: string[];
-
-  /**
-   * Launch the template's instances into this block: sets the capacity reservation target and the
-   * `capacity-block` market type, both of which EC2 requires for Capacity Block launches. The
-   * template must be defined in this app (a `LaunchTemplate`); for an L1 use `applyToCfnLaunchTemplate`.
-   */
-  applyToLaunchTemplate(launchTemplate: ec2.ILaunchTemplate): void;
 
   /** `applyToLaunchTemplate` for an `ec2.CfnLaunchTemplate`. */
   applyToCfnLaunchTemplate(launchTemplate: ec2.CfnLaunchTemplate): void;
@@ -81,6 +76,46 @@ export interface ICapacityBlock extends IResource {
    * as this event arrives.
    */
   onExpirationWarning(id: string, options?: events.OnEventOptions): events.Rule;
+
+  /**
+   * A managed node group of an `aws-eks` cluster that runs on this block (see
+   * `CapacityBlockPurchase.applyToNodegroup`).
+   *
+   * @param cluster the cluster (an `eks.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  applyToNodegroup(cluster: eks.ICluster, id: string, options?: CapacityBlockNodegroupOptions): eks.Nodegroup;
+
+  /**
+   * `applyToNodegroup` for an `aws-eks-v2` cluster.
+   *
+   * @param cluster the cluster (an `eks_v2.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  applyToNodegroupV2(cluster: eksv2.ICluster, id: string, options?: CapacityBlockNodegroupV2Options): eksv2.Nodegroup;
+
+  /**
+   * Launch an Auto Scaling group's instances into this block (see `CapacityBlockPurchase.applyToAutoScalingGroup`).
+   *
+   * @param autoScalingGroup the group
+   * @param options scheduled scaling at the block's start and before its end
+   */
+  applyToAutoScalingGroup(autoScalingGroup: autoscaling.AutoScalingGroup, options?: AutoScalingGroupCapacityOptions): void;
+
+  /** The `capacityReservationSelectorTerms` entries that select this block, for a Karpenter `EC2NodeClass`. */
+  karpenterSelectorTerms(): KarpenterCapacityReservationSelectorTerm[];
+
+  /** The requirements that keep a Karpenter (or EKS Auto Mode) `NodePool` on this block. */
+  karpenterRequirements(): KarpenterNodeSelectorRequirement[];
+
+  /**
+   * A `Scheduling.SlurmQueues[]` entry of an AWS ParallelCluster 3 configuration that runs on this block.
+   *
+   * @param options the queue name, its subnets (in the block's zone) and the node count
+   */
+  parallelClusterQueue(options: ParallelClusterQueueOptions): { [key: string]: any };
 }
 
 /** Detail types EC2 uses for the two events; the docs show both spellings, so match both. */
@@ -91,6 +126,123 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
   public abstract readonly capacityReservationId: string;
   public abstract readonly capacityReservationArn: string;
   public abstract readonly capacityReservationIds: string[];
+  /** What the integrations check consumers against, with the consumers wired so far. */
+  private integrationFacts?: BlockFacts;
+
+  public abstract reservedCapacityFacts(): ReservedCapacityFacts;
+
+  /**
+   * A managed node group of an `aws-eks` cluster that runs on this block: capacity type
+   * `CAPACITY_BLOCK`, a launch template targeting the block (a resource group of its reservations
+   * for an UltraServer block) with the `capacity-block` market type and the block's instance type,
+   * subnets in the block's zone, and min = desired = max = the block's instance count unless given.
+   *
+   * Fails at synth when the options contradict the block: another instance type or capacity type,
+   * subnets outside its zone (the purchase must set `availabilityZone`), more nodes than it holds,
+   * or a launch template that requests Spot. EKS does not reject nodes asked for before the block
+   * is active (its Auto Scaling group retries until it is), and scales the group to 0 by itself 40
+   * minutes before the end; `scaleUpAtStart` creates it empty and scales it up at the start instead.
+   * A previewOnly block gets the same node group with no nodes and no reservation in its template.
+   *
+   * @param cluster the cluster (an `eks.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  public applyToNodegroup(cluster: eks.ICluster, id: string, options: CapacityBlockNodegroupOptions = {}): eks.Nodegroup {
+    return capacityBlockNodegroup(this.blockFacts(), cluster, id, options, eks.Nodegroup);
+  }
+
+  /**
+   * `applyToNodegroup` for an `aws-eks-v2` cluster (the module built on the native
+   * AWS::EKS::Cluster resource, with EKS Auto Mode). Auto Mode NodePools use
+   * `karpenterSelectorTerms` and `karpenterRequirements` instead.
+   *
+   * @param cluster the cluster (an `eks_v2.Cluster` or an imported one with its VPC)
+   * @param id the node group's construct id (under the cluster)
+   * @param options node group options; the helper fills in what the block decides
+   */
+  public applyToNodegroupV2(cluster: eksv2.ICluster, id: string, options: CapacityBlockNodegroupV2Options = {}): eksv2.Nodegroup {
+    return capacityBlockNodegroup(this.blockFacts(), cluster, id, options, eksv2.Nodegroup);
+  }
+
+  /**
+   * Launch an Auto Scaling group's instances into this block, through its launch template (an
+   * `ec2.LaunchTemplate` of this app, given as `launchTemplate` or `mixedInstancesPolicy`), and
+   * scale the group to 0 40 minutes before the block ends (`scaleDownBeforeEnd`, on by default).
+   *
+   * Fails at synth when the group contradicts the block: another instance type, Spot instances,
+   * subnets outside its zone (the purchase must set `availabilityZone`), more instances than it
+   * holds, a launch configuration, or distribution segments without `capacity-block`. A previewOnly
+   * block gets the group with min, desired and max 0.
+   *
+   * @param autoScalingGroup the group
+   * @param options scheduled scaling at the block's start and before its end
+   */
+  public applyToAutoScalingGroup(autoScalingGroup: autoscaling.AutoScalingGroup, options: AutoScalingGroupCapacityOptions = {}): void {
+    applyToAutoScalingGroup(this.blockFacts(), autoScalingGroup, options);
+  }
+
+  /**
+   * The `capacityReservationSelectorTerms` entries that select this block, for a Karpenter
+   * `EC2NodeClass` (Karpenter 1.6 or newer with the `ReservedCapacity` feature gate) or an EKS Auto
+   * Mode `NodeClass`: the reservation id for an instance block; for an UltraServer block, a tag term
+   * on the owner tag this library writes on each of its reservations; none for a previewOnly block
+   * (a NodePool on reserved capacity then launches nothing).
+   */
+  public karpenterSelectorTerms(): KarpenterCapacityReservationSelectorTerm[] {
+    return karpenterSelectorTerms(this.blockFacts(), this._ownerResource());
+  }
+
+  /**
+   * The requirements that keep a Karpenter (or EKS Auto Mode) `NodePool` on this block:
+   * `karpenter.sh/capacity-type` In `reserved`, the block's instance type and its zone.
+   */
+  public karpenterRequirements(): KarpenterNodeSelectorRequirement[] {
+    return karpenterRequirements(this.blockFacts());
+  }
+
+  /**
+   * A `Scheduling.SlurmQueues[]` entry of an AWS ParallelCluster 3 cluster configuration that runs
+   * on this block (`CapacityType: CAPACITY_BLOCK`, the block as `CapacityReservationTarget`,
+   * `MinCount == MaxCount`), as an object to serialize into the configuration (for example through
+   * `Stack.toJsonString` into the ParallelCluster CloudFormation resource, so the id resolves). For
+   * a previewOnly block, an On-Demand queue with `MaxCount: 0`, which can start no node.
+   *
+   * @param options the queue name, its subnets (in the block's zone) and the node count
+   */
+  public parallelClusterQueue(options: ParallelClusterQueueOptions): { [key: string]: any } {
+    return parallelClusterQueue(this.blockFacts(), options);
+  }
+
+  /**
+   * The resource whose owner tag the handler writes on every reservation it buys; none for an import.
+   * @internal
+   */
+  protected _ownerResource(): CfnResource | undefined {
+    return undefined;
+  }
+
+  /** The facts, made once so that every consumer wired to this block is counted together. */
+  private blockFacts(): BlockFacts {
+    if (!this.integrationFacts) {
+      const facts = this.reservedCapacityFacts();
+      this.integrationFacts = {
+        block: this,
+        instanceType: facts.instanceType,
+        instanceCount: facts.instanceCount,
+        literalZone: literal(facts.availabilityZone),
+        zoneAttribute: facts.availabilityZone ?? '',
+        reservationId: facts.capacityReservationId,
+        ultraserverType: facts.ultraserverType,
+        startDate: facts.startDate,
+        endDate: facts.endDate,
+        previewOnly: facts.previewOnly === true,
+        consumers: [],
+        applyToLaunchTemplate: launchTemplate => this.applyToLaunchTemplate(launchTemplate),
+      };
+    }
+    return this.integrationFacts;
+  }
 
   public applyToLaunchTemplate(launchTemplate: ec2.ILaunchTemplate): void {
     const cfn = launchTemplate.node.defaultChild;
@@ -106,13 +258,7 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
   }
 
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/EC2CapacityReservations',
-      metricName,
-      dimensionsMap: { CapacityReservationId: this.capacityReservationId },
-      statistic: cloudwatch.Stats.AVERAGE,
-      ...props,
-    }).attachTo(this);
+    return reservationMetric(this, 'AWS/EC2CapacityReservations', { CapacityReservationId: this.capacityReservationId }, metricName, props);
   }
 
   public metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -132,13 +278,16 @@ abstract class CapacityBlockBase extends Resource implements ICapacityBlock {
    * template (its instance type, when set) may use the block.
    * @internal
    */
-  protected _launchTarget(_templatePath: string, _templateType: string | undefined): [string, string] {
+  protected _launchTarget(_templatePath: string, _templateType: string | undefined): [string, string] | undefined {
     return ['CapacityReservationId', this.capacityReservationId];
   }
 
   private pointAtBlock(cfn: ec2.CfnLaunchTemplate, templatePath: string, templateType: string | undefined): void {
-    const [key, value] = this._launchTarget(templatePath, templateType);
-    cfn.addPropertyOverride(`LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.${key}`, value);
+    const target = this._launchTarget(templatePath, templateType);
+    // A previewOnly purchase has no reservation to name: the capacity-block market type without a
+    // target makes every launch from the template fail, so nothing runs (or is paid) on it until
+    // the real deploy names the block.
+    if (target) cfn.addPropertyOverride(`LaunchTemplateData.CapacityReservationSpecification.CapacityReservationTarget.${target[0]}`, target[1]);
     cfn.addPropertyOverride('LaunchTemplateData.InstanceMarketOptions.MarketType', 'capacity-block');
   }
 
@@ -313,16 +462,34 @@ export interface CapacityBlockPurchaseProps {
  * never be cancelled: deleting the stack leaves the block to expire at its end date.
  */
 export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggable {
-  /** Import a Capacity Block bought elsewhere. */
+  /**
+   * Import a Capacity Block bought elsewhere by its id. The integrations need more of it (its
+   * instance type, count and zone): use `fromCapacityReservationAttributes` for them.
+   */
   public static fromCapacityReservationId(scope: Construct, id: string, capacityReservationId: string): ICapacityBlock {
+    return CapacityBlockPurchase.fromCapacityReservationAttributes(scope, id, { capacityReservationId });
+  }
+
+  /**
+   * Import a Capacity Block bought elsewhere (the console, another team, another stack) with what
+   * the integrations need of it: every helper (node groups, Auto Scaling groups, Karpenter,
+   * ParallelCluster) takes it and checks its consumers against the facts given.
+   */
+  public static fromCapacityReservationAttributes(scope: Construct, id: string, attrs: CapacityBlockAttributes): ICapacityBlock {
+    const errors = importErrors(attrs);
+    if (errors.length > 0) throw new Error(`CapacityBlockPurchase.fromCapacityReservationAttributes ${id}: ${errors.join('; ')}`);
     class Import extends CapacityBlockBase {
-      public readonly capacityReservationId = capacityReservationId;
-      public readonly capacityReservationIds = [capacityReservationId];
+      public readonly capacityReservationId = attrs.capacityReservationId;
+      public readonly capacityReservationIds = [attrs.capacityReservationId];
       public readonly capacityReservationArn = Stack.of(scope).formatArn({
         service: 'ec2',
         resource: 'capacity-reservation',
-        resourceName: capacityReservationId,
+        resourceName: attrs.capacityReservationId,
       });
+
+      public reservedCapacityFacts(): ReservedCapacityFacts {
+        return { ...attrs };
+      }
     }
     return new Import(scope, id);
   }
@@ -405,8 +572,8 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   private readonly instanceType?: CapacityBlockInstanceType;
   private readonly capacityReservationArns: string[];
   private reservationGroup?: resourcegroups.CfnGroup;
-  /** What the integrations check consumers against (the literal props among them). */
-  private readonly blockFacts: BlockFacts;
+  private readonly instanceCount?: number;
+  private readonly literalZone?: string;
 
   constructor(scope: Construct, id: string, props: CapacityBlockPurchaseProps) {
     super(scope, id);
@@ -476,16 +643,30 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
     this.currencyCode = attr('CurrencyCode');
     this.state = attr('State');
     this.purchasedOfferingId = attr('OfferingId');
-    this.blockFacts = {
-      block: this,
-      instanceType: props.instanceType?.name ?? props.ultraserverType?.instanceType,
-      instanceCount: props.instanceCount,
-      literalZone: props.availabilityZone !== undefined && !Token.isUnresolved(props.availabilityZone) ? props.availabilityZone : undefined,
-      zoneAttribute: this.availabilityZone,
-      reservationId: this.capacityReservationId,
-      ultraserverType: props.ultraserverType?.name,
-      applyToLaunchTemplate: launchTemplate => this.applyToLaunchTemplate(launchTemplate),
+    this.instanceCount = props.instanceCount;
+    this.literalZone = props.availabilityZone !== undefined && !Token.isUnresolved(props.availabilityZone) ? props.availabilityZone : undefined;
+  }
+
+  /**
+   * What the integrations need: the literal props (instance type, count, zone when pinned) and the
+   * deploy-time attributes (id, zone EC2 answered, start and end).
+   */
+  public reservedCapacityFacts(): ReservedCapacityFacts {
+    return {
+      capacityReservationId: this.capacityReservationId,
+      instanceType: this.instanceType?.name ?? this.ultraserverType?.instanceType,
+      instanceCount: this.instanceCount,
+      availabilityZone: this.literalZone ?? this.availabilityZone,
+      startDate: this.startDate,
+      endDate: this.endDate,
+      ultraserverType: this.ultraserverType?.name,
+      previewOnly: this.previewOnly,
     };
+  }
+
+  /** @internal */
+  protected _ownerResource(): CfnResource {
+    return (this.node.findChild('Resource') as CustomResource).node.defaultChild as CfnResource;
   }
 
   /**
@@ -494,15 +675,13 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
    * UltraServer Capacity Blocks is a Capacity Reservation resource group holding them.
    * @internal
    */
-  protected _launchTarget(templatePath: string, templateType: string | undefined): [string, string] {
-    if (this.previewOnly) {
-      throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so no launch template can use it; remove previewOnly first`);
-    }
+  protected _launchTarget(templatePath: string, templateType: string | undefined): [string, string] | undefined {
     const blockType = this.instanceType?.name ?? this.ultraserverType?.instanceType;
     if (templateType !== undefined && blockType !== undefined && !Token.isUnresolved(templateType) && !Token.isUnresolved(blockType) && templateType !== blockType) {
       const what = this.ultraserverType ? `UltraServers of ${this.ultraserverType.name}, whose nodes are` : '';
       throw new Error(`launch template ${templatePath} has instanceType ${templateType}, but Capacity Block ${this.node.path} reserves ${what} ${blockType}; use the same instance type`.replace('  ', ' '));
     }
+    if (this.previewOnly) return undefined;
     return this.ultraserverType
       ? ['CapacityReservationResourceGroupArn', this.reservationResourceGroup().attrArn]
       : super._launchTarget(templatePath, templateType);
@@ -535,85 +714,6 @@ export class CapacityBlockPurchase extends CapacityBlockBase implements ITaggabl
   private literalTags(): WireTag[] {
     const rendered: WireTag[] = this.tags.renderTags() ?? [];
     return rendered.filter(t => !Token.isUnresolved(t.Key) && !Token.isUnresolved(t.Value));
-  }
-
-  /**
-   * A managed node group of an `aws-eks` cluster that runs on this block: capacity type
-   * `CAPACITY_BLOCK`, a launch template targeting the block (a resource group of its reservations
-   * for an UltraServer block) with the `capacity-block` market type and the block's instance type,
-   * subnets in the block's zone, and min = desired = max = the block's instance count unless given.
-   *
-   * Fails at synth when the options contradict the block: another instance type or capacity type,
-   * subnets outside its zone (the purchase must set `availabilityZone`), more nodes than it holds,
-   * or a launch template that requests Spot. EKS launches nodes only while the block is active: if
-   * it starts after the deployment, pass `desiredSize: 0` and scale up when it is delivered
-   * (`onDelivered`), and set the desired size to 0 before upgrading the node group.
-   *
-   * @param cluster the cluster (an `eks.Cluster` or an imported one with its VPC)
-   * @param id the node group's construct id (under the cluster)
-   * @param options node group options; the helper fills in what the block decides
-   */
-  public applyToNodegroup(cluster: eks.ICluster, id: string, options: CapacityBlockNodegroupOptions = {}): eks.Nodegroup {
-    return capacityBlockNodegroup(this.blockFacts, cluster, id, options, eks.Nodegroup);
-  }
-
-  /**
-   * `applyToNodegroup` for an `aws-eks-v2` cluster (the module built on the native
-   * AWS::EKS::Cluster resource, with EKS Auto Mode). Auto Mode NodePools use
-   * `karpenterSelectorTerms` and `karpenterRequirements` instead.
-   *
-   * @param cluster the cluster (an `eks_v2.Cluster` or an imported one with its VPC)
-   * @param id the node group's construct id (under the cluster)
-   * @param options node group options; the helper fills in what the block decides
-   */
-  public applyToNodegroupV2(cluster: eksv2.ICluster, id: string, options: CapacityBlockNodegroupV2Options = {}): eksv2.Nodegroup {
-    return capacityBlockNodegroup(this.blockFacts, cluster, id, options, eksv2.Nodegroup);
-  }
-
-  /**
-   * Launch an Auto Scaling group's instances into this block, through its launch template (an
-   * `ec2.LaunchTemplate` of this app, given as `launchTemplate` or `mixedInstancesPolicy`).
-   *
-   * Fails at synth when the group contradicts the block: another instance type, Spot instances,
-   * subnets outside its zone (the purchase must set `availabilityZone`), more instances than it
-   * holds, a launch configuration, or distribution segments without `capacity-block`.
-   */
-  public applyToAutoScalingGroup(autoScalingGroup: autoscaling.AutoScalingGroup): void {
-    applyToAutoScalingGroup(this.blockFacts, autoScalingGroup);
-  }
-
-  /**
-   * The `capacityReservationSelectorTerms` entries that select this block, for a Karpenter
-   * `EC2NodeClass` (Karpenter 1.6 or newer with the `ReservedCapacity` feature gate) or an EKS Auto
-   * Mode `NodeClass`: the reservation id for an instance block; for an UltraServer block, a tag term
-   * on the owner tag this library writes on each of its reservations.
-   */
-  public karpenterSelectorTerms(): KarpenterCapacityReservationSelectorTerm[] {
-    if (this.previewOnly) {
-      throw new Error(`CapacityBlockPurchase ${this.node.path} is previewOnly and buys nothing, so Karpenter has nothing to select; remove previewOnly first`);
-    }
-    const resource = (this.node.findChild('Resource') as CustomResource).node.defaultChild as CfnResource;
-    return karpenterSelectorTerms(this.blockFacts, resource);
-  }
-
-  /**
-   * The requirements that keep a Karpenter (or EKS Auto Mode) `NodePool` on this block:
-   * `karpenter.sh/capacity-type` In `reserved`, the block's instance type and its zone.
-   */
-  public karpenterRequirements(): KarpenterNodeSelectorRequirement[] {
-    return karpenterRequirements(this.blockFacts);
-  }
-
-  /**
-   * A `Scheduling.SlurmQueues[]` entry of an AWS ParallelCluster 3 cluster configuration that runs
-   * on this block (`CapacityType: CAPACITY_BLOCK`, the block as `CapacityReservationTarget`,
-   * `MinCount == MaxCount`), as an object to serialize into the configuration (for example through
-   * `Stack.toJsonString` into the ParallelCluster CloudFormation resource, so the id resolves).
-   *
-   * @param options the queue name, its subnets (in the block's zone) and the node count
-   */
-  public parallelClusterQueue(options: ParallelClusterQueueOptions): { [key: string]: any } {
-    return parallelClusterQueue(this.blockFacts, options);
   }
 }
 
@@ -681,6 +781,21 @@ function literalPropErrors(props: CapacityBlockPurchaseProps, region: string): s
   }
   if (props.previewOnly && props.allowRepurchase) {
     errors.push('allowRepurchase has no effect with previewOnly (a preview buys nothing); remove one of them');
+  }
+  return errors.filter((e): e is string => e !== undefined);
+}
+
+/** The literal attributes of an imported block, checked as the purchase's props are. */
+function importErrors(attrs: CapacityBlockAttributes): string[] {
+  const errors: Array<string | undefined> = [];
+  if (literal(attrs.capacityReservationId) !== undefined && !/^cr-[0-9a-z]+$/.test(attrs.capacityReservationId)) {
+    errors.push(`capacityReservationId must be a Capacity Reservation id (cr-…), got '${attrs.capacityReservationId}'`);
+  }
+  if (literal(attrs.instanceCount) !== undefined && !(Number.isInteger(attrs.instanceCount) && attrs.instanceCount! >= 1)) {
+    errors.push(`instanceCount must be a whole number of instances, 1 or more, got ${attrs.instanceCount}`);
+  }
+  for (const [prop, value] of [['startDate', attrs.startDate], ['endDate', attrs.endDate]] as const) {
+    if (literal(value) !== undefined && Number.isNaN(Date.parse(value!))) errors.push(`${prop} must be an ISO 8601 date such as 2026-12-10T11:30:00.000Z, got '${value}'`);
   }
   return errors.filter((e): e is string => e !== undefined);
 }

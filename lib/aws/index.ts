@@ -1,5 +1,7 @@
 export * from './capacity-block-purchase';
-export { CapacityBlockProvider, CapacityBlockProviderProps } from './provider';
+export { CapacityBlockProvider } from './provider';
+// Declared beside the provider builder that reads it, so that the builder imports nothing from the provider.
+export { CapacityBlockProviderProps } from './provider-parts';
 export * from './instance-type';
 export * from './ultraserver-type';
 export * from './instance-platform';

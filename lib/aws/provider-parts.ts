@@ -33,19 +33,49 @@ export interface PurchaseFunctionsProps {
   /** isComplete's entry in the bundle. @default 'index.isComplete' */
   readonly isCompleteHandler?: string;
   /** Log retention and encryption, the claims table's key, the VPC. @default - none of them */
-  readonly options?: ProviderOptions;
+  readonly options?: CapacityBlockProviderProps;
 }
 
-/**
- * What a provider's user may set (CapacityBlockProviderProps is this, documented for jsii): declared
- * here, so that the builder does not import the provider that imports it.
- */
-export interface ProviderOptions {
+/** Options of a CapacityBlockProvider: where its functions run and how its logs and claims are kept. */
+export interface CapacityBlockProviderProps {
+  /**
+   * How long the provider's log group keeps what was searched, bought and why. The log group is kept
+   * after the stack is deleted either way: the blocks outlive the stack.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * A KMS key for the provider's log group. A key of this app gets the key policy statement
+   * CloudWatch Logs needs; an imported key must already allow `logs.<region>.amazonaws.com` to use it.
+   * @default - CloudWatch Logs' own encryption
+   */
   readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * A KMS key for the DynamoDB table of purchase claims; the onEvent function may use it for that table.
+   * @default - DynamoDB's AWS owned key
+   */
   readonly claimsTableEncryptionKey?: kms.IKey;
+
+  /**
+   * A VPC for the provider's Lambda functions (the Provider framework's too). Its subnets need a route
+   * to the EC2, DynamoDB, Lambda, Step Functions and S3 (CloudFormation's response URL) endpoints:
+   * a NAT gateway or VPC endpoints.
+   * @default - not in a VPC
+   */
   readonly vpc?: ec2.IVpc;
+
+  /**
+   * Which subnets of `vpc` the functions use.
+   * @default - the VPC's private subnets with egress
+   */
   readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups for the functions in `vpc`.
+   * @default - one security group for all of them, outbound only
+   */
   readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
@@ -193,7 +223,7 @@ export const CLAIMS_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encryp
 export const FRAMEWORK_FUNCTIONS = ['framework-onEvent', 'framework-isComplete', 'framework-onTimeout'];
 
 /** The VPC placement every function of the provider shares: one outbound-only security group unless given. */
-export function vpcOptions(scope: Construct, props: ProviderOptions): Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
+export function vpcOptions(scope: Construct, props: CapacityBlockProviderProps): Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
   if (!props.vpc) {
     if (props.vpcSubnets || props.securityGroups) throw new Error(`CapacityBlockProvider ${scope.node.path}: vpcSubnets and securityGroups need vpc; set vpc too`);
     return {};

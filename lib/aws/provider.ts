@@ -1,12 +1,9 @@
 import * as path from 'path';
 import { Lazy, Stack, Token } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { accept, defaultPolicy, nagReference, ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
+import { accept, CapacityBlockProviderProps, defaultPolicy, nagReference, ownerTagConditions, purchaseFunctions, userTagKeysOnly } from './provider-parts';
 
 export { latestNodeRuntime } from './provider-parts';
 
@@ -29,49 +26,6 @@ export const EC2_ACTIONS = {
   tag: 'ec2:CreateTags',
   untag: 'ec2:DeleteTags',
 } as const;
-
-/** Options of a CapacityBlockProvider: where its functions run and how its logs and claims are kept. */
-export interface CapacityBlockProviderProps {
-  /**
-   * How long the provider's log group keeps what was searched, bought and why. The log group is kept
-   * after the stack is deleted either way: the blocks outlive the stack.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * A KMS key for the provider's log group. A key of this app gets the key policy statement
-   * CloudWatch Logs needs; an imported key must already allow `logs.<region>.amazonaws.com` to use it.
-   * @default - CloudWatch Logs' own encryption
-   */
-  readonly logEncryptionKey?: kms.IKey;
-
-  /**
-   * A KMS key for the DynamoDB table of purchase claims; the onEvent function may use it for that table.
-   * @default - DynamoDB's AWS owned key
-   */
-  readonly claimsTableEncryptionKey?: kms.IKey;
-
-  /**
-   * A VPC for the provider's Lambda functions (the Provider framework's too). Its subnets need a route
-   * to the EC2, DynamoDB, Lambda, Step Functions and S3 (CloudFormation's response URL) endpoints:
-   * a NAT gateway or VPC endpoints.
-   * @default - not in a VPC
-   */
-  readonly vpc?: ec2.IVpc;
-
-  /**
-   * Which subnets of `vpc` the functions use.
-   * @default - the VPC's private subnets with egress
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  /**
-   * Security groups for the functions in `vpc`.
-   * @default - one security group for all of them, outbound only
-   */
-  readonly securityGroups?: ec2.ISecurityGroup[];
-}
 
 /**
  * The Lambda functions and Provider framework behind CapacityBlockPurchase resources: 18 resources,

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { CapacityBlockPurchase } from './capacity-block-purchase';
 import { TrainingPlanPurchase } from './training-plan-purchase';
@@ -44,7 +44,12 @@ export class CapacitySpendLimit {
     if (!Token.isUnresolved(props.maxTotalUpfrontFee) && !(Number.isFinite(props.maxTotalUpfrontFee) && props.maxTotalUpfrontFee > 0)) {
       throw new Error(`CapacitySpendLimit ${scope.node.path || '(app)'}: maxTotalUpfrontFee must be a positive number, got ${props.maxTotalUpfrontFee}`);
     }
-    scope.node.addValidation({ validate: () => spendLimitErrors(scope, props.maxTotalUpfrontFee, currency) });
+    scope.node.addValidation({
+      validate: () => {
+        recordForPlan(scope, props.maxTotalUpfrontFee, currency);
+        return spendLimitErrors(scope, props.maxTotalUpfrontFee, currency);
+      },
+    });
   }
 
   private constructor() {}
@@ -69,6 +74,21 @@ function spendLimitErrors(scope: IConstruct, limit: number, currency: string): s
   return total <= limit ? [] : [
     `CapacitySpendLimit on ${where}: the ${what} may cost up to ${money(total)} ${currency} up front together, above the limit of ${money(limit)} ${currency}: ${ceilings(blocks)}. Lower their maxUpfrontFee, remove blocks, or raise the limit`,
   ];
+}
+
+/** The metadata type `plan` reads from the cloud assembly to show the app's total against the limit. */
+export const SPEND_LIMIT_METADATA = 'cdk-capacity-reservations:spend-limit';
+
+/** Writes the limit on every stack it covers (once), where `plan` finds it in the cloud assembly. */
+function recordForPlan(scope: IConstruct, limit: number, currency: string): void {
+  if (Token.isUnresolved(limit)) return;
+  // The stacks under the scope, or the one it is part of.
+  const below = scope.node.findAll().filter(Stack.isStack);
+  const covered = below.length > 0 ? below : scope.node.scopes.filter(Stack.isStack).slice(-1);
+  const data = { scope: scope.node.path || '(app)', maxTotalUpfrontFee: limit, currencyCode: currency };
+  for (const stack of covered) {
+    if (!stack.node.metadata.some(m => m.type === SPEND_LIMIT_METADATA && JSON.stringify(m.data) === JSON.stringify(data))) stack.node.addMetadata(SPEND_LIMIT_METADATA, data);
+  }
 }
 
 function money(amount: number): string {

@@ -1,8 +1,11 @@
-import { Annotations, CustomResource, Duration, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Fn, IResource, ITaggable, Lazy, Names, Resource, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { OfferingSelection } from './instance-platform';
+import { hyperPodGroupErrors } from './integrations/hyperpod';
+import { reservationMetric } from './integrations/metrics';
 import { TrainingPlanProvider } from './training-plan-provider';
 import { TrainingPlanInstanceType, TrainingPlanTarget, TrainingPlanUltraServerType } from './training-plan-types';
 import * as planRules from './training-plan-validation';
@@ -24,6 +27,34 @@ export interface ITrainingPlan extends IResource {
    * @param group the instance group of a `sagemaker.CfnCluster`
    */
   instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty;
+
+  /**
+   * A production variant of a `sagemaker.CfnEndpointConfig` that runs on this plan: `variant` with
+   * `capacityReservationConfig` naming the plan (`capacity-reservations-only`). One plan per endpoint.
+   *
+   * @param variant the production variant
+   */
+  productionVariant(variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty): sagemaker.CfnEndpointConfig.ProductionVariantProperty;
+
+  /**
+   * A metric of the plan's reserved capacity from CloudWatch's `aws/sagemaker/CapacityReservations`
+   * namespace (dimension `ReservationName`: the plan's name), the average over 5 minutes unless
+   * `props` says otherwise. SageMaker publishes these only once the
+   * `AWSServiceRoleForSageMakerCapacityReservation` service-linked role exists, for plans bought after.
+   *
+   * @param metricName UsedInstanceCount, AvailableInstanceCount, TotalInstanceCount or InstanceUtilization
+   * @param props metric options (dimensionsMap replaces the plan's dimension)
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** The percentage of the plan's instances in use (`InstanceUtilization`). */
+  metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** How many of the plan's instances are in use (`UsedInstanceCount`). */
+  metricUsedInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** How many of the plan's instances are available (`AvailableInstanceCount`). */
+  metricAvailableInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
   /**
    * Lets `grantee` start work on this plan: the create (and update) calls of its targets, authorized
@@ -55,13 +86,56 @@ abstract class TrainingPlanBase extends Resource implements ITrainingPlan {
    * @internal
    */
   protected abstract readonly _instanceType?: string;
+  /**
+   * How many instances it holds, when known (an instance plan with a literal count, or an import that says).
+   * @internal
+   */
+  protected abstract readonly _instanceCount?: number;
+  /**
+   * Its Availability Zone, when known at synth (an import that says).
+   * @internal
+   */
+  protected abstract readonly _availabilityZone?: string;
+  /**
+   * The name CloudWatch's ReservationName dimension carries.
+   * @internal
+   */
+  protected abstract readonly _metricName: string;
 
   public instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
     this._assertUsableFor(`HyperPod instance group ${group.instanceGroupName}`, 'hyperpod-cluster');
-    if (this._instanceType && !Token.isUnresolved(group.instanceType) && group.instanceType !== this._instanceType) {
-      throw new Error(`HyperPod instance group ${group.instanceGroupName} has instanceType ${group.instanceType}, but training plan ${this.node.path} reserves ${this._instanceType}; use the same instance type`);
-    }
+    const errors = hyperPodGroupErrors(this, group, { instanceType: this._instanceType, instanceCount: this._instanceCount, availabilityZone: this._availabilityZone });
+    if (errors.length > 0) throw new Error(errors.join('; '));
     return { ...group, trainingPlanArn: this.trainingPlanArn };
+  }
+
+  public productionVariant(variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty): sagemaker.CfnEndpointConfig.ProductionVariantProperty {
+    this._assertUsableFor(`endpoint variant ${variant.variantName}`, 'endpoint');
+    const type = variant.instanceType;
+    if (this._instanceType && type !== undefined && !Token.isUnresolved(type) && type !== this._instanceType) {
+      throw new Error(`endpoint variant ${variant.variantName} has instanceType ${type}, but training plan ${this.node.path} reserves ${this._instanceType}; use the same instance type`);
+    }
+    const count = variant.initialInstanceCount;
+    if (this._instanceCount !== undefined && count !== undefined && !Token.isUnresolved(count) && count > this._instanceCount) {
+      throw new Error(`endpoint variant ${variant.variantName} has initialInstanceCount ${count}, but training plan ${this.node.path} holds ${this._instanceCount} instances; set initialInstanceCount to at most ${this._instanceCount}`);
+    }
+    return { ...variant, capacityReservationConfig: { mlReservationArn: this.trainingPlanArn, capacityReservationPreference: 'capacity-reservations-only' } };
+  }
+
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return reservationMetric(this, 'aws/sagemaker/CapacityReservations', { ReservationName: this._metricName }, metricName, props);
+  }
+
+  public metricInstanceUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InstanceUtilization', props);
+  }
+
+  public metricUsedInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('UsedInstanceCount', props);
+  }
+
+  public metricAvailableInstanceCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('AvailableInstanceCount', props);
   }
 
   public grantUse(grantee: iam.IGrantable): iam.Grant {
@@ -78,9 +152,41 @@ abstract class TrainingPlanBase extends Resource implements ITrainingPlan {
   /** @internal */
   protected _assertUsableFor(what: string, target?: string): void {
     if (target && this._targets && !this._targets.includes(target)) {
-      throw new Error(`TrainingPlanPurchase ${this.node.path} targets ${this._targets.join(', ')}, so ${what} cannot use it; add TrainingPlanTarget.HYPERPOD_CLUSTER to targetResources`);
+      const constant = target === 'endpoint' ? 'ENDPOINT' : target === 'hyperpod-cluster' ? 'HYPERPOD_CLUSTER' : target.toUpperCase().replace(/-/g, '_');
+      throw new Error(`TrainingPlanPurchase ${this.node.path} targets ${this._targets.join(', ')}, so ${what} cannot use it; add TrainingPlanTarget.${constant} to targetResources`);
     }
   }
+}
+
+/** What is known of a training plan bought elsewhere (the console, another stack). */
+export interface TrainingPlanAttributes {
+  /** The plan's ARN. */
+  readonly trainingPlanArn: string;
+
+  /**
+   * The instance type it reserves, e.g. `ml.p5.48xlarge`.
+   * @default - not known: instance groups' and variants' instance types are not checked
+   */
+  readonly instanceType?: string;
+
+  /**
+   * How many instances it holds.
+   * @default - not known: instance groups' and variants' counts are not checked
+   */
+  readonly instanceCount?: number;
+
+  /**
+   * The Availability Zone of its reserved capacity, e.g. `us-east-2a`: a HyperPod instance group's
+   * `overrideVpcConfig` subnets are checked against it (SageMaker requires the cluster's zone to match the plan's).
+   * @default - not known: subnets are not checked
+   */
+  readonly availabilityZone?: string;
+
+  /**
+   * What the plan serves.
+   * @default - not known: every use is allowed, and grantUse grants the create calls of every target
+   */
+  readonly targetResources?: TrainingPlanTarget[];
 }
 
 /** Properties of a TrainingPlanPurchase. */
@@ -208,10 +314,26 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
    * not known here, so grantUse grants the create calls of every target.
    */
   public static fromTrainingPlanArn(scope: Construct, id: string, trainingPlanArn: string): ITrainingPlan {
+    return TrainingPlanPurchase.fromTrainingPlanAttributes(scope, id, { trainingPlanArn });
+  }
+
+  /**
+   * Import a training plan bought elsewhere with what its consumers are checked against: HyperPod
+   * instance groups (instance type, count, zone), endpoint variants and training jobs.
+   */
+  public static fromTrainingPlanAttributes(scope: Construct, id: string, attrs: TrainingPlanAttributes): ITrainingPlan {
+    const count = attrs.instanceCount;
+    if (count !== undefined && !Token.isUnresolved(count) && !(Number.isInteger(count) && count >= 1)) {
+      throw new Error(`TrainingPlanPurchase.fromTrainingPlanAttributes ${id}: instanceCount must be a whole number of instances, 1 or more, got ${count}`);
+    }
     class Import extends TrainingPlanBase {
-      public readonly trainingPlanArn = trainingPlanArn;
-      protected readonly _targets = undefined;
-      protected readonly _instanceType = undefined;
+      public readonly trainingPlanArn = attrs.trainingPlanArn;
+      protected readonly _targets = attrs.targetResources?.map(t => t.value);
+      protected readonly _instanceType = attrs.instanceType;
+      protected readonly _instanceCount = count;
+      protected readonly _availabilityZone = attrs.availabilityZone !== undefined && !Token.isUnresolved(attrs.availabilityZone) ? attrs.availabilityZone : undefined;
+      // arn:…:training-plan/<name>
+      protected readonly _metricName = Token.isUnresolved(attrs.trainingPlanArn) ? Fn.select(1, Fn.split('/', attrs.trainingPlanArn)) : attrs.trainingPlanArn.split('/')[1] ?? attrs.trainingPlanArn;
     }
     return new Import(scope, id);
   }
@@ -247,6 +369,12 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
   protected readonly _instanceType?: string;
   /** @internal */
   protected readonly _targets: string[];
+  /** @internal */
+  protected readonly _instanceCount?: number;
+  /** @internal */
+  protected readonly _availabilityZone?: string;
+  /** @internal */
+  protected readonly _metricName: string;
 
   constructor(scope: Construct, id: string, props: TrainingPlanPurchaseProps) {
     super(scope, id);
@@ -255,6 +383,7 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
     this.previewOnly = props.previewOnly === true;
     this._instanceType = nameOf(props.instanceType);
     this._targets = targetsOf(props);
+    this._instanceCount = props.instanceCount !== undefined && !Token.isUnresolved(props.instanceCount) ? props.instanceCount : undefined;
     this.maxUpfrontFee = props.maxUpfrontFee;
     this.maxUpfrontFeeCurrency = props.currencyCode ?? DEFAULT_CURRENCY;
     Annotations.of(this).addInfo(this.previewOnly
@@ -299,12 +428,30 @@ export class TrainingPlanPurchase extends TrainingPlanBase implements ITaggable 
     this.endTime = attr('EndTime');
     this.availabilityZone = attr('AvailabilityZone');
     this.purchasedOfferingId = attr('OfferingId');
+    this._metricName = this.trainingPlanName;
   }
 
   /** @internal */
   protected _assertUsableFor(what: string, target?: string): void {
     if (this.previewOnly) throw new Error(`TrainingPlanPurchase ${this.node.path} is previewOnly and buys nothing, so ${what} cannot use it; remove previewOnly first`);
     super._assertUsableFor(what, target);
+  }
+
+  /**
+   * A HyperPod instance group that runs on this plan: `group` with `trainingPlanArn` set. For a
+   * previewOnly plan, which buys nothing, the group is checked the same way and deployed with no
+   * instances and no plan (an instance group without a plan would launch On-Demand instances); the
+   * real deploy gives it its plan and its count.
+   *
+   * @param group the instance group of a `sagemaker.CfnCluster`
+   */
+  public instanceGroup(group: sagemaker.CfnCluster.ClusterInstanceGroupProperty): sagemaker.CfnCluster.ClusterInstanceGroupProperty {
+    if (!this.previewOnly) return super.instanceGroup(group);
+    super._assertUsableFor(`HyperPod instance group ${group.instanceGroupName}`, 'hyperpod-cluster');
+    const errors = hyperPodGroupErrors(this, group, { instanceType: this._instanceType, instanceCount: this._instanceCount });
+    if (errors.length > 0) throw new Error(errors.join('; '));
+    Annotations.of(this).addInfo(`previewOnly: HyperPod instance group ${group.instanceGroupName} is deployed with instanceCount 0 and no training plan; it gets both when previewOnly is removed`);
+    return { ...group, instanceCount: 0, trainingPlanArn: undefined };
   }
 
   private literalTags(): WireTag[] {

@@ -10,8 +10,10 @@ export interface ZonePlan {
   /** `available` (in stock), `sold-out`, or `unknown` when ECS does not list the type there. */
   readonly stock: 'available' | 'sold-out' | 'unknown';
   readonly stockDetail: string;
-  /** Pay-as-you-go price of one reserved instance for one hour (DescribePrice's answer for the reservation / instanceAmount), and its currency. */
+  /** What the whole reservation (instanceAmount instances) costs for one hour: DescribePrice's TradePrice, as ECS gives it, and its currency. */
   readonly hourlyPrice?: number;
+  /** The same figure as decimal text, exactly as ECS gave it. */
+  readonly hourlyPriceText?: string;
   readonly currency?: string;
   readonly priceError?: string;
 }
@@ -31,11 +33,15 @@ export interface AliReservationPlan {
   readonly chosenZone?: string;
   /** What the reservation costs per hour in the chosen zone (ECS prices ResourceType CapacityReservation for instanceAmount and platform). */
   readonly hourlyCost?: number;
+  /** hourlyCost as decimal text, exactly as ECS gave it. */
+  readonly hourlyCostText?: string;
   /** Unlimited (billed until released): 30 days (720 h) of it. */
   readonly thirtyDayCost?: number;
-  /** Limited: the hours from now to endTime, and what they cost. */
+  /** Limited: the hours from now to endTime, started hours counted whole (an upper bound), and what they cost. */
   readonly hours?: number;
   readonly totalCost?: number;
+  /** thirtyDayCost or totalCost as exact decimal text: ECS's hourly figure times the whole hours, in decimal arithmetic. */
+  readonly periodCostText?: string;
   readonly endTime?: string;
   readonly currency?: string;
 }
@@ -119,17 +125,37 @@ async function planReservation(found: FoundReservation, credentials: FcCredentia
   if (chosen.priceError !== undefined || chosen.hourlyPrice === undefined || !Number.isFinite(chosen.hourlyPrice)) {
     throw new AliPlanError(`Alibaba Cloud: DescribePrice for ${instanceAmount} x ${instanceType} in ${chosen.zoneId} failed with ${chosen.priceError ?? 'no price in the answer'}; the plan cannot say what ${found.stack}/${found.logicalId} would cost`);
   }
-  const hourlyCost = round(chosen.hourlyPrice * instanceAmount);
-  const cost = request.endTime
-    ? { hours: round((Date.parse(request.endTime) - (options.now ?? new Date()).getTime()) / 3_600_000), endTime: request.endTime }
-    : {};
+  // ECS's own figure for the reservation, never divided, rounded or multiplied in floating point.
+  const hourlyCostText = chosen.hourlyPriceText!;
+  const hours = request.endTime ? Math.max(0, Math.ceil((Date.parse(request.endTime) - (options.now ?? new Date()).getTime()) / 3_600_000)) : THIRTY_DAYS_HOURS;
+  const periodCostText = decimalTimes(hourlyCostText, hours);
   return {
-    ...base, verdict: 'would-reserve', instanceType, instanceAmount, zones, chosenZone: chosen.zoneId, hourlyCost, currency: chosen.currency,
-    ...(cost.hours !== undefined ? { ...cost, totalCost: round(hourlyCost * cost.hours) } : { thirtyDayCost: round(hourlyCost * 720) }),
+    ...base, verdict: 'would-reserve', instanceType, instanceAmount, zones, chosenZone: chosen.zoneId, hourlyCost: Number(hourlyCostText), hourlyCostText, currency: chosen.currency,
+    periodCostText,
+    ...(request.endTime ? { hours, endTime: request.endTime, totalCost: Number(periodCostText) } : { thirtyDayCost: Number(periodCostText) }),
   };
 }
 
-const round = (n: number) => Math.round(n * 1000) / 1000;
+const THIRTY_DAYS_HOURS = 720;
+
+/**
+ * An ECS decimal figure times whole hours, exactly (BigInt over the decimal digits): DescribePrice
+ * takes Period 1 for PriceUnit Hour, so the period's cost is ECS's hourly figure times the hours.
+ */
+export function decimalTimes(decimal: string, times: number): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(decimal);
+  if (!match || !Number.isInteger(times)) throw new AliPlanError(`Alibaba Cloud: DescribePrice answered a price that is not a decimal number: '${decimal}'`);
+  const [, sign, whole, fraction = ''] = match;
+  const digits = (BigInt(whole + fraction) * BigInt(times)).toString().padStart(fraction.length + 1, '0');
+  const point = digits.length - fraction.length;
+  return `${sign}${digits.slice(0, point)}${fraction ? `.${digits.slice(point)}` : ''}`;
+}
+
+/** ECS's number as decimal text (the JSON number it sent, in its shortest exact form), never in exponent form. */
+function decimalText(value: number): string {
+  const text = String(value);
+  return /e/i.test(text) ? value.toFixed(20).replace(/\.?0+$/, '') : text;
+}
 
 async function planZone(ecs: EcsCall, regionId: string, zoneId: string, request: ReservationRequest): Promise<ZonePlan> {
   const { instanceType, instanceAmount } = request;
@@ -152,7 +178,7 @@ async function planZone(ecs: EcsCall, regionId: string, zoneId: string, request:
       InstanceAmount: instanceAmount, Platform: request.platform,
     }) as WirePrice;
     const trade = Number(price.PriceInfo?.Price?.TradePrice);
-    return { zoneId, stock: state, stockDetail, hourlyPrice: round(trade / instanceAmount), currency: price.PriceInfo?.Price?.Currency };
+    return { zoneId, stock: state, stockDetail, hourlyPrice: trade, hourlyPriceText: Number.isFinite(trade) ? decimalText(trade) : undefined, currency: price.PriceInfo?.Price?.Currency };
   } catch (error) {
     if (error instanceof AliPlanError) throw error;
     return { zoneId, stock: state, stockDetail, priceError: `${asEcsError(error).code}: ${asEcsError(error).message}` };

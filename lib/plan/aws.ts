@@ -22,6 +22,8 @@ export interface AwsBlockPlan {
   readonly reason?: string;
   readonly shape?: string;
   readonly maxUpfrontFee?: string;
+  /** The ceiling (maxUpfrontFee) as a number, with its currency: what the worst case adds up. */
+  readonly ceiling?: { readonly amount: number; readonly currencyCode: string };
   /** Every offering EC2 listed, best first, with the judge's verdict on each. */
   readonly offerings: Array<{ readonly offering: Offering; readonly verdict: string }>;
   readonly chosen?: {
@@ -96,19 +98,20 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
   }
   const shape = describeShape(request);
   const ceiling = money(request.maxUpfrontFee, request.currencyCode);
+  const limit = { amount: request.maxUpfrontFee, currencyCode: request.currencyCode };
   let listed: Offering[];
   try {
     listed = await search(request, `${shape} in ${base.region}`);
   } catch (error) {
-    if (error instanceof PlanRequestRefused) return { ...base, verdict: 'invalid', reason: error.message, shape, maxUpfrontFee: ceiling };
+    if (error instanceof PlanRequestRefused) return { ...base, verdict: 'invalid', reason: error.message, shape, maxUpfrontFee: ceiling, ceiling: limit };
     throw error;
   }
   const judgement = judgeOfferings(listed, request);
   if (!request.previewOnly) {
     const owned = await options.owned(ownerTagValue(block.stack, block.logicalId), request, region);
-    if (owned.serving) return { ...base, verdict: 'owned', reason: `${describeBlock(owned.serving)} (adopted, nothing bought)`, shape, maxUpfrontFee: ceiling };
+    if (owned.serving) return { ...base, verdict: 'owned', reason: `${describeBlock(owned.serving)} (adopted, nothing bought)`, shape, maxUpfrontFee: ceiling, ceiling: limit };
     if (owned.live.length > 0 && !request.allowRepurchase) {
-      return { ...base, verdict: 'needs-allow-repurchase', reason: `this resource already holds ${owned.live.map(describeBlock).join('; ')}, which cannot be modified or cancelled, and these properties need a new block; revert them, or set allowRepurchase: true to buy one`, shape, maxUpfrontFee: ceiling };
+      return { ...base, verdict: 'needs-allow-repurchase', reason: `this resource already holds ${owned.live.map(describeBlock).join('; ')}, which cannot be modified or cancelled, and these properties need a new block; revert them, or set allowRepurchase: true to buy one`, shape, maxUpfrontFee: ceiling, ceiling: limit };
     }
   }
   const offerings = [
@@ -120,10 +123,10 @@ async function planBlock(block: FoundReservation, region: string | undefined, op
     const reason = judgement.refused.length === 0
       ? `EC2 offers no ${shape}${request.availabilityZone ? ` in ${request.availabilityZone}` : ''} in the requested window`
       : `none of the ${judgement.refused.length} offerings is acceptable: ${whyNoneFits(listed, request)}`;
-    return { ...base, verdict: 'no-acceptable-offering', reason, shape, maxUpfrontFee: ceiling, offerings };
+    return { ...base, verdict: 'no-acceptable-offering', reason, shape, maxUpfrontFee: ceiling, ceiling: limit, offerings };
   }
   return {
-    ...base, verdict: request.previewOnly ? 'preview' : 'would-buy', shape, maxUpfrontFee: ceiling, offerings,
+    ...base, verdict: request.previewOnly ? 'preview' : 'would-buy', shape, maxUpfrontFee: ceiling, ceiling: limit, offerings,
     chosen: {
       offeringId: best.id, availabilityZone: best.availabilityZone, startDate: best.startDate.toISOString(), endDate: best.endDate.toISOString(),
       upfrontFee: best.upfrontFee, currencyCode: best.currencyCode, perInstanceHour: perInstanceHour(best),

@@ -9,23 +9,14 @@ import { existsSync } from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { version } from '../../package.json';
-import { AliPlanError, AliReservationPlan, planAlicloud } from './alicloud';
-import { AwsBlockPlan, PlanCloudError, planAws } from './aws';
+import { AliPlanError, planAlicloud } from './alicloud';
+import { PlanCloudError, planAws } from './aws';
 import { formatPlan } from './format';
-import { findReservations, PlanInputError } from './templates';
-import { planTrainingPlans, TrainingPlanPlan } from './training-plans';
+import { PlanReport, summarize } from './report';
+import { findReservations, findSpendLimits, PlanInputError } from './templates';
+import { planTrainingPlans } from './training-plans';
 
-export type Plan = AwsBlockPlan | TrainingPlanPlan | AliReservationPlan;
-
-export interface PlanReport {
-  readonly reservations: Plan[];
-  /** What the app would pay up front for Capacity Blocks and training plans now, per currency (previews and owned plans excluded). */
-  readonly upfrontTotals: Record<string, number>;
-  /** What the Alibaba reservations would cost per hour, per currency. */
-  readonly hourlyTotals: Record<string, number>;
-  /** Reservations whose deploy would fail now, with why. */
-  readonly wouldFail: Array<{ readonly reservation: string; readonly reason: string }>;
-}
+export type { Plan, PlanReport, SpendLimitCheck } from './report';
 
 export interface PlanIo {
   readonly stdout: (text: string) => void;
@@ -45,6 +36,9 @@ Shows what every CapacityBlockPurchase, TrainingPlanPurchase and AliCapacityRese
 app would buy now, and for how much, asking EC2, SageMaker and ECS read-only with your usual credentials.
 Buys nothing. With no path it plans ./cdk.out and ./ros.out, whichever exist. \`local -- plan\` asks the
 local emulators of cdk-capacity-reservations/local instead: no account, no credentials.
+
+Below the plans: what would be bought now, the worst case (the sum of the ceilings, maxUpfrontFee),
+and each CapacitySpendLimit of the app with what it covers; --json carries the same.
 
 Exit status: 0 every reservation would succeed; 2 at least one would not (each is named, with why);
 1 the clouds could not be asked (credentials, region, permissions); 64 a usage error (arguments,
@@ -113,15 +107,7 @@ export async function plan(paths: string[], options: PlanOptions = {}): Promise<
   const aws = await planAws(found.filter(f => f.cloud === 'aws'), { ...common, now: options.now ?? new Date() });
   const trainingPlans = await planTrainingPlans(found.filter(f => f.cloud === 'sagemaker'), { ...common, now: options.now ?? new Date() });
   const alicloud = await planAlicloud(found.filter(f => f.cloud === 'alicloud'), { ...common, now: options.now });
-  const reservations: Plan[] = [...aws, ...trainingPlans, ...alicloud];
-  const upfrontTotals: Record<string, number> = {};
-  for (const p of [...aws, ...trainingPlans]) if (p.verdict === 'would-buy' && p.chosen) upfrontTotals[p.chosen.currencyCode] = (upfrontTotals[p.chosen.currencyCode] ?? 0) + p.chosen.upfrontFee;
-  const hourlyTotals: Record<string, number> = {};
-  for (const p of alicloud) if (p.hourlyCost !== undefined && p.currency) hourlyTotals[p.currency] = (hourlyTotals[p.currency] ?? 0) + p.hourlyCost;
-  const wouldFail = reservations
-    .filter(p => !['would-buy', 'preview', 'owned', 'would-reserve'].includes(p.verdict))
-    .map(p => ({ reservation: `${p.stack}/${p.logicalId}`, reason: `${p.verdict}: ${p.reason ?? ''}` }));
-  return { reservations, upfrontTotals, hourlyTotals, wouldFail };
+  return summarize([...aws, ...trainingPlans, ...alicloud], findSpendLimits(places));
 }
 
 function parse(argv: string[]) {

@@ -1,8 +1,8 @@
 import { iso } from '../aws/handler/offerings';
 import { AliReservationPlan } from './alicloud';
 import { AwsBlockPlan, perInstanceHour } from './aws';
-import type { PlanReport } from './cli';
-import { TrainingPlanPlan } from './training-plans';
+import type { PlanReport, SpendLimitCheck } from './report';
+import { planPerInstanceHour, TrainingPlanPlan } from './training-plans';
 
 /** A plain-text table: a header, a rule, and one line per row, columns padded to fit. */
 export function table(rows: Array<Record<string, string>>, columns: string[]): string {
@@ -15,12 +15,20 @@ export function amount(value: number, currency: string): string {
   return `${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 }
 
+/** A decimal figure as the cloud gave it: thousands grouped, at least two decimals, no digit dropped or rounded. */
+export function exactAmount(decimal: string, currency: string): string {
+  const [whole, fraction = ''] = decimal.split('.');
+  return `${whole.replace(/\B(?=(\d{3})+$)/g, ',')}.${fraction.padEnd(2, '0')} ${currency}`;
+}
+
 /** The plan for people: one section per reservation, then the totals and what would fail. */
 export function formatPlan(report: PlanReport): string {
   const bought = report.reservations.some(p => p.cloud === 'sagemaker') ? 'AWS Capacity Blocks and SageMaker training plans' : 'AWS Capacity Blocks';
   const sections = report.reservations.map(p => (p.cloud === 'aws' ? formatAws(p) : p.cloud === 'sagemaker' ? formatTrainingPlan(p) : formatAlicloud(p)));
   const totals = [
     ...Object.entries(report.upfrontTotals).map(([c, v]) => `${bought}, up front and non-refundable: ${amount(v, c)}`),
+    ...Object.entries(report.worstCaseTotals).map(([c, v]) => `Worst case, the sum of every ceiling (maxUpfrontFee) not previewOnly: ${amount(v, c)}${report.upfrontTotals[c] === undefined ? ` (${amount(0, c)} now)` : ''}`),
+    ...report.spendLimits.map(spendLimitLine),
     ...Object.entries(report.hourlyTotals).map(([c, v]) => `Alibaba Cloud capacity reservations: ${amount(v, c)} per hour, ${amount(v * 720, c)} per 30 days`),
   ];
   const failing = report.wouldFail.length === 0
@@ -40,13 +48,20 @@ function formatAws(p: AwsBlockPlan): string {
     'start': iso(o.startDate),
     'end': iso(o.endDate),
     'upfront fee': Number.isFinite(o.upfrontFee) ? amount(o.upfrontFee, o.currencyCode) : `'${o.upfrontFeeText}'`,
-    'per instance-hour': Number.isFinite(o.upfrontFee) ? perInstanceHour(o).toFixed(2) : '-',
+    'per instance-hour': Number.isFinite(o.upfrontFee) ? amount(perInstanceHour(o), o.currencyCode) : '-',
     'verdict': verdictText(verdict),
   }));
   const outcome = p.chosen
-    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
+    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${amount(p.chosen.perInstanceHour, p.chosen.currencyCode)} per instance-hour)`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
   return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']))}\n${outcome}`;
+}
+
+/** One CapacitySpendLimit: its limit, the worst case it covers and what would be bought now. */
+function spendLimitLine(l: SpendLimitCheck): string {
+  const spare = l.maxTotalUpfrontFee - l.worstCase;
+  const room = spare >= 0 ? `${amount(spare, l.currencyCode)} to spare` : `${amount(-spare, l.currencyCode)} above it: cdk synth fails`;
+  return `CapacitySpendLimit on ${l.scope} (${l.stacks.join(', ')}): ${amount(l.maxTotalUpfrontFee, l.currencyCode)}; worst case ${amount(l.worstCase, l.currencyCode)} (${room}), ${amount(l.wouldBuyNow, l.currencyCode)} now`;
 }
 
 function formatTrainingPlan(p: TrainingPlanPlan): string {
@@ -59,12 +74,13 @@ function formatTrainingPlan(p: TrainingPlanPlan): string {
     'start': iso(o.startTime),
     'end': iso(o.endTime),
     'upfront fee': Number.isFinite(o.upfrontFee) ? amount(o.upfrontFee, o.currencyCode) : `'${o.upfrontFeeText}'`,
+    'per instance-hour': Number.isFinite(o.upfrontFee) ? amount(planPerInstanceHour(o), o.currencyCode) : '-',
     'verdict': verdictText(verdict),
   }));
   const outcome = p.chosen
-    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${p.chosen.perInstanceHour.toFixed(2)} per instance-hour)`
+    ? `  -> ${p.verdict === 'preview' ? 'previewOnly: would buy nothing; a purchase would take' : 'would buy'} ${p.chosen.offeringId} in ${p.chosen.availabilityZone} for ${amount(p.chosen.upfrontFee, p.chosen.currencyCode)} (${amount(p.chosen.perInstanceHour, p.chosen.currencyCode)} per instance-hour)`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
-  return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'verdict']))}\n${outcome}`;
+  return `${head}\n${indent(table(rows, [' ', 'offering', 'zone', 'start', 'end', 'upfront fee', 'per instance-hour', 'verdict']))}\n${outcome}`;
 }
 
 function formatAlicloud(p: AliReservationPlan): string {
@@ -74,14 +90,15 @@ function formatAlicloud(p: AliReservationPlan): string {
     ' ': z.zoneId === p.chosenZone ? '*' : '',
     'zone (in order)': z.zoneId,
     'stock': `${z.stock} (${z.stockDetail})`,
-    'price per instance-hour': z.hourlyPrice !== undefined && Number.isFinite(z.hourlyPrice) ? amount(z.hourlyPrice, z.currency ?? '') : (z.priceError ?? '-'),
+    'price per hour (all instances)': z.hourlyPriceText !== undefined ? exactAmount(z.hourlyPriceText, z.currency ?? '') : (z.priceError ?? '-'),
   }));
-  const until = p.totalCost !== undefined ? `${amount(p.totalCost, p.currency ?? '')} until endTime ${p.endTime} (${p.hours} h), released then`
-    : `${amount(p.thirtyDayCost ?? 0, p.currency ?? '')} per 30 days, billed until released`;
+  const period = exactAmount(p.periodCostText ?? '0', p.currency ?? '');
+  const until = p.totalCost !== undefined ? `at most ${period} until endTime ${p.endTime} (${p.hours} started hours), released then`
+    : `${period} per 30 days, billed until released`;
   const outcome = p.chosenZone
-    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCost !== undefined && p.currency ? `: ${amount(p.hourlyCost, p.currency)} per hour, ${until}` : ''}`
+    ? `  -> would reserve in ${p.chosenZone}${p.hourlyCostText !== undefined && p.currency ? `: ${exactAmount(p.hourlyCostText, p.currency)} per hour, ${until}` : ''}`
     : `  -> ${p.verdict}: ${p.reason ?? ''}`;
-  return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per instance-hour']))}\n${outcome}`;
+  return `${head}\n${indent(table(rows, [' ', 'zone (in order)', 'stock', 'price per hour (all instances)']))}\n${outcome}`;
 }
 
 function verdictText(verdict: string): string {

@@ -16,6 +16,18 @@ export interface FoundReservation {
   readonly properties: Json;
 }
 
+/** A CapacitySpendLimit that covers a stack, as `cdk synth` recorded it in the cloud assembly. */
+export interface SpendLimitFound {
+  readonly stack: string;
+  /** The construct path the limit was set on. */
+  readonly scope: string;
+  readonly maxTotalUpfrontFee: number;
+  readonly currencyCode: string;
+}
+
+/** The metadata type CapacitySpendLimit writes on every stack it covers (lib/aws/spend-limit.ts). */
+const SPEND_LIMIT_METADATA = 'cdk-capacity-reservations:spend-limit';
+
 const AWS_TYPE = 'Custom::CapacityBlockPurchase';
 const TRAINING_PLAN_TYPE = 'Custom::TrainingPlanPurchase';
 const ROS_TYPE = 'ALIYUN::ROS::CustomResource';
@@ -33,14 +45,31 @@ export function findReservations(places: string[]): FoundReservation[] {
 }
 
 function fromAssembly(dir: string): FoundReservation[] {
+  return stackArtifacts(dir).flatMap(({ dir: at, stack, artifact }) => {
+    const region = /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(String(artifact.environment ?? ''))?.[1];
+    return fromTemplate(path.join(at, artifact.properties.templateFile), stack, region && region !== 'unknown-region' ? region : undefined);
+  });
+}
+
+/** Every stack of a cloud assembly, nested assemblies (stages) included. */
+function stackArtifacts(dir: string): Array<{ dir: string; stack: string; artifact: Json }> {
   const manifest = readJson(path.join(dir, 'manifest.json'));
   return Object.entries<Json>(manifest.artifacts ?? {}).flatMap(([id, artifact]) => {
-    if (artifact.type === 'cdk:cloud-assembly') return fromAssembly(path.join(dir, artifact.properties.directoryName));
+    if (artifact.type === 'cdk:cloud-assembly') return stackArtifacts(path.join(dir, artifact.properties.directoryName));
     // ROS CDK writes the same cloud assembly with its own stack type and no environment.
     if (artifact.type !== 'aws:cloudformation:stack' && artifact.type !== 'aliyun:ros:stack') return [];
-    const region = /^aws:\/\/[^/]+\/([a-z0-9-]+)$/.exec(String(artifact.environment ?? ''))?.[1];
-    return fromTemplate(path.join(dir, artifact.properties.templateFile), artifact.displayName ?? id, region && region !== 'unknown-region' ? region : undefined);
+    return [{ dir, stack: artifact.displayName ?? id, artifact }];
   });
+}
+
+/** Every CapacitySpendLimit recorded in the cloud assemblies among `places`, per stack it covers. */
+export function findSpendLimits(places: string[]): SpendLimitFound[] {
+  return places.filter(p => existsSync(path.join(p, 'manifest.json'))).flatMap(dir => stackArtifacts(dir).flatMap(({ dir: at, stack, artifact }) =>
+    // aws-cdk-lib writes a stack's metadata into the manifest, or into a file beside it that the manifest names.
+    [artifact.metadata ?? {}, artifact.additionalMetadataFile ? readJson(path.join(at, artifact.additionalMetadataFile)) : {}]
+      .flatMap(metadata => Object.values<Json[]>(metadata).flat())
+      .filter(entry => entry?.type === SPEND_LIMIT_METADATA)
+      .map(entry => ({ stack, scope: String(entry.data.scope), maxTotalUpfrontFee: Number(entry.data.maxTotalUpfrontFee), currencyCode: String(entry.data.currencyCode) }))));
 }
 
 function fromDirectory(dir: string): FoundReservation[] {

@@ -19,6 +19,8 @@ export interface TrainingPlanPlan {
   readonly reason?: string;
   readonly shape?: string;
   readonly maxUpfrontFee?: string;
+  /** The ceiling (maxUpfrontFee) as a number, with its currency: what the worst case adds up. */
+  readonly ceiling?: { readonly amount: number; readonly currencyCode: string };
   readonly trainingPlanName?: string;
   readonly offerings: Array<{ readonly offering: PlanOffering; readonly verdict: string }>;
   readonly chosen?: { readonly offeringId: string; readonly availabilityZone: string; readonly startTime: string; readonly endTime: string; readonly upfrontFee: number; readonly currencyCode: string; readonly perInstanceHour: number };
@@ -84,9 +86,10 @@ async function planOne(resource: FoundReservation, region: string | undefined, c
   }
   const shape = describePlanShape(request);
   const ceiling = money(request.maxUpfrontFee, request.currencyCode);
+  const limit = { amount: request.maxUpfrontFee, currencyCode: request.currencyCode };
   const owned = request.previewOnly ? undefined : await ownedPlan(client, request.trainingPlanName, resource);
   if (owned) {
-    return { ...base, verdict: 'owned', shape, maxUpfrontFee: ceiling, trainingPlanName: request.trainingPlanName, reason: `owned: ${owned} (adopted, nothing bought)` };
+    return { ...base, verdict: 'owned', shape, maxUpfrontFee: ceiling, ceiling: limit, trainingPlanName: request.trainingPlanName, reason: `owned: ${owned} (adopted, nothing bought)` };
   }
   const judgement = judgePlanOfferings(await offerings(request, `${shape} in ${base.region || 'the default region'}`), request);
   const rows = [
@@ -96,14 +99,13 @@ async function planOne(resource: FoundReservation, region: string | undefined, c
   const best = judgement.acceptable[0];
   if (!best) {
     const reason = judgement.refused.length === 0 ? `SageMaker offers no ${shape} in the requested window` : `none of the ${judgement.refused.length} offerings is acceptable`;
-    return { ...base, verdict: 'no-acceptable-offering', reason, shape, maxUpfrontFee: ceiling, trainingPlanName: request.trainingPlanName, offerings: rows };
+    return { ...base, verdict: 'no-acceptable-offering', reason, shape, maxUpfrontFee: ceiling, ceiling: limit, trainingPlanName: request.trainingPlanName, offerings: rows };
   }
-  const hours = (best.endTime.getTime() - best.startTime.getTime()) / 3_600_000;
   return {
-    ...base, verdict: request.previewOnly ? 'preview' : 'would-buy', shape, maxUpfrontFee: ceiling, trainingPlanName: request.trainingPlanName, offerings: rows,
+    ...base, verdict: request.previewOnly ? 'preview' : 'would-buy', shape, maxUpfrontFee: ceiling, ceiling: limit, trainingPlanName: request.trainingPlanName, offerings: rows,
     chosen: {
       offeringId: best.id, availabilityZone: best.availabilityZone, startTime: best.startTime.toISOString(), endTime: best.endTime.toISOString(),
-      upfrontFee: best.upfrontFee, currencyCode: best.currencyCode, perInstanceHour: best.upfrontFee / (best.instanceCount * hours),
+      upfrontFee: best.upfrontFee, currencyCode: best.currencyCode, perInstanceHour: planPerInstanceHour(best),
     },
   };
 }
@@ -131,6 +133,12 @@ async function search(client: SageMakerClient, query: ReturnType<typeof planOffe
   } catch (error) {
     throw explainSageMakerError(error, 'SearchTrainingPlanOfferings');
   }
+}
+
+/** The offering's fee per instance and hour, as blocks are compared. */
+export function planPerInstanceHour(o: PlanOffering): number {
+  const hours = (o.endTime.getTime() - o.startTime.getTime()) / 3_600_000;
+  return o.upfrontFee / (o.instanceCount * hours);
 }
 
 const feeOrder = (o: PlanOffering) => (Number.isFinite(o.upfrontFee) ? o.upfrontFee : Infinity);

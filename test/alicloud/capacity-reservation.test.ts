@@ -389,16 +389,16 @@ describe('tag validation', () => {
     ['a 129-character value', { team: 'v'.repeat(129) }, /tag value for 'team' must be at most 128 characters, got 129/],
     ['a key with the library prefix', { 'cdk-capacity-reservations:x': 'v' },
       /tag key must not start with 'cdk-capacity-reservations:' \(written by this library\), got 'cdk-capacity-reservations:x'/],
-    ['19 tags', manyTags(19), /at most 18 tags \(ECS allows 20, this library writes 2\), got 19/],
+    ['17 tags', manyTags(17), /at most 16 tags \(ECS allows 20; this library writes 2 and keeps 2 free for answer markers\), got 17/],
   ])('fails on %s', (_, tags, message) => {
     expect(() => reservation(newStack(), { tags })).toThrow(message);
   });
 
-  test('accepts 18 tags', () => {
-    const tags = parametersFor({ tags: manyTags(18) }).Tags as unknown[];
+  test('accepts 16 tags', () => {
+    const tags = parametersFor({ tags: manyTags(16) }).Tags as unknown[];
 
-    expect(tags).toHaveLength(18);
-    expect(tags).toContainEqual({ Key: 'key17', Value: 'value17' });
+    expect(tags).toHaveLength(16);
+    expect(tags).toContainEqual({ Key: 'key15', Value: 'value15' });
   });
 });
 

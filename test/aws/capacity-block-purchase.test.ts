@@ -370,12 +370,14 @@ describe('launch templates', () => {
     });
   });
 
-  test('fails to apply a previewOnly block to a launch template', () => {
+  test('a previewOnly block gives a launch template the capacity-block market type and no target, so no launch from it can succeed', () => {
     const stack = newStack();
     const b = block(stack, { previewOnly: true });
-    const lt = templateFor('p5.48xlarge')(stack);
+    b.applyToLaunchTemplate(templateFor('p5.48xlarge')(stack));
 
-    expect(() => b.applyToLaunchTemplate(lt)).toThrow(/previewOnly/);
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ InstanceMarketOptions: { MarketType: 'capacity-block' }, CapacityReservationSpecification: Match.absent() }),
+    });
   });
 
   test('fails to apply a block to a launch template of another instance type', () => {

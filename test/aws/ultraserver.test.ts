@@ -119,10 +119,13 @@ describe('launching into an UltraServer block', () => {
       .toThrow(/launch template Stack\/Nodes has instanceType p5.48xlarge, but Capacity Block Stack\/Ultra reserves UltraServers of u-p6e-gb200x72, whose nodes are p6e-gb200.36xlarge; use the same instance type/);
   });
 
-  test('fails to apply a previewOnly UltraServer block to a launch template', () => {
+  test('a previewOnly UltraServer block gives a launch template the market type only: no resource group, no target', () => {
     const stack = newStack();
     const b = ultra(stack, { previewOnly: true });
-    expect(() => b.applyToLaunchTemplate(new ec2.LaunchTemplate(stack, 'Nodes', {}))).toThrow(/previewOnly and buys nothing/);
+    b.applyToLaunchTemplate(new ec2.LaunchTemplate(stack, 'Nodes', {}));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::ResourceGroups::Group', 0);
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ InstanceMarketOptions: { MarketType: 'capacity-block' }, CapacityReservationSpecification: Match.absent() }) });
   });
 
   test.each(['onDelivered', 'onExpirationWarning'] as const)('%s matches the event of every reservation of the block (EC2 sends one per reservation)', method => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as semver from 'semver';
@@ -10,7 +10,10 @@ import { AWS_REHEARSAL_MODULES } from '../../lib/local';
  * CDK CLI's own `cdk init app --language typescript`, which runs TypeScript with tsx), every README
  * command and code block run exactly as printed, with aws-cdk-lib at the newest release the peer range
  * allows, as a fresh install gets it (cdk-nag's AwsSolutions pack included). No cloud is called.
- * Packages come from the npm registry (the cache where the README's lines allow it).
+ * As on a fresh machine whose npm answers no prompt (`yes=false`, as npm's CI setting): every command
+ * runs with an npm (and so npx) cache, a global prefix, a CDK home and a temp dir made for this run,
+ * so nothing a previous run left (an npx install, a global CLI, ~/.cdk) can make a README line pass.
+ * Packages come from the npm registry.
  */
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -27,9 +30,18 @@ function readmeBlock(name: string): string {
   return match[1];
 }
 
+/** A directory of this run's own, for state a tool would otherwise keep between runs. */
+function fresh(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  return dir;
+}
+
 const ENV = {
   ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
   CDK_DISABLE_VERSION_CHECK: '1', JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION: '1',
+  npm_config_yes: 'false', npm_config_cache: fresh('npm-cache'), npm_config_prefix: fresh('npm-global'),
+  CDK_HOME: fresh('cdk-home'), TMPDIR: fresh('tmp'),
 };
 
 function run(cwd: string, script: string, options: { preferOffline?: boolean } = {}): { status: number; output: string } {
@@ -45,10 +57,16 @@ function ok(cwd: string, script: string, options: { preferOffline?: boolean } = 
   return output;
 }
 
-/** A README shell block as printed, as one script (a `cd` carries on), the packed tarball installed where `npm install` names this package. */
+/**
+ * A README shell block as printed, as one script (a `cd` carries on), the packed tarball installed where
+ * `npm install` names this package. A line that has npx fetch a package (`npx aws-cdk@2.1148.1 init`)
+ * asks "Need to install the following packages: ... Ok to proceed?", and a person answers yes: that
+ * line runs with `npm_config_yes=true`. Every other npx line must find its command in the app.
+ */
 function blockScript(name: string): string {
   return readmeBlock(name).split('\n')
     .map(line => (/^npm install /.test(line) ? line.replace(/(?<=\s)cdk-capacity-reservations(?=\s|$)/, tarball) : line))
+    .map(line => line.replace(/^npx (?=[\w@/.-]+@\d)/, 'npm_config_yes=true npx '))
     .join('\n');
 }
 

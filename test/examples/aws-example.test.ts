@@ -39,6 +39,22 @@ test('the AWS example buys one block, runs an Auto Scaling group of its size in 
   });
 });
 
+test('the AWS example deployed with -c previewOnly=true buys nothing and launches nothing, then the same consumers get their sizes and a scale-down before the end', () => {
+  const synth = (context: Record<string, string>) => {
+    const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true, ...context } });
+    return Template.fromStack(new TrainingCapacityStack(app, 'TrainingCapacity', { env: { account: '123456789012', region: 'us-east-2' } }));
+  };
+  const preview = synth({ previewOnly: 'true' });
+  preview.hasResourceProperties('Custom::CapacityBlockPurchase', { PreviewOnly: 'true' });
+  preview.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', DesiredCapacity: '0', MaxSize: '0' });
+  preview.resourceCountIs('AWS::AutoScaling::ScheduledAction', 0);
+
+  const real = synth({});
+  real.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '0', DesiredCapacity: '4', MaxSize: '4' });
+  real.hasResourceProperties('AWS::AutoScaling::ScheduledAction', { MinSize: 0, DesiredCapacity: 0 });
+  expect(Object.keys(real.findResources('AWS::AutoScaling::AutoScalingGroup'))).toEqual(Object.keys(preview.findResources('AWS::AutoScaling::AutoScalingGroup')));
+});
+
 test('the UltraServer example buys one P6e-GB200 NVL72 in any zone, launches through a resource group of its reservations and warns before it ends', () => {
   const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
   const stack = new FrontierCapacityStack(app, 'FrontierCapacity', { env: { account: '123456789012', region: 'us-east-1' } });
@@ -78,4 +94,13 @@ test('the HyperPod example buys one training plan and runs the cluster\'s worker
     InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', TrainingPlanArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('HyperPodPlan'), 'TrainingPlanArn'] } })],
   });
   template.resourceCountIs('Custom::CapacityBlockPurchase', 0);
+});
+
+test('the HyperPod example deployed with -c previewOnly=true buys nothing and runs no worker; the real deploy gives the group its plan and its count', () => {
+  const synth = (context: Record<string, string>) => {
+    const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true, ...context } });
+    return Template.fromStack(new HyperPodCapacityStack(app, 'HyperPodCapacity', { env: { account: '123456789012', region: 'us-east-2' } }));
+  };
+  synth({ previewOnly: 'true' }).hasResourceProperties('AWS::SageMaker::Cluster', { InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', InstanceCount: 0, TrainingPlanArn: Match.absent() })] });
+  synth({}).hasResourceProperties('AWS::SageMaker::Cluster', { InstanceGroups: [Match.objectLike({ InstanceGroupName: 'workers', InstanceCount: 4, TrainingPlanArn: Match.anyValue() })] });
 });

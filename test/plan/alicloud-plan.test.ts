@@ -45,7 +45,7 @@ test('shows stock and price per zone in zoneIds order, the zone it would use and
   const { code, out, err } = await run(writeRosTemplate());
   expect(code).toBe(0);
   expect(out).toMatch(/Alibaba Cloud Rehearsal\/Pool \(cn-hangzhou\): 4 x ecs\.gn7i-c8g1\.2xlarge/);
-  expect(out).toMatch(/\*\s+cn-hangzhou-h\s+available \(WithStock\)\s+12\.50 CNY/);
+  expect(out).toMatch(/\*\s+cn-hangzhou-h\s+available \(WithStock\)\s+50\.00 CNY/);
   expect(out).toMatch(/-> would reserve in cn-hangzhou-h: 50\.00 CNY per hour, 36,000\.00 CNY per 30 days, billed until released/);
   expect(out).toMatch(/Alibaba Cloud capacity reservations: 50\.00 CNY per hour/);
   expect(err).toMatch(/asking ECS about ecs\.gn7i-c8g1\.2xlarge in cn-hangzhou-h/);
@@ -215,5 +215,25 @@ describe('the price is the capacity reservation\'s', () => {
       },
     });
     await expect(planned).rejects.toThrow(/^Alibaba Cloud: DescribePrice for 4 x ecs\.gn7i-c8g1\.2xlarge in cn-hangzhou-h failed with PriceNotFound/);
+  });
+});
+
+/** Issue 25 row 8: ECS's figures as ECS gives them, exact decimals; the period's cost in exact decimal arithmetic (DescribePrice takes Period 1 for Hour). */
+describe('ECS\'s price figures, exact', () => {
+  test('GIVEN ECS prices 7 instances at 70.86 CNY an hour, THEN the plan shows 70.86 per hour and 51,019.20 per 30 days (not 70.861 and 51,019.92 from dividing, rounding and multiplying back)', async () => {
+    await startEcs({ hourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 70.86 / 7 } });
+    const { code, out } = await run(writeRosTemplate({ InstanceAmount: 7 }), '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(out).reservations[0]).toMatchObject({ hourlyCost: 70.86, thirtyDayCost: 51019.2, hourlyCostText: '70.86', periodCostText: '51019.20' });
+    const text = await run(writeRosTemplate({ InstanceAmount: 7 }));
+    expect(text.out).toMatch(/-> would reserve in cn-hangzhou-h: 70\.86 CNY per hour, 51,019\.20 CNY per 30 days, billed until released/);
+  });
+
+  test('GIVEN a Limited reservation ending in 47.5 h, THEN it is costed for the 48 started hours ECS bills, in exact decimals', async () => {
+    await startEcs({ hourlyPrices: { 'ecs.gn7i-c8g1.2xlarge': 0.1 } });
+    const now = new Date('2030-01-01T00:30:00Z');
+    const found = [{ cloud: 'alicloud' as const, stack: 'S', logicalId: 'Pool', properties: { InstanceType: 'ecs.gn7i-c8g1.2xlarge', InstanceAmount: 3, ZoneIds: ['cn-hangzhou-h'], EndTime: '2030-01-03T00:00:00Z' } }];
+    const [plan] = await planAlicloud(found, { parameters: {}, progress: () => undefined, now, credentials: { accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret } });
+    expect(plan).toMatchObject({ hourlyCostText: '0.3', hours: 48, periodCostText: '14.4', totalCost: 14.4 });
   });
 });

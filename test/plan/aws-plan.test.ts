@@ -3,6 +3,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { DescribeCapacityBlockOfferingsCommand, EC2Client, PurchaseCapacityBlockCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { CapacityBlockInstanceType, CapacityBlockPurchase, CapacitySpendLimit } from '../../lib';
 import { main } from '../../lib/plan/cli';
 import { Ec2Emulator, writeAwsTemplate } from '../../lib/local';
 
@@ -43,7 +45,7 @@ test('shows every offering with the judge\'s verdict, the one it would buy and i
   const { code, out, err } = await run(template(['6500']));
   expect(code).toBe(0);
   expect(out).toMatch(/AWS Rehearsal\/Block \(us-east-1\): 4 x p5\.48xlarge for 2 days \(48 h\), maxUpfrontFee 6500\.00 USD/);
-  expect(out).toMatch(/\*\s+cb-p548xlarge4x48a14\s+us-east-1a\s+\S+\s+\S+\s+6,040\.32 USD\s+31\.46\s+would buy/);
+  expect(out).toMatch(/\*\s+cb-p548xlarge4x48a14\s+us-east-1a\s+\S+\s+\S+\s+6,040\.32 USD\s+31\.46 USD\s+would buy/);
   expect(out).toMatch(/cb-p548xlarge4x48a1 .* 7127\.58 USD > maxUpfrontFee 6500\.00 USD/);
   expect(out).toMatch(/-> would buy cb-p548xlarge4x48a14 in us-east-1a for 6,040\.32 USD/);
   expect(out).toMatch(/AWS Capacity Blocks, up front and non-refundable: 6,040\.32 USD/);
@@ -175,6 +177,45 @@ test('an UltraServer block in a Local Zone is planned through the same judge: th
   const { code, out } = await run(file);
   expect(code).toBe(0);
   expect(out).toMatch(/1 x UltraServer u-p6e-gb200x72 for 1 day \(24 h\), maxUpfrontFee 30000\.00 USD/);
-  expect(out).toMatch(/-> would buy cb-\S+ in us-east-1-dfw-2a for 27,993\.60 USD \(64\.80 per instance-hour\)/);
+  expect(out).toMatch(/-> would buy cb-\S+ in us-east-1-dfw-2a for 27,993\.60 USD \(64\.80 USD per instance-hour\)/);
   expect(emulator.calls.filter(c => c.action === 'DescribeCapacityBlockOfferings').every(c => c.params.UltraserverType === 'u-p6e-gb200x72' && c.params.AllAvailabilityZones === 'true')).toBe(true);
+});
+
+/*
+ * plan for a budget owner: the price per instance-hour with its currency, what would be bought now,
+ * the worst case (the sum of the ceilings) and each CapacitySpendLimit of the app beside them, in the
+ * text and in --json alike. The app is synthesized for real, so the limit is read where `cdk synth`
+ * writes it: the cloud assembly.
+ */
+/** Two blocks under a 20,000 USD limit on the app: one would buy (ceiling 6,500), one only previews (ceiling 9,000, not counted). */
+function synthesizedApp(limit: number): string {
+  const outdir = mkdtempSync(join(tmpdir(), 'budget-cdk.out-'));
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Training', { env: { account: '123456789012', region: 'us-east-1' } });
+  const block = { instanceType: CapacityBlockInstanceType.P5_48XLARGE, instanceCount: 4, duration: Duration.days(2) };
+  new CapacityBlockPurchase(stack, 'Block', { ...block, maxUpfrontFee: 6_500 });
+  new CapacityBlockPurchase(stack, 'Trial', { ...block, maxUpfrontFee: 9_000, previewOnly: true });
+  CapacitySpendLimit.of(app, { maxTotalUpfrontFee: limit });
+  app.synth();
+  return outdir;
+}
+
+test('GIVEN an app with a spend limit WHEN it is planned THEN the text shows what would be bought now, the worst case, and the limit with what is left', async () => {
+  const { code, out } = await run(synthesizedApp(20_000));
+  expect(code).toBe(0);
+  expect(out).toMatch(/6,040\.32 USD\s+31\.46 USD\s+would buy/);
+  expect(out).toMatch(/AWS Capacity Blocks, up front and non-refundable: 6,040\.32 USD\n/);
+  expect(out).toMatch(/Worst case, the sum of every ceiling \(maxUpfrontFee\) not previewOnly: 6,500\.00 USD\n/);
+  expect(out).toMatch(/CapacitySpendLimit on \(app\) \(Training\): 20,000\.00 USD; worst case 6,500\.00 USD \(13,500\.00 USD to spare\), 6,040\.32 USD now\n/);
+});
+
+test('GIVEN the same app WHEN it is planned with --json THEN the JSON carries the same figures', async () => {
+  const { code, out } = await run(synthesizedApp(20_000), '--json');
+  expect(code).toBe(0);
+  const report = JSON.parse(out);
+  expect(report.upfrontTotals).toEqual({ USD: 6040.32 });
+  expect(report.worstCaseTotals).toEqual({ USD: 6500 });
+  expect(report.spendLimits).toEqual([{ scope: '(app)', maxTotalUpfrontFee: 20000, currencyCode: 'USD', stacks: ['Training'], worstCase: 6500, wouldBuyNow: 6040.32 }]);
+  expect(report.reservations.find((r: any) => r.logicalId.startsWith('Block')).chosen).toMatchObject({ perInstanceHour: expect.closeTo(31.46, 2), currencyCode: 'USD' });
+  expect(report.reservations.find((r: any) => r.logicalId.startsWith('Block')).ceiling).toEqual({ amount: 6500, currencyCode: 'USD' });
 });

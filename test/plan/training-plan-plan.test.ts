@@ -41,9 +41,9 @@ test('shows every training plan offering with the judge\'s verdict, the one it w
   const { code, out } = await run(template());
   expect(code).toBe(0);
   expect(out).toMatch(/SageMaker Training\/Plan \(us-east-1\): training plan llm-run, 4 x ml\.p5\.48xlarge for 2 days \(48 h\) \(hyperpod-cluster\), maxUpfrontFee 8000\.00 USD/);
-  expect(out).toMatch(/\*\s+tpo-\w+\s+us-east-1a\s+\S+\s+\S+\s+7,372\.80 USD\s+would buy/);
+  expect(out).toMatch(/\*\s+tpo-\w+\s+us-east-1a\s+\S+\s+\S+\s+7,372\.80 USD\s+38\.40 USD\s+would buy/);
   expect(out).toMatch(/tpo-\w+ .* 8110\.08 USD > maxUpfrontFee 8000\.00 USD\n/);
-  expect(out).toMatch(/-> would buy tpo-\w+ in us-east-1a for 7,372\.80 USD \(38\.40 per instance-hour\)/);
+  expect(out).toMatch(/-> would buy tpo-\w+ in us-east-1a for 7,372\.80 USD \(38\.40 USD per instance-hour\)/);
   expect(out).toMatch(/AWS Capacity Blocks and SageMaker training plans, up front and non-refundable: 7,372\.80 USD/);
   expect(emulator.calls.map(c => c.action)).toEqual(['DescribeTrainingPlan', 'SearchTrainingPlanOfferings']);
 });

@@ -33,11 +33,17 @@ const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError|EC
 const RAM_PROPAGATION = /^(Forbidden\.RAM|NoPermission)$/;
 export const ramPropagationPolicy = { retryForMs: 60_000, intervalMs: 5_000 };
 
-/** Retries after a throttle or 5xx, with tea's exponential backoff (the client retries only network errors). */
-export const retryPolicy: { maxAttempts: number; backoff: Record<string, unknown> } = {
+/**
+ * Retries after a throttle or 5xx, with tea's exponential backoff (the client retries only network
+ * errors). `now` and `sleep` are the clock the waits run on: the local rehearsal puts them on its
+ * simulated clock, so a throttled call costs no real time there.
+ */
+export const retryPolicy: { maxAttempts: number; backoff: Record<string, unknown>; now: () => number; sleep: (ms: number) => Promise<void> } = {
   maxAttempts: 4,
   // tea's exponential policies read initial/multiplier/max (ms): 0.5-1.5 s, then 1-3 s, 2-6 s.
   backoff: { policy: 'exponential_random', initial: 1_000, multiplier: 1, max: 8_000 },
+  now: () => Date.now(),
+  sleep: ms => $tea.sleep(ms),
 };
 
 /**
@@ -96,15 +102,15 @@ function createRpcCall(credentials: FcCredentials, regionId: string, service: { 
       } catch (error) {
         const e = asEcsError(error);
         if (RAM_PROPAGATION.test(e.code)) {
-          deniedSince ??= Date.now();
-          if (Date.now() - deniedSince >= ramPropagationPolicy.retryForMs) throw error;
+          deniedSince ??= retryPolicy.now();
+          if (retryPolicy.now() - deniedSince >= ramPropagationPolicy.retryForMs) throw error;
           log('ECS denied the call; the function role may be too new for RAM to have propagated it; retrying', { action, code: e.code });
-          await $tea.sleep(ramPropagationPolicy.intervalMs);
+          await retryPolicy.sleep(ramPropagationPolicy.intervalMs);
           continue;
         }
         if (!RETRYABLE.test(e.code) || attempt >= retryPolicy.maxAttempts) throw error;
         log('ECS asked us to slow down or failed transiently; retrying', { action, code: e.code, attempt });
-        await $tea.sleep($tea.getBackoffTime(retryPolicy.backoff, attempt));
+        await retryPolicy.sleep($tea.getBackoffTime(retryPolicy.backoff, attempt));
       }
     }
   };

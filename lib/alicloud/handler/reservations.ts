@@ -25,9 +25,12 @@ export interface Reservation {
   /** Limited (ends at endTime) or Unlimited (manual release). */
   readonly endTimeType: string;
   readonly matchCriteria: string;
-  readonly platform: string;
   readonly resourceGroupId: string;
   readonly tags: AliWireTag[];
+  /** TotalAmount: the instances reserved. */
+  readonly amount: number;
+  /** UsedAmount: instances using it now; ModifyCapacityReservation cannot go below it. */
+  readonly usedAmount: number;
 }
 
 /**
@@ -40,6 +43,10 @@ export const waitPolicy = {
   releaseGraceMs: 240_000,
   /** How long a replacement waits for ECS's tag index to list it before answering. */
   listingWaitMs: 120_000,
+  /** After answering a replacement, how long GetStack is watched for the update's end before the replaced reservation is left to the next request. */
+  settleAfterUpdateMs: 600_000,
+  /** How long a throttled (or 5xx) ROS GetStack is asked again before the step gives up. */
+  stackStatusRetryMs: 120_000,
   now: (): number => Date.now(),
   sleep: (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms)),
 };
@@ -69,7 +76,8 @@ function toReservation(item: WireItem): Reservation {
     endTime: item.EndTime ?? '',
     endTimeType: item.EndTimeType ?? '',
     matchCriteria: item.PrivatePoolOptionsMatchCriteria ?? '',
-    platform: item.Platform ?? '',
+    amount: Number(allocated?.TotalAmount ?? 0),
+    usedAmount: Number(allocated?.UsedAmount ?? 0),
     resourceGroupId: item.ResourceGroupId ?? '',
     tags: (item.Tags?.Tag ?? []).map(t => ({ Key: t.TagKey ?? '', Value: t.TagValue ?? '' })),
   };
@@ -126,7 +134,7 @@ export async function createInFirstZoneWithStock(ecs: EcsCall, request: Reservat
       Description: request.description,
       EndTimeType: request.endTime ? 'Limited' : 'Unlimited',
       EndTime: request.endTime,
-      Platform: request.platform,
+      // Not sent: ECS documents Platform as "not available for use" (it does not apply it).
       ResourceGroupId: request.resourceGroupId,
       Tag: [...request.tags, ...libraryTags],
     }));

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { IConstruct } from 'constructs';
 
@@ -21,8 +21,52 @@ export interface BlockFacts {
   readonly reservationId: string;
   /** For an UltraServer block: its name, e.g. u-p6e-gb200x72. */
   readonly ultraserverType?: string;
+  /** When the block starts and ends (ISO 8601 with milliseconds, as EC2's answer is written; deploy-time attributes), when known. */
+  readonly startDate?: string;
+  readonly endDate?: string;
+  /** True for a previewOnly purchase: nothing is bought, so consumers are wired to launch nothing. */
+  readonly previewOnly: boolean;
+  /** What each consumer wired to this reservation may ask for, for the oversubscription warning. */
+  readonly consumers: Consumer[];
   /** Applies the block to a launch template (capacity reservation target + market type). */
   applyToLaunchTemplate(launchTemplate: ec2.LaunchTemplate): void;
+}
+
+/** One consumer of a reservation and the most instances it can ask for (undefined: not known at synth). */
+export interface Consumer {
+  readonly name: string;
+  readonly instances?: number;
+}
+
+/** The id of the synth warning for consumers that together may ask for more than the reservation holds (`Annotations.acknowledgeWarning`). */
+export const OVERSUBSCRIBED_WARNING = 'cdk-capacity-reservations:oversubscribed';
+
+/**
+ * Records a consumer of the reservation. When the app synthesizes, the consumers' maxima are added
+ * up: more than the reservation holds is a warning (each may be right alone, and they may take turns),
+ * which a team that schedules them apart acknowledges by its id.
+ */
+export function registerConsumer(facts: BlockFacts, consumer: Consumer): void {
+  if (facts.consumers.length === 0) {
+    facts.block.node.addValidation({
+      validate: () => {
+        const warning = oversubscriptionWarning(facts);
+        if (warning) Annotations.of(facts.block).addWarningV2(OVERSUBSCRIBED_WARNING, warning);
+        return [];
+      },
+    });
+  }
+  facts.consumers.push(consumer);
+}
+
+function oversubscriptionWarning(facts: BlockFacts): string | undefined {
+  const count = literal(facts.instanceCount);
+  const known = facts.consumers.filter(c => literal(c.instances) !== undefined);
+  if (count === undefined || facts.consumers.length < 2 || known.length < 2) return undefined;
+  const total = known.reduce((sum, c) => sum + c.instances!, 0);
+  if (total <= count) return undefined;
+  const listed = known.map(c => `${c.name} (up to ${c.instances})`).join(', ');
+  return `${blockName(facts)} holds ${count} instance${count === 1 ? '' : 's'}, but its consumers can ask for ${total} together: ${listed}; the launches beyond ${count} fail while the others run. Lower their sizes so they add up to at most ${count}, or acknowledge '${OVERSUBSCRIBED_WARNING}' if they never run at the same time`;
 }
 
 /** A literal value, or undefined when it is a token. */

@@ -1,8 +1,13 @@
+import { Annotations, TimeZone } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct, IConstruct } from 'constructs';
-import { BlockFacts, blockName, literal } from './block-facts';
+import { BlockFacts, blockName, literal, registerConsumer } from './block-facts';
+import { utcSeconds } from './reserved-capacity';
 import { instanceTypeError, launchTemplateErrors, sizeErrors, throwIfAny, zoneErrors } from './rules';
 
 /** Options of `CapacityBlockPurchase.applyToNodegroup` (aws-eks clusters). */
@@ -14,6 +19,19 @@ export interface CapacityBlockNodegroupOptions extends eks.NodegroupOptions {
    * @default - a new launch template with the block's instance type and IMDSv2 required
    */
   readonly launchTemplate?: ec2.LaunchTemplate;
+
+  /**
+   * Create the node group with no nodes and scale it to its sizes when the block starts, through
+   * a one-time EventBridge Scheduler schedule (`at(...)` in UTC) whose universal target calls
+   * `eks:updateNodegroupConfig` (no Lambda function). Off by default: EKS does not reject a node
+   * group that asks for nodes before its block is active (its Auto Scaling group retries the
+   * launches until it is), a later deploy that changes the node group's sizes would set the
+   * desired size back to 0, and what Scheduler does with a one-time schedule whose time has passed
+   * (a deploy that ends after the start) is not confirmed. The scale-to-0 EKS schedules by itself 40 minutes before the end is
+   * left alone either way.
+   * @default false
+   */
+  readonly scaleUpAtStart?: boolean;
 }
 
 /** Options of `CapacityBlockPurchase.applyToNodegroupV2` (aws-eks-v2 clusters). */
@@ -25,6 +43,19 @@ export interface CapacityBlockNodegroupV2Options extends eksv2.NodegroupOptions 
    * @default - a new launch template with the block's instance type and IMDSv2 required
    */
   readonly launchTemplate?: ec2.LaunchTemplate;
+
+  /**
+   * Create the node group with no nodes and scale it to its sizes when the block starts, through
+   * a one-time EventBridge Scheduler schedule (`at(...)` in UTC) whose universal target calls
+   * `eks:updateNodegroupConfig` (no Lambda function). Off by default: EKS does not reject a node
+   * group that asks for nodes before its block is active (its Auto Scaling group retries the
+   * launches until it is), a later deploy that changes the node group's sizes would set the
+   * desired size back to 0, and what Scheduler does with a one-time schedule whose time has passed
+   * (a deploy that ends after the start) is not confirmed. The scale-to-0 EKS schedules by itself 40 minutes before the end is
+   * left alone either way.
+   * @default false
+   */
+  readonly scaleUpAtStart?: boolean;
 }
 
 /** The part of both modules' node group options this helper reads or sets. */
@@ -38,6 +69,12 @@ interface NodegroupShape {
   readonly minSize?: number;
   readonly desiredSize?: number;
   readonly maxSize?: number;
+  readonly scaleUpAtStart?: boolean;
+}
+
+/** What both modules' node groups and clusters offer that the schedule needs. */
+interface NodegroupLike extends IConstruct {
+  readonly nodegroupArn: string;
 }
 
 type NodegroupClass<N> = new (scope: Construct, id: string, props: any) => N;
@@ -49,12 +86,12 @@ const CAPACITY_BLOCK = 'CAPACITY_BLOCK';
  * targeting the block, its instance type, subnets in its zone, and as many nodes as it holds.
  * EKS requires the launch template (capacity blocks work only through a custom launch template).
  */
-export function capacityBlockNodegroup<N>(
-  facts: BlockFacts, cluster: IConstruct & { readonly vpc: ec2.IVpc }, id: string, options: NodegroupShape, Nodegroup: NodegroupClass<N>,
+export function capacityBlockNodegroup<N extends NodegroupLike>(
+  facts: BlockFacts, cluster: IConstruct & { readonly vpc: ec2.IVpc; readonly clusterName: string }, id: string, options: NodegroupShape, Nodegroup: NodegroupClass<N>,
 ): N {
   const name = `node group ${cluster.node.path}/${id}`;
   const count = literal(facts.instanceCount);
-  const { launchTemplate: givenTemplate, ...nodegroupOptions } = options;
+  const { launchTemplate: givenTemplate, scaleUpAtStart, ...nodegroupOptions } = options;
   // As many nodes as the block holds; a smaller desiredSize (0 until the block starts) sets the floor too.
   const maxSize = options.maxSize ?? count;
   const desiredSize = options.desiredSize ?? maxSize;
@@ -87,15 +124,47 @@ export function capacityBlockNodegroup<N>(
     requireImdsv2: true,
   });
   facts.applyToLaunchTemplate(launchTemplate);
+  registerConsumer(facts, { name, instances: sizes.maxSize });
 
-  return new Nodegroup(cluster, id, {
+  // previewOnly: the same node group (capacity type and template unchanged, so the real deploy
+  // updates it in place) with no nodes; its template names no reservation, so it could launch none.
+  // scaleUpAtStart: no nodes until the schedule gives it its sizes.
+  const deployedSizes = facts.previewOnly ? { minSize: 0, desiredSize: 0, maxSize: sizes.maxSize } : scaleUpAtStart ? { ...sizes, minSize: 0, desiredSize: 0 } : sizes;
+  const nodegroup = new Nodegroup(cluster, id, {
     ...nodegroupOptions,
     cluster,
     capacityType: CAPACITY_BLOCK,
     launchTemplateSpec: { id: launchTemplate.launchTemplateId!, version: launchTemplate.latestVersionNumber },
     amiType: options.amiType ?? (hasImage(launchTemplate) ? undefined : defaultAmiType(options.instanceTypes?.[0]?.toString() ?? facts.instanceType)),
     subnets: subnetSelection,
-    ...sizes,
+    ...deployedSizes,
+  });
+  if (facts.previewOnly) {
+    Annotations.of(nodegroup).addInfo(`previewOnly: ${blockName(facts)} buys nothing, so this node group is deployed with min and desired size 0 and a launch template that names no reservation; it gets its nodes when previewOnly is removed`);
+  } else if (scaleUpAtStart) {
+    scheduleScaleUp(facts, cluster, nodegroup, sizes, name);
+  }
+  return nodegroup;
+}
+
+/** One-time schedule at the block's start: eks:updateNodegroupConfig with the node group's sizes. */
+function scheduleScaleUp(facts: BlockFacts, cluster: IConstruct & { readonly clusterName: string }, nodegroup: NodegroupLike, sizes: { minSize?: number; desiredSize?: number; maxSize?: number }, name: string): void {
+  if (facts.startDate === undefined) throw new Error(`${name} has scaleUpAtStart, but the start of ${blockName(facts)} is not known; give startDate when importing it, or remove scaleUpAtStart`);
+  new scheduler.Schedule(nodegroup, 'ScaleUpAtBlockStart', {
+    description: `Scales ${nodegroup.node.path} to its sizes when ${blockName(facts)} starts`,
+    schedule: scheduler.ScheduleExpression.expression(`at(${utcSeconds(facts.startDate)})`, TimeZone.ETC_UTC),
+    target: new schedulerTargets.Universal({
+      service: 'eks',
+      action: 'updateNodegroupConfig',
+      input: scheduler.ScheduleTargetInput.fromObject({
+        ClusterName: cluster.clusterName,
+        // The name itself: without the EKS_NODEGROUP_NAME feature flag, nodegroupName is `cluster/name`.
+        NodegroupName: (nodegroup.node.defaultChild as IConstruct & { readonly attrNodegroupName: string }).attrNodegroupName,
+        ScalingConfig: { MinSize: sizes.minSize, DesiredSize: sizes.desiredSize, MaxSize: sizes.maxSize },
+      }),
+      policyStatements: [new iam.PolicyStatement({ actions: ['eks:UpdateNodegroupConfig'], resources: [nodegroup.nodegroupArn] })],
+      retryAttempts: 5,
+    }),
   });
 }
 

@@ -1,6 +1,6 @@
 import { CfnResource, Lazy, Stack } from 'aws-cdk-lib';
 import { OWNER_TAG, ownerTagValue } from '../wire';
-import { BlockFacts } from './block-facts';
+import { BlockFacts, blockName, registerConsumer } from './block-facts';
 
 /**
  * One entry of a Karpenter `EC2NodeClass`'s `spec.capacityReservationSelectorTerms` (Karpenter 1.6
@@ -40,8 +40,13 @@ export const RESERVED_CAPACITY_TYPE = 'reserved';
  * into one term per id: select them by the owner tag the handler writes on each of them in the
  * purchase itself (stack name + logical id of the resource).
  */
-export function karpenterSelectorTerms(facts: BlockFacts, resource: CfnResource): KarpenterCapacityReservationSelectorTerm[] {
-  if (facts.ultraserverType === undefined) {
+export function karpenterSelectorTerms(facts: BlockFacts, resource?: CfnResource): KarpenterCapacityReservationSelectorTerm[] {
+  // Karpenter may take every instance of the reservation.
+  registerConsumer(facts, { name: `Karpenter (the EC2NodeClass selecting ${blockName(facts)})`, instances: facts.instanceCount });
+  // A preview buys nothing: no term selects nothing (the CRD allows an empty list), and a NodePool
+  // that requires reserved capacity then launches nothing until the real deploy names the block.
+  if (facts.previewOnly) return [];
+  if (facts.ultraserverType === undefined || resource === undefined) {
     return [{ id: facts.reservationId }];
   }
   const stack = Stack.of(resource);

@@ -31,8 +31,8 @@ const clean = (p: Json): Json => JSON.parse(JSON.stringify(p));
  * `count` seeded reservation lifecycles through ROS's engine against a faulty ECS: throttling, 5xx,
  * resets, lost create/modify/release answers, zones without stock, not on sale or with stock that
  * comes and goes, slow activation; Creates delivered twice (at once or in turn), late after ROS gave
- * up, or rolled back; one or two updates of every kind, some whose replacement cannot release the
- * old reservation, some rolled back; then the stack's deletion (or RETAIN).
+ * up, or rolled back; one or two updates of every kind, some with the next release refused, some
+ * rolled back (a replacement's rollback returns to the kept original); then the stack's deletion (or RETAIN).
  */
 export async function chaosAlicloud(count: number, baseSeed = 1): Promise<AliChaosReport> {
   const started = Date.now();

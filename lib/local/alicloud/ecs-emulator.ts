@@ -28,6 +28,12 @@ export interface EcsEmulatorOptions {
   readonly windowsHourlyPrices?: Record<string, number>;
   readonly faults?: FaultPlan;
   readonly clock?: SimulatedClock;
+  /**
+   * Other tenants take capacity the moment it is released: a release (or an expiry) does not put
+   * stock back. A rollback that would need the released capacity again finds none.
+   * @default false (released capacity returns to the zone's stock)
+   */
+  readonly othersTakeReleased?: boolean;
 }
 
 /**
@@ -60,9 +66,10 @@ export interface EmulatedCapacityReservation {
   description?: string;
   matchCriteria: string;
   endTime?: string;
-  readonly platform?: string;
   readonly resourceGroupId?: string;
   readonly startTime: string;
+  /** Instances (Open matching, or targeting it) that use the reservation now: Modify cannot go below it. */
+  used: number;
   readonly tags: Map<string, string>;
   polls: number;
   /** Emulator clock (ms) from which tag-filtered listings show it, and from which it may turn Active. */
@@ -103,6 +110,8 @@ export class EcsEmulator {
   public readonly accessKeySecret: string;
   /** Error codes the next ReleaseCapacityReservation calls answer, one per call (after the reservation is found). */
   public readonly failNextRelease: string[] = [];
+  /** Sees every call as it is recorded, like options.onCall, but settable after construction (a test's timing hook). */
+  public tap?: (call: EcsCall) => void;
   private readonly flaky: () => number;
   private readonly stock: Record<string, number>;
   /** ClientToken -> the reservation it made and the parameters it was made with. */
@@ -126,7 +135,7 @@ export class EcsEmulator {
     const id = `crp-${randomBytes(9).toString('hex').slice(0, 17)}`;
     const r: EmulatedCapacityReservation = {
       id, zoneId, instanceType, amount: 1, status: 'Active', matchCriteria: 'Open', startTime: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      tags: new Map(Object.entries(tags)), polls: 0,
+      tags: new Map(Object.entries(tags)), polls: 0, used: 0,
     };
     this.reservations.set(id, r);
     return r;
@@ -171,6 +180,7 @@ export class EcsEmulator {
     const call: EcsCall = { action, query, fault };
     this.calls.push(call);
     this.options.onCall?.(call);
+    this.tap?.(call);
     if (fault === 'reset') return 'reset';
     if (fault === 'throttle') return this.error(new EcsError('Throttling.User', 'Request was denied due to user flow control.'));
     if (fault === 'serverError') return this.error(new EcsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503));
@@ -255,8 +265,8 @@ export class EcsEmulator {
     const id = `crp-${randomBytes(9).toString('hex').slice(0, 17)}`;
     this.reservations.set(id, {
       id, zoneId, instanceType: q.InstanceType, amount, status: 'Pending', name, description: q.Description,
-      matchCriteria: q['PrivatePoolOptions.MatchCriteria'] ?? 'Open', endTime: q.EndTime, platform: q.Platform,
-      resourceGroupId: q.ResourceGroupId, startTime: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), tags, polls: 0,
+      matchCriteria: q['PrivatePoolOptions.MatchCriteria'] ?? 'Open', endTime: q.EndTime,
+      resourceGroupId: q.ResourceGroupId, startTime: this.clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), tags, polls: 0, used: 0,
       listedFrom: this.clock.now().getTime() + this.drawn(this.options.consistency?.tagListingLagMs),
       activeFrom: this.clock.now().getTime() + this.drawn(this.options.consistency?.pendingMs),
     });
@@ -264,12 +274,27 @@ export class EcsEmulator {
     return { PrivatePoolOptionsId: id };
   }
 
+  /** Released capacity returns to the zone, unless other tenants take it at once. */
+  private giveBack(zoneId: string, amount: number): void {
+    if (!this.options.othersTakeReleased) this.stock[zoneId] += amount;
+  }
+
+  /**
+   * Instances start (or stop) using a reservation: Open matching takes any matching instance, so
+   * the used count can reach the reservation's amount at any time (DescribeCapacityReservations' UsedAmount).
+   */
+  public useInstances(id: string, used: number): void {
+    const r = this.reservations.get(id);
+    if (!r) throw new Error(`no reservation ${id}`);
+    r.used = Math.min(used, r.amount);
+  }
+
   /** A Limited reservation is released by ECS at its EndTime. */
   private expire(): void {
     for (const r of this.reservations.values()) {
       if (r.status !== 'Released' && r.endTime && Date.parse(r.endTime) <= this.clock.now().getTime()) {
         r.status = 'Released';
-        this.stock[r.zoneId] += r.amount;
+        this.giveBack(r.zoneId, r.amount);
       }
     }
   }
@@ -293,10 +318,12 @@ export class EcsEmulator {
       CapacityReservationSet: { CapacityReservationItem: found.map(r => ({
         PrivatePoolOptionsId: r.id, PrivatePoolOptionsName: r.name, Description: r.description, RegionId: 'cn-hangzhou',
         PrivatePoolOptionsMatchCriteria: r.matchCriteria, Status: r.status, StartTime: toMinute(r.startTime), StartTimeType: 'Now',
-        EndTime: r.endTime ? toMinute(r.endTime) : '', EndTimeType: r.endTime ? 'Limited' : 'Unlimited', InstanceChargeType: 'PostPaid', Platform: r.platform ?? 'linux',
+        EndTime: r.endTime ? toMinute(r.endTime) : '', EndTimeType: r.endTime ? 'Limited' : 'Unlimited', InstanceChargeType: 'PostPaid',
+        // The request model documents Platform as "not available for use": ECS does not apply it, so every reservation reads as its default.
+        Platform: 'linux',
         ResourceGroupId: r.resourceGroupId ?? '',
         // The model spells this one key in lower case (DescribeCapacityReservationsResponseBody...AllocatedResource).
-        AllocatedResources: { AllocatedResource: [{ zoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount, UsedAmount: 0, AvailableAmount: r.amount }] },
+        AllocatedResources: { AllocatedResource: [{ zoneId: r.zoneId, InstanceType: r.instanceType, TotalAmount: r.amount, UsedAmount: r.used, AvailableAmount: r.amount - r.used }] },
         Tags: { Tag: [...r.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue })) },
       })) },
       NextToken: '',
@@ -351,6 +378,10 @@ export class EcsEmulator {
   private modify(q: Record<string, string>): Record<string, unknown> {
     const r = this.get(q['PrivatePoolOptions.Id']);
     if (q.InstanceAmount !== undefined) {
+      // The ModifyCapacityReservation model: InstanceAmount ranges from the number of used instances to 1000.
+      if (Number(q.InstanceAmount) < r.used) {
+        throw new EcsError('OperationDenied', `The specified InstanceAmount ${q.InstanceAmount} is less than the used amount ${r.used} of the capacity reservation.`, 403);
+      }
       const extra = Number(q.InstanceAmount) - r.amount;
       if (extra > (this.stock[r.zoneId] ?? 0)) throw new EcsError('OperationDenied.NoStock', 'The resource is out of stock in the specified zone.', 403);
       this.stock[r.zoneId] -= extra;
@@ -382,7 +413,7 @@ export class EcsEmulator {
     const injected = this.failNextRelease.shift();
     if (injected) throw new EcsError(injected, `${injected} (injected).`, 403);
     r.status = 'Released';
-    this.stock[r.zoneId] += r.amount;
+    this.giveBack(r.zoneId, r.amount);
     return {};
   }
 

@@ -4,6 +4,9 @@ import { LoopbackServer } from '../http-server';
 import { ASSETS, findResources, Json, loadBundle, progressOf, quietly, RehearsalOptions } from '../resources';
 import { EcsEmulator, EcsEmulatorOptions } from './ecs-emulator';
 import { newRosInvariants, RosInvariants, rosInvariantsLine, RosStack } from './ros-engine';
+import { RosInvoke, RosResponder } from './ros-protocol';
+
+export { RosInvoke, RosResponder } from './ros-protocol';
 
 const ALI_BUNDLE = path.join(ASSETS, 'alicloud-capacity-reservation-handler', 'code.zip');
 
@@ -28,20 +31,8 @@ export interface AliReservationReport {
 interface AliHandler {
   handler(event: Buffer, context: Json): Promise<Json>;
   waitPolicy: { pollIntervalMs: number; now: () => number; sleep: (ms: number) => Promise<void> };
-  retryPolicy: { backoff: Record<string, unknown> };
+  retryPolicy: { backoff: Record<string, unknown>; now: () => number; sleep: (ms: number) => Promise<void> };
   ramPropagationPolicy: { retryForMs: number; intervalMs: number };
-}
-
-/** ROS's side of the ResponseURL: once ROS has given up on a request, answers to it are refused. */
-export interface RosResponder {
-  /** ROS stops waiting for the request (its timeout passed, or the stack rolled back without it). */
-  giveUp(requestId: string): void;
-  /** Answers ROS refused, by RequestId. */
-  readonly refused: string[];
-  /** The answer ROS took for the request: the first it accepted. */
-  answerOf(requestId: string): Json | undefined;
-  /** The stack's status, as ROS GetStack answers it to the handler. */
-  setStatus(stackId: string, status: string): void;
 }
 
 /**
@@ -76,8 +67,8 @@ export async function rehearseAlicloud(templatePath: string, options: AliRehears
 
 /**
  * ROS's engine sequences for every AliCapacityReservation of a template, through the bundled FC
- * handler: concurrent duplicate Creates (stock in the first zone comes and goes), an Update whose
- * replacement cannot release the old reservation and ROS's rollback Update, the stack's deletion,
+ * handler: concurrent duplicate Creates (stock in the first zone comes and goes), a replacement
+ * rolled back by ROS because a later resource failed (it returns to the kept original), the stack's deletion,
  * then a late Create that runs after ROS's rollback Delete (sent without a PhysicalResourceId).
  * Returns the invariants: 0 duplicate live reservations, 0 live after deletion, 0 ROLLBACK_FAILED.
  */
@@ -103,8 +94,9 @@ export async function rehearseRosSequences(templatePath: string, options: AliReh
         await stack.create(parameters, { duplicate: 'concurrent' });
         say(`  [ros] ${resource.logicalId}${as}: concurrent duplicate Creates -> ${emulator.reservations.size} created, ${stack.live().length} live`);
         if (stack.deployed) {
-          await stack.update({ ...parameters, InstanceType: otherType }, { releaseFails: true });
-          say(`  [ros] ${resource.logicalId}${as}: replacement whose old release fails, then ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
+          // The replacement keeps the old reservation until the update completes: ROS's rollback returns to it and buys nothing.
+          await stack.update({ ...parameters, InstanceType: otherType }, { laterFails: true });
+          say(`  [ros] ${resource.logicalId}${as}: replacement, a later resource fails, ROS's rollback Update -> ${stack.live().length} live (${stack.failures.at(-1)?.slice(0, 60) ?? 'no failure'})`);
           await stack.delete();
           say(`  [ros] ${resource.logicalId}${as}: stack deleted -> ${stack.live().length} live`);
         }
@@ -118,9 +110,6 @@ export async function rehearseRosSequences(templatePath: string, options: AliReh
   return counts;
 }
 
-/** Invokes the FC handler as ROS would and returns the answer it POSTed to the ResponseURL. */
-export type RosInvoke = (event: Json) => Promise<Json>;
-
 /**
  * The bundled FC handler wired to a fresh ECS emulator and a local ResponseURL, for the length of
  * `work`. The ResponseURL accepts answers until ROS gives up on the request; then it answers 404.
@@ -132,11 +121,28 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
   const given = new Set<string>();
   const accepted = new Map<string, Json>();
   const statuses = new Map<string, string>();
-  const ros: RosResponder = { giveUp: id => { given.add(id); }, refused: [], answerOf: id => accepted.get(id), setStatus: (id, status) => { statuses.set(id, status); } };
+  const waiting = new Map<string, Array<(answer: Json) => void>>();
+  let getStackThrottles = 0;
+  const ros: RosResponder = {
+    giveUp: id => { given.add(id); },
+    refused: [],
+    answerOf: id => accepted.get(id),
+    answered: id => new Promise(resolve => {
+      const answer = accepted.get(id);
+      if (answer) resolve(answer);
+      else waiting.set(id, [...(waiting.get(id) ?? []), resolve]);
+    }),
+    setStatus: (id, status) => { statuses.set(id, status); },
+    throttleGetStack: times => { getStackThrottles = times; },
+  };
   const responder = new LoopbackServer(async request => {
     // ROS GetStack (2019-09-10), signed by the same client; the one ROS API the handler calls.
     if (request.headers['x-acs-action'] === 'GetStack') {
       const stackId = request.url.searchParams.get('StackId') ?? '';
+      if (getStackThrottles > 0) {
+        getStackThrottles--;
+        return { status: 400, contentType: 'application/json', body: JSON.stringify({ Code: 'Throttling.User', Message: 'Request was denied due to user flow control.', RequestId: randomUUID() }) };
+      }
       const status = statuses.get(stackId);
       return status
         ? { status: 200, contentType: 'application/json', body: JSON.stringify({ RequestId: randomUUID(), StackId: stackId, Status: status }) }
@@ -151,7 +157,11 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
       ros.refused.push(answer.RequestId);
       return { status: 409, contentType: 'text/plain', body: 'the request already has an answer' };
     }
-    if (!accepted.has(answer.RequestId)) accepted.set(answer.RequestId, answer);
+    if (!accepted.has(answer.RequestId)) {
+      accepted.set(answer.RequestId, answer);
+      for (const resolve of waiting.get(answer.RequestId) ?? []) resolve(answer);
+      waiting.delete(answer.RequestId);
+    }
     return { status: 200, contentType: 'text/plain', body: '' };
   });
   await emulator.start();
@@ -163,12 +173,16 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
   });
   const fc = loadBundle<AliHandler>(ALI_BUNDLE);
   const clock = { ...fc.waitPolicy };
+  const retryClock = { ...fc.retryPolicy };
   try {
-    // The handler waits on the emulator's simulated clock: minutes of Pending or tag lag pass at once.
-    Object.assign(fc.waitPolicy, {
+    // The handler waits on the emulator's simulated clock: minutes of Pending or tag lag, and the
+    // backoff between retries of a throttled call, pass at once.
+    const simulated = {
       now: () => emulator.clock.now().getTime(),
       sleep: (ms: number) => { emulator.clock.advance(ms); return new Promise<void>(resolve => setImmediate(resolve)); },
-    });
+    };
+    Object.assign(fc.waitPolicy, simulated);
+    Object.assign(fc.retryPolicy, simulated);
     fc.retryPolicy.backoff = { policy: 'exponential_random', initial: retryBackoffMs, multiplier: 1, max: 8 * retryBackoffMs };
     if (fc.ramPropagationPolicy) Object.assign(fc.ramPropagationPolicy, { retryForMs: 5 * retryBackoffMs, intervalMs: retryBackoffMs });
     const context = { credentials: { accessKeyId: emulator.accessKeyId, accessKeySecret: emulator.accessKeySecret, securityToken: 'local-sts-token' } };
@@ -177,6 +191,7 @@ export async function withAliHandler<T>(ecs: EcsEmulatorOptions, work: (invoke: 
     return await work(invoke, emulator, responseUrl, ros);
   } finally {
     Object.assign(fc.waitPolicy, clock);
+    Object.assign(fc.retryPolicy, retryClock);
     process.env = saved;
     await Promise.all([emulator.stop(), responder.stop()]);
   }

@@ -3,7 +3,7 @@ import { resourceKeys } from '../../alicloud/resource-keys';
 import { RESOURCE_TAG, RETAINED_PREFIX } from '../../alicloud/wire';
 import { Json } from '../resources';
 import { EcsEmulator } from './ecs-emulator';
-import type { RosInvoke, RosResponder } from './rehearsal';
+import { RosInvoke, RosResponder } from './ros-protocol';
 
 /** What ROS's sequences did to one or more stacks, and the three invariants (each must be 0). */
 export interface RosInvariants {
@@ -49,6 +49,10 @@ export interface RosUpdateOptions {
   readonly laterFails?: boolean;
   /** The next ReleaseCapacityReservation is refused (e.g. the old reservation of a replacement). */
   readonly releaseFails?: boolean;
+  /** Runs beside the Update's delivery (e.g. a late duplicate of an earlier request, timed by a test). */
+  readonly whileRunning?: (update: Json) => Promise<unknown>;
+  /** Runs between the failure and ROS's rollback Update (e.g. instances start using the reservation). */
+  readonly beforeRollback?: () => void;
 }
 
 /**
@@ -65,6 +69,8 @@ export class RosStack {
   public readonly stackId = randomUUID();
   private physicalId?: string;
   private props?: Json;
+  /** The stack exists (created, not deleted): adding the resource again is part of an update. */
+  private exists = false;
   /** Requests of the stack operation under way: once it is over, ROS refuses answers to them. */
   private operation: string[] = [];
 
@@ -81,31 +87,41 @@ export class RosStack {
     return this.props !== undefined;
   }
 
+  /** The PhysicalResourceId ROS tracks for the resource (undefined when the template does not hold it). */
+  public get physicalResourceId(): string | undefined {
+    return this.physicalId;
+  }
+
   public get parameters(): Json | undefined {
     return this.props;
   }
 
   public async create(parameters: Json, options: RosCreateOptions = {}): Promise<boolean> {
     this.counts.operations++;
-    this.status('CREATE_IN_PROGRESS');
+    // Added to a stack that exists (a logical id that left the template and came back): an update.
+    const inUpdate = this.exists;
+    this.status(inUpdate ? 'UPDATE_IN_PROGRESS' : 'CREATE_IN_PROGRESS');
+    let result = false;
     try {
-      return await this.createOperation(parameters, options);
+      result = await this.createOperation(parameters, options, inUpdate);
+      return result;
     } finally {
-      this.over(this.deployed ? 'CREATE_COMPLETE' : 'CREATE_ROLLBACK_COMPLETE');
+      // GetStack's documented statuses: a create rollback ends CREATE_ROLLBACK_COMPLETE, an update rollback ROLLBACK_COMPLETE.
+      await this.over(result ? (inUpdate ? 'UPDATE_COMPLETE' : 'CREATE_COMPLETE') : (inUpdate ? 'ROLLBACK_COMPLETE' : 'CREATE_ROLLBACK_COMPLETE'));
+      this.exists = this.exists || result;
+      this.settled(result, !result && parameters.RemovalPolicy === 'retain');
     }
   }
 
-  private async createOperation(parameters: Json, options: RosCreateOptions): Promise<boolean> {
+  private async createOperation(parameters: Json, options: RosCreateOptions, inUpdate: boolean): Promise<boolean> {
     const create = this.event('Create', { ResourceProperties: { Parameters: parameters } });
-    // retain-on-update-or-delete releases on a create rollback: only retain keeps the reservation then.
-    const retained = parameters.RemovalPolicy === 'retain';
+    const rollbackStatus = inUpdate ? 'ROLLBACK_IN_PROGRESS' : 'CREATE_ROLLBACK_IN_PROGRESS';
     if (options.late) {
       this.scenario('late Create after the rollback Delete (no PhysicalResourceId)');
       this.ros.giveUp(create.RequestId);
-      this.status('CREATE_ROLLBACK_IN_PROGRESS');
+      this.status(rollbackStatus);
       await this.rollback(() => this.send(this.event('Delete', { ResourceProperties: { Parameters: parameters } })));
       await this.send(create);
-      this.settled(false, false);
       return false;
     }
     let answer: Json;
@@ -126,48 +142,68 @@ export class RosStack {
     if (answer.Status !== 'SUCCESS' || options.laterFails) {
       if (answer.Status !== 'SUCCESS') this.failures.push(String(answer.Reason));
       this.scenario(answer.Status !== 'SUCCESS' ? 'rollback Delete after a failed Create' : 'rollback Delete after a later resource failed');
-      this.status('CREATE_ROLLBACK_IN_PROGRESS');
+      this.status(rollbackStatus);
       await this.rollback(() => this.send(this.event('Delete', { PhysicalResourceId: answer.PhysicalResourceId, ResourceProperties: { Parameters: parameters } })));
-      this.settled(false, retained);
       return false;
     }
     this.physicalId = answer.PhysicalResourceId;
     this.props = parameters;
-    this.settled(true, retained);
     return true;
   }
 
   public async update(parameters: Json, options: RosUpdateOptions = {}): Promise<void> {
     this.counts.operations++;
     this.status('UPDATE_IN_PROGRESS');
+    let rolledBack = false;
     try {
-      await this.updateOperation(parameters, options);
+      rolledBack = await this.updateOperation(parameters, options);
     } finally {
-      this.over('UPDATE_COMPLETE');
+      await this.over(rolledBack ? 'ROLLBACK_COMPLETE' : 'UPDATE_COMPLETE');
+      this.settled(true, retains(this.props));
     }
   }
 
-  private async updateOperation(parameters: Json, options: RosUpdateOptions): Promise<void> {
+  private async updateOperation(parameters: Json, options: RosUpdateOptions): Promise<boolean> {
     const old = this.props!;
     if (options.releaseFails) this.emulator.failNextRelease.push('OperationDenied');
-    const answer = await this.send(this.event('Update', {
+    const update = this.event('Update', {
       PhysicalResourceId: this.physicalId, ResourceProperties: { Parameters: parameters }, OldResourceProperties: { Parameters: old },
-    }));
+    });
+    const answer = await this.send(update, options.whileRunning && (() => options.whileRunning!(update)));
     const releaseRefused = options.releaseFails && this.emulator.failNextRelease.length === 0;
     this.emulator.failNextRelease.length = 0;
     if (answer.Status !== 'SUCCESS' || options.laterFails) {
       if (answer.Status !== 'SUCCESS') this.failures.push(String(answer.Reason));
       this.scenario(releaseRefused && answer.Status !== 'SUCCESS' ? 'rollback Update after a replacement whose old release failed'
         : answer.Status !== 'SUCCESS' ? 'rollback Update after a failed Update' : 'rollback Update after a later resource failed');
+      options.beforeRollback?.();
       this.status('ROLLBACK_IN_PROGRESS');
       await this.rollback(() => this.send(this.event('Update', {
         PhysicalResourceId: this.physicalId, ResourceProperties: { Parameters: old }, OldResourceProperties: { Parameters: parameters },
       })));
-      this.settled(true, retains(old));
-      return;
+      return true;
     }
     this.props = parameters;
-    this.settled(true, retains(parameters));
+    return false;
+  }
+
+  /**
+   * The resource leaves the template (the stack stays): ROS sends Delete in an update. The same
+   * logical id may come back later with create(): a new lifetime.
+   */
+  public async removeFromTemplate(): Promise<void> {
+    this.counts.operations++;
+    this.status('UPDATE_IN_PROGRESS');
+    const retained = retains(this.props);
+    try {
+      const answer = await this.send(this.event('Delete', { PhysicalResourceId: this.physicalId, ResourceProperties: { Parameters: this.props } }));
+      if (answer.Status !== 'SUCCESS') this.failures.push(`UPDATE_FAILED (removing the resource): ${answer.Reason}`);
+    } finally {
+      this.props = undefined;
+      this.physicalId = undefined;
+      await this.over('UPDATE_COMPLETE');
+      this.settled(false, retained);
+    }
   }
 
   /** Deletes the stack; the operator retries a DELETE_FAILED up to three times. */
@@ -180,8 +216,10 @@ export class RosStack {
     if (answer.Status !== 'SUCCESS') this.failures.push(`DELETE_FAILED: ${answer.Reason}`);
     const retained = retains(this.props);
     this.props = undefined;
+    this.physicalId = undefined;
+    this.exists = false;
+    await this.over('DELETE_COMPLETE');
     this.settled(false, retained);
-    this.over('DELETE_COMPLETE');
   }
 
   /**
@@ -189,10 +227,19 @@ export class RosStack {
    * its stack operation is over, so ROS refuses the answer.
    */
   public async redeliver(index: number): Promise<Json> {
-    const event = this.sent[index % this.sent.length];
+    return this.redeliverEvent(this.sent[index % this.sent.length]);
+  }
+
+  /** FC delivers this earlier request again, late (see redeliver). */
+  public async redeliverEvent(event: Json): Promise<Json> {
     this.scenario(`late ${event.RequestType} delivered again`);
     this.counts.requests++;
     return this.invokeWithRetries(event);
+  }
+
+  /** The request ROS sent last of the type (the one a late delivery repeats). */
+  public lastSent(type: 'Create' | 'Update' | 'Delete'): Json | undefined {
+    return [...this.sent].reverse().find(e => e.RequestType === type);
   }
 
   /** Live reservations the resource holds now (a replaced one kept by RETAIN is untied: retained:<key>). */
@@ -213,11 +260,15 @@ export class RosStack {
     this.ros.setStatus(this.stackId, status);
   }
 
-  /** The operation is over: ROS refuses answers to its requests from now on. */
-  private over(status: string): void {
+  /**
+   * The operation is over: ROS refuses answers to its requests from now on. What the function
+   * still does after its answer (ROS has moved on) runs to its end before the next operation.
+   */
+  private async over(status: string): Promise<void> {
     this.status(status);
     for (const id of this.operation) this.ros.giveUp(id);
     this.operation = [];
+    await this.quiesce();
   }
 
   private settled(holds: boolean, retained: boolean): void {
@@ -240,20 +291,26 @@ export class RosStack {
     }
   }
 
-  private readonly inFlight = new Set<Promise<Json>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   /**
    * One ROS request, invoked as FC invokes asynchronously: an invocation that throws (e.g. its
    * answer could not be delivered) is retried, three attempts in all; then ROS hears nothing.
    */
-  private send(event: Json): Promise<Json> {
+  private send(event: Json, alongside?: () => Promise<unknown>): Promise<Json> {
     this.counts.requests++;
     if (!this.sent.includes(event)) this.sent.push(event);
     this.operation.push(event.RequestId);
     const sent = this.invokeWithRetries(event);
-    this.inFlight.add(sent);
-    void sent.finally(() => this.inFlight.delete(sent)).catch(() => undefined);
-    return sent;
+    this.track(sent);
+    if (alongside) this.track(alongside());
+    // ROS moves on once it has the answer, while the function may still work after posting it.
+    return Promise.race([this.ros.answered(event.RequestId), sent]);
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
   }
 
   private async invokeWithRetries(event: Json): Promise<Json> {

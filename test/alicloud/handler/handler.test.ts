@@ -1,6 +1,7 @@
 import { createServer, IncomingHttpHeaders, Server } from 'http';
 import { AddressInfo } from 'net';
 import { handler, postResponse, RosEvent, RosRefusedError, RosResponse, seams } from '../../../lib/alicloud/handler';
+import { fingerprint, ledgerTag, readLedger } from '../../../lib/alicloud/handler/ledger';
 import { clientToken, resourceKeys } from '../../../lib/alicloud/handler/request';
 import { waitPolicy } from '../../../lib/alicloud/handler/reservations';
 import { AliReservationParameters, ANSWER_TAG_PREFIX, LEDGER_TAG, RESOURCE_TAG } from '../../../lib/alicloud/wire';
@@ -13,6 +14,7 @@ const STACK_ID = '4b6c9e2a-1111-2222-3333-444455556666';
 let ecs: FakeEcs;
 let answers: RosResponse[];
 let logged: string[];
+let stackSettled: boolean;
 
 beforeEach(() => {
   ecs = new FakeEcs();
@@ -20,7 +22,10 @@ beforeEach(() => {
   answers = [];
   logged = [];
   seams.ecs = () => ecs.call;
-  seams.respond = async (_url, response) => { answers.push(response); };
+  // ROS GetStack as ROS answers it (no network in unit tests): an update runs until ROS has the answer.
+  stackSettled = false;
+  seams.respond = async (_url, response) => { answers.push(response); stackSettled = true; };
+  seams.stackStatus = async () => (stackSettled ? 'UPDATE_COMPLETE' : 'UPDATE_IN_PROGRESS');
   waitPolicy.pollIntervalMs = 0;
   jest.spyOn(console, 'log').mockImplementation((...args) => { logged.push(args.join(' ')); });
 });
@@ -48,6 +53,7 @@ function event(type: RosEvent['RequestType'], p: Partial<AliReservationParameter
 
 /** Invokes the handler as FC does: the event as a Buffer, credentials in the context. */
 async function invoke(e: RosEvent): Promise<RosResponse> {
+  stackSettled = false;
   await handler(Buffer.from(JSON.stringify(e)), { credentials: CREDENTIALS });
   return answers[answers.length - 1];
 }
@@ -85,9 +91,11 @@ describe('Create', () => {
     const call = ecs.callsOf('CreateCapacityReservation')[0];
     expect(call).toMatchObject({
       PrivatePoolOptions: { Name: 'gpu-pool', MatchCriteria: 'Target' }, Description: 'for inference',
-      EndTime: '2030-01-01T00:00:00Z', EndTimeType: 'Limited', Platform: 'Linux', ResourceGroupId: 'rg-acfm2',
+      EndTime: '2030-01-01T00:00:00Z', EndTimeType: 'Limited', ResourceGroupId: 'rg-acfm2',
     });
-    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), { Key: LEDGER_TAG, Value: expect.stringMatching(/^g0:[0-9a-f]{8}$/) }]));
+    // ECS documents CreateCapacityReservation's Platform as "not available for use": never sent.
+    expect(call).not.toHaveProperty('Platform');
+    expect(call.Tag).toEqual(expect.arrayContaining([{ Key: 'team', Value: 'ml' }, expect.objectContaining({ Key: RESOURCE_TAG }), { Key: LEDGER_TAG, Value: expect.stringMatching(/^g0:[0-9a-f]{8};s=[0-9a-f]{8};a=4$/) }]));
   });
 
   test.each(['NoStock', 'OperationDenied.NoStock', 'Zone.NotOnSale', 'Zone.NotOpen', 'InvalidResourceType.NotSupported'])('%s in the first zone creates the reservation in the second', async code => {
@@ -225,8 +233,8 @@ describe('Update', () => {
     expect(logged.join('\n')).toMatch(/name was removed from the template; ECS cannot clear it, so the reservation keeps \\"pool-a\\"/);
   });
 
-  test('an update to 18 user tags succeeds after a Create left its answer marker (ECS takes 20 tags), and the marker is removed', async () => {
-    const tags = Array.from({ length: 17 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+  test('an update to 16 user tags succeeds after a Create left its answer marker (ECS takes 20 tags), and the marker is removed', async () => {
+    const tags = Array.from({ length: 15 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
     const { PhysicalResourceId } = await created({ Tags: tags });
     expect([...ecs.reservations.get('crp-fake1')!.tags.keys()].filter(k => k.startsWith(ANSWER_TAG_PREFIX))).toHaveLength(1);
     const more = [...tags, { Key: 'owner', Value: 'me' }];
@@ -238,7 +246,7 @@ describe('Update', () => {
 
   test('tags change in place: TagResources for new values, UntagResources for removed keys', async () => {
     const { PhysicalResourceId } = await created({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] });
-    await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params() }));
+    await invoke(event('Update', { Tags: [{ Key: 'team', Value: 'infra' }] }, { PhysicalResourceId, OldResourceProperties: params({ Tags: [{ Key: 'team', Value: 'ml' }, { Key: 'old', Value: '1' }] }) }));
     // The Create's own answer marker aside, only the user's tag changes.
     expect(ecs.callsOf('TagResources').filter(q => !q.Tag[0].Key.startsWith(ANSWER_TAG_PREFIX) && q.Tag[0].Key !== LEDGER_TAG)).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], Tag: [{ Key: 'team', Value: 'infra' }] }]);
     expect(ecs.callsOf('UntagResources')).toEqual([{ ResourceType: 'capacityreservation', ResourceId: ['crp-fake1'], TagKey: ['old', expect.stringMatching(/^cdk-capacity-reservations:answer:[0-9a-f]{8}$/)] }]);
@@ -262,16 +270,14 @@ describe('Update', () => {
     expect(newStatusAtRelease).toBe('Active');
   });
 
-  test('fails changing platform, which ECS cannot change, and creates nothing', async () => {
+  test('a platform change is a no-op at deploy time (ECS does not apply Platform), and so is its rollback', async () => {
     const { PhysicalResourceId } = await created({ Platform: 'Linux' });
     const answer = await invoke(event('Update', { Platform: 'Windows' }, { PhysicalResourceId, OldResourceProperties: params({ Platform: 'Linux' }) }));
-    expect(answer.Status).toBe('FAILED');
-    expect(answer.Reason).toMatch(/^platform cannot change on an existing reservation .*crp-fake1 is linux, the template asks Windows; set platform back/);
-    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
-    // ROS's rollback (the old platform again) succeeds without touching the reservation.
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
     const rollback = await invoke(event('Update', { Platform: 'Linux' }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ Platform: 'Windows' }) }));
     expect(rollback.Status).toBe('SUCCESS');
-    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
+    expect(ecs.callsOf('ModifyCapacityReservation')).toHaveLength(0);
   });
 
   test('a failed replacement keeps the old reservation', async () => {
@@ -384,32 +390,73 @@ describe('Release is idempotent and follows the Release reference', () => {
 });
 
 describe('a replacement never leaves two reservations billing', () => {
-  test('if the old reservation cannot be released, the new one is released and the update fails naming the old; ROS\'s rollback then keeps the old', async () => {
+  test('the ledger fits ECS\'s 128-character tag value at its longest (4 requests, two 24-character ids, both fingerprints, amount 1000)', () => {
+    const id = 'crp-bp1d4xv8ykyzabcdefgh';
+    const value = ledgerTag({ generation: 99, requests: ['a', 'b', 'c', 'd', 'e', 'f'].map(c => c.repeat(8)), lifetime: id, replaced: id, fingerprint: 'f'.repeat(8), state: 'e'.repeat(8), amount: 1000 }).Value;
+    expect(value.length).toBeLessThanOrEqual(128);
+    expect(readLedger([{ Key: LEDGER_TAG, Value: value }])).toMatchObject({ generation: 99, requests: ['cccccccc', 'dddddddd', 'eeeeeeee', 'ffffffff'], lifetime: id, replaced: id, amount: 1000 });
+  });
+
+  test('GIVEN a completed replacement and an ECS that no longer lists the first reservation (the PhysicalResourceId), WHEN the next Update comes, THEN it changes the replacement in place and buys nothing', async () => {
     const { PhysicalResourceId } = await created();
+    const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
+    await invoke(event('Update', newType, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() }));
+    ecs.reservations.delete('crp-fake1');
+    const answer = await invoke(event('Update', { ...newType, InstanceAmount: 5 }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params(newType) }));
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'crp-fake1', Data: { ReservationId: 'crp-fake2' } });
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    expect(ecs.live().map(r => [r.id, r.amount])).toEqual([['crp-fake2', 5]]);
+  });
+
+  test('GIVEN the stack is still updating after a replacement, WHEN FC delivers the replacing Update again, THEN the old reservation stays held, and ROS\'s rollback returns to it', async () => {
+    const { PhysicalResourceId } = await created();
+    seams.stackStatus = async () => 'UPDATE_IN_PROGRESS';
+    const settle = waitPolicy.settleAfterUpdateMs;
+    waitPolicy.settleAfterUpdateMs = 0;
+    try {
+      const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
+      const update = event('Update', newType, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params() });
+      expect((await invoke(update)).Data?.ReservationId).toBe('crp-fake2');
+      expect((await invoke(update)).Data?.ReservationId).toBe('crp-fake2');
+      expect(ecs.live().map(r => r.id).sort()).toEqual(['crp-fake1', 'crp-fake2']);
+      seams.stackStatus = async () => 'ROLLBACK_IN_PROGRESS';
+      const rollback = await invoke(event('Update', {}, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params(newType) }));
+      expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
+      expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+      expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    } finally {
+      waitPolicy.settleAfterUpdateMs = settle;
+    }
+  });
+
+  test('if the old reservation cannot be released once the update completed, it stays held (logged) and the next request of the resource releases it', async () => {
+    const { PhysicalResourceId } = await created();
+    let refuse = true;
     ecs.beforeCall = (action, q) => {
-      if (action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') throw ecsError('Forbidden.RAM', 403);
+      if (refuse && action === 'ReleaseCapacityReservation' && q.PrivatePoolOptions.Id === 'crp-fake1') throw ecsError('Forbidden.RAM', 403);
     };
     const newType = { InstanceType: 'ecs.gn7i-c16g1.4xlarge' };
     const answer = await invoke(event('Update', newType, { PhysicalResourceId, OldResourceProperties: params() }));
-    expect(answer.Status).toBe('FAILED');
-    expect(answer.Reason).toMatch(/^Replacement undone: the old reservation crp-fake1 could not be released \(ECS ReleaseCapacityReservation \(crp-fake1\) failed with Forbidden.RAM.*\), so the new crp-fake2 was released and crp-fake1 is kept/);
-    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake2' } });
+    expect(ecs.live().map(r => r.id).sort()).toEqual(['crp-fake1', 'crp-fake2']);
+    expect(logged.join('\n')).toMatch(/the replaced reservation crp-fake1 could not be released yet .*Forbidden.RAM.*it bills until the next deploy or the stack's deletion releases it/);
 
-    // ROS rolls back: the old properties to the same resource. Both have the same StartTime minute.
-    const rollback = await invoke(event('Update', {}, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params(newType) }));
-    expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
-    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
-    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(2);
+    refuse = false;
+    const next = await invoke(event('Update', { ...newType, Name: 'pool-b' }, { RequestId: 'req-u2', PhysicalResourceId, OldResourceProperties: params(newType) }));
+    expect(next).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake2' } });
+    expect(ecs.live().map(r => r.id)).toEqual(['crp-fake2']);
   });
 
-  test('of two live reservations of one resource, an update keeps the one matching the request, not the newest, and releases the other', async () => {
+  test('of two live reservations of one lifetime (a replacement whose update was interrupted), ROS\'s rollback keeps the one it returns to, not the newest, and releases the other', async () => {
     const { PhysicalResourceId } = await created();
-    // Left by an interrupted run: a newer reservation of another type, tagged for the same resource.
-    ecs.reservations.set('crp-left', { ...ecs.reservations.get('crp-fake1')!, id: 'crp-left', instanceType: 'ecs.gn7i-c16g1.4xlarge', status: 'Active' });
-    const answer = await invoke(event('Update', { InstanceAmount: 5 }, { PhysicalResourceId, OldResourceProperties: params() }));
+    const interrupted = params({ InstanceType: 'ecs.gn7i-c16g1.4xlarge' });
+    const first = ecs.reservations.get('crp-fake1')!;
+    const tags = new Map(first.tags).set(LEDGER_TAG, `g1:abcdef01;l=crp-fake1;p=crp-fake1;f=${fingerprint(interrupted)};s=${fingerprint(interrupted)};a=4`);
+    ecs.reservations.set('crp-left', { ...first, id: 'crp-left', instanceType: 'ecs.gn7i-c16g1.4xlarge', status: 'Active', tags });
+    const answer = await invoke(event('Update', { InstanceAmount: 4 }, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: interrupted }));
     expect(answer).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });
-    expect(ecs.callsOf('ModifyCapacityReservation')[0].PrivatePoolOptions.Id).toBe('crp-fake1');
     expect(ecs.live().map(r => r.id)).toEqual(['crp-fake1']);
+    expect(ecs.callsOf('CreateCapacityReservation')).toHaveLength(1);
   });
 
   test('with removalPolicy retain the replaced reservation is kept and no longer tied to the resource, so the delete keeps it too', async () => {
@@ -487,8 +534,8 @@ describe('duplicate and late Creates', () => {
     expect(returned[1].Reason).toMatch(/the reservations this Create made were released: crp-fake1/);
   });
 
-  test('a refused delivery keeps the reservation when it had no room for another delivery\'s marker (ECS takes 20 tags)', async () => {
-    const tags = Array.from({ length: 18 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
+  test('with the most user tags, a refused delivery keeps the reservation while another delivery\'s answer marker says it may have been accepted', async () => {
+    const tags = Array.from({ length: 16 }, (_, i) => ({ Key: `team${i}`, Value: 'ml' }));
     await created({ Tags: tags });
     seams.respond = async () => { throw new RosRefusedError(409); };
     await handler(Buffer.from(JSON.stringify(event('Create', { Tags: tags }))), { credentials: CREDENTIALS });
@@ -700,6 +747,8 @@ describe('decisions that survive tag lag, late duplicates and rollbacks', () => 
   test('removalPolicy retain: a zone replacement rolled back re-adopts the original and releases the replacement, leaving nothing tied to no stack', async () => {
     const retain = { RemovalPolicy: 'retain' };
     const { PhysicalResourceId } = await created(retain);
+    // A later resource fails: GetStack shows the update rolling back, so the replaced one stays held for the rollback.
+    seams.stackStatus = async () => 'ROLLBACK_IN_PROGRESS';
     await invoke(event('Update', { ...retain, ZoneIds: ['cn-hangzhou-i'] }, { RequestId: 'req-u1', PhysicalResourceId, OldResourceProperties: params(retain) }));
     const rollback = await invoke(event('Update', retain, { RequestId: 'req-rollback', PhysicalResourceId, OldResourceProperties: params({ ...retain, ZoneIds: ['cn-hangzhou-i'] }) }));
     expect(rollback).toMatchObject({ Status: 'SUCCESS', Data: { ReservationId: 'crp-fake1' } });

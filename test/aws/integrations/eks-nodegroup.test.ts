@@ -124,8 +124,6 @@ describe('applyToNodegroup', () => {
     }), /launch template Stack\/Spot requests Spot instances, .* remove spotOptions from the launch template/],
     ['an UltraServer block without maxSize', ({ stack, cluster }) => ultraBlock(stack).applyToNodegroup(cluster, 'Gb200'),
       /needs maxSize: how many instances Capacity Block Stack\/Ultra holds is not known at synth .*; set maxSize/],
-    ['a previewOnly block', ({ stack, cluster }) => p5Block(stack, { previewOnly: true }).applyToNodegroup(cluster, 'Gpu'),
-      /is previewOnly and buys nothing/],
   ])('fails at synth on %s, in one line', (_name, wire, message) => {
     expect(() => wire(setup())).toThrow(message);
     expect(() => wire(setup())).not.toThrow(/\n/);

@@ -43,6 +43,11 @@ export function deployTimeString(value: any, answers: { attributes: Record<strin
   const resolve = (v: any): string => {
     if (typeof v === 'string') return v;
     if (v['Fn::Join']) return v['Fn::Join'][1].map(resolve).join(v['Fn::Join'][0]);
+    if (v['Fn::Select']) {
+      const [index, list] = v['Fn::Select'];
+      if (!list['Fn::Split']) throw new Error(`no deploy-time answer for ${JSON.stringify(v)}`);
+      return resolve(list['Fn::Split'][1]).split(list['Fn::Split'][0])[index];
+    }
     const answer = v['Fn::GetAtt'] ? answers.attributes[v['Fn::GetAtt'][1]] : v.Ref !== undefined ? answers.refs?.[v.Ref] : undefined;
     if (answer === undefined) throw new Error(`no deploy-time answer for ${JSON.stringify(v)}`);
     return answer;

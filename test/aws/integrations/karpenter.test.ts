@@ -124,8 +124,14 @@ describe('Karpenter', () => {
     ]));
   });
 
-  test('fails for a previewOnly block, which buys nothing to select', () => {
+  test('GIVEN a previewOnly block WHEN its EC2NodeClass is applied THEN it selects no reservation, and the manifests still hold against the CRD schema', () => {
     const stack = newStack();
-    expect(() => p5Block(stack, { previewOnly: true }).karpenterSelectorTerms()).toThrow(/is previewOnly and buys nothing, so Karpenter has nothing to select; remove previewOnly first/);
+    applyKarpenter(stack, p5Block(stack, { previewOnly: true }));
+
+    const manifests = deployedManifests(stack);
+
+    expect(manifests[0].spec.capacityReservationSelectorTerms).toEqual([]);
+    expect(manifests[1].spec.template.spec.requirements[0]).toEqual({ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['reserved'] });
+    expect(karpenterSchemaErrors(manifests)).toEqual([]);
   });
 });

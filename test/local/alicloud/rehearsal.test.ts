@@ -36,7 +36,7 @@ test('the Alibaba example through ROS\'s sequences: no duplicate live reservatio
   process.stdout.write(`${lines.join('\n')}\n`);
   expect(invariants).toMatchObject({ duplicateLive: 0, liveAfterDeletion: 0, lostWhileHeld: 0, rollbackFailed: 0 });
   expect(Object.keys(invariants.scenarios).sort()).toEqual([
-    'concurrent duplicate Creates', 'late Create after the rollback Delete (no PhysicalResourceId)', 'rollback Update after a replacement whose old release failed',
+    'concurrent duplicate Creates', 'late Create after the rollback Delete (no PhysicalResourceId)', 'rollback Update after a later resource failed',
   ]);
   expect(lines.join('\n')).toMatch(/concurrent duplicate Creates -> [12] created, 1 live/);
   expect(lines.join('\n')).toMatch(/late Create after the rollback Delete -> answer refused 1 time\(s\), 0 live/);

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { CloudFormationStack, quietly, seededRandom, withAwsHandler, withProviderFramework } from '../../../lib/local';
 import { cloudArbitrary, commandsArbitrary, Model, Real, STACK } from './capacity-block-model';
+import { modelRuns, modelSeed } from '../../support/model-budgets';
 
 /**
  * The generated proof of the money rules for Capacity Blocks (capacity-block-model.ts): sequences of
@@ -9,12 +10,12 @@ import { cloudArbitrary, commandsArbitrary, Model, Real, STACK } from './capacit
  * stack deletions and re-creations, late deliveries of earlier requests and the passing of time, against
  * drawn EC2 consistency and faults, with the invariants checked after every step.
  *
- * `npm test` runs FC_RUNS sequences (default below); `npm run verify -- --runs N` runs more. A failure
+ * `npm test` runs the budget in test/support/model-budgets.ts; `npm run verify -- --runs N` runs more. A failure
  * prints the seed and path: FC_SEED=<seed> FC_PATH=<path> replays exactly that counterexample.
  */
-const RUNS = Number(process.env.FC_RUNS ?? 60);
+const RUNS = modelRuns('capacity-block');
 /** A fixed seed in `npm test`, so that CI replays the same sequences; `npm run verify` draws a new one and prints it. */
-const SEED = Number(process.env.FC_SEED ?? 20261204);
+const SEED = modelSeed();
 
 test('Capacity Blocks: in every generated sequence, nothing is bought twice, above the ceiling or outside the window, the ledger knows every block, and no rollback wedges', async () => {
   let sequences = 0;

@@ -2,6 +2,7 @@ import * as fc from 'fast-check';
 import { AwsRehearsalSeams, CloudFormationStack, Delivery, Json, SageMakerEmulator, StackStatus } from '../../../lib/local';
 import { checkAnswersServe, CoreFault, coreFaultArbitrary, describeFault, injectCoreFault, PurchasesView } from './lifecycle-model';
 import { forgetLedgers, offering, PLAN, planEngineFor } from './training-plan-harness';
+import { modelRuns, modelSeed } from '../../support/model-budgets';
 
 /**
  * A generated proof of TrainingPlanPurchase's money rules: random sequences of CloudFormation
@@ -10,12 +11,12 @@ import { forgetLedgers, offering, PLAN, planEngineFor } from './training-plan-ha
  * behaviour (lost create and extension answers, offerings sold under a create, failed payments,
  * simulated time passing), and the invariants checked after every step. A counterexample shrinks to
  * a minimal sequence and prints its seed and path: replay with FC_SEED=<seed> FC_PATH=<path>.
- * `npm test` runs 40 sequences; `npm run verify -- --runs N` (FC_RUNS) runs more.
+ * `npm test` runs the budget in test/support/model-budgets.ts; `npm run verify -- --runs N` (FC_RUNS) runs more.
  */
 const engine = planEngineFor({ stackName: 'Model', logicalId: 'Plan' });
-const RUNS = Number(process.env.FC_RUNS ?? 40);
+const RUNS = modelRuns('training-plan');
 /** A fixed seed in `npm test`, so that CI replays the same sequences; `npm run verify` draws a new one and prints it. */
-const SEED = Number(process.env.FC_SEED ?? 20261204);
+const SEED = modelSeed();
 const HOUR = 3_600_000;
 
 /** The properties a sequence deploys: each names what it asks for; ceilings in USD. */
