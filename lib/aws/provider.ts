@@ -61,6 +61,10 @@ export class CapacityBlockProvider extends Construct {
       options: props,
     });
     this.serviceToken = provider.serviceToken;
+    describeStacksGrants.set(this, consumer => onEvent.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [Stack.of(this).formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${consumer.stackName}/*` })],
+    })));
 
     const stack = Stack.of(this);
     const reservations = stack.formatArn({ service: 'ec2', resource: 'capacity-reservation', resourceName: '*' });
@@ -127,6 +131,9 @@ function acceptNagFindings(scope: Construct, onEvent: lambda.Function, isComplet
 }
 
 
+/** Lets a provider's onEvent ask DescribeStacks about another top-level stack it serves (by name: its id is not known there). */
+const describeStacksGrants = new WeakMap<CapacityBlockProvider, (consumer: Stack) => void>();
+
 /**
  * Records that `block`'s stack buys through `provider`. A provider may serve blocks in other top-level
  * stacks of the app (one provider instead of 18 resources per stack): its role may then act on the
@@ -137,7 +144,10 @@ export function registerConsumer(provider: CapacityBlockProvider, block: Constru
   if (stack !== Stack.of(provider) && Token.isUnresolved(stack.stackName)) {
     throw new Error(`${block.node.path} uses the CapacityBlockProvider of stack ${Stack.of(provider).node.path}, but its own stack's name is known only at deploy time (a nested stack); share a provider only among top-level stacks, or give the block its own stack's provider`);
   }
-  (provider as unknown as { consumers: Set<Stack> }).consumers.add(stack);
+  const consumers = (provider as unknown as { consumers: Set<Stack> }).consumers;
+  // An Update asks CloudFormation about its own stack: the consumer's.
+  if (stack !== Stack.of(provider) && !consumers.has(stack)) describeStacksGrants.get(provider)?.(stack);
+  consumers.add(stack);
 }
 
 

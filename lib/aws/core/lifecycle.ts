@@ -140,7 +140,7 @@ export function decideUpdate<O, R>(a: LifecycleAdapter<O, R>, ctx: UpdateContext
   if (!live) {
     // A SUCCESS would tell CloudFormation that a purchase which is over serves these properties: it does not.
     const needs = why.length > 0 ? why.join(', ') : `duration ${formatHours(a.durationHours(request))}`;
-    throw new UserError(`${capitalized(a.describe(current))} is over, and this change needs a new ${a.noun} (${needs}); nothing was bought. Set allowRepurchase: true to buy one`);
+    throw new UserError(`${a.describe(current)} is over, and this change needs a new ${a.noun} (${needs}); nothing was bought. Set allowRepurchase: true to buy one`);
   }
   throw a.refuse(current, needsOther(a, current, request, now), 0);
 }

@@ -44,10 +44,12 @@ export interface StackRead {
  */
 export async function underStackStatus<T>(stackId: string, physicalId: string, decide: (stack: StackRead) => Promise<T>, landed: (error: string) => Promise<T>): Promise<T> {
   const stack = await stackOperation(stackId);
-  if (stack.operation !== 'rollback') return decide(stack);
+  if (stack.operation === 'forward') return decide(stack);
   try {
     return await decide(stack);
   } catch (error) {
+    // Unreadable before deciding: ask again before failing, as a FAILED rollback wedges the stack (throttling comes in bursts).
+    if (stack.operation === 'unknown' && (await stackOperation(stackId)).operation !== 'rollback') throw error;
     log('rollback lands as it is', { physicalResourceId: physicalId, error: oneLine(error) });
     return landed(oneLine(error));
   }

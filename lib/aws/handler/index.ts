@@ -146,7 +146,7 @@ async function ultraserverHealth(view: PurchaseView): Promise<{ note: string; in
  * owns live blocks none of which fits (an earlier deployment bought one and then failed, or the stack
  * was deleted and created again with other properties) buys another only with allowRepurchase.
  */
-async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, allowed: { mayBuy: boolean; why?: string }, read?: { open: LedgerPurchase[]; owned: OwnedBlock[] }): Promise<OnEventResult> {
+async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger: Ledger, now: Date, allowed: { mayBuy: boolean; why?: string; rollback?: boolean }, read?: { open: LedgerPurchase[]; owned: OwnedBlock[] }): Promise<OnEventResult> {
   // An update that decided to buy has read the intents and blocks already.
   const open = read?.open ?? await resolveIntents(ledger);
   const owned = read?.owned ?? await ownedBlocks(ledger);
@@ -155,7 +155,8 @@ async function create(request: CapacityBlockRequest, keys: ResourceKeys, ledger:
     const hint = adoptable ? `; without previewOnly this resource would adopt ${idOf(adoptable)}, which it already owns, and buy nothing` : '';
     return previewResult(await preview(request, keys, now, hint));
   }
-  if (adoptable) return adopt(adoptable, owned, request, keys, now);
+  // A rollback lands as it is: it never waits in isComplete for a payment that may still fail.
+  if (adoptable) return allowed.rollback ? rollBack(adoptable, owned, request) : adopt(adoptable, owned, request, keys, now);
   if (open.length > 0) throw unsettledError(`An earlier purchase of this resource (${open[0].offeringId}, ${open[0].intentAt})`, open[0].intentAt, adoptOrBuy(open[0].requestKey));
   const live = otherLiveBlocks(owned, undefined);
   if (live.length > 0 && !request.allowRepurchase) throw refuseRepurchase(live[0], needsOther(blockAdapter, live[0], request, now), live.length - 1);
@@ -205,7 +206,7 @@ async function updateForward(event: ProviderEvent, request: CapacityBlockRequest
   const held = purchaseHolding(ledger.record, id);
   if (!held) {
     // A preview (or a Create that never bought): nothing is tracked yet, so this is a Create; only a forward update may buy.
-    return create(request, keys, ledger, now, buyingAllowed(stack));
+    return create(request, keys, ledger, now, { ...buyingAllowed(stack), rollback: stack.operation === 'rollback' });
   }
   const open = await resolveIntents(ledger);
   const owned = await ownedBlocks(ledger);
@@ -217,7 +218,7 @@ async function updateForward(event: ProviderEvent, request: CapacityBlockRequest
         return toWaitFor(id, plan.owned.purchase, request, now, `Capacity Block ${id} is bought and EC2 does not list it yet; its tags follow on the next deployment`);
       }
       await syncTags(plan.owned.view, request);
-      const note = await extendIfLonger(plan.owned.view, request, keys.request, ledger, plan.mayBuy);
+      const note = await extendIfLonger(plan.owned.view, request, keys.request, ledger, plan.mayBuy, defining && stack.operation === 'unknown' ? buyingAllowed(stack).why : undefined);
       // Tracked by its block id until EC2 named the reservations; by the lowest of them from then on.
       const tracked = id.startsWith('cb-') ? idOf(plan.owned) : id;
       return toWaitFor(tracked, plan.owned.purchase, request, now, join(note, alsoOwnedNote(owned, tracked)));

@@ -83,7 +83,8 @@ export async function purchaseOnce(request: CapacityBlockRequest, keys: Resource
         throw unsettledError(`The purchase of ${offering.id} (${decimalMoney(offering.upfrontFeeText, offering.currencyCode)}, ${lastFailure})`, intentAt.toISOString(), adoptOrBuy(keys.request));
       }
       const found = { reservationIds: reservationIdsOf(bought.view), blockIds: blockIdsOf(bought.view) };
-      await settle(ledger, keys.request, offering.id, { outcome: 'bought', ...found });
+      // Bought: as after a 200, a failed write leaves the intent open and the next event finds the block again.
+      await ledger.remember(record => settled(record, keys.request, offering.id, { outcome: 'bought', ...found }));
       await announceBlock(ledger, [...found.reservationIds, ...found.blockIds], offering, 'read-after-lost-answer');
       return { ...found, offering, source: 'found-after-lost-answer', partial: bought.partial };
     }

@@ -59,7 +59,7 @@ export async function syncTags(block: Block, request: CapacityBlockRequest): Pro
  * resource asked for: none is ever bought twice, and none while another's payment is pending. A
  * change that does not define the block (`mayBuy` false) reports and never buys. Returns a note.
  */
-export async function extendIfLonger(block: CapacityReservation, request: CapacityBlockRequest, requestKey: string, ledger: Ledger, mayBuy = true): Promise<string> {
+export async function extendIfLonger(block: CapacityReservation, request: CapacityBlockRequest, requestKey: string, ledger: Ledger, mayBuy = true, unreadable?: string): Promise<string> {
   const id = block.CapacityReservationId!;
   // A block already as long as asked needs no extension, whatever is pending.
   if (blockHours(block) >= request.durationHours) return lengthNote(block, request, 0);
@@ -76,6 +76,8 @@ export async function extendIfLonger(block: CapacityReservation, request: Capaci
     return `An extension of ${id} by ${formatHours(open.hours)} (${open.offeringId}) was requested and its outcome is not known yet; not bought again. Check the block's end date in the EC2 console`;
   }
   if (!mayBuy) {
+    // A longer duration with the stack's status unreadable: a SUCCESS would record hours the block does not have.
+    if (unreadable) throw new UserError(`duration ${formatHours(request.durationHours)} would extend Capacity Block ${id} (${formatHours(boughtHours)}), but this ${unreadable}; nothing was bought. Deploy again`);
     return `Capacity Block ${id} runs ${formatHours(boughtHours)}, less than duration ${formatHours(request.durationHours)}; this update extends nothing`;
   }
   if (open) throw unsettledError(`An earlier extension of Capacity Block ${id} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once EC2 shows it; or revert duration to ${formatHours(boughtHours)}`);

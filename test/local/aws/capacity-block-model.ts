@@ -280,6 +280,9 @@ export async function checkInvariants(r: Real): Promise<void> {
     }
   }
   if (cfn.status === 'UPDATE_ROLLBACK_FAILED') throw new Violation(`UPDATE_ROLLBACK_FAILED: ${cfn.exchanges[cfn.exchanges.length - 1].response.Reason}`);
+  // The stack model continues a failed rollback for the operator; a rollback the HANDLER answered FAILED wedged the stack all the same.
+  const wedged = cfn.exchanges.find(e => e.phase !== 'deploy' && e.requestType === 'Update' && e.response.Status === 'FAILED' && !ENGINE_REASONS.test(e.response.Reason ?? ''));
+  if (wedged) throw new Violation(`a rollback answered FAILED (UPDATE_ROLLBACK_FAILED until continued): ${wedged.response.Reason}`);
   try {
     checkAnswersServe(cfn.exchanges, blocksView(r));
   } catch (error) {
@@ -287,9 +290,7 @@ export async function checkInvariants(r: Real): Promise<void> {
   }
   if (r.framework.invocations.some(i => i.outcome === 'timeout')) throw new Violation('a handler invocation outlived its Lambda timeout');
 
-  // Failures of the engine itself (Lambda, Step Functions), which no handler answer can name anything in.
-  const engineReasons = /ThrottlingException|TooManyRequestsException|Runtime exited|Operation timed out|did not receive a response/;
-  for (const e of cfn.exchanges.filter(x => x.response.Status === 'FAILED' && !engineReasons.test(x.response.Reason ?? ''))) {
+  for (const e of cfn.exchanges.filter(x => x.response.Status === 'FAILED' && !ENGINE_REASONS.test(x.response.Reason ?? ''))) {
     const key = handler.resourceKeys({ StackId: e.stackId, LogicalResourceId: STACK.logicalId, RequestId: e.requestId }).request;
     for (const p of ours.filter(o => o.tags.get(IDEMPOTENCY_TAG) === key && !o.paymentFailed)) {
       const reason = e.response.Reason ?? '';
@@ -297,6 +298,9 @@ export async function checkInvariants(r: Real): Promise<void> {
     }
   }
 }
+
+/** Failures of the engine itself (Lambda, Step Functions), which no handler answer can name anything in. */
+const ENGINE_REASONS = /ThrottlingException|TooManyRequestsException|Runtime exited|Operation timed out|did not receive a response/;
 
 interface LedgerView {
   purchases: Array<{ requestKey: string; outcome: string; reservationIds: string[]; blockIds: string[] }>;

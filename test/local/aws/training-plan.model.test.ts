@@ -66,6 +66,10 @@ function checkInvariants(model: Model, real: Real): void {
   for (const p of plans) expect(p.extensions.filter(e => emulator.extensionStatus(e) === 'Pending').length).toBeLessThanOrEqual(1);
   // No rollback wedges the stack.
   expect(real.statuses).not.toContain('UPDATE_ROLLBACK_FAILED');
+  // The stack model continues a failed rollback for the operator: a rollback the handler answered FAILED wedged the stack all the same.
+  const engineReasons = /ThrottlingException|TooManyRequestsException|Runtime exited|Operation timed out|did not receive a response/;
+  const wedged = stack.exchanges.find(e => e.phase !== 'deploy' && e.requestType === 'Update' && e.response.Status === 'FAILED' && !engineReasons.test(e.response.Reason ?? ''));
+  if (wedged) throw new Error(`a rollback answered FAILED (UPDATE_ROLLBACK_FAILED until continued): ${wedged.response.Reason}`);
   // After every SUCCESS for a change that defines the plan, CloudFormation got a plan live then that serves it.
   checkAnswersServe(stack.exchanges, plansView(emulator));
 }

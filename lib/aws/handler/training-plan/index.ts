@@ -108,13 +108,15 @@ export async function isComplete(event: PlanProviderEvent, lambdaContext?: Lambd
 }
 
 /** Adopt what this resource already owns and serves the request; else buy exactly once (only where `allowed`). */
-async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date, allowed: { mayBuy: boolean; why?: string }): Promise<PlanOnEventResult> {
+async function create(request: TrainingPlanRequest, keys: ResourceKeys, ledger: PlanLedger, now: Date, allowed: { mayBuy: boolean; why?: string; rollback?: boolean }): Promise<PlanOnEventResult> {
   await resolvePlanIntents(ledger, keys);
   const owned = await ownedPlans(ledger);
   const adoptable = pickServing(planAdapter, owned, request, now, p => rank(p, keys));
   if (request.previewOnly) {
     return preview(request, now, adoptable ? `; without previewOnly this resource would adopt training plan ${adoptable.plan.name}, which it already owns, and buy nothing` : '');
   }
+  // A rollback lands as it is: it never waits in isComplete for a payment that may still fail.
+  if (adoptable && allowed.rollback) return settled(adoptable, join(`Back to ${describeOwnedPlan(adoptable)}, which these properties were deployed with; nothing was bought`, alsoOwnedPlansNote(owned, adoptable.plan.name)));
   if (adoptable) return adopt(adoptable, owned, request, keys, now);
   const live = otherLivePlans(owned, undefined);
   if (live.length > 0 && !request.allowRepurchase) throw refusePlanRepurchase(live[0], needsOther(planAdapter, live[0], request, now), live.length - 1);
@@ -157,7 +159,7 @@ async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequ
     if (stack.operation === 'forward') await ledger.change(record => { confirmDelivered(planHolding(record, id), oldDigest); });
   }
   const held = planHolding(ledger.record, id);
-  if (!held) return create(request, keys, ledger, now, buyingAllowed(stack));
+  if (!held) return create(request, keys, ledger, now, { ...buyingAllowed(stack), rollback: stack.operation === 'rollback' });
   await resolvePlanIntents(ledger, keys);
   const owned = await ownedPlans(ledger);
   const current = owned.find(p => p.plan.name === held.name)!;
@@ -166,7 +168,7 @@ async function updateForward(event: PlanProviderEvent, request: TrainingPlanRequ
   switch (decision.kind) {
     case 'in-place': {
       await syncPlanTags(current.plan.arn!, request);
-      const note = await extendPlanIfLonger(current, request, keys.request, ledger, decision.mayBuy);
+      const note = await extendPlanIfLonger(current, request, keys.request, ledger, decision.mayBuy, defining && stack.operation === 'unknown' ? buyingAllowed(stack).why : undefined);
       return toWaitFor(current.plan, request, now, join(note, alsoOwnedPlansNote(owned, current.plan.name)));
     }
     case 'roll-back': {

@@ -66,16 +66,18 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       log('bought training plan', { name, arn: answer.TrainingPlanArn, offeringId: offering.id, upfrontFee: decimalMoney(offering.upfrontFeeText, offering.currencyCode) });
       // A 200 is final. If this write fails, the intent stays open and the next event reads the name.
       await ledger.remember(record => settle(record, name, { outcome: 'bought', arn: answer.TrainingPlanArn }));
-      await announcePlan(ledger, answer.TrainingPlanArn ?? name, offering, 'answer');
-      return { plan: planOf(ledger, name), offering, source: 'bought' };
+      const plan = boughtPlan(ledger, name, { arn: answer.TrainingPlanArn });
+      await announcePlan(ledger, plan.arn ?? name, offering, 'answer');
+      return { plan, offering, source: 'bought' };
     } catch (error) {
       lastFailure = oneLine(error);
       if (errorCode(error) === 'ResourceInUse') {
         // The name exists: an earlier attempt (whose answer was lost) bought it, or someone else holds it.
         const found = await foundByName(name, keys, ledger, earlierAttempt, 'SageMaker says the name is in use');
-        await ledger.change(record => settle(record, name, { outcome: 'bought', ...found }));
-        await announcePlan(ledger, planOf(ledger, name).arn ?? name, offering, 'read-after-lost-answer');
-        return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
+        await ledger.remember(record => settle(record, name, { outcome: 'bought', ...found }));
+        const plan = boughtPlan(ledger, name, found);
+        await announcePlan(ledger, plan.arn ?? name, offering, 'read-after-lost-answer');
+        return { plan, offering, source: 'found-by-name' };
       }
       if (isDefiniteRejection(error)) {
         await ledger.change(record => settle(record, name, { outcome: 'not-bought' }));
@@ -90,8 +92,8 @@ export async function purchasePlan(request: TrainingPlanRequest, keys: ResourceK
       earlierAttempt = true;
       const bought = await lookForPlan(name, keys, ledger);
       if (bought) {
-        await ledger.change(record => settle(record, name, { outcome: 'bought', ...bought }));
-        return { plan: planOf(ledger, name), offering, source: 'found-by-name' };
+        await ledger.remember(record => settle(record, name, { outcome: 'bought', ...bought }));
+        return { plan: boughtPlan(ledger, name, bought), offering, source: 'found-by-name' };
       }
       // SageMaker does not show the name (a read right after a create may lag): creating it again is
       // safe, as SageMaker never sells a name twice. Once.
@@ -130,8 +132,12 @@ function settle(record: PlanLedgerRecord, name: string, outcome: Partial<LedgerP
   if (plan) Object.assign(plan, outcome);
 }
 
-function planOf(ledger: PlanLedger, name: string): LedgerPlan {
-  return ledger.record.plans.find(p => p.name === name)!;
+/**
+ * The plan as bought, from what SageMaker answered: a 200 is final, so the ledger write after it may
+ * fail (the intent stays open and the next event reads the name); the answer still names the plan.
+ */
+function boughtPlan(ledger: PlanLedger, name: string, outcome: Partial<LedgerPlan>): LedgerPlan {
+  return { ...ledger.record.plans.find(p => p.name === name)!, ...outcome, outcome: 'bought' };
 }
 
 /**

@@ -44,7 +44,7 @@ export async function syncPlanTags(arn: string, request: TrainingPlanRequest): P
  * clears, so what is already bought counts from DescribeTrainingPlanExtensionHistory, and the ledger
  * says which extensions this resource asked for. Returns a note.
  */
-export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlanRequest, requestKey: string, ledger: PlanLedger, mayBuy = true): Promise<string> {
+export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlanRequest, requestKey: string, ledger: PlanLedger, mayBuy = true, unreadable?: string): Promise<string> {
   const view = owned.view!;
   const name = owned.plan.name;
   if (planHours(view) >= request.durationHours) return lengthNote(view, name, request, 0);
@@ -57,6 +57,8 @@ export async function extendPlanIfLonger(owned: OwnedPlan, request: TrainingPlan
   const open = ledger.record.extensions.find(e => e.planName === name && e.outcome === 'intent');
   if (open?.requestKey === requestKey) return `An extension of ${name} by ${formatHours(open.hours)} was already requested by this update; not bought again`;
   if (!mayBuy) {
+    // A longer duration with the stack's status unreadable: a SUCCESS would record hours the plan does not have.
+    if (unreadable) throw new UserError(`duration ${formatHours(request.durationHours)} would extend training plan ${name} (${formatHours(boughtHours)}), but this ${unreadable}; nothing was bought. Deploy again`);
     return `Training plan ${name} runs ${formatHours(boughtHours)}, less than duration ${formatHours(request.durationHours)}; this update extends nothing`;
   }
   if (open) throw unsettledError(`An earlier extension of training plan ${name} by ${formatHours(open.hours)} (${open.offeringId})`, open.intentAt, `it counts once SageMaker shows it; or revert duration to ${formatHours(boughtHours)}`, 'SageMaker');
