@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -54,6 +54,8 @@ export class TrainingCapacityStack extends Stack {
     // Applies the block to the group's launch template; fails at synth if the group's instance type,
     // zone, size or purchase option contradicts the block.
     block.applyToAutoScalingGroup(group);
+    // The group runs the block's size while the block lasts: a deploy that sets it again is what we want.
+    Annotations.of(group).acknowledgeWarning('@aws-cdk/aws-autoscaling:desiredCapacitySet', 'the group runs the block\'s 4 instances; the scheduled action scales it to 0 before the end');
 
     block.onExpirationWarning('BlockEnding', {
       description: 'The training block ends in 40 minutes: checkpoint now',
