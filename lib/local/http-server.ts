@@ -59,4 +59,30 @@ export class LoopbackServer {
   }
 }
 
+/**
+ * A cloud API served on loopback: started on a port (any free one by default), named by its endpoint
+ * URL (what an SDK's AWS_ENDPOINT_URL_<SERVICE> takes), stopped at the end. Subclasses answer requests.
+ */
+export abstract class LoopbackApi {
+  private readonly server = new LoopbackServer(request => this.handle(request));
+  private endpointUrl?: string;
+
+  /** http://127.0.0.1:PORT. */
+  public get endpoint(): string {
+    if (!this.endpointUrl) throw new Error(`${this.constructor.name} is not started`);
+    return this.endpointUrl;
+  }
+
+  public async start(port?: number): Promise<string> {
+    this.endpointUrl = `http://${await this.server.start(port)}`;
+    return this.endpointUrl;
+  }
+
+  public stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  protected abstract handle(request: RawRequest): Promise<RawResponse | 'reset'>;
+}
+
 export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));

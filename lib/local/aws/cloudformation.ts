@@ -1,5 +1,5 @@
 import { randomUUID } from 'crypto';
-import { LoopbackServer, RawRequest, RawResponse } from '../http-server';
+import { LoopbackApi, RawRequest, RawResponse } from '../http-server';
 import { Json } from '../resources';
 import { CfnResponse, Delivery, ProviderFramework } from './provider-framework';
 
@@ -13,29 +13,13 @@ export type InProgressStatus =
  * of a rehearsal: a handler asks it whether an Update is a rollback. Every CloudFormationStack made
  * while it serves (`CloudFormationApi.serving`) reports its status to it. Loopback only.
  */
-export class CloudFormationApi {
+export class CloudFormationApi extends LoopbackApi {
   /** The API the stacks of the running rehearsal report to (one rehearsal runs at a time in a process). */
   public static serving?: CloudFormationApi;
   /** Every DescribeStacks call: the StackName it asked for, and the fault it met. */
   public readonly calls: Array<{ action: string; stackName: string; fault?: string }> = [];
   private readonly stacks = new Map<string, { name: string; status: string }>();
   private readonly scripted: Array<'throttle' | 'serverError'> = [];
-  private readonly server = new LoopbackServer(request => this.handle(request));
-  private endpointUrl?: string;
-
-  public async start(port?: number): Promise<string> {
-    this.endpointUrl = `http://${await this.server.start(port)}`;
-    return this.endpointUrl;
-  }
-
-  public get endpoint(): string {
-    if (!this.endpointUrl) throw new Error('CloudFormationApi is not started');
-    return this.endpointUrl;
-  }
-
-  public stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   public report(stackId: string, name: string, status: string): void {
     this.stacks.set(stackId, { name, status });
@@ -46,7 +30,7 @@ export class CloudFormationApi {
     for (let i = 0; i < count; i++) this.scripted.push(fault);
   }
 
-  private async handle(request: RawRequest): Promise<RawResponse> {
+  protected async handle(request: RawRequest): Promise<RawResponse> {
     const p = Object.fromEntries(new URLSearchParams(request.body));
     const fault = p.Action === 'DescribeStacks' ? this.scripted.shift() : undefined;
     this.calls.push({ action: p.Action ?? '', stackName: p.StackName ?? '', fault });

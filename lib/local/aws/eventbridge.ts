@@ -1,5 +1,5 @@
 import { randomUUID } from 'crypto';
-import { LoopbackServer, RawRequest, RawResponse } from '../http-server';
+import { LoopbackApi, RawRequest, RawResponse } from '../http-server';
 
 /** One event a handler put on the default bus, as EventBridge would deliver it to a rule. */
 export interface PutEvent {
@@ -16,35 +16,19 @@ export interface PutEvent {
  * against its model). Records what was put; `failNext` answers throttling or 500 as bursts come.
  * Loopback only; the SDK finds it through AWS_ENDPOINT_URL_EVENTBRIDGE.
  */
-export class EventBridgeApi {
+export class EventBridgeApi extends LoopbackApi {
   public readonly events: PutEvent[] = [];
   /** Every request body, and every answer, for the model check. */
   public readonly requests: Array<Record<string, unknown>> = [];
   public readonly answers: Array<Record<string, unknown>> = [];
   private readonly scripted: Array<'throttle' | 'serverError'> = [];
-  private readonly server = new LoopbackServer(request => this.handle(request));
-  private endpointUrl?: string;
-
-  public async start(port?: number): Promise<string> {
-    this.endpointUrl = `http://${await this.server.start(port)}`;
-    return this.endpointUrl;
-  }
-
-  public get endpoint(): string {
-    if (!this.endpointUrl) throw new Error('EventBridgeApi is not started');
-    return this.endpointUrl;
-  }
-
-  public stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   /** The next `count` PutEvents calls fail ('throttle': ThrottlingException; 'serverError': 500). */
   public failNext(fault: 'throttle' | 'serverError', count = 1): void {
     for (let i = 0; i < count; i++) this.scripted.push(fault);
   }
 
-  private async handle(request: RawRequest): Promise<RawResponse> {
+  protected async handle(request: RawRequest): Promise<RawResponse> {
     const action = String(request.headers['x-amz-target'] ?? '').replace(/^AWSEvents\./, '');
     const body = request.body ? JSON.parse(request.body) as Record<string, any> : {};
     this.requests.push(body);

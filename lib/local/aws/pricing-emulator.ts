@@ -1,5 +1,5 @@
 import { FaultInjector, FaultPlan } from '../faults';
-import { LoopbackServer, RawRequest, RawResponse } from '../http-server';
+import { LoopbackApi, RawRequest, RawResponse } from '../http-server';
 
 /**
  * The Price List Query API (`AWSPriceListService`, AWS JSON 1.1: POST /, `X-Amz-Target:
@@ -46,33 +46,22 @@ const OPERATING_SYSTEMS: Array<{ os: string; sw: string; uplift: number }> = [
 const CAPACITY_STATUSES = ['Used', 'UnusedCapacityReservation', 'AllocatedCapacityReservation'];
 const PAGE_SIZE = 100;
 
-export class PricingEmulator {
+export class PricingEmulator extends LoopbackApi {
   public readonly calls: PricingCall[] = [];
   /** Every request key read and every answer sent, by action: checked against the SDK model. */
   public readonly parametersRead = new Map<string, Set<string>>();
   public readonly answers: Array<{ action: string; body: Record<string, unknown> }> = [];
   public readonly faults: FaultInjector;
-  private readonly server = new LoopbackServer(request => this.handle(request));
   private readonly scripted: Array<{ action: string; fault: 'throttle' | 'serverError' }> = [];
-  private endpointUrl?: string;
 
   constructor(private readonly options: PricingEmulatorOptions = {}) {
+    super();
     this.faults = new FaultInjector(options.faults);
   }
 
-  /** http://127.0.0.1:PORT, for AWS_ENDPOINT_URL_PRICING. */
-  public get endpoint(): string {
-    if (!this.endpointUrl) throw new Error('PricingEmulator is not started');
-    return this.endpointUrl;
-  }
-
-  public async start(): Promise<string> {
-    this.endpointUrl = `http://${await this.server.start(this.options.port)}`;
-    return this.endpointUrl;
-  }
-
-  public stop(): Promise<void> {
-    return this.server.stop();
+  /** Listens on `options.port` unless told another (any free port by default); AWS_ENDPOINT_URL_PRICING takes the endpoint. */
+  public start(port = this.options.port): Promise<string> {
+    return super.start(port);
   }
 
   /** The next `count` requests for `action` fail with `fault`: bursts, as throttling comes. */
@@ -90,7 +79,7 @@ export class PricingEmulator {
     return (vcpus * (PER_VCPU_HOUR[family[0]] ?? 0.05)).toFixed(10);
   }
 
-  private async handle(request: RawRequest): Promise<RawResponse> {
+  protected async handle(request: RawRequest): Promise<RawResponse> {
     const action = String(request.headers['x-amz-target'] ?? '').replace(/^AWSPriceListService\./, '');
     const raw = request.body ? JSON.parse(request.body) as Record<string, any> : {};
     const read = this.parametersRead.get(action) ?? new Set<string>();
