@@ -51,8 +51,8 @@ let cloudFormationPort: number | undefined;
 /** The same for the event bus the handlers put their audit events on. */
 let eventBridgePort: number | undefined;
 
-/** The bundled Lambda handler, with the seams the rehearsal uses to run it on simulated time. */
-export interface AwsHandler extends UserFunctions {
+/** Any bundled Lambda handler of lib/aws, with the seams the rehearsal uses to run it on simulated time. */
+export interface BundledHandler extends UserFunctions {
   onEvent(event: Json, context?: LambdaContext): Promise<Json>;
   isComplete(event: Json, context?: LambdaContext): Promise<Json>;
   clock: { now: () => Date };
@@ -62,6 +62,10 @@ export interface AwsHandler extends UserFunctions {
   claimPolicy: { pollMs: number };
   /** The provider's timings as the library sets them, for templates that do not hold the provider. */
   providerTimings: FrameworkTimings;
+}
+
+/** The bundled Capacity Block handler (the training-plan bundle exports the same). */
+export interface AwsHandler extends BundledHandler {
   resourceKeys(ids: { StackId: string; LogicalResourceId: string; RequestId: string }): { request: string; owner: string };
 }
 

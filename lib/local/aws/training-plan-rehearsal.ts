@@ -3,25 +3,15 @@ import * as path from 'path';
 import { requireAwsRehearsalModules } from '../modules';
 import { ASSETS, findResources, Json, progressOf, quietly, RehearsalOptions } from '../resources';
 import { CloudFormationStack } from './cloudformation';
-import { FrameworkTimings, LambdaContext, ProviderFramework, timingsFromTemplate, UserFunctions } from './provider-framework';
-import { asCloudFormationDelivers, AwsRehearsalSeams, withBundledHandler, withProviderFramework } from './rehearsal';
+import { ProviderFramework, timingsFromTemplate } from './provider-framework';
+import { asCloudFormationDelivers, AwsHandler, AwsRehearsalSeams, withBundledHandler, withProviderFramework } from './rehearsal';
 import { EmulatedPlanOffering, SageMakerEmulator, SageMakerEmulatorOptions } from './sagemaker-emulator';
 
 const TRAINING_PLAN_BUNDLE = path.join(ASSETS, 'training-plan-handler', 'index.js');
 export const TRAINING_PLAN_TYPE = 'Custom::TrainingPlanPurchase';
 
-/** The bundled training-plan handler, with the same seams as the Capacity Block bundle. */
-export interface TrainingPlanHandler extends UserFunctions {
-  onEvent(event: Json, context?: LambdaContext): Promise<Json>;
-  isComplete(event: Json, context?: LambdaContext): Promise<Json>;
-  clock: { now: () => Date };
-  timeouts: Record<string, number>;
-  retryPolicy: { waitBackoff: boolean };
-  purchasePolicy: { lookupDelayMs: number };
-  claimPolicy: { pollMs: number };
-  providerTimings: FrameworkTimings;
-  resourceKeys(ids: { StackId: string; LogicalResourceId: string; RequestId: string }): { request: string; owner: string };
-}
+/** The bundled training-plan handler: the same entry points and seams as the Capacity Block bundle. */
+export type TrainingPlanHandler = AwsHandler;
 
 /** The bundle's SageMaker clients resolve their endpoint once per module load: every rehearsal in a process serves on one port. */
 let sageMakerPort: number | undefined;

@@ -1,23 +1,14 @@
 import * as path from 'path';
 import { CloudFormationStack, Delivery, Ec2Emulator, Ec2EmulatorOptions, ProviderFramework, quietly, withProviderFramework } from '../../../lib/local';
 import { PricingEmulator, PricingEmulatorOptions } from '../../../lib/local/aws/pricing-emulator';
-import { FrameworkTimings, LambdaContext, UserFunctions } from '../../../lib/local/aws/provider-framework';
-import { AwsRehearsalSeams, withBundledHandler } from '../../../lib/local/aws/rehearsal';
-import { ASSETS, Json } from '../../../lib/local/resources';
+import { AwsRehearsalSeams, BundledHandler, withBundledHandler } from '../../../lib/local/aws/rehearsal';
+import { ASSETS } from '../../../lib/local/resources';
 
 const FUTURE_BUNDLE = path.join(ASSETS, 'future-reservation-handler', 'index.js');
 export const FUTURE_TYPE = 'Custom::FutureCapacityReservation';
 
 /** The bundled future-dated reservation handler, with the seams every bundle exports. */
-export interface FutureHandler extends UserFunctions {
-  onEvent(event: Json, context?: LambdaContext): Promise<Json>;
-  isComplete(event: Json, context?: LambdaContext): Promise<Json>;
-  clock: { now: () => Date };
-  timeouts: Record<string, number>;
-  retryPolicy: { waitBackoff: boolean };
-  purchasePolicy: { lookupDelayMs: number };
-  claimPolicy: { pollMs: number };
-  providerTimings: FrameworkTimings;
+export interface FutureHandler extends BundledHandler {
   hooks: { beforeCall: (command: string) => void };
 }
 
