@@ -39,11 +39,10 @@ export const PRICED_PLATFORMS: readonly string[] = Object.keys(PLATFORM_PRICE_AT
 const TENANCY_PRICE_NAMES: Record<string, string> = { default: 'Shared', dedicated: 'Dedicated' };
 
 /**
- * Regions whose Price List Query API endpoint exists; every other region is asked through the
- * nearest of these (prices are global data, only the endpoint is regional).
+ * The Price List Query API endpoint to ask for `region`'s prices: it exists in us-east-1,
+ * eu-central-1 and ap-south-1 only, and every other region is asked through the nearest of these
+ * (prices are global data, only the endpoint is regional).
  */
-export const PRICE_LIST_ENDPOINT_REGIONS = ['us-east-1', 'eu-central-1', 'ap-south-1'] as const;
-
 export function priceListRegionFor(region: string): string {
   if (region.startsWith('eu-') || region.startsWith('me-') || region.startsWith('af-') || region.startsWith('il-')) return 'eu-central-1';
   if (region.startsWith('ap-')) return 'ap-south-1';

@@ -3,7 +3,7 @@ import { localVendor } from '../modules';
 import { FaultInjector, FaultPlan, SimulatedClock } from '../faults';
 import { LoopbackServer, RawRequest, RawResponse, sleep } from '../http-server';
 import { refuseUnknownEc2InstanceType } from '../instance-types';
-import { Ec2Error, list } from './ec2-query';
+import { Ec2Error, list, tagSpecifications } from './ec2-query';
 import { FutureReservationInventory, FutureReservationOptions } from './future-reservations';
 
 /** A Capacity Block offering in the emulator's inventory. */
@@ -500,8 +500,7 @@ export class Ec2Emulator {
       throw new Ec2Error('InsufficientInstanceCapacity', `The Capacity Block offering ${offering.id} is no longer available.`);
     }
     this.sold.add(offering.id);
-    const tags = new Map<string, string>();
-    for (let i = 1; p[`TagSpecification.1.Tag.${i}.Key`] !== undefined; i++) tags.set(p[`TagSpecification.1.Tag.${i}.Key`], p[`TagSpecification.1.Tag.${i}.Value`] ?? '');
+    const tags = tagSpecifications(p, 'capacity-reservation', 'TagSpecification');
     // An instance purchase is one block of one reservation; an UltraServer purchase one block per
     // UltraServer, each of several reservations sharing its instances. Every one carries the tags.
     const ultraservers = offering.ultraserverType ? offering.ultraserverCount ?? 1 : 1;

@@ -4,7 +4,7 @@ import {
 } from '../../aws/future-reservation/rules';
 import { instanceTypeError } from '../../aws/validation';
 import { SimulatedClock } from '../faults';
-import { Ec2Error, list, tagSpecifications } from './ec2-query';
+import { Ec2Error, tagSpecifications } from './ec2-query';
 
 /**
  * EC2's future-dated On-Demand Capacity Reservations (CreateCapacityReservation with StartDate,
@@ -291,11 +291,6 @@ export class FutureReservationInventory {
     const r = this.reservations.get(id ?? '');
     if (!r || !this.visible(r)) throw new Ec2Error('InvalidCapacityReservationId.NotFound', `The capacity reservation ID '${id}' does not exist`);
     return r;
-  }
-
-  /** The ids a request names, for the emulator's call log. */
-  public static idsNamed(p: Record<string, string>): string[] {
-    return [p.CapacityReservationId, ...list(p, 'CapacityReservationId'), ...list(p, 'ResourceId')].filter((id): id is string => !!id);
   }
 }
 
